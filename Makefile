@@ -1,0 +1,62 @@
+# The two commands a newcomer runs (as root, on a fresh Debian 12 machine): `make demo`, `make test`.
+# Every target does its own set-up, idempotently, and is quick when the set-up is already done.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV := .venv
+BIN := $(VENV)/bin
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):/usr/bin:$(PATH)
+
+.PHONY: help setup venv docker lab lab-down lab-clean demo test lint sanity unit integration build bench
+
+help:
+	@echo "make demo      set up everything, break the lab, run playbooks/p0_outage.yml against it"
+	@echo "make test      set up everything, then lint, sanity, unit and integration tests"
+	@echo "make lab       bring the lab up (make lab-down removes it, make lab-clean also its state)"
+	@echo "make bench     benchmarks (see docs/performance.md)"
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: requirements.txt requirements-lab-test.txt
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-lab-test.txt
+	mkdir -p .collections/ansible_collections/tgops
+	ln -sfn ../../.. .collections/ansible_collections/tgops/runbooks
+	touch $@
+
+docker:
+	bash scripts/setup-docker.sh
+
+setup: venv docker
+
+lab: setup
+	bash lab/up.sh
+
+lab-down:
+	bash lab/down.sh
+
+lab-clean: lab-down
+	rm -rf .lab inventories/lab/hosts.yml inventories/lab/group_vars/all
+
+demo: lab
+	bash scripts/demo.sh
+
+lint: venv
+	$(BIN)/ansible-lint --profile production
+	$(BIN)/antsibull-changelog lint
+
+sanity: venv
+	bash scripts/sanity.sh
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: lab
+	$(BIN)/pytest -q tests/integration
+
+build: venv
+	bash scripts/build-collection.sh
+
+test: lint unit sanity integration
+
+bench: lab
+	$(BIN)/python bench/backup_verify_bench.py
