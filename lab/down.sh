@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Remove the lab: the platform stacks the servers started, then the servers and emulators.
+# Keeps images and .lab/ (secrets, CA); `make lab-clean` removes those too.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+DOCKER=/usr/bin/docker
+"$DOCKER" info >/dev/null 2>&1 || exit 0
+for project in tgquiz toogoodtogo; do
+    ids=$("$DOCKER" ps -aq --filter "label=com.docker.compose.project=$project")
+    [ -n "$ids" ] && "$DOCKER" rm -f $ids >/dev/null
+    vols=$("$DOCKER" volume ls -q --filter "label=com.docker.compose.project=$project")
+    [ -n "$vols" ] && "$DOCKER" volume rm -f $vols >/dev/null
+    nets=$("$DOCKER" network ls -q --filter "label=com.docker.compose.project=$project")
+    [ -n "$nets" ] && "$DOCKER" network rm $nets >/dev/null
+done
+LAB_AUTHORIZED_KEY=unused "$DOCKER" compose -f "$root/lab/docker-compose.lab.yml" down -v --remove-orphans >/dev/null 2>&1
+rm -f "$root/.lab/ready"
+echo "[lab] down"

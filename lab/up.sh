@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Bring the lab up (idempotent): local state, images, the lab's servers and emulators, then the two
+# platforms deployed onto the servers by lab/provision.yml.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+DOCKER=/usr/bin/docker
+start=$(date +%s)
+
+.venv/bin/python lab/state.py
+bash lab/images/build.sh
+
+export LAB_AUTHORIZED_KEY
+LAB_AUTHORIZED_KEY=$(cat .lab/ssh/id_ed25519.pub)
+"$DOCKER" compose -f lab/docker-compose.lab.yml up -d --wait --wait-timeout 120 --remove-orphans >/dev/null
+echo "[lab] servers and emulators up"
+
+# sshd is up when the container is healthy, but give the first connection a few tries.
+for _ in $(seq 1 30); do
+    .venv/bin/ansible all -m ansible.builtin.ping >/dev/null 2>&1 && break
+    sleep 1
+done
+.venv/bin/ansible all -m ansible.builtin.ping >/dev/null || { echo "[lab] servers unreachable over SSH"; exit 1; }
+
+.venv/bin/ansible-playbook lab/provision.yml
+touch .lab/ready
+echo "[lab] ready in $(( $(date +%s) - start )) s"
