@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Create the lab's local state once: SSH key, vault password, lab CA and server certificates, random
 secrets, and the generated inventory (hosts, lab URLs, encrypted vault). Nothing here is committed.
 
@@ -37,7 +36,7 @@ def write(path, text, mode=0o600):
 
 
 def token(n, alphabet=string.ascii_letters + string.digits):
-    return "".join(secrets.choice(alphabet) for _ in range(n))
+    return "".join(secrets.choice(alphabet) for _i in range(n))
 
 
 def bot_token():

@@ -8,6 +8,11 @@ mkdir -p "$dest"
 # Only what git would ship: tracked files plus untracked files that are not ignored.
 (cd "$root" && git ls-files -co --exclude-standard -z) \
     | rsync -a --delete --from0 --files-from=- "$root"/ "$dest"/
+# ansible-test bootstraps pip in its venvs with a script it downloads from a host outside the package
+# registries; give it a local stand-in (see scripts/get_pip_offline.py).
+pip_version=$(sed -n "s/^ *pip='\([0-9.]*\)',*$/\1/p" "$root"/.venv/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | head -n 1)
+cache=~/.ansible/test/cache/get_pip_${pip_version//./_}.py
+[ -f "$cache" ] || { mkdir -p "$(dirname "$cache")"; cp "$root/scripts/get_pip_offline.py" "$cache"; }
 cd "$dest"
 # ansible-test wants a git repo or it sanity-checks everything it finds; a fresh one keeps it to our files.
 [ -d .git ] || { git init -q && git add -A && git -c user.email=ci@tgops -c user.name=ci commit -qm sanity; }
