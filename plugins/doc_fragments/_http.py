@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Transport options of every module that calls an HTTP API.
+    # Matches http_argument_spec() in plugins/module_utils/_http.py.
+    DOCUMENTATION = r"""
+options:
+  timeout:
+    description:
+      - Seconds to wait for each HTTP response.
+    type: int
+    default: 10
+  validate_certs:
+    description:
+      - Whether to validate the API server's TLS certificate.
+      - Only set to V(false) against a test server you control.
+    type: bool
+    default: true
+  max_retries:
+    description:
+      - How many times a rate-limited request (HTTP 429, or a body carrying code 429) is retried.
+      - V(0) fails on the first rate limit answer.
+    type: int
+    default: 3
+  max_retry_wait:
+    description:
+      - Total number of seconds the module may sleep waiting out rate limits in one run.
+      - The module waits as long as the server asks (C(retry_after) in the body or the C(Retry-After) header),
+        or 1, 2, 4... seconds when it names no wait. When the next wait would exceed what is left of this
+        budget, the module fails at once with a message naming the requested wait, instead of sleeping
+        for minutes during a flood.
+    type: int
+    default: 30
+"""
