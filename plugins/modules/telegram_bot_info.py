@@ -1,0 +1,280 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: telegram_bot_info
+short_description: Check a Telegram bot's identity and webhook health
+version_added: 0.1.0
+author:
+  - tgops.runbooks developers (@tgops)
+description:
+  - Calls the Bot API methods C(getMe) and C(getWebhookInfo) for a bot token and returns the bot's identity
+    and its webhook state (URL, pending updates, last delivery error).
+  - Optional thresholds turn the answer into a health verdict (RV(healthy), RV(problems)), for example to
+    catch a webhook that fails delivery, a growing backlog, or a leftover webhook that blocks a polling bot
+    with C(409 Conflict).
+  - A rejected token (C(401) revoked or invalid, C(404) wrong or doubled-prefix token) always fails the task.
+extends_documentation_fragment:
+  - tgops.runbooks._telegram
+  - tgops.runbooks._http
+attributes:
+  check_mode:
+    description: Can run in check mode and return the same information as in a normal run.
+    support: full
+    details:
+      - This module only reads; it runs unchanged in check mode.
+  diff_mode:
+    description: Will return details on what has changed when in diff mode.
+    support: N/A
+    details:
+      - This module does not modify state.
+  idempotent:
+    description: When run twice in a row with the same arguments, the second run indicates no change.
+    support: full
+    details:
+      - This module does not modify state.
+options:
+  expect_webhook:
+    description:
+      - V(true) makes "no webhook is set" a problem (a webhook bot that receives nothing).
+      - V(false) makes "a webhook is set" a problem (a polling bot that gets C(409 Conflict) from C(getUpdates)
+        while a leftover webhook exists).
+      - Unset, the webhook's presence is not judged.
+    type: bool
+  max_pending_updates:
+    description:
+      - More pending updates than this is a problem (Telegram holds updates the bot has not received).
+    type: int
+  max_error_age:
+    description:
+      - A webhook delivery error (C(last_error_date)) more recent than this many seconds is a problem.
+      - Unset, delivery errors are reported but not judged.
+    type: int
+  fail_on_unhealthy:
+    description:
+      - Fail the task when RV(healthy) is V(false); the message lists the problems.
+      - By default the task succeeds and the caller decides what to do with RV(problems).
+    type: bool
+    default: false
+seealso:
+  - module: tgops.runbooks.telegram_webhook
+  - name: Telegram Bot API getWebhookInfo
+    description: Fields of the WebhookInfo object.
+    link: https://core.telegram.org/bots/api#getwebhookinfo
+"""
+
+EXAMPLES = r"""
+- name: Check the quiz bot, a polling bot that a leftover webhook would block
+  tgops.runbooks.telegram_bot_info:
+    bot_token: "{{ vault_tgquiz_bot_token }}"
+    expect_webhook: false
+  register: quiz_bot
+
+- name: Show why polling is blocked
+  ansible.builtin.debug:
+    msg: "{{ quiz_bot.problems }}"
+  when: not quiz_bot.healthy
+
+- name: Fail when the webhook bot is failing deliveries or lagging behind
+  tgops.runbooks.telegram_bot_info:
+    bot_token: "{{ vault_toogoodtogo_bot_token }}"
+    expect_webhook: true
+    max_pending_updates: 100
+    max_error_age: 600
+    fail_on_unhealthy: true
+
+- name: Against a self-hosted Bot API server or an emulator
+  tgops.runbooks.telegram_bot_info:
+    bot_token: "{{ bot_token }}"
+    api_url: http://127.0.0.1:18081
+"""
+
+RETURN = r"""
+bot:
+  description:
+    - The bot's identity as returned by C(getMe). Optional fields appear when Telegram sends them.
+  returned: success
+  type: dict
+  contains:
+    id:
+      description: The bot's user id (also the number before C(:) in the token).
+      type: int
+      sample: 123456789
+    is_bot:
+      description: Always V(true) for a bot.
+      type: bool
+      sample: true
+    first_name:
+      description: The bot's display name.
+      type: str
+      sample: Quiz Bot
+    username:
+      description: The bot's username, without C(@).
+      type: str
+      sample: tgquiz_bot
+    can_join_groups:
+      description: Whether the bot can be invited to groups.
+      type: bool
+      sample: true
+    can_read_all_group_messages:
+      description: Whether privacy mode is disabled.
+      type: bool
+      sample: false
+    supports_inline_queries:
+      description: Whether the bot supports inline queries.
+      type: bool
+      sample: false
+webhook:
+  description:
+    - The webhook state from C(getWebhookInfo), with computed fields.
+    - Fields Telegram omits (no webhook, no error yet, default setting) are V(null).
+  returned: success
+  type: dict
+  contains:
+    url:
+      description: The webhook URL, V("") when none is set. A bot token inside it is masked.
+      type: str
+      sample: https://bot.example.org/telegram/webhook
+    is_set:
+      description: Whether a webhook is set.
+      type: bool
+      sample: true
+    has_custom_certificate:
+      description: Whether a self-signed certificate was uploaded for the webhook.
+      type: bool
+      sample: false
+    pending_update_count:
+      description: Updates Telegram holds that the bot has not received yet.
+      type: int
+      sample: 0
+    ip_address:
+      description: The IP address Telegram uses for the webhook host.
+      type: str
+      sample: 203.0.113.10
+    max_connections:
+      description: Maximum simultaneous HTTPS connections for delivery.
+      type: int
+      sample: 40
+    allowed_updates:
+      description: Update types the bot subscribed to; V(null) means Telegram's default set.
+      type: list
+      elements: str
+      sample: [message, callback_query]
+    last_error_date:
+      description: Unix time of the last delivery error.
+      type: int
+      sample: 1763900000
+    last_error_date_iso:
+      description: RV(webhook.last_error_date) as ISO-8601 UTC.
+      type: str
+      sample: "2025-11-23T12:13:20Z"
+    last_error_age:
+      description: Seconds between RV(webhook.last_error_date) and now.
+      type: int
+      sample: 42
+    last_error_message:
+      description: What went wrong on the last delivery.
+      type: str
+      sample: "Wrong response from the webhook: 500 Internal Server Error"
+    last_synchronization_error_date:
+      description: Unix time of the last error synchronizing with Telegram's datacenters.
+      type: int
+      sample: 1763900000
+    last_synchronization_error_date_iso:
+      description: RV(webhook.last_synchronization_error_date) as ISO-8601 UTC.
+      type: str
+      sample: "2025-11-23T12:13:20Z"
+healthy:
+  description: V(false) when at least one threshold option found a problem.
+  returned: success
+  type: bool
+  sample: false
+problems:
+  description: One human-readable sentence per problem found; empty when healthy.
+  returned: success
+  type: list
+  elements: str
+  sample:
+    - "a webhook is set (https://bot.example.org/hook): a polling bot gets 409 Conflict from getUpdates until
+       it is deleted (tgops.runbooks.telegram_webhook state=absent)"
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
+    TelegramClient,
+    TelegramError,
+    describe_webhook,
+    telegram_argument_spec,
+    token_redactor,
+)
+
+
+def find_problems(webhook, expect_webhook=None, max_pending_updates=None, max_error_age=None):
+    """Human sentences for every threshold the webhook state breaks."""
+    problems = []
+    if expect_webhook is True and not webhook['is_set']:
+        problems.append('no webhook is set, but one is expected (expect_webhook=true): Telegram holds %d '
+                        'pending update(s) that nobody receives; set it with tgops.runbooks.telegram_webhook'
+                        % webhook['pending_update_count'])
+    if expect_webhook is False and webhook['is_set']:
+        problems.append('a webhook is set (%s), but none is expected (expect_webhook=false): a polling bot gets '
+                        '409 Conflict from getUpdates until it is deleted (tgops.runbooks.telegram_webhook '
+                        'state=absent)' % webhook['url'])
+    if max_pending_updates is not None and webhook['pending_update_count'] > max_pending_updates:
+        problems.append('%d updates are pending, more than max_pending_updates=%d: the bot is not receiving '
+                        'updates fast enough (or its webhook answers errors)'
+                        % (webhook['pending_update_count'], max_pending_updates))
+    if max_error_age is not None and webhook['last_error_age'] is not None \
+            and webhook['last_error_age'] < max_error_age:
+        problems.append('the webhook failed a delivery %d seconds ago (at %s, max_error_age=%d): %s'
+                        % (webhook['last_error_age'], webhook['last_error_date_iso'], max_error_age,
+                           webhook['last_error_message'] or 'no error message'))
+    return problems
+
+
+def main():
+    argument_spec = telegram_argument_spec()
+    argument_spec.update(
+        expect_webhook=dict(type='bool'),
+        max_pending_updates=dict(type='int'),
+        max_error_age=dict(type='int'),
+        fail_on_unhealthy=dict(type='bool', default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    redact = token_redactor(params['bot_token'])
+    for name in ('max_pending_updates', 'max_error_age'):
+        if params[name] is not None and params[name] < 0:
+            module.fail_json(msg='%s must be 0 or more' % name)
+
+    client = TelegramClient.from_module(module, redactor=redact)
+    bot = info = None
+    try:
+        bot = client.get_me()
+        info = client.get_webhook_info()
+    except TelegramError as exc:
+        module.fail_json(**redact.redact_obj(dict(msg=exc.msg, error_code=exc.error_code,
+                                                  description=exc.description)))
+
+    webhook = describe_webhook(info, time.time())
+    problems = find_problems(webhook, params['expect_webhook'], params['max_pending_updates'],
+                             params['max_error_age'])
+    result = redact.redact_obj(dict(changed=False, bot=bot if isinstance(bot, dict) else {}, webhook=webhook,
+                                    healthy=not problems, problems=problems))
+    if problems and params['fail_on_unhealthy']:
+        module.fail_json(msg='bot is unhealthy: ' + '; '.join(result['problems']), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
