@@ -1,0 +1,264 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: pinata_auth_info
+short_description: Check Pinata API credentials and, optionally, the account's pinning usage
+version_added: 0.1.0
+author:
+  - tgops.runbooks developers (@tgops)
+description:
+  - Calls Pinata's C(GET /data/testAuthentication) with an API key and secret or with a JWT and reports whether
+    the credentials are accepted.
+  - Rejected credentials (HTTP 400, 401 or 403) are a result (RV(authenticated=false)), not a task failure,
+    unless O(fail_on_invalid=true). An unreachable API or a server error (5xx) fails the task.
+  - With O(usage=true), also reads C(GET /data/userPinnedDataTotal).
+extends_documentation_fragment:
+  - tgops.runbooks._http
+attributes:
+  check_mode:
+    description: Can run in check mode and return the same information as in a normal run.
+    support: full
+    details:
+      - This module only reads; it runs unchanged in check mode.
+  diff_mode:
+    description: Will return details on what has changed when in diff mode.
+    support: N/A
+    details:
+      - This module does not modify state.
+  idempotent:
+    description: When run twice in a row with the same arguments, the second run indicates no change.
+    support: full
+    details:
+      - This module does not modify state.
+options:
+  api_key:
+    description:
+      - Pinata API key, sent in the C(pinata_api_key) header. Requires O(api_secret).
+      - Mutually exclusive with O(jwt); one of the two is required.
+    type: str
+  api_secret:
+    description:
+      - Pinata API secret, sent in the C(pinata_secret_api_key) header.
+    type: str
+    aliases: [secret_api_key]
+  jwt:
+    description:
+      - Pinata JWT, sent in the C(Authorization) header as C(Bearer <jwt>).
+    type: str
+  api_url:
+    description:
+      - Base URL of the Pinata API.
+    type: str
+    default: https://api.pinata.cloud
+  usage:
+    description:
+      - Also read the account's pinning totals (C(/data/userPinnedDataTotal)) when authenticated.
+      - A key without permission for that route gives RV(usage=null) and a warning, not a failure.
+    type: bool
+    default: false
+  fail_on_invalid:
+    description:
+      - Fail the task when the credentials are rejected.
+    type: bool
+    default: false
+notes:
+  - Pinata allows 30 requests per minute on C(/data/*). A C(429) answer carries C(Retry-After) (often 60 s); it is
+    waited out only if it fits into O(max_retry_wait), otherwise the module fails at once and says so.
+seealso:
+  - name: Pinata API authentication
+    description: testAuthentication and the credential headers.
+    link: https://docs.pinata.cloud/
+"""
+
+EXAMPLES = r"""
+- name: Check the NFT pinning credentials before a deploy
+  tgops.runbooks.pinata_auth_info:
+    api_key: "{{ vault_pinata_api_key }}"
+    api_secret: "{{ vault_pinata_api_secret }}"
+    fail_on_invalid: true
+
+- name: Check a JWT and read the pinning usage
+  tgops.runbooks.pinata_auth_info:
+    jwt: "{{ vault_pinata_jwt }}"
+    usage: true
+  register: pinata
+
+- name: Report rejected credentials
+  ansible.builtin.debug:
+    msg: "Pinata refused the credentials: {{ pinata.reason }} ({{ pinata.message }})"
+  when: not pinata.authenticated
+"""
+
+RETURN = r"""
+authenticated:
+  description: Whether Pinata accepted the credentials.
+  returned: success
+  type: bool
+  sample: true
+status:
+  description: HTTP status of the C(testAuthentication) answer.
+  returned: success
+  type: int
+  sample: 200
+message:
+  description: Pinata's message (on success) or error details (on rejection).
+  returned: success
+  type: str
+  sample: Congratulations! You are communicating with the Pinata API!
+reason:
+  description: Pinata's error reason when the credentials were rejected, else V(null).
+  returned: success
+  type: str
+  sample: INVALID_CREDENTIALS
+auth_method:
+  description: V(api_key) or V(jwt).
+  returned: success
+  type: str
+  sample: jwt
+usage:
+  description:
+    - Pinning totals, with O(usage=true) and accepted credentials; V(null) otherwise or when Pinata refused
+      the usage route.
+  returned: success
+  type: dict
+  contains:
+    pin_count:
+      description: Number of pinned items.
+      type: int
+      sample: 42
+    pin_size_total:
+      description: Total size of the pinned data in bytes.
+      type: int
+      sample: 1048576
+    pin_size_with_replications_total:
+      description: Total size including replications in bytes.
+      type: int
+      sample: 2097152
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
+    APIError,
+    JSONAPIClient,
+    Redactor,
+    check_http_params,
+    http_argument_spec,
+)
+
+AUTH_FAILURES = (400, 401, 403)
+USAGE_FIELDS = ('pin_count', 'pin_size_total', 'pin_size_with_replications_total')
+
+
+def parse_error(response):
+    """(reason, details) from the error shapes Pinata uses; reason None when it names none."""
+    body = response.json
+    reason = details = None
+    if isinstance(body, dict):
+        error = body.get('error')
+        if isinstance(error, dict):
+            reason = error.get('reason')
+            details = error.get('details') or error.get('message')
+        elif isinstance(error, str):
+            details = error
+        if details is None:
+            details = body.get('message') or body.get('details')
+        if reason is None and isinstance(body.get('reason'), str):
+            reason = body['reason']
+    elif body is None and response.text.strip():
+        details = response.text
+    return (to_text(reason) if reason is not None else None,
+            to_text(details) if details is not None else None)
+
+
+def main():
+    argument_spec = dict(
+        api_key=dict(type='str', no_log=True),
+        api_secret=dict(type='str', no_log=True, aliases=['secret_api_key']),
+        jwt=dict(type='str', no_log=True),
+        api_url=dict(type='str', default='https://api.pinata.cloud'),
+        usage=dict(type='bool', default=False),
+        fail_on_invalid=dict(type='bool', default=False),
+    )
+    argument_spec.update(http_argument_spec())
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[('jwt', 'api_key'), ('jwt', 'api_secret')],
+        required_together=[('api_key', 'api_secret')],
+        required_one_of=[('jwt', 'api_key')],
+    )
+    params = module.params
+    redact = Redactor([params['api_key'], params['api_secret'], params['jwt']])
+    problem = check_http_params(params)
+    if problem:
+        module.fail_json(msg=problem)
+
+    if params['jwt']:
+        headers = {'Authorization': 'Bearer %s' % params['jwt']}
+        method = 'jwt'
+    else:
+        headers = {'pinata_api_key': params['api_key'], 'pinata_secret_api_key': params['api_secret']}
+        method = 'api_key'
+    client = JSONAPIClient(params['api_url'], 'Pinata', redact, headers=headers, timeout=params['timeout'],
+                           validate_certs=params['validate_certs'], max_retries=params['max_retries'],
+                           max_retry_wait=params['max_retry_wait'], default_wait=1.0,
+                           rate_limit_hint='Pinata allows 30 requests per minute on /data/*')
+
+    result = dict(changed=False, auth_method=method, usage=None, reason=None, message=None)
+    try:
+        response = client.request('GET', '/data/testAuthentication')
+    except APIError as exc:
+        module.fail_json(msg='testAuthentication failed: %s' % exc.msg, **result)
+
+    result['status'] = response.status
+    if 200 <= response.status < 300:
+        result['authenticated'] = True
+        body = response.json if isinstance(response.json, dict) else {}
+        result['message'] = body.get('message') if isinstance(body.get('message'), str) else None
+    elif response.status in AUTH_FAILURES:
+        result['authenticated'] = False
+        result['reason'], result['message'] = parse_error(response)
+    else:
+        reason, details = parse_error(response)
+        module.fail_json(msg=redact('testAuthentication failed: Pinata answered HTTP %d%s: %s' % (
+            response.status, (' %s' % reason) if reason else '', details or response.excerpt(redact) or '(empty)')),
+            **redact.redact_obj(result))
+
+    if result['authenticated'] and params['usage']:
+        try:
+            usage_response = client.request('GET', '/data/userPinnedDataTotal')
+        except APIError as exc:
+            module.fail_json(msg='userPinnedDataTotal failed: %s' % exc.msg, **redact.redact_obj(result))
+        body = usage_response.json
+        if 200 <= usage_response.status < 300 and isinstance(body, dict):
+            result['usage'] = dict((key, body.get(key)) for key in USAGE_FIELDS)
+        elif usage_response.status in AUTH_FAILURES:
+            reason, details = parse_error(usage_response)
+            module.warn(redact('Pinata refused the usage figures (HTTP %d %s: %s); the credentials may lack '
+                               'permission for /data/userPinnedDataTotal' % (
+                                   usage_response.status, reason or '', details or '')))
+        else:
+            reason, details = parse_error(usage_response)
+            module.fail_json(msg=redact('userPinnedDataTotal failed: Pinata answered HTTP %d: %s' % (
+                usage_response.status, details or usage_response.excerpt(redact) or '(empty)')),
+                **redact.redact_obj(result))
+
+    result = redact.redact_obj(result)
+    if not result['authenticated'] and params['fail_on_invalid']:
+        module.fail_json(msg='Pinata rejected the credentials (%s): HTTP %d %s: %s' % (
+            method, result['status'], result['reason'] or '', result['message'] or ''), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
