@@ -1,0 +1,240 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import importlib.util
+import json
+import os
+import socket
+
+import pytest
+
+from ansible_collections.tgops.runbooks.plugins.module_utils import _http
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
+    MASK,
+    APIError,
+    JSONAPIClient,
+    Redactor,
+    parse_retry_after,
+)
+
+_spec = importlib.util.spec_from_file_location(
+    'tgops_fake_api', os.path.join(os.path.dirname(__file__), '..', 'modules', 'tgops_fake_api.py'))
+fake_api = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fake_api)
+
+TOKEN = '123456789:AAH-secretPartOfTheToken_0123456789x'
+
+
+@pytest.fixture
+def api():
+    server = fake_api.FakeAPI()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    waited = []
+    monkeypatch.setattr(_http, '_sleep', waited.append)
+    return waited
+
+
+def client(api, **kwargs):
+    kwargs.setdefault('max_retries', 3)
+    kwargs.setdefault('max_retry_wait', 30)
+    kwargs.setdefault('timeout', 5)
+    return JSONAPIClient(api.url + '/bot' + TOKEN, 'Test', Redactor([TOKEN]), **kwargs)
+
+
+# --- redaction ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('form', [
+    TOKEN,
+    '123456789%3AAAH-secretPartOfTheToken_0123456789x',
+    '123456789%3aAAH-secretPartOfTheToken_0123456789x',
+    '123456789%253AAAH-secretPartOfTheToken_0123456789x',
+])
+def test_redactor_removes_every_spelling(form):
+    redact = Redactor([TOKEN])
+    text = 'GET https://api.telegram.org/bot%s/getMe failed' % form
+    out = redact(text)
+    assert form not in out
+    assert MASK in out
+    assert out.startswith('GET https://api.telegram.org/bot')
+
+
+def test_redactor_json_html_and_base64_forms():
+    secret = 'p@ss "word"/with:stuff&more'
+    redact = Redactor([secret])
+    for text in (json.dumps({'a': secret}), 'x=%s' % __import__('html').escape(secret),
+                 __import__('base64').b64encode(secret.encode()).decode(), 'q=' + __import__(
+                     'urllib.parse').parse.quote_plus(secret)):
+        assert secret not in redact(text)
+        assert MASK in redact(text)
+
+
+def test_redactor_nested_objects_and_keys():
+    redact = Redactor([TOKEN, None, ''])
+    obj = {'url': 'http://x/bot%s/' % TOKEN, 'list': [TOKEN, 1, None, {'k' + TOKEN: True}]}
+    out = redact.redact_obj(obj)
+    fake_api.assert_no_secret(out, TOKEN)
+    assert out['list'][1] == 1 and out['list'][2] is None
+
+
+def test_redactor_ignores_tiny_values():
+    redact = Redactor(['ab'])
+    assert redact('about abc') == 'about abc'
+
+
+def test_parse_retry_after():
+    assert parse_retry_after('5') == 5
+    assert parse_retry_after(3) == 3
+    assert parse_retry_after(None) is None
+    assert parse_retry_after('Wed, 21 Oct 2015 07:28:00 GMT') is None
+    assert parse_retry_after(-1) is None
+    assert parse_retry_after(True) is None
+
+
+# --- requests and rate limits -----------------------------------------------------------------------------
+
+def tg429(after):
+    return (429, {'ok': False, 'error_code': 429, 'description': 'Too Many Requests: retry after %d' % after,
+                  'parameters': {'retry_after': after}}, {'Retry-After': str(after)})
+
+
+def test_ok_json(api):
+    api.route('/bot%s/getMe' % TOKEN, (200, {'ok': True, 'result': {'id': 1}}))
+    resp = client(api).request('GET', 'getMe')
+    assert resp.status == 200 and resp.json['result']['id'] == 1
+
+
+def test_error_status_is_returned_not_raised(api):
+    api.route('/bot%s/getMe' % TOKEN, (401, {'ok': False, 'error_code': 401, 'description': 'Unauthorized'}))
+    resp = client(api).request('GET', 'getMe')
+    assert resp.status == 401 and resp.json['description'] == 'Unauthorized'
+
+
+def test_429_retried_with_retry_after_then_ok(api, sleeps):
+    api.route('/bot%s/setWebhook' % TOKEN, tg429(2), tg429(1), (200, {'ok': True, 'result': True}))
+    c = client(api)
+    resp = c.request('POST', 'setWebhook', json_body={'url': 'https://x'})
+    assert resp.status == 200
+    assert sleeps == [2, 1]
+    assert len(api.calls('setWebhook')) == 3
+    assert c.retries == 2 and c.waited == 3
+
+
+def test_429_gives_up_after_max_retries(api, sleeps):
+    api.route('/bot%s/getMe' % TOKEN, tg429(1))
+    with pytest.raises(APIError) as exc:
+        client(api, max_retries=2).request('GET', 'getMe')
+    assert exc.value.kind == 'rate_limited'
+    assert 'still rate limited after 2 retries' in exc.value.msg
+    assert 'retry after 1' in exc.value.msg
+    assert sleeps == [1, 1]
+    assert len(api.calls('getMe')) == 3
+    fake_api.assert_no_secret(exc.value.msg, TOKEN)
+
+
+def test_429_gives_up_at_once_when_wait_exceeds_budget(api, sleeps):
+    api.route('/bot%s/getMe' % TOKEN, tg429(300))
+    with pytest.raises(APIError) as exc:
+        client(api, max_retry_wait=30).request('GET', 'getMe')
+    assert sleeps == []
+    assert 'retry after 300 s' in exc.value.msg
+    assert 'max_retry_wait=30' in exc.value.msg
+    assert len(api.calls('getMe')) == 1
+
+
+def test_429_total_budget_is_bounded(api, sleeps):
+    api.route('/bot%s/getMe' % TOKEN, tg429(4))
+    with pytest.raises(APIError):
+        client(api, max_retries=10, max_retry_wait=10).request('GET', 'getMe')
+    assert sleeps == [4, 4]  # a third wait would pass 10 s
+
+
+def test_429_retry_after_header_only(api, sleeps):
+    api.route('/data/x', (429, 'slow down', {'Retry-After': '3'}), (200, {'fine': 1}))
+    c = JSONAPIClient(api.url, 'Pinata', Redactor())
+    assert c.request('GET', '/data/x').json == {'fine': 1}
+    assert sleeps == [3]
+
+
+def test_429_without_hint_backs_off_exponentially(api, sleeps):
+    api.route('/x', (429, {'ok': False, 'error': 'Ratelimit exceed', 'code': 429}))
+    with pytest.raises(APIError) as exc:
+        JSONAPIClient(api.url, 'toncenter', Redactor(), max_retries=3, max_retry_wait=60).request('GET', 'x')
+    assert sleeps == [1, 2, 4]
+    assert 'Ratelimit exceed' in exc.value.msg
+
+
+def test_body_code_429_with_http_200_is_rate_limited(api, sleeps):
+    api.route('/x', (200, {'ok': False, 'result': 'Ratelimit exceed', 'code': 429}), (200, {'ok': True}))
+    resp = JSONAPIClient(api.url, 'toncenter', Redactor()).request('GET', 'x')
+    assert resp.json == {'ok': True}
+    assert sleeps == [1]
+
+
+def test_zero_retries_fails_on_first_429(api, sleeps):
+    api.route('/x', (429, {}))
+    with pytest.raises(APIError) as exc:
+        JSONAPIClient(api.url, 'X', Redactor(), max_retries=0).request('GET', 'x')
+    assert 'after 0 retries' in exc.value.msg
+    assert sleeps == []
+
+
+def test_invalid_json_is_reported(api):
+    api.route('/bot%s/getMe' % TOKEN, (502, '<html>Bad gateway for bot%s</html>' % TOKEN))
+    resp = client(api).request('GET', 'getMe')
+    assert resp.json is None and resp.json_error
+    assert TOKEN not in resp.excerpt(Redactor([TOKEN]))
+
+
+def test_unreachable_is_redacted():
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    c = JSONAPIClient('http://127.0.0.1:%d/bot%s' % (port, TOKEN), 'Telegram', Redactor([TOKEN]))
+    with pytest.raises(APIError) as exc:
+        c.request('GET', 'getMe')
+    assert exc.value.kind == 'unreachable'
+    assert 'cannot reach the Telegram API' in exc.value.msg
+    fake_api.assert_no_secret(exc.value.msg, TOKEN)
+
+
+def test_timeout(api):
+    api.route('/slow', ('sleep', b'', {'seconds': 3}))
+    with pytest.raises(APIError) as exc:
+        JSONAPIClient(api.url, 'X', Redactor(), timeout=1).request('GET', 'slow')
+    assert exc.value.kind in ('timeout', 'unreachable')
+    assert 'within 1 seconds' in exc.value.msg or 'timed out' in exc.value.msg
+
+
+def test_query_params_and_headers_are_sent(api):
+    api.route('/getAddressBalance', (200, {'ok': True, 'result': '5'}))
+    c = JSONAPIClient(api.url + '/', 'toncenter', Redactor(['k3y-value']), headers={'X-API-Key': 'k3y-value'})
+    c.request('GET', 'getAddressBalance', params={'address': 'EQ+/=', 'skip': None})
+    req = api.calls()[0]
+    assert req.query == {'address': 'EQ+/='}
+    assert req.headers['X-API-Key'] == 'k3y-value'
+
+
+def test_form_and_multipart_bodies(api, tmp_path):
+    api.route('/f', (200, {'ok': True}))
+    cert = tmp_path / 'cert.pem'
+    cert.write_text('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')
+    c = JSONAPIClient(api.url, 'X', Redactor())
+    c.request('POST', 'f', form={'a': '1', 'b': None})
+    c.request('POST', 'f', multipart={'url': 'https://x', 'certificate': {
+        'filename': str(cert), 'mime_type': 'application/octet-stream', 'multipart_encoding': '7or8bit'}})
+    form, multi = api.calls()
+    assert form.params == {'a': '1'}
+    assert multi.params['url'] == 'https://x'
+    assert multi.files['certificate'].startswith(b'-----BEGIN CERTIFICATE-----')

@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import time
+
+import pytest
+
+from ansible_collections.tgops.runbooks.plugins.module_utils import _http
+from ansible_collections.tgops.runbooks.plugins.modules import telegram_bot_info
+
+from tgops_fake_api import FakeAPI, FakeTelegram, assert_no_secret, run_module
+
+TOKEN = '5550001234:AAE_secretPartOfTheTokenXYZ-abcdefghi'
+
+
+@pytest.fixture
+def api():
+    server = FakeAPI()
+    yield server
+    server.close()
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch):
+    waited = []
+    monkeypatch.setattr(_http, '_sleep', waited.append)
+    return waited
+
+
+def run(api, **args):
+    base = dict(bot_token=TOKEN, api_url=api.url)
+    base.update(args)
+    result = run_module(telegram_bot_info, base)
+    assert_no_secret(result, TOKEN)
+    return result
+
+
+def test_identity_and_no_webhook(api):
+    FakeTelegram(api, TOKEN, username='quiz_bot')
+    result = run(api)
+    assert result['changed'] is False
+    assert result['bot']['username'] == 'quiz_bot'
+    assert result['bot']['id'] == 5550001234
+    assert result['webhook']['is_set'] is False
+    assert result['webhook']['url'] == ''
+    assert result['healthy'] is True and result['problems'] == []
+
+
+def test_leftover_webhook_blocks_polling(api):
+    fake = FakeTelegram(api, TOKEN)
+    fake.webhook.update(url='https://old.example.org/hook', max_connections=40, ip_address='203.0.113.9')
+    result = run(api, expect_webhook=False)
+    assert result['healthy'] is False
+    assert len(result['problems']) == 1
+    assert '409 Conflict' in result['problems'][0]
+    assert 'https://old.example.org/hook' in result['problems'][0]
+    assert 'failed' not in result
+
+
+def test_expected_webhook_missing(api):
+    fake = FakeTelegram(api, TOKEN)
+    fake.webhook['pending_update_count'] = 7
+    result = run(api, expect_webhook=True)
+    assert result['healthy'] is False
+    assert 'no webhook is set' in result['problems'][0]
+    assert '7 pending' in result['problems'][0]
+
+
+def test_thresholds_and_error_dates(api):
+    fake = FakeTelegram(api, TOKEN)
+    now = int(time.time())
+    fake.webhook.update(url='https://h.example.org/hook', pending_update_count=250, last_error_date=now - 30,
+                        last_error_message='Wrong response from the webhook: 500 Internal Server Error',
+                        last_synchronization_error_date=now - 100, max_connections=40,
+                        allowed_updates=['message'])
+    result = run(api, expect_webhook=True, max_pending_updates=100, max_error_age=600)
+    hook = result['webhook']
+    assert 28 <= hook['last_error_age'] <= 40
+    assert hook['last_error_date_iso'].endswith('Z') and 'T' in hook['last_error_date_iso']
+    assert hook['last_synchronization_error_date_iso'].endswith('Z')
+    assert hook['allowed_updates'] == ['message']
+    assert result['healthy'] is False
+    assert len(result['problems']) == 2
+    assert any('250 updates are pending' in p for p in result['problems'])
+    assert any('500 Internal Server Error' in p for p in result['problems'])
+
+
+def test_old_error_is_not_a_problem(api):
+    fake = FakeTelegram(api, TOKEN)
+    fake.webhook.update(url='https://h.example.org/hook', last_error_date=int(time.time()) - 7200,
+                        last_error_message='old')
+    result = run(api, max_error_age=600)
+    assert result['healthy'] is True
+
+
+def test_fail_on_unhealthy(api):
+    fake = FakeTelegram(api, TOKEN)
+    fake.webhook.update(url='https://h.example.org/bot%s/hook' % TOKEN)
+    result = run(api, expect_webhook=False, fail_on_unhealthy=True)
+    assert result['failed'] is True
+    assert result['msg'].startswith('bot is unhealthy: a webhook is set')
+    assert '********' in result['msg']  # token inside the webhook URL is masked
+    assert result['healthy'] is False
+
+
+@pytest.mark.parametrize('token', ['bot' + TOKEN, TOKEN + '\n', 'not-a-token', '5550001234:bad/secret'])
+def test_malformed_token_fails_before_any_request(api, token):
+    result = run_module(telegram_bot_info, dict(bot_token=token, api_url=api.url))
+    assert result['failed'] is True
+    assert 'bot_token' in result['msg']
+    assert api.requests == []
+    assert_no_secret(result, token.strip(), TOKEN)
+
+
+def test_revoked_token(api):
+    fake = FakeTelegram(api, TOKEN)
+    fake.revoked = True
+    result = run(api)
+    assert result['failed'] is True
+    assert 'token rejected (revoked or invalid)' in result['msg']
+    assert result['error_code'] == 401
+
+
+def test_wrong_token_404(api):
+    FakeTelegram(api, TOKEN)
+    other = '5550001234:AAE_anotherSecretThatIsNotKnown-000000'
+    result = run_module(telegram_bot_info, dict(bot_token=other, api_url=api.url))
+    assert result['failed'] is True
+    assert 'token rejected: Telegram answers 404 Not Found' in result['msg']
+    assert_no_secret(result, other)
+
+
+def test_rate_limited_then_gives_up(api, no_sleep):
+    api.route('/bot%s/getMe' % TOKEN, (429, {'ok': False, 'error_code': 429,
+                                             'description': 'Too Many Requests: retry after 2',
+                                             'parameters': {'retry_after': 2}}, {'Retry-After': '2'}))
+    result = run(api, max_retries=2)
+    assert result['failed'] is True
+    assert 'rate limit' in result['msg'] and 'after 2 retries' in result['msg']
+    assert no_sleep == [2, 2]
+
+
+def test_unreachable(api):
+    url = api.url
+    api.close()
+    result = run_module(telegram_bot_info, dict(bot_token=TOKEN, api_url=url, timeout=2))
+    assert result['failed'] is True
+    assert 'cannot reach the Telegram API' in result['msg'] or 'did not answer' in result['msg']
+    assert_no_secret(result, TOKEN)
