@@ -1,0 +1,204 @@
+"""/health through the real HTTP server: JSON shape, status and HTTP codes; the dependency checks."""
+import io
+import json
+import logging
+import threading
+import time
+
+import pytest
+import requests
+import sqlalchemy
+
+from _app_fixtures import BASE_ENV, closed_port
+
+from app import api, config, db, deps, healthcheck, logs
+
+HEALTHY = {"status": "healthy", "response_time_ms": 3}
+UNHEALTHY = {"status": "unhealthy", "response_time_ms": 2001, "error": "timeout after 2000 ms"}
+
+
+def fixed(result):
+    return lambda: dict(result)
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def _serve(checks, **settings):
+        app = api.Application(config.load(dict(BASE_ENV, **settings)), engine=None, checks=checks)
+        server = api.Server(("127.0.0.1", 0), app)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return "http://127.0.0.1:%d" % server.server_address[1], app
+
+    yield _serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("pg,redis_,status,code", [
+    (HEALTHY, HEALTHY, "healthy", 200),
+    (HEALTHY, UNHEALTHY, "degraded", 200),
+    (UNHEALTHY, HEALTHY, "unhealthy", 503),
+    (UNHEALTHY, UNHEALTHY, "unhealthy", 503),
+])
+def test_health_status_and_code(serve, pg, redis_, status, code):
+    url, app = serve({"postgres": fixed(pg), "redis": fixed(redis_)})
+    resp = requests.get(url + "/health", timeout=5)
+    assert resp.status_code == code
+    assert resp.headers["Content-Type"] == "application/json"
+    body = resp.json()
+    assert set(body) == {"status", "version", "uptime_seconds", "dependencies"}
+    assert body["status"] == status
+    assert body["version"] == app.settings.version and body["version"] != "unknown"
+    assert isinstance(body["uptime_seconds"], int) and body["uptime_seconds"] >= 0
+    assert body["dependencies"] == {"postgres": pg, "redis": redis_}
+
+
+def test_checks_run_on_every_request(serve):
+    calls = []
+    url, _ = serve({"postgres": lambda: calls.append(1) or dict(HEALTHY), "redis": fixed(HEALTHY)})
+    for _ in range(3):
+        requests.get(url + "/health", timeout=5)
+    assert len(calls) == 3
+
+
+def test_unknown_path_is_404_and_query_strings_stay_out_of_logs(serve):
+    stream = io.StringIO()
+    logs.setup(stream=stream)
+    try:
+        url, _ = serve({"postgres": fixed(HEALTHY), "redis": fixed(HEALTHY)})
+        assert requests.get(url + "/nope", timeout=5).status_code == 404
+        assert requests.get(url + "/health?token=abc123secret", timeout=5).status_code == 200
+    finally:
+        logs.setup()
+    lines = stream.getvalue().splitlines()
+    assert any(line.startswith('INFO: 127.0.0.1 "GET /nope" 404 ') for line in lines)
+    assert any(line.startswith('INFO: 127.0.0.1 "GET /health" 200 ') for line in lines)
+    assert "abc123secret" not in stream.getvalue()
+
+
+def test_postgres_check_healthy_through_the_pool(tmp_path):
+    engine = db.create_engine(sqlalchemy.engine.make_url("sqlite:///%s" % (tmp_path / "h.db")))
+    result = deps.PostgresCheck(engine)()
+    assert result["status"] == "healthy" and isinstance(result["response_time_ms"], int)
+    assert "error" not in result
+
+
+def test_postgres_check_unreachable_is_fast_and_short():
+    env = {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(closed_port()), "POSTGRES_PASSWORD": "pw-Hidden-9"}
+    engine = db.create_engine(db.database_url(env))
+    started = time.monotonic()
+    result = deps.PostgresCheck(engine)()
+    assert time.monotonic() - started < 2.5
+    assert result["status"] == "unhealthy"
+    assert result["error"].startswith("OperationalError: ")
+    assert "pw-Hidden-9" not in result["error"]
+
+
+class _BlockingEngine:
+    """connect() hangs like a frozen (paused) PostgreSQL."""
+
+    def __init__(self):
+        self.release = threading.Event()
+
+    def connect(self):
+        self.release.wait(10)
+        raise RuntimeError("released")
+
+
+def test_postgres_check_is_bounded_when_the_server_is_frozen():
+    engine = _BlockingEngine()
+    check = deps.PostgresCheck(engine, timeout=0.3)
+    started = time.monotonic()
+    first = check()
+    assert time.monotonic() - started < 1.0
+    assert first["status"] == "unhealthy" and first["error"] == "timeout after 300 ms"
+    # While the stuck probe is still waiting, no new thread piles up behind it.
+    second = check()
+    assert second["error"] == "previous check still waiting for postgres"
+    engine.release.set()
+    time.sleep(0.1)
+    assert check()["error"] != "previous check still waiting for postgres"
+
+
+class _FakeRedis:
+    def __init__(self, fail=None, used=1 << 20, maxmemory=64 << 20):
+        self.fail, self.used, self.maxmemory = fail, used, maxmemory
+        self.writes = []
+
+    def ping(self):
+        return True
+
+    def set(self, key, value, ex=None):
+        if self.fail:
+            raise self.fail
+        self.writes.append((key, ex))
+
+    def info(self, section):
+        return {"used_memory": self.used, "maxmemory": self.maxmemory}
+
+
+def test_redis_check_states():
+    import redis
+
+    fake = _FakeRedis()
+    assert deps.RedisCheck(fake)()["status"] == "healthy"
+    assert fake.writes == [("health:probe", 60)]
+
+    oom = deps.RedisCheck(_FakeRedis(fail=redis.exceptions.ResponseError(
+        "OOM command not allowed when used memory > 'maxmemory'.")))()
+    assert oom["status"] == "unhealthy"
+    assert oom["error"] == "OOM command not allowed when used memory > 'maxmemory'."
+
+    nearly_full = deps.RedisCheck(_FakeRedis(used=63 << 20))()
+    assert nearly_full["status"] == "unhealthy" and nearly_full["error"].startswith("OOM: used_memory 63.0 MiB is 98%")
+
+    unlimited = deps.RedisCheck(_FakeRedis(used=63 << 20, maxmemory=0))()
+    assert unlimited["status"] == "healthy"
+
+
+def test_redis_check_against_a_closed_port():
+    client = deps.redis_client("redis://127.0.0.1:%d/0" % closed_port())
+    result = deps.RedisCheck(client)()
+    assert result["status"] == "unhealthy" and result["error"].startswith("ConnectionError")
+
+
+def test_monitor_logs_the_runbook_error_lines_and_pool_status():
+    env = {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(closed_port()), "POSTGRES_PASSWORD": "pw-Hidden-9"}
+    engine = db.create_engine(db.database_url(env))
+    stream = io.StringIO()
+    logs.setup(["pw-Hidden-9"], stream=stream)
+    try:
+        monitor = deps.Monitor({"postgres": deps.PostgresCheck(engine),
+                                "redis": fixed(dict(UNHEALTHY, error="OOM command not allowed"))},
+                               engine, interval=60, memory=lambda: (90, 100))
+        monitor.tick()
+    finally:
+        logs.setup()
+    lines = stream.getvalue().splitlines()
+    assert "ERROR: Connection to database failed: OperationalError (health monitor)" in lines
+    assert any(line.startswith("ERROR: sqlalchemy.exc.OperationalError: (psycopg2.OperationalError)") for line in lines)
+    assert "ERROR: Redis check failed: OOM command not allowed" in lines
+    assert any(line.startswith("INFO: db pool size=5 checked_out=0") for line in lines)
+    assert any(line.startswith("WARNING: Memory usage above 85%") for line in lines)
+    assert "pw-Hidden-9" not in stream.getvalue()
+
+
+def test_healthcheck_module_against_the_real_server(serve, monkeypatch):
+    url, _ = serve({"postgres": fixed(HEALTHY), "redis": fixed(UNHEALTHY)})
+    port = url.rsplit(":", 1)[1]
+    assert healthcheck.check_api(port) == (True, "status=degraded")
+    url2, _ = serve({"postgres": fixed(UNHEALTHY), "redis": fixed(HEALTHY)})
+    assert healthcheck.check_api(url2.rsplit(":", 1)[1]) == (False, "HTTP 503 status=unhealthy")
+    assert healthcheck.check_api(str(closed_port()))[0] is False
+
+
+def test_healthcheck_bot_heartbeat_age(tmp_path):
+    path = tmp_path / "hb"
+    assert healthcheck.check_bot(str(path))[0] is False
+    path.write_text(json.dumps({"ts": 1000.0, "state": "conflict"}))
+    assert healthcheck.check_bot(str(path), now=1030.0) == (True, "heartbeat 30s old, state=conflict")
+    assert healthcheck.check_bot(str(path), now=1061.0)[0] is False
