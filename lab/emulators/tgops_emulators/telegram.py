@@ -1,0 +1,618 @@
+"""Telegram Bot API emulator (``/bot<token>/<method>``), built from api-contracts.md.
+
+Implements getMe, setWebhook, deleteWebhook, getWebhookInfo, getUpdates, sendMessage, logOut and
+close, plus real webhook delivery over TLS driven by the control API. Any other method is 404
+``Not Found``, as an unknown method is on the real server.
+"""
+import http
+import http.client
+import ipaddress
+import json
+import os
+import re
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+
+from .common import ControlError, Emulator, control_json, json_response, mask_query, parse_form_params
+
+# Update types in the Bot API's own order; the default set omits the three opt-in types.
+UPDATE_TYPES = (
+    "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
+    "business_message", "edited_business_message", "deleted_business_messages", "message_reaction",
+    "message_reaction_count", "inline_query", "chosen_inline_result", "callback_query", "shipping_query",
+    "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer", "my_chat_member", "chat_member",
+    "chat_join_request", "chat_boost", "removed_chat_boost",
+)
+OPT_IN_UPDATE_TYPES = ("chat_member", "message_reaction", "message_reaction_count")
+DEFAULT_UPDATE_TYPES = tuple(t for t in UPDATE_TYPES if t not in OPT_IN_UPDATE_TYPES)
+
+WEBHOOK_PORTS = (80, 88, 443, 8443)
+SECRET_RE = re.compile(r"^[A-Za-z0-9_-]*$")
+MAX_POLL_TIMEOUT = 50
+DELIVERY_TIMEOUT = 5.0
+
+MSG_WEBHOOK_CONFLICT = ("Conflict: can't use getUpdates method while webhook is active; "
+                        "use deleteWebhook to delete the webhook first")
+MSG_POLL_CONFLICT = ("Conflict: terminated by other getUpdates request; "
+                     "make sure that only one bot instance is running")
+MSG_POLL_SETWEBHOOK = "Conflict: terminated by setWebhook request"
+
+
+class ApiError(Exception):
+    def __init__(self, code, description, retry_after=None):
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+def token_shape_ok(token):
+    """The server-side shape check of the contract (not the stricter ``\\d{8,10}:.{35}`` heuristic)."""
+    if len(token) > 80 or "/" in token or ":" not in token:
+        return False
+    bot_id = token.split(":", 1)[0]
+    if not bot_id.isascii() or not bot_id.isdigit() or bot_id.startswith("0"):
+        return False
+    return 0 < int(bot_id) < 2 ** 54
+
+
+def parse_bool(value):
+    return str(value).strip().lower() in ("true", "1")
+
+
+def td_to_integer(value):
+    """tdlib's to_integer: leading sign and digits, anything else stops the parse (garbage is 0)."""
+    match = re.match(r"\s*(-?\d+)", value or "")
+    return int(match.group(1)) if match else 0
+
+
+def parse_resolve(text):
+    """``host=target[:port],...`` -> {host: (target, port or None)}."""
+    result = {}
+    for item in (text or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        host, sep, target = item.partition("=")
+        if not sep or not host.strip() or not target.strip():
+            raise ValueError("bad TELEGRAM_EMULATOR_RESOLVE entry: %r" % item)
+        target = target.strip()
+        port = None
+        if re.search(r":\d+$", target):
+            target, port_text = target.rsplit(":", 1)
+            port = int(port_text)
+        result[host.strip().lower()] = (target, port)
+    return result
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to ``connect_to`` while SNI, certificate check and Host stay the URL's host."""
+
+    def __init__(self, host, port, connect_to, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self._connect_to = connect_to
+
+    def connect(self):
+        sock = socket.create_connection(self._connect_to, self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+class Bot:
+    def __init__(self, bot_id, token, username, first_name):
+        self.id = bot_id
+        self.token = token
+        self.username = username
+        self.first_name = first_name
+        self.revoked = False
+        self.blocked_chats = set()
+        self.webhook = None  # dict: url, ip_address, max_connections, secret_token, has_certificate
+        self.allowed_updates = None  # None = default set
+        self.pending = []
+        self.next_update_id = 1
+        self.last_error_date = None
+        self.last_error_message = None
+        self.forced_429 = None  # [remaining count, retry_after]
+        self.next_set_webhook_time = 0.0
+        self.sent = []
+        self.next_message_id = 1
+        self.poll_generation = 0
+
+    def user(self):
+        return {
+            "id": self.id, "is_bot": True, "first_name": self.first_name, "username": self.username,
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False,
+        }
+
+    def public(self):
+        return {
+            "id": self.id, "username": self.username, "first_name": self.first_name, "revoked": self.revoked,
+            "webhook_url": self.webhook["url"] if self.webhook else "",
+            "secret_token_set": bool(self.webhook and self.webhook["secret_token"]),
+            "pending_update_count": len(self.pending),
+            "last_error_date": self.last_error_date, "last_error_message": self.last_error_message,
+            "sent_count": len(self.sent),
+        }
+
+
+class TelegramEmulator(Emulator):
+    name = "telegram"
+
+    def __init__(self, seed=None, resolve=None, cafile=None):
+        # Read once at start-up: these come from the container's environment.
+        self.resolve = parse_resolve(os.environ.get("TELEGRAM_EMULATOR_RESOLVE", "")) if resolve is None else resolve
+        self.cafile = os.environ.get("TELEGRAM_EMULATOR_CAFILE") or None if cafile is None else cafile
+        self.cond = None
+        super().__init__(seed)
+
+    # ----- state -----
+
+    def reset_state(self):
+        if self.cond is None:
+            self.cond = threading.Condition(self.lock)
+        else:
+            # Wake long-polls so they notice their bot is gone.
+            self.cond.notify_all()
+        self.bots = {}
+        self.tokens = {}  # token -> bot id, active or revoked (revocation lives on the token)
+        self.revoked_tokens = set()
+
+    def apply_seed(self, seed):
+        for spec in seed.get("bots", []):
+            self._register(spec)
+
+    def _register(self, spec):
+        token = spec.get("token")
+        if not isinstance(token, str) or not token_shape_ok(token):
+            raise ControlError(400, "token missing or not of the Bot API shape <id>:<secret>")
+        bot_id = int(token.split(":", 1)[0])
+        if spec.get("id") is not None and int(spec["id"]) != bot_id:
+            raise ControlError(400, "id %s does not match the token's bot id %d" % (spec["id"], bot_id))
+        bot = self.bots.get(bot_id)
+        if bot is None:
+            bot = Bot(bot_id, token, spec.get("username") or "lab%d_bot" % bot_id,
+                      spec.get("first_name") or "Lab bot")
+            self.bots[bot_id] = bot
+        elif bot.token != token:
+            # A new token for a known bot is BotFather's /revoke: the old one answers 401 from now on.
+            self.revoked_tokens.add(bot.token)
+            bot.token = token
+        self.revoked_tokens.discard(token)
+        bot.revoked = False
+        self.tokens[token] = bot_id
+        if spec.get("username"):
+            bot.username = spec["username"]
+        if spec.get("first_name"):
+            bot.first_name = spec["first_name"]
+        if "blocked_chats" in spec:
+            bot.blocked_chats = {str(c) for c in spec.get("blocked_chats") or []}
+        return bot
+
+    # ----- logging -----
+
+    def mask(self, req):
+        path = re.sub(r"^/bot([^/]*)", lambda m: "/bot" + (
+            m.group(1).split(":", 1)[0] + ":***" if ":" in m.group(1) else ("***" if m.group(1) else "")),
+            req.path)
+        return path + mask_query(req.query_string, {"secret_token"})
+
+    def internal_error(self):
+        return json_response(500, {"ok": False, "error_code": 500, "description": "Internal Server Error: emulator failure"})
+
+    # ----- the Bot API -----
+
+    def handle(self, req):
+        try:
+            bot, method = self._authenticate(req)
+            try:
+                params, files = parse_form_params(req)
+            except (ValueError, UnicodeDecodeError):
+                if req.content_type == "application/json":
+                    raise ApiError(400, "Bad Request: can't parse JSON object")
+                raise ApiError(400, "Bad Request: can't parse request")
+            result, description = method(bot, params, files)
+        except ApiError as exc:
+            body = {"ok": False, "error_code": exc.code, "description": exc.description}
+            headers = {}
+            if exc.retry_after is not None:
+                body["parameters"] = {"retry_after": exc.retry_after}
+                headers["Retry-After"] = str(exc.retry_after)
+            return json_response(exc.code, body, headers)
+        body = {"ok": True, "result": result}
+        if description:
+            body["description"] = description
+        return json_response(200, body)
+
+    def _authenticate(self, req):
+        if not req.path.startswith("/bot"):
+            raise ApiError(404, "Not Found")
+        token, sep, method_name = req.path[4:].partition("/")
+        if not sep or not method_name or "/" in method_name:
+            raise ApiError(404, "Not Found")
+        if token.lower().startswith("bot"):
+            # ``/botbot<token>/...``: the cloud answers a doubled prefix like an unknown token.
+            raise ApiError(404, "Not Found")
+        if not token_shape_ok(token):
+            raise ApiError(401, "Unauthorized: invalid token specified")
+        with self.lock:
+            if token in self.revoked_tokens:
+                raise ApiError(401, "Unauthorized")
+            bot_id = self.tokens.get(token)
+            bot = self.bots.get(bot_id)
+            if bot is None:
+                raise ApiError(404, "Not Found")
+            if bot.revoked:
+                raise ApiError(401, "Unauthorized")
+            method = self.METHODS.get(method_name.lower())
+            if method is None:
+                raise ApiError(404, "Not Found")
+            if bot.forced_429 and bot.forced_429[0] > 0:
+                bot.forced_429[0] -= 1
+                retry_after = bot.forced_429[1]
+                raise ApiError(429, "Too Many Requests: retry after %d" % retry_after, retry_after)
+        return bot, method.__get__(self)
+
+    def m_getme(self, bot, params, files):
+        with self.lock:
+            return bot.user(), None
+
+    @staticmethod
+    def _parse_webhook_url(url):
+        """(scheme, host, port) as tdlib's parse_url would see it; ApiError when unparsable."""
+        invalid = ApiError(400, "Bad Request: invalid webhook URL specified")
+        if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7f for c in url):
+            raise invalid
+        if "://" in url:
+            scheme, rest = url.split("://", 1)
+            scheme = scheme.lower()
+            if scheme not in ("http", "https"):
+                raise invalid
+        else:
+            scheme, rest = "http", url  # tdlib defaults to http, which then fails the HTTPS check
+        try:
+            split = urllib.parse.urlsplit(scheme + "://" + rest)
+            port = split.port
+        except ValueError:
+            raise invalid
+        if not split.hostname or port == 0:
+            raise invalid
+        return scheme, split.hostname, port or (443 if scheme == "https" else 80)
+
+    def m_setwebhook(self, bot, params, files):
+        url = params.get("url", "")
+        secret = params.get("secret_token", "")
+        if len(secret) > 256:
+            raise ApiError(400, "Bad Request: secret token is too long")
+        if not SECRET_RE.match(secret):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        drop = parse_bool(params.get("drop_pending_updates", ""))
+        if url == "":
+            # The Bot API treats an empty (or missing) url as deleteWebhook.
+            return self._delete_webhook(bot, drop)
+        scheme, _host, port = self._parse_webhook_url(url)
+        if scheme != "https":
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        if port not in WEBHOOK_PORTS:
+            raise ApiError(400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+        ip_text = params.get("ip_address", "")
+        ip_value = None
+        if ip_text:
+            try:
+                ip_value = str(ipaddress.ip_address(ip_text.strip()))
+            except ValueError:
+                raise ApiError(400, "Bad Request: bad webhook: Invalid IP address specified")
+        max_connections = params.get("max_connections", "")
+        max_connections = 40 if max_connections == "" else td_to_integer(max_connections)
+        max_connections = min(max(max_connections, 1), 100)
+        allowed_text = params.get("allowed_updates", "")
+        allowed_given = allowed_text != ""
+        if allowed_given:
+            allowed = self._parse_allowed_updates(allowed_text)
+        new_hook = {
+            "url": url, "ip_address": ip_value, "max_connections": max_connections,
+            "secret_token": secret or None, "has_certificate": "certificate" in files,
+        }
+        with self.cond:
+            if time.monotonic() < bot.next_set_webhook_time:
+                raise ApiError(429, "Too Many Requests: retry after 1", 1)
+            new_allowed = allowed if allowed_given else bot.allowed_updates
+            # An uploaded certificate or a drop request always counts as a change.
+            if (bot.webhook == new_hook and new_allowed == bot.allowed_updates and not drop
+                    and not new_hook["has_certificate"]):
+                return True, "Webhook is already set"
+            if bot.webhook is None or bot.webhook["url"] != url:
+                bot.last_error_date = bot.last_error_message = None
+            bot.webhook = new_hook
+            bot.allowed_updates = new_allowed
+            if drop:
+                bot.pending = []
+            bot.next_set_webhook_time = time.monotonic() + 1.0
+            bot.poll_generation += 1  # terminates a running getUpdates
+            self.cond.notify_all()
+            return True, "Webhook was set"
+
+    @staticmethod
+    def _parse_allowed_updates(text):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise ApiError(400, "Bad Request: can't parse allowed updates JSON object")
+        if not isinstance(value, list):
+            raise ApiError(400, "Bad Request: can't parse allowed updates JSON object")
+        wanted = {v for v in value if isinstance(v, str)}
+        chosen = tuple(t for t in UPDATE_TYPES if t in wanted)  # unknown names are ignored
+        if not chosen or chosen == DEFAULT_UPDATE_TYPES:
+            return None
+        return chosen
+
+    def _delete_webhook(self, bot, drop):
+        with self.cond:
+            if time.monotonic() < bot.next_set_webhook_time:
+                raise ApiError(429, "Too Many Requests: retry after 1", 1)
+            if bot.webhook is None and not (drop and bot.pending):
+                return True, "Webhook is already deleted"
+            was_set = bot.webhook is not None
+            bot.webhook = None
+            bot.last_error_date = bot.last_error_message = None
+            if drop:
+                bot.pending = []
+            if was_set:
+                bot.next_set_webhook_time = time.monotonic() + 1.0
+            self.cond.notify_all()
+            return True, "Webhook was deleted" if was_set else "Webhook is already deleted"
+
+    def m_deletewebhook(self, bot, params, files):
+        return self._delete_webhook(bot, parse_bool(params.get("drop_pending_updates", "")))
+
+    def m_getwebhookinfo(self, bot, params, files):
+        with self.lock:
+            hook = bot.webhook
+            info = {
+                "url": hook["url"] if hook else "",
+                "has_custom_certificate": bool(hook and hook["has_certificate"]),
+                "pending_update_count": len(bot.pending),
+            }
+            if hook and hook["ip_address"]:
+                info["ip_address"] = hook["ip_address"]
+            if bot.last_error_date:
+                info["last_error_date"] = bot.last_error_date
+                info["last_error_message"] = bot.last_error_message
+            if hook:
+                info["max_connections"] = hook["max_connections"]
+            if bot.allowed_updates is not None:
+                info["allowed_updates"] = list(bot.allowed_updates)
+            return info, None
+
+    def m_getupdates(self, bot, params, files):
+        offset = td_to_integer(params.get("offset", "0"))
+        limit = params.get("limit", "")
+        limit = 100 if limit == "" else min(max(td_to_integer(limit), 1), 100)
+        timeout = min(max(td_to_integer(params.get("timeout", "0")), 0), MAX_POLL_TIMEOUT)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            if bot.webhook is not None:
+                raise ApiError(409, MSG_WEBHOOK_CONFLICT)
+            if "allowed_updates" in params and params["allowed_updates"] != "":
+                bot.allowed_updates = self._parse_allowed_updates(params["allowed_updates"])
+            # A newer getUpdates ends an older one still waiting, as on the real server.
+            bot.poll_generation += 1
+            generation = bot.poll_generation
+            self.cond.notify_all()
+            if offset > 0:
+                bot.pending = [u for u in bot.pending if u["update_id"] >= offset]
+            elif offset < 0:
+                bot.pending = bot.pending[offset:]
+            while True:
+                if self.bots.get(bot.id) is not bot:
+                    return [], None  # the emulator was reset under this long-poll
+                if bot.poll_generation != generation:
+                    if bot.webhook is not None:
+                        raise ApiError(409, MSG_POLL_SETWEBHOOK)
+                    raise ApiError(409, MSG_POLL_CONFLICT)
+                remaining = deadline - time.monotonic()
+                if bot.pending or remaining <= 0:
+                    return [dict(u) for u in bot.pending[:limit]], None
+                self.cond.wait(remaining)
+
+    def m_sendmessage(self, bot, params, files):
+        chat_id = params.get("chat_id", "").strip()
+        text = params.get("text", "")
+        if not chat_id:
+            raise ApiError(400, "Bad Request: chat_id is empty")
+        if re.match(r"^-?\d+$", chat_id):
+            chat = {"id": int(chat_id)}
+            if int(chat_id) > 0:
+                chat.update(first_name="Lab user", type="private")
+            else:
+                chat.update(title="Lab chat", type="supergroup")
+        elif re.match(r"^@[A-Za-z0-9_]{4,}$", chat_id):
+            chat = {"id": -1000000000000 - (sum(map(ord, chat_id)) % 1000000), "title": chat_id[1:],
+                    "username": chat_id[1:], "type": "channel"}
+        else:
+            raise ApiError(400, "Bad Request: chat not found")
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        with self.lock:
+            if chat_id in bot.blocked_chats:
+                raise ApiError(403, "Forbidden: bot was blocked by the user")
+            message = {"message_id": bot.next_message_id, "from": bot.user(), "chat": chat,
+                       "date": int(time.time()), "text": text}
+            bot.next_message_id += 1
+            bot.sent.append({"chat_id": chat_id, "text": text, "parse_mode": params.get("parse_mode"),
+                             "message_id": message["message_id"], "date": message["date"]})
+            return message, None
+
+    def m_logout(self, bot, params, files):
+        return True, None
+
+    def m_close(self, bot, params, files):
+        return True, None
+
+    METHODS = {
+        "getme": m_getme, "setwebhook": m_setwebhook, "deletewebhook": m_deletewebhook,
+        "getwebhookinfo": m_getwebhookinfo, "getupdates": m_getupdates, "sendmessage": m_sendmessage,
+        "logout": m_logout, "close": m_close,
+    }
+
+    # ----- webhook delivery -----
+
+    def _post_to_webhook(self, hook, update):
+        """POST one update; (delivered, status, error) with Telegram-style error text."""
+        split = urllib.parse.urlsplit(hook["url"])
+        host = split.hostname
+        port = split.port or 443
+        # The lab's resolve map wins (it keeps traffic inside the lab); then a pinned ip_address, as
+        # Telegram uses it instead of DNS; then the URL's host itself.
+        if host.lower() in self.resolve:
+            target_host, target_port = self.resolve[host.lower()]
+            connect_to = (target_host, target_port or port)
+        else:
+            connect_to = (hook["ip_address"] or host, port)
+        context = ssl.create_default_context(cafile=self.cafile) if self.cafile else ssl.create_default_context()
+        path = (split.path or "/") + ("?" + split.query if split.query else "")
+        body = json.dumps(update).encode("utf-8")
+        headers = {"Content-Type": "application/json"}
+        if hook["secret_token"]:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+        conn = _PinnedHTTPSConnection(host, port, connect_to, timeout=DELIVERY_TIMEOUT, context=context)
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            status = resp.status
+        except ConnectionRefusedError:
+            return False, None, "Connection refused"
+        except ssl.SSLCertVerificationError as exc:
+            return False, None, "SSL error {%s}" % (exc.verify_message or exc.reason or exc)
+        except ssl.SSLError as exc:
+            return False, None, "SSL error {%s}" % (exc.reason or exc)
+        except socket.gaierror:
+            return False, None, "Failed to resolve host: Name or service not known"
+        except (socket.timeout, TimeoutError):
+            return False, None, "Read timeout expired"
+        except (OSError, http.client.HTTPException) as exc:
+            return False, None, "Connection error: %s" % (exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
+        finally:
+            conn.close()
+        if 200 <= status < 300:
+            return True, status, None
+        try:
+            phrase = http.HTTPStatus(status).phrase
+        except ValueError:
+            phrase = resp.reason or "Unknown"
+        return False, status, "Wrong response from the webhook: %d %s" % (status, phrase)
+
+    def _enqueue(self, bot, update):
+        """Give ``update`` an update_id (unless it has one) and return it; caller holds the lock."""
+        update = dict(update)
+        if not isinstance(update.get("update_id"), int):
+            update["update_id"] = bot.next_update_id
+        bot.next_update_id = max(bot.next_update_id, update["update_id"] + 1)
+        return update
+
+    def _deliver_one(self, bot, hook, update):
+        delivered, status, error = self._post_to_webhook(hook, update)
+        with self.cond:
+            if delivered:
+                bot.pending = [u for u in bot.pending if u["update_id"] != update["update_id"]]
+            else:
+                if not any(u["update_id"] == update["update_id"] for u in bot.pending):
+                    bot.pending.append(update)
+                bot.last_error_date = int(time.time())
+                bot.last_error_message = error
+            self.cond.notify_all()
+        return delivered, status, error
+
+    def _control_deliver(self, bot, data):
+        if isinstance(data.get("update"), dict):
+            update = data["update"]
+        elif data:
+            update = data
+        else:
+            update = None  # retry what is pending, oldest first
+        with self.lock:
+            hook = dict(bot.webhook) if bot.webhook else None
+            if hook is None:
+                raise ControlError(409, "bot %d has no webhook set" % bot.id)
+            if update is not None:
+                batch = [self._enqueue(bot, update)]
+            else:
+                batch = [dict(u) for u in bot.pending]
+        result = {"ok": True, "delivered": True, "status": None, "error": None, "update_ids": []}
+        for item in batch:
+            delivered, status, error = self._deliver_one(bot, hook, item)
+            result.update(delivered=delivered, status=status, error=error)
+            if not delivered:
+                break
+            result["update_ids"].append(item["update_id"])
+        with self.lock:
+            result["pending_update_count"] = len(bot.pending)
+        return result
+
+    # ----- control API -----
+
+    def control(self, req, parts):
+        if parts == ["bots"]:
+            if req.method == "GET":
+                with self.lock:
+                    return json_response(200, {"ok": True, "bots": [b.public() for b in self.bots.values()]})
+            if req.method == "POST":
+                data = control_json(req)
+                with self.lock:
+                    bot = self._register(data)
+                    return json_response(200, {"ok": True, "bot": bot.public()})
+            return None
+        if len(parts) < 2 or parts[0] != "bots":
+            return None
+        try:
+            bot_id = int(parts[1])
+        except ValueError:
+            raise ControlError(400, "bot id must be an integer")
+        with self.lock:
+            bot = self.bots.get(bot_id)
+        if bot is None:
+            raise ControlError(404, "no bot with id %d" % bot_id)
+        action = parts[2] if len(parts) == 3 else None
+        if len(parts) == 2 and req.method == "GET":
+            with self.lock:
+                return json_response(200, {"ok": True, "bot": bot.public()})
+        if action == "revoke" and req.method == "POST":
+            with self.cond:
+                bot.revoked = True
+                self.revoked_tokens.add(bot.token)
+                self.cond.notify_all()
+                return json_response(200, {"ok": True, "bot": bot.public()})
+        if action == "ratelimit" and req.method == "POST":
+            data = control_json(req)
+            try:
+                count, retry_after = int(data.get("count", 1)), int(data.get("retry_after", 5))
+            except (TypeError, ValueError):
+                raise ControlError(400, "count and retry_after must be integers")
+            if count < 0 or retry_after < 1:
+                raise ControlError(400, "count must be >= 0 and retry_after >= 1")
+            with self.lock:
+                bot.forced_429 = [count, retry_after] if count else None
+                return json_response(200, {"ok": True, "count": count, "retry_after": retry_after})
+        if action == "updates" and req.method == "POST":
+            data = control_json(req)
+            update = data["update"] if isinstance(data.get("update"), dict) else data
+            with self.cond:
+                update = self._enqueue(bot, update)
+                bot.pending.append(update)
+                self.cond.notify_all()
+                return json_response(200, {"ok": True, "update_id": update["update_id"],
+                                           "pending_update_count": len(bot.pending)})
+        if action == "deliver" and req.method == "POST":
+            return json_response(200, self._control_deliver(bot, control_json(req)))
+        if action == "sent" and req.method == "GET":
+            with self.lock:
+                return json_response(200, {"ok": True, "messages": list(bot.sent)})
+        if action == "sent" and req.method == "DELETE":
+            with self.lock:
+                bot.sent = []
+                return json_response(200, {"ok": True})
+        return None
