@@ -1,0 +1,458 @@
+"""The Telegram Bot API emulator against the contract in api-contracts.md."""
+import json
+import os
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+TOKEN = "123456789:AAHlabTokenForUnitTests_0123456789ab"
+TOKEN2 = "987654321:AAHsecondLabTokenForUnitTests_987654"
+BOT_ID = 123456789
+SEED = {"bots": [{"token": TOKEN, "username": "tgquiz_lab_bot", "first_name": "TG Quiz"}]}
+HOOK_HOST = "hook.lab"
+EMULATORS_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                             "lab", "emulators"))
+
+
+@pytest.fixture
+def tg(start_emulator):
+    return start_emulator("telegram", seed=json.loads(json.dumps(SEED)), resolve={}, cafile=None)
+
+
+def call(http, tg, method, token=TOKEN, **kwargs):
+    verb = kwargs.pop("verb", "POST")
+    return http.request(verb, "%s/bot%s/%s" % (tg.url, token, method), timeout=10, **kwargs)
+
+
+def assert_error(resp, code, description):
+    assert resp.status_code == code
+    assert resp.headers["Content-Type"] == "application/json"
+    assert resp.json() == {"ok": False, "error_code": code, "description": description}
+
+
+# ----- envelopes, tokens, methods -----
+
+def test_getme_returns_bot_user_with_any_method_case_and_verb(http, tg):
+    expected = {"id": BOT_ID, "is_bot": True, "first_name": "TG Quiz", "username": "tgquiz_lab_bot",
+                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+    for method, verb in (("getMe", "GET"), ("GETME", "POST"), ("getme", "GET")):
+        resp = call(http, tg, method, verb=verb)
+        assert resp.status_code == 200
+        assert resp.json() == {"ok": True, "result": expected}
+
+
+@pytest.mark.parametrize("token", [
+    "123456789AAHnocolon",
+    "0123456789:AAHleadingzero",
+    "18014398509481984:AAHidtoolarge",  # 2**54
+    "12a45:AAHnotnumeric",
+    ":AAHnoid",
+    "123456789:" + "A" * 71,  # 81 characters
+])
+def test_malformed_token_is_401_invalid_token_specified(http, tg, token):
+    assert_error(call(http, tg, "getMe", token=token), 401, "Unauthorized: invalid token specified")
+
+
+def test_unknown_token_wrong_prefix_and_unknown_method_are_404(http, tg):
+    assert_error(call(http, tg, "getMe", token="111111111:AAHwellFormedButUnknownToken_000000"), 404, "Not Found")
+    assert_error(http.get("%s/botbot%s/getMe" % (tg.url, TOKEN), timeout=5), 404, "Not Found")
+    assert_error(http.get("%s/%s/getMe" % (tg.url, TOKEN), timeout=5), 404, "Not Found")
+    assert_error(http.get("%s/bot%s" % (tg.url, TOKEN), timeout=5), 404, "Not Found")
+    assert_error(call(http, tg, "getChatMemberCountz"), 404, "Not Found")
+    # A URL-quoted ':' is still the same token.
+    assert http.get("%s/bot%s/getMe" % (tg.url, TOKEN.replace(":", "%3A")), timeout=5).json()["ok"] is True
+
+
+def test_revoked_token_is_401_unauthorized_and_new_token_works(http, tg):
+    assert http.post(tg.url + "/_control/bots/%d/revoke" % BOT_ID, timeout=5).json()["ok"] is True
+    assert_error(call(http, tg, "getMe"), 401, "Unauthorized")
+    new_token = "123456789:AAHregeneratedLabTokenForUnitTests_1"
+    resp = http.post(tg.url + "/_control/bots", json={"token": new_token}, timeout=5)
+    assert resp.json()["bot"]["revoked"] is False
+    assert call(http, tg, "getMe", token=new_token).json()["result"]["id"] == BOT_ID
+    assert_error(call(http, tg, "getMe"), 401, "Unauthorized")
+
+
+def test_register_is_idempotent_and_list_omits_tokens(http, tg):
+    for _ in range(2):
+        resp = http.post(tg.url + "/_control/bots", json={"token": TOKEN2, "username": "ttg_bot", "first_name": "TTG"},
+                         timeout=5)
+        assert resp.status_code == 200
+    bots = http.get(tg.url + "/_control/bots", timeout=5).json()["bots"]
+    assert sorted(b["id"] for b in bots) == [BOT_ID, 987654321]
+    assert TOKEN not in json.dumps(bots) and TOKEN2 not in json.dumps(bots)
+    assert http.post(tg.url + "/_control/bots", json={"token": "bad"}, timeout=5).status_code == 400
+
+
+def test_forced_429_has_description_parameters_and_header(http, tg):
+    resp = http.post(tg.url + "/_control/bots/%d/ratelimit" % BOT_ID, json={"count": 2, "retry_after": 37}, timeout=5)
+    assert resp.json() == {"ok": True, "count": 2, "retry_after": 37}
+    for _ in range(2):
+        resp = call(http, tg, "getMe")
+        assert resp.status_code == 429
+        assert resp.headers["Retry-After"] == "37"
+        assert resp.json() == {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 37",
+                               "parameters": {"retry_after": 37}}
+    assert call(http, tg, "getMe").status_code == 200
+
+
+def test_unparsable_json_body_is_400(http, tg):
+    resp = call(http, tg, "sendMessage", data=b"{not json", headers={"Content-Type": "application/json"})
+    assert_error(resp, 400, "Bad Request: can't parse JSON object")
+
+
+# ----- setWebhook / deleteWebhook / getWebhookInfo -----
+
+@pytest.mark.parametrize("params, description", [
+    ({"url": "http://hook.lab/tg"}, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"),
+    ({"url": "hook.lab/tg"}, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"),
+    ({"url": "https://hook.lab:8080/tg"},
+     "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"),
+    ({"url": "ftp://hook.lab/tg"}, "Bad Request: invalid webhook URL specified"),
+    ({"url": "https://hook.lab:99999/tg"}, "Bad Request: invalid webhook URL specified"),
+    ({"url": "https:///tg"}, "Bad Request: invalid webhook URL specified"),
+    ({"url": "https://hook .lab/tg"}, "Bad Request: invalid webhook URL specified"),
+    ({"url": "https://hook.lab/tg", "secret_token": "a" * 257}, "Bad Request: secret token is too long"),
+    ({"url": "https://hook.lab/tg", "secret_token": "has space"},
+     "Bad Request: secret token contains unallowed characters"),
+    ({"url": "https://hook.lab/tg", "secret_token": "sl/ash"},
+     "Bad Request: secret token contains unallowed characters"),
+    ({"url": "https://hook.lab/tg", "ip_address": "300.1.2.3"}, "Bad Request: bad webhook: Invalid IP address specified"),
+    ({"url": "https://hook.lab/tg", "ip_address": "not-an-ip"}, "Bad Request: bad webhook: Invalid IP address specified"),
+])
+def test_setwebhook_validation_errors(http, tg, params, description):
+    assert_error(call(http, tg, "setWebhook", data=params), 400, description)
+
+
+def test_setwebhook_set_then_already_set_and_429_within_a_second(http, tg):
+    params = {"url": "https://hook.lab/tg", "secret_token": "s3cr3t_-A"}
+    resp = call(http, tg, "setWebhook", data=params)
+    assert resp.json() == {"ok": True, "result": True, "description": "Webhook was set"}
+    resp = call(http, tg, "setWebhook", data=params)
+    assert resp.status_code == 429
+    assert resp.headers["Retry-After"] == "1"
+    assert resp.json()["parameters"] == {"retry_after": 1}
+    assert resp.json()["description"] == "Too Many Requests: retry after 1"
+    time.sleep(1.05)
+    resp = call(http, tg, "setWebhook", json=params)  # same settings, as JSON this time
+    assert resp.json() == {"ok": True, "result": True, "description": "Webhook is already set"}
+    # The secret is compared too, though getWebhookInfo never shows it.
+    resp = call(http, tg, "setWebhook", params={"url": "https://hook.lab/tg", "secret_token": "other"})
+    assert resp.json()["description"] == "Webhook was set"
+    info = call(http, tg, "getWebhookInfo").json()["result"]
+    assert "other" not in json.dumps(info) and "secret" not in json.dumps(info)
+
+
+def test_webhookinfo_fields_defaults_and_clamping(http, tg):
+    info = call(http, tg, "getWebhookInfo", verb="GET").json()
+    assert info == {"ok": True, "result": {"url": "", "has_custom_certificate": False, "pending_update_count": 0}}
+    call(http, tg, "setWebhook", data={"url": "https://hook.lab:8443/tg", "max_connections": "500",
+                                        "ip_address": "203.0.113.7"})
+    assert call(http, tg, "getWebhookInfo").json()["result"] == {
+        "url": "https://hook.lab:8443/tg", "has_custom_certificate": False, "pending_update_count": 0,
+        "ip_address": "203.0.113.7", "max_connections": 100}
+    time.sleep(1.05)
+    call(http, tg, "setWebhook", data={"url": "https://hook.lab:8443/tg", "max_connections": "0"})
+    info = call(http, tg, "getWebhookInfo").json()["result"]
+    assert info["max_connections"] == 1 and "ip_address" not in info
+    time.sleep(1.05)
+    call(http, tg, "setWebhook", data={"url": "https://hook.lab:8443/tg"})
+    assert call(http, tg, "getWebhookInfo").json()["result"]["max_connections"] == 40
+
+
+def test_allowed_updates_omitted_keeps_empty_list_resets(http, tg):
+    call(http, tg, "setWebhook", json={"url": "https://hook.lab/tg", "allowed_updates": ["message", "chat_member"]})
+    assert call(http, tg, "getWebhookInfo").json()["result"]["allowed_updates"] == ["message", "chat_member"]
+    time.sleep(1.05)
+    call(http, tg, "setWebhook", data={"url": "https://hook.lab/tg", "max_connections": "10"})
+    assert call(http, tg, "getWebhookInfo").json()["result"]["allowed_updates"] == ["message", "chat_member"]
+    time.sleep(1.05)
+    # Form encoding carries the array as JSON text.
+    call(http, tg, "setWebhook", data={"url": "https://hook.lab/tg", "max_connections": "10", "allowed_updates": "[]"})
+    assert "allowed_updates" not in call(http, tg, "getWebhookInfo").json()["result"]
+    time.sleep(1.05)
+    assert_error(call(http, tg, "setWebhook", data={"url": "https://hook.lab/tg", "allowed_updates": "message"}),
+                 400, "Bad Request: can't parse allowed updates JSON object")
+
+
+def test_multipart_certificate_upload_sets_custom_certificate(http, tg):
+    resp = call(http, tg, "setWebhook", data={"url": "https://hook.lab:88/tg"},
+                files={"certificate": ("cert.pem", b"-----BEGIN CERTIFICATE-----\n", "application/x-pem-file")})
+    assert resp.json()["description"] == "Webhook was set"
+    info = call(http, tg, "getWebhookInfo").json()["result"]
+    assert info["has_custom_certificate"] is True and info["url"] == "https://hook.lab:88/tg"
+
+
+def test_deletewebhook_descriptions_and_drop_pending(http, tg):
+    assert call(http, tg, "deleteWebhook").json() == {"ok": True, "result": True,
+                                                      "description": "Webhook is already deleted"}
+    call(http, tg, "setWebhook", data={"url": "https://hook.lab/tg"})
+    http.post(tg.url + "/_control/bots/%d/updates" % BOT_ID, json={"message": {"text": "hi"}}, timeout=5)
+    assert call(http, tg, "getWebhookInfo").json()["result"]["pending_update_count"] == 1
+    time.sleep(1.05)
+    resp = call(http, tg, "deleteWebhook", params={"drop_pending_updates": "true"})
+    assert resp.json() == {"ok": True, "result": True, "description": "Webhook was deleted"}
+    assert call(http, tg, "getWebhookInfo").json()["result"] == {
+        "url": "", "has_custom_certificate": False, "pending_update_count": 0}
+    time.sleep(1.05)
+    # An empty url on setWebhook removes the webhook too.
+    assert call(http, tg, "setWebhook", data={"url": ""}).json()["description"] == "Webhook is already deleted"
+
+
+# ----- getUpdates -----
+
+def test_getupdates_conflicts_with_a_webhook(http, tg):
+    call(http, tg, "setWebhook", data={"url": "https://hook.lab/tg"})
+    assert_error(call(http, tg, "getUpdates"), 409, "Conflict: can't use getUpdates method while webhook is active; "
+                                                   "use deleteWebhook to delete the webhook first")
+
+
+def test_getupdates_offset_limit_and_long_poll(http, tg):
+    ids = []
+    for text in ("a", "b", "c"):
+        resp = http.post(tg.url + "/_control/bots/%d/updates" % BOT_ID, json={"update": {"message": {"text": text}}},
+                         timeout=5)
+        ids.append(resp.json()["update_id"])
+    assert ids == [1, 2, 3]
+    result = call(http, tg, "getUpdates", params={"limit": "2"}).json()["result"]
+    assert [u["update_id"] for u in result] == [1, 2]
+    result = call(http, tg, "getUpdates", json={"offset": 3}).json()["result"]
+    assert [u["message"]["text"] for u in result] == ["c"]
+    assert call(http, tg, "getWebhookInfo").json()["result"]["pending_update_count"] == 1
+    assert call(http, tg, "getUpdates", data={"offset": "4", "timeout": "0"}).json()["result"] == []
+
+    def enqueue_later():
+        time.sleep(0.3)
+        http.post(tg.url + "/_control/bots/%d/updates" % BOT_ID, json={"message": {"text": "late"}}, timeout=5)
+
+    worker = threading.Thread(target=enqueue_later)
+    worker.start()
+    started = time.monotonic()
+    result = call(http, tg, "getUpdates", data={"offset": "4", "timeout": "5"}).json()["result"]
+    worker.join(timeout=5)
+    assert 0.2 < time.monotonic() - started < 4
+    assert [u["message"]["text"] for u in result] == ["late"]
+    started = time.monotonic()
+    assert call(http, tg, "getUpdates", data={"offset": "5", "timeout": "1"}).json()["result"] == []
+    assert 0.9 < time.monotonic() - started < 4
+
+
+def test_a_second_getupdates_terminates_the_first(http, tg):
+    answers = []
+    worker = threading.Thread(target=lambda: answers.append(call(http, tg, "getUpdates", data={"timeout": "5"})))
+    worker.start()
+    time.sleep(0.3)
+    assert call(http, tg, "getUpdates", data={"timeout": "0"}).json() == {"ok": True, "result": []}
+    worker.join(timeout=6)
+    assert_error(answers[0], 409, "Conflict: terminated by other getUpdates request; "
+                                  "make sure that only one bot instance is running")
+
+
+# ----- sendMessage, logOut, close -----
+
+def test_sendmessage_returns_message_and_is_recorded(http, tg):
+    resp = call(http, tg, "sendMessage", json={"chat_id": 4242, "text": "deploy ok", "parse_mode": "HTML"})
+    message = resp.json()["result"]
+    assert message["message_id"] == 1 and message["chat"] == {"id": 4242, "first_name": "Lab user", "type": "private"}
+    assert message["from"]["id"] == BOT_ID and message["text"] == "deploy ok" and isinstance(message["date"], int)
+    sent = http.get(tg.url + "/_control/bots/%d/sent" % BOT_ID, timeout=5).json()["messages"]
+    assert [(m["chat_id"], m["text"], m["parse_mode"]) for m in sent] == [("4242", "deploy ok", "HTML")]
+    assert_error(call(http, tg, "sendMessage", data={"text": "x"}), 400, "Bad Request: chat_id is empty")
+    assert_error(call(http, tg, "sendMessage", data={"chat_id": "1"}), 400, "Bad Request: message text is empty")
+    assert_error(call(http, tg, "sendMessage", data={"chat_id": "nobody", "text": "x"}), 400,
+                 "Bad Request: chat not found")
+
+
+def test_blocked_chat_is_403(http, start_emulator):
+    tg = start_emulator("telegram", seed={"bots": [{"token": TOKEN, "blocked_chats": [77]}]}, resolve={})
+    assert_error(call(http, tg, "sendMessage", data={"chat_id": "77", "text": "x"}), 403,
+                 "Forbidden: bot was blocked by the user")
+
+
+def test_logout_and_close_return_true(http, tg):
+    assert call(http, tg, "logOut").json() == {"ok": True, "result": True}
+    assert call(http, tg, "close").json() == {"ok": True, "result": True}
+
+
+# ----- webhook delivery over real TLS -----
+
+@pytest.fixture(scope="module")
+def lab_ca(tmp_path_factory):
+    """A throwaway CA and a server certificate for hook.lab, made with the openssl CLI."""
+    d = tmp_path_factory.mktemp("ca")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True, timeout=30)
+
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=tgops unit-test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=" + HOOK_HOST)
+    (d / "ext.cnf").write_text("subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\n"
+                               "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n" % HOOK_HOST)
+    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem",
+        "-days", "2", "-extfile", "ext.cnf")
+    return d
+
+
+class WebhookTarget:
+    """A local HTTPS server standing in for the bot's webhook; answers ``status`` and records requests."""
+
+    def __init__(self, ca_dir):
+        self.status = 200
+        self.requests = []
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                target.requests.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
+                self.send_response(target.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(ca_dir / "srv.pem"), str(ca_dir / "srv.key"))
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hook_env(lab_ca, monkeypatch):
+    target = WebhookTarget(lab_ca)
+    # The webhook URL names hook.lab:8443; the emulator connects to the local target instead.
+    monkeypatch.setenv("TELEGRAM_EMULATOR_RESOLVE", "%s=127.0.0.1:%d" % (HOOK_HOST, target.port))
+    monkeypatch.setenv("TELEGRAM_EMULATOR_CAFILE", str(lab_ca / "ca.pem"))
+    yield target
+    target.stop()
+
+
+def deliver(http, tg, body):
+    return http.post(tg.url + "/_control/bots/%d/deliver" % BOT_ID, json=body, timeout=15)
+
+
+def test_delivery_sends_secret_header_only_when_set(http, start_emulator, hook_env):
+    tg = start_emulator("telegram", seed=json.loads(json.dumps(SEED)))
+    call(http, tg, "setWebhook", data={"url": "https://%s:8443/tg/hook?x=1" % HOOK_HOST, "secret_token": "Lab_s3cret"})
+    resp = deliver(http, tg, {"update": {"message": {"text": "hello"}}})
+    assert resp.json() == {"ok": True, "delivered": True, "status": 200, "error": None, "update_ids": [1],
+                           "pending_update_count": 0}
+    got = hook_env.requests[-1]
+    assert got["path"] == "/tg/hook?x=1"
+    assert got["headers"]["X-Telegram-Bot-Api-Secret-Token"] == "Lab_s3cret"
+    assert got["headers"]["Host"] == "%s:8443" % HOOK_HOST
+    assert got["body"] == {"update_id": 1, "message": {"text": "hello"}}
+    time.sleep(1.05)
+    call(http, tg, "setWebhook", data={"url": "https://%s:8443/tg/hook?x=1" % HOOK_HOST})
+    assert deliver(http, tg, {"message": {"text": "no secret"}}).json()["delivered"] is True
+    got = hook_env.requests[-1]
+    assert "X-Telegram-Bot-Api-Secret-Token" not in got["headers"]
+    assert got["body"]["update_id"] == 2
+
+
+def test_failed_delivery_piles_up_pending_and_sets_last_error(http, start_emulator, hook_env):
+    tg = start_emulator("telegram", seed=json.loads(json.dumps(SEED)))
+    call(http, tg, "setWebhook", data={"url": "https://%s:8443/tg" % HOOK_HOST})
+    hook_env.status = 500
+    before = int(time.time())
+    for text in ("one", "two"):
+        resp = deliver(http, tg, {"update": {"message": {"text": text}}}).json()
+        assert resp["delivered"] is False and resp["status"] == 500
+        assert resp["error"] == "Wrong response from the webhook: 500 Internal Server Error"
+    info = call(http, tg, "getWebhookInfo").json()["result"]
+    assert info["pending_update_count"] == 2
+    assert info["last_error_message"] == "Wrong response from the webhook: 500 Internal Server Error"
+    assert before <= info["last_error_date"] <= int(time.time())
+    # Fixed webhook: an empty deliver body retries what is pending, oldest first.
+    hook_env.status = 200
+    resp = deliver(http, tg, {}).json()
+    assert resp["delivered"] is True and resp["update_ids"] == [1, 2] and resp["pending_update_count"] == 0
+    assert [r["body"]["message"]["text"] for r in hook_env.requests[-2:]] == ["one", "two"]
+    info = call(http, tg, "getWebhookInfo").json()["result"]
+    assert info["pending_update_count"] == 0 and "last_error_date" in info
+
+
+def test_connection_refused_and_bad_certificate(http, start_emulator, lab_ca, monkeypatch):
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setenv("TELEGRAM_EMULATOR_RESOLVE", "%s=127.0.0.1:%d" % (HOOK_HOST, closed_port))
+    monkeypatch.setenv("TELEGRAM_EMULATOR_CAFILE", str(lab_ca / "ca.pem"))
+    tg = start_emulator("telegram", seed=json.loads(json.dumps(SEED)))
+    call(http, tg, "setWebhook", data={"url": "https://%s/tg" % HOOK_HOST})
+    resp = deliver(http, tg, {"message": {"text": "x"}}).json()
+    assert resp["delivered"] is False and resp["error"] == "Connection refused" and resp["status"] is None
+    info = call(http, tg, "getWebhookInfo").json()["result"]
+    assert info["last_error_message"] == "Connection refused" and info["pending_update_count"] == 1
+
+    # The system trust store does not know the lab CA: TLS verification must fail.
+    target = WebhookTarget(lab_ca)
+    try:
+        monkeypatch.setenv("TELEGRAM_EMULATOR_RESOLVE", "%s=127.0.0.1:%d" % (HOOK_HOST, target.port))
+        monkeypatch.delenv("TELEGRAM_EMULATOR_CAFILE")
+        tg2 = start_emulator("telegram", seed=json.loads(json.dumps(SEED)))
+        call(http, tg2, "setWebhook", data={"url": "https://%s/tg" % HOOK_HOST})
+        resp = deliver(http, tg2, {"message": {"text": "x"}}).json()
+        assert resp["delivered"] is False and resp["error"].startswith("SSL error")
+        assert target.requests == []
+    finally:
+        target.stop()
+
+
+def test_deliver_without_webhook_is_409(http, tg):
+    resp = deliver(http, tg, {"message": {"text": "x"}})
+    assert resp.status_code == 409 and resp.json()["ok"] is False
+
+
+# ----- control API, logging, CLI -----
+
+def test_control_health_reset_and_unknown_route(http, tg):
+    assert http.get(tg.url + "/_control/health", timeout=5).json() == {"ok": True}
+    http.post(tg.url + "/_control/bots", json={"token": TOKEN2}, timeout=5)
+    call(http, tg, "setWebhook", data={"url": "https://hook.lab/tg"})
+    assert http.post(tg.url + "/_control/reset", timeout=5).json() == {"ok": True}
+    assert [b["id"] for b in http.get(tg.url + "/_control/bots", timeout=5).json()["bots"]] == [BOT_ID]
+    assert call(http, tg, "getWebhookInfo").json()["result"]["url"] == ""
+    assert http.get(tg.url + "/_control/nope", timeout=5).status_code == 404
+    assert http.post(tg.url + "/_control/bots/5/revoke", timeout=5).status_code == 404
+
+
+def test_request_log_masks_the_token(http, tg, capsys):
+    call(http, tg, "setWebhook", params={"url": "https://hook.lab/tg", "secret_token": "TopSecretValue"})
+    call(http, tg, "getMe", token="123456789:WrongSecretValue")
+    err = capsys.readouterr().err
+    assert "/bot123456789:***/setWebhook" in err and "secret_token=***" in err
+    assert TOKEN.split(":")[1] not in err and "TopSecretValue" not in err and "WrongSecretValue" not in err
+
+
+def test_cli_runs_one_service_with_env_seed(http):
+    env = dict(os.environ, PYTHONPATH=EMULATORS_DIR, EMULATOR_SEED=json.dumps(SEED))
+    proc = subprocess.Popen([sys.executable, "-m", "tgops_emulators", "telegram", "--port", "0", "--bind", "127.0.0.1"],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert "telegram emulator listening on 127.0.0.1:" in line
+        url = "http://127.0.0.1:%s" % line.rsplit(":", 1)[1].strip()
+        assert http.get(url + "/_control/health", timeout=5).json() == {"ok": True}
+        assert http.get("%s/bot%s/getMe" % (url, TOKEN), timeout=5).json()["result"]["id"] == BOT_ID
+    finally:
+        proc.terminate()  # SIGTERM, as docker stop sends
+        assert proc.wait(timeout=10) == 0
+        proc.stderr.close()
