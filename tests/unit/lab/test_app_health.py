@@ -202,3 +202,67 @@ def test_healthcheck_bot_heartbeat_age(tmp_path):
     path.write_text(json.dumps({"ts": 1000.0, "state": "conflict"}))
     assert healthcheck.check_bot(str(path), now=1030.0) == (True, "heartbeat 30s old, state=conflict")
     assert healthcheck.check_bot(str(path), now=1061.0)[0] is False
+
+
+def test_api_process_end_to_end(tmp_path):
+    """``python3 -m app.api``: start line, /health degraded with Redis down, healthcheck, clean SIGTERM."""
+    import signal
+    import subprocess
+    import sys
+
+    from _app_fixtures import APP_DIR, subprocess_env
+
+    port = closed_port()
+    env = subprocess_env(**BASE_ENV, DATABASE_URL="sqlite:///%s" % (tmp_path / "api.db"), PORT=str(port),
+                         REDIS_URL="redis://127.0.0.1:%d/0" % closed_port(), APP_PLATFORM="toogoodtogo",
+                         MONITOR_INTERVAL_SECONDS="0.2")
+    proc = subprocess.Popen([sys.executable, "-m", "app.api"], cwd=APP_DIR, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        body = None
+        while time.monotonic() < deadline:
+            try:
+                resp = requests.get("http://127.0.0.1:%d/health" % port, timeout=3)
+                body = resp.json()
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        assert resp.status_code == 200 and body["status"] == "degraded"
+        assert body["dependencies"]["postgres"]["status"] == "healthy"
+        assert body["dependencies"]["redis"]["error"].startswith("ConnectionError")
+        check = subprocess.run([sys.executable, "-m", "app.healthcheck", "api"], cwd=APP_DIR, env=env,
+                               capture_output=True, text=True, timeout=10)
+        assert check.returncode == 0 and check.stdout.strip() == "healthy: status=degraded"
+        time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    lines = err.splitlines()
+    assert lines[0] == "INFO: starting toogoodtogo version %s" % config.read_version()
+    assert "WARNING: TELEGRAM_WEBHOOK_SECRET is not set: webhook requests are not authenticated" in lines
+    assert any(line.startswith("ERROR: Redis check failed: ConnectionError") for line in lines)
+    assert any(line.startswith("INFO: db pool") for line in lines)
+    assert "INFO: stopped" in lines
+    for secret in BASE_ENV.values():
+        assert secret not in err
+
+
+def test_runbook_engine_import_check(tmp_path):
+    """toogoodtogo runbook: ``python -c "from src.storage.database import engine; print('OK')"``."""
+    import subprocess
+    import sys
+
+    from _app_fixtures import APP_DIR, subprocess_env
+
+    code = "from src.storage.database import engine; print('OK')"
+    ok = subprocess.run([sys.executable, "-c", code], cwd=APP_DIR, capture_output=True, text=True, timeout=30,
+                        env=subprocess_env(DATABASE_URL="sqlite:///%s" % (tmp_path / "x.db")))
+    assert ok.returncode == 0 and ok.stdout == "OK\n", ok.stderr
+    down = subprocess.run([sys.executable, "-c", code], cwd=APP_DIR, capture_output=True, text=True, timeout=30,
+                          env=subprocess_env(POSTGRES_HOST="127.0.0.1", POSTGRES_PORT=str(closed_port()),
+                                             POSTGRES_PASSWORD="pw-Hidden-9"))
+    assert down.returncode == 1 and down.stdout == ""
+    assert "sqlalchemy.exc.OperationalError" in down.stderr
+    assert "pw-Hidden-9" not in down.stderr
