@@ -88,8 +88,11 @@ def test_health_turns_unhealthy_when_postgres_stops():
         assert body["dependencies"]["postgres"]["status"] == "unhealthy"
         assert body["dependencies"]["redis"]["status"] == "healthy"
         assert isinstance(body["uptime_seconds"], int) and body["version"]
-        logs = compose("toogoodtogo", "logs --since 2m bot").stdout
-        assert "ERROR" in logs
+        # The app's dependency watcher logs ERROR lines (every 10 s) for the runbook's `grep ERROR`.
+        deadline = time.monotonic() + 30
+        while "ERROR: Connection to database failed" not in compose("toogoodtogo", "logs --since 2m bot").stdout:
+            assert time.monotonic() < deadline, "no ERROR line in the bot's logs while postgres is down"
+            time.sleep(2)
     finally:
         compose("toogoodtogo", "start postgres")
         wait_health("toogoodtogo", "healthy", timeout=120)
@@ -124,8 +127,14 @@ def test_webhook_delivery_reaches_the_bot_through_nginx(secrets):
                                                 "from": {"id": chat_id, "is_bot": False, "first_name": "Lab"}}}
     r = requests.post(TELEGRAM + "/_control/bots/%s/deliver" % bot_id, json={"update": update}, timeout=20)
     assert r.json()["delivered"] is True, r.text
-    sent = requests.get(TELEGRAM + "/_control/bots/%s/sent" % bot_id, timeout=5).json()
-    assert any(str(m.get("chat_id", m.get("chat", {}).get("id"))) == str(chat_id) for m in sent.get("messages", sent)), sent
+    # The bot answers /start with sendMessage to the Telegram API (the emulator records it).
+    deadline = time.monotonic() + 15
+    while True:
+        sent = requests.get(TELEGRAM + "/_control/bots/%s/sent" % bot_id, timeout=5).json()["messages"]
+        if any(str(m.get("chat_id", m.get("chat", {}).get("id"))) == str(chat_id) for m in sent):
+            break
+        assert time.monotonic() < deadline, "the bot did not reply to /start: %r" % sent
+        time.sleep(0.5)
     # A wrong secret is refused by the bot, and the emulator records the webhook error.
     time.sleep(1.1)  # setWebhook is limited to one a second per bot
     r = requests.post(TELEGRAM + "/bot%s/setWebhook" % token, timeout=5,
