@@ -294,7 +294,6 @@ class JSONAPIClient(object):
             req_headers['Content-Type'] = content_type
         req_headers.update(headers or {})
         url = self.url(path, params)
-        endpoint = path.split('?')[0].rstrip('/').split('/')[-1]
 
         while True:
             response = self._open(method, url, data, req_headers)
@@ -312,7 +311,7 @@ class JSONAPIClient(object):
                     why = ('giving up without waiting: the next wait of %s s exceeds the remaining wait budget '
                            'of %s s (max_retry_wait=%s, waited %s s so far)' % (
                                _fmt(wait), _fmt(max(remaining, 0)), self.max_retry_wait, _fmt(self.waited)))
-                msg = '%s API rate limit on %s: %s; %s' % (self.service, endpoint, what, why)
+                msg = '%s API rate limit: %s; %s' % (self.service, what, why)
                 if self.rate_limit_hint:
                     msg += '. ' + self.rate_limit_hint
                 raise APIError(self.redact(msg), 'rate_limited', status=response.status, response=response)

@@ -140,7 +140,7 @@ class TelegramClient(object):
         self.http = JSONAPIClient(
             '%s/bot%s' % (api_url.rstrip('/'), token), 'Telegram', self.redact, timeout=timeout,
             validate_certs=validate_certs, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            rate_limit_hint='Telegram allows about one setWebhook per second and much less during floods',
+            rate_limit_hint='Telegram asks for long waits during floods; raise max_retry_wait to wait longer',
             sleep=sleep)
         # What users see as the API location: the base URL without the token.
         self.api_url = api_url.rstrip('/')
