@@ -304,4 +304,3 @@ class EmulatorServer(ThreadingHTTPServer):
 
 def make_server(app, bind="127.0.0.1", port=0):
     return EmulatorServer(app, bind, port)
-

@@ -156,7 +156,7 @@ class PinataEmulator(Emulator):
     def _authenticate(self, req):
         auth = req.headers.get("Authorization")
         if auth is not None:
-            scheme, _, jwt = auth.strip().partition(" ")
+            scheme, _sep, jwt = auth.strip().partition(" ")
             jwt = jwt.strip()
             if scheme.lower() != "bearer" or not jwt:
                 raise PinataError(401, INVALID_CREDENTIALS)

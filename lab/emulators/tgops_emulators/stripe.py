@@ -91,7 +91,7 @@ class StripeEmulator(Emulator):
 
     def _key_from(self, req):
         auth = (req.headers.get("Authorization") or "").strip()
-        scheme, _, value = auth.partition(" ")
+        scheme, _sep, value = auth.partition(" ")
         value = value.strip()
         if scheme.lower() == "bearer":
             return value or None

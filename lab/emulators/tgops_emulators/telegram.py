@@ -196,6 +196,8 @@ class TelegramEmulator(Emulator):
         path = re.sub(r"^/bot([^/]*)", lambda m: "/bot" + (
             m.group(1).split(":", 1)[0] + ":***" if ":" in m.group(1) else ("***" if m.group(1) else "")),
             req.path)
+        # A token in any other segment (missing or doubled prefix) is a token all the same.
+        path = re.sub(r"(\d+):[^/]+", r"\1:***", path)
         return path + mask_query(req.query_string, {"secret_token"})
 
     def internal_error(self):

@@ -98,7 +98,7 @@ def assert_rate_limited(resp, limit):
 
 def test_data_endpoints_allow_30_per_minute(http, pinata):
     remaining = []
-    for _ in range(30):
+    for _attempt in range(30):
         resp = http.get(pinata.url + "/data/testAuthentication", headers=KEYS, timeout=5)
         assert resp.status_code == 200
         remaining.append(int(resp.headers["X-RateLimit-Remaining"]))
@@ -125,7 +125,7 @@ def test_overall_limit_is_180_per_minute_per_account(http, pinata):
 
 def test_forced_429(http, pinata):
     assert http.post(pinata.url + "/_control/ratelimit", json={"count": 2}, timeout=5).json() == {"ok": True, "count": 2}
-    for _ in range(2):
+    for _attempt in range(2):
         resp = http.get(pinata.url + "/data/testAuthentication", headers=KEYS, timeout=5)
         assert resp.status_code == 429 and resp.headers["Retry-After"] == "60"
         assert resp.headers["X-RateLimit-Remaining"] == "0"

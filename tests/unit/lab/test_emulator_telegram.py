@@ -16,8 +16,8 @@ TOKEN2 = "987654321:AAHsecondLabTokenForUnitTests_987654"
 BOT_ID = 123456789
 SEED = {"bots": [{"token": TOKEN, "username": "tgquiz_lab_bot", "first_name": "TG Quiz"}]}
 HOOK_HOST = "hook.lab"
-EMULATORS_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
-                                             "lab", "emulators"))
+EMULATORS_DIR = os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "lab", "emulators"))
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_revoked_token_is_401_unauthorized_and_new_token_works(http, tg):
 
 
 def test_register_is_idempotent_and_list_omits_tokens(http, tg):
-    for _ in range(2):
+    for _attempt in range(2):
         resp = http.post(tg.url + "/_control/bots", json={"token": TOKEN2, "username": "ttg_bot", "first_name": "TTG"},
                          timeout=5)
         assert resp.status_code == 200
@@ -93,7 +93,7 @@ def test_register_is_idempotent_and_list_omits_tokens(http, tg):
 def test_forced_429_has_description_parameters_and_header(http, tg):
     resp = http.post(tg.url + "/_control/bots/%d/ratelimit" % BOT_ID, json={"count": 2, "retry_after": 37}, timeout=5)
     assert resp.json() == {"ok": True, "count": 2, "retry_after": 37}
-    for _ in range(2):
+    for _attempt in range(2):
         resp = call(http, tg, "getMe")
         assert resp.status_code == 429
         assert resp.headers["Retry-After"] == "37"
@@ -152,8 +152,8 @@ def test_setwebhook_set_then_already_set_and_429_within_a_second(http, tg):
 def test_webhookinfo_fields_defaults_and_clamping(http, tg):
     info = call(http, tg, "getWebhookInfo", verb="GET").json()
     assert info == {"ok": True, "result": {"url": "", "has_custom_certificate": False, "pending_update_count": 0}}
-    call(http, tg, "setWebhook", data={"url": "https://hook.lab:8443/tg", "max_connections": "500",
-                                        "ip_address": "203.0.113.7"})
+    call(http, tg, "setWebhook",
+         data={"url": "https://hook.lab:8443/tg", "max_connections": "500", "ip_address": "203.0.113.7"})
     assert call(http, tg, "getWebhookInfo").json()["result"] == {
         "url": "https://hook.lab:8443/tg", "has_custom_certificate": False, "pending_update_count": 0,
         "ip_address": "203.0.113.7", "max_connections": 100}
@@ -209,8 +209,9 @@ def test_deletewebhook_descriptions_and_drop_pending(http, tg):
 
 def test_getupdates_conflicts_with_a_webhook(http, tg):
     call(http, tg, "setWebhook", data={"url": "https://hook.lab/tg"})
-    assert_error(call(http, tg, "getUpdates"), 409, "Conflict: can't use getUpdates method while webhook is active; "
-                                                   "use deleteWebhook to delete the webhook first")
+    assert_error(call(http, tg, "getUpdates"), 409,
+                 "Conflict: can't use getUpdates method while webhook is active; "
+                 "use deleteWebhook to delete the webhook first")
 
 
 def test_getupdates_offset_limit_and_long_poll(http, tg):
@@ -437,9 +438,12 @@ def test_control_health_reset_and_unknown_route(http, tg):
 def test_request_log_masks_the_token(http, tg, capsys):
     call(http, tg, "setWebhook", params={"url": "https://hook.lab/tg", "secret_token": "TopSecretValue"})
     call(http, tg, "getMe", token="123456789:WrongSecretValue")
+    http.get(tg.url + "/123456789:NoPrefixSecret/getMe", timeout=5)
+    http.get(tg.url + "/botbot123456789:DoubledSecret/getMe", timeout=5)
     err = capsys.readouterr().err
     assert "/bot123456789:***/setWebhook" in err and "secret_token=***" in err
-    assert TOKEN.split(":")[1] not in err and "TopSecretValue" not in err and "WrongSecretValue" not in err
+    for secret in (TOKEN.split(":")[1], "TopSecretValue", "WrongSecretValue", "NoPrefixSecret", "DoubledSecret"):
+        assert secret not in err
 
 
 def test_cli_runs_one_service_with_env_seed(http):

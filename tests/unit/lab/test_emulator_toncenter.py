@@ -85,8 +85,8 @@ def test_unknown_address_is_uninitialized_with_zero_balance(http, ton):
 def test_mainnet_and_testnet_keep_separate_wallets(http, ton):
     resp = get(http, ton, "getAddressBalance", key=TEST_KEY, net="/testnet/api/v2/", address=BOUNCEABLE)
     assert resp.json() == {"ok": True, "result": "0"}
-    http.post(ton.url + "/_control/wallets", json={"address": NON_BOUNCEABLE, "network": "testnet",
-                                                    "balance_nanoton": 5, "state": "active"}, timeout=5)
+    wallet = {"address": NON_BOUNCEABLE, "network": "testnet", "balance_nanoton": 5, "state": "active"}
+    http.post(ton.url + "/_control/wallets", json=wallet, timeout=5)
     assert get(http, ton, "getAddressBalance", key=TEST_KEY, net="/testnet/api/v2/", address=RAW).json()["result"] == "5"
     assert get(http, ton, "getAddressBalance", address=RAW).json()["result"] == "1234567890123"
 
@@ -151,7 +151,7 @@ def test_keyless_is_one_request_per_second(http, ton):
     assert get(http, ton, "getMasterchainInfo", key=None).status_code == 200
     assert_error(get(http, ton, "getMasterchainInfo", key=None), 429, "Ratelimit without API Key exceed: 1 per second")
     # A keyed client is not limited meanwhile.
-    for _ in range(5):
+    for _attempt in range(5):
         assert get(http, ton, "getMasterchainInfo").status_code == 200
     time.sleep(1.05)
     assert get(http, ton, "getMasterchainInfo", key=None).status_code == 200
@@ -160,7 +160,7 @@ def test_keyless_is_one_request_per_second(http, ton):
 def test_key_with_its_own_per_second_limit(http, ton):
     resp = http.post(ton.url + "/_control/keys", json={"key": "slow-key", "network": "mainnet", "rps": 2}, timeout=5)
     assert resp.json()["ok"] is True
-    codes = [get(http, ton, "getMasterchainInfo", key="slow-key").status_code for _ in range(3)]
+    codes = [get(http, ton, "getMasterchainInfo", key="slow-key").status_code for _attempt in range(3)]
     assert codes == [200, 200, 429]
 
 
@@ -172,7 +172,7 @@ def test_key_with_its_own_per_second_limit(http, ton):
 def test_forced_rate_limit_variants(http, ton, variant, status, body):
     resp = http.post(ton.url + "/_control/ratelimit", json={"count": 2, "variant": variant}, timeout=5)
     assert resp.json() == {"ok": True, "count": 2, "variant": variant}
-    for _ in range(2):
+    for _attempt in range(2):
         resp = get(http, ton, "getAddressBalance", address=RAW)
         assert resp.status_code == status and resp.json() == body
     assert get(http, ton, "getAddressBalance", address=RAW).json()["ok"] is True
