@@ -72,6 +72,10 @@ def test_unknown_path_is_404_and_query_strings_stay_out_of_logs(serve):
         url, _ = serve({"postgres": fixed(HEALTHY), "redis": fixed(HEALTHY)})
         assert requests.get(url + "/nope", timeout=5).status_code == 404
         assert requests.get(url + "/health?token=abc123secret", timeout=5).status_code == 200
+        # The access line is written once the answer is out: give the server thread a moment.
+        deadline = time.monotonic() + 3
+        while stream.getvalue().count("\n") < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         logs.setup()
     lines = stream.getvalue().splitlines()
