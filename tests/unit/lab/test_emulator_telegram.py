@@ -248,7 +248,9 @@ def test_a_second_getupdates_terminates_the_first(http, tg):
     answers = []
     worker = threading.Thread(target=lambda: answers.append(call(http, tg, "getUpdates", data={"timeout": "5"})))
     worker.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while tg.app.bots[BOT_ID].poll_generation == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the first long-poll is waiting
     assert call(http, tg, "getUpdates", data={"timeout": "0"}).json() == {"ok": True, "result": []}
     worker.join(timeout=6)
     assert_error(answers[0], 409, "Conflict: terminated by other getUpdates request; "
