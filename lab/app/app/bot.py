@@ -84,7 +84,10 @@ class Bot:
     def _failed(self, err):
         if err.status == 409:
             self.state = "conflict"
-            log.error("Telegram getUpdates conflict: a webhook is set (409); delete the webhook to use polling")
+            if "other getupdates" in (err.description or "").lower():
+                log.error("Telegram getUpdates conflict: another bot instance is polling with this token (409)")
+            else:
+                log.error("Telegram getUpdates conflict: a webhook is set (409); delete the webhook to use polling")
             return RETRY_SECONDS
         if err.status in (401, 404):
             self.state = "unauthorized"

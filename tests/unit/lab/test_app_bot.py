@@ -89,6 +89,8 @@ def test_database_failure_keeps_the_update_for_redelivery(telegram, log_stream):
 @pytest.mark.parametrize("status,description,wait,line", [
     (409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
      5, "ERROR: Telegram getUpdates conflict: a webhook is set (409); delete the webhook to use polling"),
+    (409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+     5, "ERROR: Telegram getUpdates conflict: another bot instance is polling with this token (409)"),
     (401, "Unauthorized", 30, "ERROR: Telegram rejected the bot token (401)"),
     (404, "Not Found", 30, "ERROR: Telegram rejected the bot token (404)"),
     (500, "Internal Server Error: boom", 5, "ERROR: Telegram getUpdates failed: 500 Internal Server Error: boom"),
