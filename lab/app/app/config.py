@@ -143,7 +143,7 @@ def load(environ=None):
                 continue
             try:
                 number = kind(value)
-                if number <= 0:
+                if number < 0 or (number == 0 and key != "DB_MAX_OVERFLOW"):
                     raise ValueError
                 kwargs[attr] = number
             except ValueError:

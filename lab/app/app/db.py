@@ -18,7 +18,7 @@ from .logs import short_error
 
 log = logging.getLogger("app.db")
 CONNECT_TIMEOUT = 2
-POOL_TIMEOUT = 2
+POOL_TIMEOUT = 1.5  # below the 2 s health deadline, so an exhausted pool is reported as such
 probe_local = threading.local()  # a health probe puts a dict here to learn its DBAPI connection
 
 

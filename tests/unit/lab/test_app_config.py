@@ -73,6 +73,10 @@ def test_invalid_numbers_are_rejected_by_name(name, value):
     assert "CRITICAL: invalid environment variables (positive number expected): %s" % name in proc.stderr
 
 
+def test_zero_overflow_is_allowed():
+    assert config.load(dict(BASE_ENV, DB_MAX_OVERFLOW="0", DB_POOL_SIZE="2")).db_max_overflow == 0
+
+
 def test_defaults_and_version():
     settings = config.load(dict(BASE_ENV, TELEGRAM_API_URL="http://127.0.0.1:1/"))
     assert settings.port == 8000

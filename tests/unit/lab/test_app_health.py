@@ -270,3 +270,22 @@ def test_runbook_engine_import_check(tmp_path):
     assert down.returncode == 1 and down.stdout == ""
     assert "sqlalchemy.exc.OperationalError" in down.stderr
     assert "pw-Hidden-9" not in down.stderr
+
+
+def test_slow_queries_and_pool_exhaustion_are_logged(tmp_path):
+    engine = db.create_engine(sqlalchemy.engine.make_url("sqlite:///%s" % (tmp_path / "s.db")), slow_query_seconds=0.05)
+    stream = io.StringIO()
+    logs.setup(stream=stream)
+    try:
+        with engine.connect() as conn:
+            conn.connection.dbapi_connection.create_function("pause", 1, lambda s: time.sleep(s) or 1)
+            conn.execute(sqlalchemy.text("SELECT pause(0.1)"))
+            conn.execute(sqlalchemy.text("SELECT 1"))
+        db.log_db_failure(sqlalchemy.exc.TimeoutError("QueuePool limit of size 5 overflow 5 reached"), "GET /api/stats")
+    finally:
+        logs.setup()
+    lines = stream.getvalue().splitlines()
+    slow = [line for line in lines if line.startswith("WARNING: Query took ")]
+    assert len(slow) == 1 and slow[0].endswith("s to complete: SELECT pause(0.1)")
+    assert "ERROR: Connection to database failed: TimeoutError: db pool exhausted (GET /api/stats)" in lines
+    assert "ERROR: sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 5 reached" in lines
