@@ -247,8 +247,11 @@ class JSONAPIClient(object):
     def _open(self, method, url, data, headers):
         """One HTTP exchange. Returns a Response for any HTTP status; raises APIError for transport errors."""
         try:
+            # Redirects are not followed: they would carry the credential headers to another URL. A 3xx
+            # arrives as HTTPError and is returned like any other status. No .netrc either: the
+            # credentials are the module's options.
             resp = open_url(url, data=data, headers=headers, method=method, timeout=self.timeout,
-                            validate_certs=self.validate_certs, follow_redirects='safe', use_netrc=False)
+                            validate_certs=self.validate_certs, follow_redirects='none', use_netrc=False)
             try:
                 return Response(resp.getcode(), dict(resp.headers.items()), resp.read(), self.redact)
             finally:

@@ -238,3 +238,11 @@ def test_form_and_multipart_bodies(api, tmp_path):
     assert form.params == {'a': '1'}
     assert multi.params['url'] == 'https://x'
     assert multi.files['certificate'].startswith(b'-----BEGIN CERTIFICATE-----')
+
+
+def test_redirect_is_not_followed(api):
+    api.route('/moved', (301, '', {'Location': api.url + '/elsewhere'}))
+    api.route('/elsewhere', (200, {'ok': True}))
+    resp = JSONAPIClient(api.url, 'X', Redactor(), headers={'X-API-Key': 'k3y-value'}).request('GET', 'moved')
+    assert resp.status == 301
+    assert [r.path for r in api.calls()] == ['/moved']
