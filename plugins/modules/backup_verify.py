@@ -1,0 +1,462 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: backup_verify
+short_description: Verify PostgreSQL backups byte for byte, optionally by a test restore
+version_added: 0.1.0
+author:
+  - tgops.runbooks developers (@tgops)
+description:
+  - Verifies a PostgreSQL backup on the host where it lives, for both runbooks' styles - the C(pg_dump -Fc)
+    custom-format archive of tgquiz (C(backup_YYYYMMDD_HHMMSS.dump)) and the gzipped plain SQL of toogoodtogo
+    (C(toogoodtogo_YYYYMMDD_HHMMSS.sql.gz)); uncompressed plain SQL too. The format is detected from the content
+    (C(PGDMP) magic, gzip magic C(1f 8b), SQL text), not from the file name.
+  - Reads the whole file once, in fixed-size blocks with constant memory, and in that single pass computes its
+    SHA-256 and checks the integrity of every byte - every gzip member is decompressed and its CRC-32 and length
+    trailer checked; a custom archive is parsed by the module itself (header, table of contents, then every
+    data block to the end of the file, decompressing each zlib stream and checking its Adler-32).
+    C(pg_restore --list) only reads the table of contents and passes on a truncated or corrupt archive.
+  - Each check is reported separately in RV(checks) - C(readable), C(size), C(age), C(integrity),
+    C(completeness) (plain dump trailer C(-- PostgreSQL database dump complete); every TOC entry with data
+    has its data block), C(expected_tables), C(checksum) (with O(expected_sha256)), and with O(restore_test)
+    C(restore) and C(restore_min_rows).
+  - A failed check fails the task with a message naming the check and where the problem is (byte offset,
+    TOC entry, table), unless O(fail_on_error=false).
+  - O(restore_test=true) restores the backup into a throwaway database, with exit-on-error semantics, counts
+    rows of named tables and drops the database again even when the restore fails.
+  - O(retention) lists every backup matching O(pattern) and which ones a keep-N / keep-days policy would
+    remove. This module never deletes anything.
+extends_documentation_fragment:
+  - tgops.runbooks._postgres
+attributes:
+  check_mode:
+    description: Can run in check mode and return the same information as in a normal run.
+    support: partial
+    details:
+      - Every file check and the retention view run in check mode as in a normal run.
+      - The restore test creates and drops a scratch database on the server, so it is skipped in check mode
+        (RV(restore.skipped)).
+  diff_mode:
+    description: Will return details on what has changed when in diff mode.
+    support: N/A
+    details:
+      - This module does not modify the backup or any other file.
+  idempotent:
+    description: When run twice in a row with the same arguments, the second run indicates no change.
+    support: full
+    details:
+      - Always reports RV(ignore:changed=false); the scratch database of a restore test is dropped again.
+options:
+  path:
+    description:
+      - A backup file, or a directory in which the newest file matching O(pattern) is verified.
+    type: path
+    required: true
+  pattern:
+    description:
+      - Shell glob of backup file names in the directory O(path), for example V(backup_*.dump) or
+        V(toogoodtogo_*.sql.gz). The newest match (by modification time) is verified.
+      - Required when O(path) is a directory, and for O(retention).
+    type: str
+  min_size:
+    description:
+      - Smallest acceptable file size in bytes. A C(pg_dump | gzip) that failed without C(pipefail) leaves
+        a 20-byte file.
+    type: int
+    default: 1
+  max_age:
+    description:
+      - Oldest acceptable backup, by modification time. Seconds, or a string with units
+        C(s), C(m), C(h), C(d), C(w) such as V(26h), V(7d) or V(1d12h).
+      - Unset, age is reported but not judged.
+    type: raw
+  expected_tables:
+    description:
+      - Tables that must be in the backup. A bare name such as V(users) matches it in any schema;
+        V(public.users) only in that schema.
+      - Plain dumps - tables named by C(CREATE TABLE) or C(COPY); custom archives - TOC entries
+        C(TABLE) and C(TABLE DATA).
+    type: list
+    elements: str
+    default: []
+  expected_sha256:
+    description:
+      - SHA-256 the file must have, for example recorded when the backup was taken. The only way to detect
+        a changed byte in uncompressed data (plain C(.sql), C(pg_dump -Fc -Z0)), which carries no checksum.
+    type: str
+  count_rows:
+    description:
+      - Count COPY rows per table while reading (plain dumps, and custom archives with zlib or no compression).
+    type: bool
+    default: true
+  fail_on_error:
+    description:
+      - Fail the task when any check fails. V(false) returns RV(passed=false) and RV(failed_checks) instead.
+    type: bool
+    default: true
+  restore_test:
+    description:
+      - Restore the backup into a new database named O(restore_db_prefix) plus random characters, with
+        C(pg_restore --exit-on-error --no-owner) (custom archives) or C(psql -X -q -v ON_ERROR_STOP=1) (plain
+        SQL), then count the rows of the tables in O(restore_min_rows), then drop the database, also when the
+        restore failed.
+      - Runs only when the file checks passed. Needs C(psql) (and C(pg_restore) for custom archives) on the
+        host, and a role that may create databases. The connection options are below.
+      - A gzipped dump is decompressed by the module into a named pipe that C(psql) or C(pg_restore) reads,
+        so nothing is held in memory or written to disk.
+    type: bool
+    default: false
+  restore_min_rows:
+    description:
+      - Tables and the smallest row count each must have after the restore test, such as C({users: 1}).
+    type: dict
+    default: {}
+  restore_db_prefix:
+    description:
+      - Name prefix of the scratch database of the restore test.
+    type: str
+    default: tgops_verify_
+  bin_dir:
+    description:
+      - Directory of the PostgreSQL client programs when they are not on E(PATH), for example
+        V(/usr/lib/postgresql/15/bin).
+    type: path
+  retention:
+    description:
+      - Report the backups in the directory O(path) matching O(pattern) (RV(backups)), and the ones a
+        retention policy would remove (RV(would_remove)). A backup is kept when it is one of the newest
+        O(retention.keep) or younger than O(retention.keep_days) days. Nothing is deleted.
+      - The toogoodtogo runbook keeps 7 days (C(keep_days=7)) and removes all but the last 7 (C(keep=7)).
+    type: dict
+    suboptions:
+      keep:
+        description: Keep the newest this many backups.
+        type: int
+      keep_days:
+        description: Keep backups younger than this many days.
+        type: int
+notes:
+  - A bit flip in uncompressed data (plain C(.sql) or a C(-Z0) custom archive) cannot be detected without a
+    known checksum; use O(expected_sha256) or a compressed format.
+  - Custom archives compressed with lz4 or zstd (PostgreSQL 16 and later) are read to the end block by block,
+    but their content is not decompressed (only zlib is available); the module warns about it.
+  - Tar and directory format archives are not supported.
+seealso:
+  - name: pg_dump custom format
+    description: The archive format this module parses.
+    link: https://www.postgresql.org/docs/current/app-pgdump.html
+  - name: community.postgresql.postgresql_db
+    description: Dump and restore without verification; a plain restore there does not stop on SQL errors.
+    link: https://docs.ansible.com/ansible/latest/collections/community/postgresql/postgresql_db_module.html
+"""
+
+EXAMPLES = r"""
+- name: Verify the newest tgquiz backup (custom format) at most 26 hours old
+  tgops.runbooks.backup_verify:
+    path: /backup
+    pattern: backup_*.dump
+    max_age: 26h
+    min_size: 4096
+    expected_tables: [users, quiz_results]
+
+- name: Verify the newest toogoodtogo backup and show the 7-day retention
+  tgops.runbooks.backup_verify:
+    path: /opt/backups/postgres
+    pattern: toogoodtogo_*.sql.gz
+    max_age: 26h
+    retention:
+      keep: 7
+      keep_days: 7
+  register: ttg_backup
+
+- name: Show what the runbook's cleanup would remove
+  ansible.builtin.debug:
+    var: ttg_backup.would_remove
+
+- name: Restore-test a backup into a scratch database on the tgquiz server
+  tgops.runbooks.backup_verify:
+    path: /backup/backup_20250120_143000.dump
+    restore_test: true
+    restore_min_rows:
+      users: 1
+      quiz_results: 1
+    login_host: 127.0.0.1
+    port: 15432
+    login_user: postgres
+    login_password: "{{ vault_tgquiz_postgres_password }}"
+
+- name: Collect the verdict without failing the play
+  tgops.runbooks.backup_verify:
+    path: /opt/backups/postgres/toogoodtogo_20250120_030000.sql.gz
+    fail_on_error: false
+  register: verdict
+
+- name: Alert when the backup is bad
+  ansible.builtin.debug:
+    msg: "Backup failed {{ verdict.failed_checks | join(', ') }}: {{ verdict.msg }}"
+  when: not verdict.passed
+"""
+
+RETURN = r"""
+path:
+  description: The verified file (the newest match when O(path) is a directory).
+  returned: always
+  type: str
+  sample: /backup/backup_20250120_143000.dump
+passed:
+  description: Whether every check passed.
+  returned: always
+  type: bool
+failed_checks:
+  description: Names of the checks that failed.
+  returned: always
+  type: list
+  elements: str
+  sample: [integrity, completeness]
+checks:
+  description:
+    - Each check with C(passed) and C(detail). Keys - C(readable), C(size), C(age), C(integrity),
+      C(completeness), C(expected_tables) (with O(expected_tables)), C(checksum) (with O(expected_sha256)),
+      C(restore) and C(restore_min_rows) (with O(restore_test)).
+  returned: always
+  type: dict
+  sample:
+    integrity:
+      passed: false
+      detail: >-
+        corrupt compressed data in the data block of TOC entry 3361 (TABLE DATA public.quiz_results):
+        Error -3 while decompressing data: incorrect data check (chunk at byte offset 6236, 2010 bytes)
+format:
+  description: C(custom), C(plain) or C(unknown).
+  returned: always
+  type: str
+  sample: custom
+compression:
+  description: C(gzip) or C(none) for plain dumps; the data block compression (C(gzip), C(lz4), C(zstd), C(none)) of custom archives.
+  returned: when the format was recognised
+  type: str
+  sample: gzip
+size:
+  description: File size in bytes.
+  returned: when the file exists
+  type: int
+  sample: 1073741824
+mtime:
+  description: Modification time, ISO 8601 in UTC.
+  returned: when the file exists
+  type: str
+  sample: '2025-01-20T14:30:00+00:00'
+age_seconds:
+  description: Seconds since the last modification.
+  returned: when the file exists
+  type: float
+sha256:
+  description: SHA-256 of the file, computed in the same pass as the integrity check.
+  returned: when the file was read
+  type: str
+duration_seconds:
+  description: Time taken by the file checks.
+  returned: always
+  type: float
+throughput_mb_s:
+  description: Bytes read per second during the file checks, in MB/s.
+  returned: when the file was read
+  type: float
+tables:
+  description: Tables found in the backup, schema-qualified.
+  returned: always
+  type: list
+  elements: str
+  sample: [public.quiz_results, public.users]
+row_counts:
+  description: COPY rows per table found while reading (see O(count_rows)).
+  returned: always
+  type: dict
+  sample: {public.users: 40, public.quiz_results: 300}
+archive:
+  description:
+    - Header of a custom archive - C(version), C(int_size), C(off_size), C(compression), C(created) (the
+      dumping machine's local time), C(dbname), C(server_version), C(pg_dump_version), C(toc_entries),
+      C(data_blocks), C(large_objects).
+  returned: always
+  type: dict
+restore:
+  description:
+    - Result of the restore test - C(database) (scratch name), C(passed), C(error), C(duration_seconds),
+      C(row_counts), C(min_rows_failed), C(dropped), C(commands) (argv lists, without the password, which
+      travels in C(PGPASSWORD)), or C(skipped) with a C(reason).
+  returned: when O(restore_test=true)
+  type: dict
+backups:
+  description: With O(retention) - every matching backup, newest first, with C(path), C(size), C(mtime), C(age_seconds).
+  returned: when O(retention) is set
+  type: list
+  elements: dict
+would_remove:
+  description: With O(retention) - paths the policy would remove. Nothing is removed.
+  returned: when O(retention) is set
+  type: list
+  elements: str
+msg:
+  description: Summary; on failure it names each failed check with its detail.
+  returned: always
+  type: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_restore import run_restore_test
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import (
+    list_backups,
+    parse_duration,
+    retention_plan,
+    verify_backup,
+)
+from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import postgres_common_argument_spec
+
+
+def _min_rows_detail(restore, min_rows):
+    parts = []
+    for table in sorted(min_rows):
+        count = restore['row_counts'].get(table)
+        if count is None:
+            why = (restore.get('count_errors') or {}).get(table, 'no count')
+            parts.append('%s: not counted (%s)' % (table, why))
+        else:
+            parts.append('%s: %d rows (minimum %d)%s' % (table, count, min_rows[table],
+                                                         '' if count >= min_rows[table] else ' TOO FEW'))
+    return ', '.join(parts)
+
+
+def _restore(module, result):
+    params = module.params
+    if module.check_mode:
+        return {'skipped': True, 'reason': 'check mode: the restore test would create a scratch database'}
+    if not result['passed']:
+        return {'skipped': True, 'reason': 'the file checks failed: %s' % ', '.join(result['failed_checks'])}
+    opt_dirs = [params['bin_dir']] if params['bin_dir'] else []
+    bins = {'psql': module.get_bin_path('psql', required=True, opt_dirs=opt_dirs)}
+    if result['format'] == 'custom':
+        bins['pg_restore'] = module.get_bin_path('pg_restore', required=True, opt_dirs=opt_dirs)
+
+    def run_command(argv, environ_update=None):
+        return module.run_command(argv, environ_update=environ_update)
+    return run_restore_test(run_command, result, params, bins, min_rows=params['restore_min_rows'],
+                            prefix=params['restore_db_prefix'], tmpdir=module.tmpdir)
+
+
+def main():
+    argument_spec = postgres_common_argument_spec()
+    argument_spec.update(
+        path=dict(type='path', required=True),
+        pattern=dict(type='str'),
+        min_size=dict(type='int', default=1),
+        max_age=dict(type='raw'),
+        expected_tables=dict(type='list', elements='str', default=[]),
+        expected_sha256=dict(type='str'),
+        count_rows=dict(type='bool', default=True),
+        fail_on_error=dict(type='bool', default=True),
+        restore_test=dict(type='bool', default=False),
+        restore_min_rows=dict(type='dict', default={}),
+        restore_db_prefix=dict(type='str', default='tgops_verify_'),
+        bin_dir=dict(type='path'),
+        retention=dict(type='dict', options=dict(
+            keep=dict(type='int'),
+            keep_days=dict(type='int'),
+        )),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+
+    try:
+        parse_duration(params['max_age'])
+    except ValueError as exc:
+        module.fail_json(msg='max_age: %s' % exc)
+    min_rows = {}
+    for table, value in params['restore_min_rows'].items():
+        try:
+            min_rows[table] = int(value)
+        except (TypeError, ValueError):
+            module.fail_json(msg='restore_min_rows: %s needs an integer, got %r' % (table, value))
+    params['restore_min_rows'] = min_rows
+
+    path = params['path']
+    extra = {}
+    if os.path.isdir(path):
+        if not params['pattern']:
+            module.fail_json(msg='%s is a directory: set pattern (for example backup_*.dump) to pick the newest '
+                                 'matching backup' % path)
+        try:
+            backups = list_backups(path, params['pattern'])
+        except OSError as exc:
+            module.fail_json(msg='cannot list %s: %s' % (path, exc))
+        if params['retention'] is not None:
+            retention = params['retention']
+            extra['would_remove'] = retention_plan(backups, keep=retention['keep'], keep_days=retention['keep_days'])
+            extra['backups'] = [dict((k, v) for k, v in b.items() if k != 'mtime_epoch') for b in backups]
+        if not backups:
+            result = dict(changed=False, path=path, passed=False, failed_checks=['readable'], checks={
+                'readable': {'passed': False, 'detail': 'no file in %s matches %s' % (path, params['pattern'])}},
+                msg='no backup in %s matches %s' % (path, params['pattern']), **extra)
+            if params['fail_on_error']:
+                module.fail_json(**result)
+            module.exit_json(**result)
+        path = backups[0]['path']
+    elif params['retention'] is not None:
+        module.fail_json(msg='retention needs path to be the backup directory and pattern the backup name glob')
+
+    result = verify_backup(path, min_size=params['min_size'], max_age=params['max_age'],
+                           expected_tables=params['expected_tables'], expected_sha256=params['expected_sha256'],
+                           count_rows=params['count_rows'])
+    result.pop('bytes_read', None)
+    result.update(extra)
+
+    if params['restore_test']:
+        restore = _restore(module, result)
+        result['restore'] = restore
+        if not restore.get('skipped'):
+            checks = result['checks']
+            restore_ok = restore['error'] is None
+            checks['restore'] = {
+                'passed': restore_ok,
+                'detail': ('restored into %s in %.1f s and dropped again' % (restore['database'],
+                                                                            restore['duration_seconds'])
+                           if restore_ok else restore['error']),
+            }
+            if min_rows:
+                checks['restore_min_rows'] = {
+                    'passed': restore_ok and not restore['min_rows_failed'],
+                    'detail': _min_rows_detail(restore, min_rows) if restore['row_counts'] else
+                    'not run: the restore failed',
+                }
+            if restore['dropped'] is False:
+                module.warn('the scratch database %s may be left behind: %s' % (restore['database'], restore['error']))
+            result['failed_checks'] = [name for name, check in checks.items() if not check['passed']]
+            result['passed'] = not result['failed_checks']
+            if not result['passed']:
+                result['msg'] = 'backup %s failed check(s) %s: %s' % (
+                    path, ', '.join(result['failed_checks']),
+                    '; '.join('%s: %s' % (n, checks[n]['detail']) for n in result['failed_checks']))
+            else:
+                result['msg'] += '; restore test passed'
+
+    for warning in result.pop('warnings'):
+        module.warn(warning)
+    result['changed'] = False
+    if not result['passed'] and params['fail_on_error']:
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
