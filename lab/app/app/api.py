@@ -114,7 +114,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _path(self):
-        return self.path.split("?", 1)[0]
+        return (getattr(self, "path", None) or "-").split("?", 1)[0]
 
     def do_GET(self):  # noqa: N802 - http.server naming
         app = self.server.app
@@ -128,7 +128,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         app = self.server.app
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self.close_connection = True
+            self._send(400, {"error": "bad Content-Length"})
+            return
         if length > MAX_BODY:
             self.close_connection = True
             self._send(413, {"error": "body too large"})
@@ -149,7 +156,7 @@ class Handler(BaseHTTPRequestHandler):
         super().handle_one_request()
         if self._code is not None:
             # Path without the query string: nothing secret reaches the log.
-            log.info('%s "%s %s" %d %dms', self.client_address[0], self.command, self._path(), self._code,
+            log.info('%s "%s %s" %d %dms', self.client_address[0], self.command or "-", self._path(), self._code,
                      int((time.monotonic() - self._started) * 1000))
 
     def log_message(self, fmt, *args):  # silence http.server's own stderr lines

@@ -146,3 +146,16 @@ def test_stats_on_an_empty_database(serve, sqlite_engine):
     url = serve(sqlite_engine)
     assert requests.get(url + "/api/stats", timeout=5).json() == {
         "total_completions": 0, "unique_users": 0, "avg_score": None, "nfts_minted": 0, "active_users_7d": 0}
+
+
+@pytest.mark.parametrize("length,code", [(b"abc", 400), (b"-5", 400), (b"99999999", 413)])
+def test_bad_content_length_is_refused_without_reading(serve, sqlite_engine, length, code):
+    import socket
+
+    url = serve(sqlite_engine)
+    host, port = url.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"POST /webhook/telegram HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n")
+        status_line = sock.recv(200).split(b"\r\n")[0]
+    assert status_line.startswith(b"HTTP/1.1 %d " % code)
+    assert user_rows(sqlite_engine) == []
