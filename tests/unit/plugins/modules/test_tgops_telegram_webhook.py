@@ -292,3 +292,15 @@ def test_set_webhook_429_retried(api, tg, no_sleep):
     result = run(api, url=URL)
     assert result['changed'] is True
     assert no_sleep == [1]
+
+
+def test_secrets_echoed_by_the_server_are_masked_in_every_spelling(api, tg):
+    quoted = TOKEN.replace(':', '%3A')
+    api.route('/bot%s/setWebhook' % TOKEN, (400, {
+        'ok': False, 'error_code': 400,
+        'description': 'Bad Request: bad webhook: %s /bot%s/ %s %s' % (
+            TOKEN, quoted, TOKEN.replace(':', '%3a'), SECRET)}))
+    result = run(api, url=URL, secret_token=SECRET)
+    assert result['failed'] is True
+    assert result['msg'].count('********') == 4
+    assert result['description'].startswith('Bad Request: bad webhook: ********')
