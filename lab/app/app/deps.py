@@ -32,7 +32,6 @@ class PostgresCheck:
         self.engine = engine
         self.timeout = timeout
         self._stuck = None  # set when a timed-out probe finally returns
-        self.last_exception = None
 
     def _probe(self, box, done):
         db.probe_local.box = box
@@ -46,52 +45,54 @@ class PostgresCheck:
             done.set()
 
     def __call__(self):
+        return self.run()[0]
+
+    def run(self):
+        """(result, exception or None)."""
         started = time.monotonic()
         if self._stuck is not None and not self._stuck.is_set():
-            return _result(started, "previous check still waiting for postgres")
+            return _result(started, "previous check still waiting for postgres"), None
         box, done = {}, threading.Event()
         threading.Thread(target=self._probe, args=(box, done), name="pg-check", daemon=True).start()
         if not done.wait(self.timeout):
             self._stuck = done
             if box.get("dbapi") is not None:
                 db.interrupt(box["dbapi"])
-            self.last_exception = None
-            return _result(started, "timeout after %d ms" % int(self.timeout * 1000))
+            return _result(started, "timeout after %d ms" % int(self.timeout * 1000)), None
         err = box.get("error")
-        self.last_exception = err
-        return _result(started, None if err is None else short_error(err))
+        return _result(started, None if err is None else short_error(err)), err
 
 
 class RedisCheck:
     """PING, then a small write (a full Redis under ``noeviction`` answers OOM to writes only)."""
 
     PROBE_KEY = "health:probe"
+    MEMORY_LIMIT_RATIO = 0.95
 
     def __init__(self, client):
         self.client = client
-        self.last_exception = None
-
-    MEMORY_LIMIT_RATIO = 0.95
 
     def __call__(self):
+        return self.run()[0]
+
+    def run(self):
+        """(result, exception or None)."""
         started = time.monotonic()
         try:
             self.client.ping()
             self.client.set(self.PROBE_KEY, str(int(time.time())), ex=60)
             memory = self.client.info("memory")
         except Exception as err:  # noqa: BLE001 - reported, not raised
-            self.last_exception = err
             message = str(err)
             if message.startswith("OOM"):
-                return _result(started, message.splitlines()[0][:160])
-            return _result(started, short_error(err))
-        self.last_exception = None
+                return _result(started, message.splitlines()[0][:160]), err
+            return _result(started, short_error(err)), err
         used, limit = int(memory.get("used_memory") or 0), int(memory.get("maxmemory") or 0)
         if limit and used >= self.MEMORY_LIMIT_RATIO * limit:
             # Writes start failing with OOM at the limit (noeviction); flag it just before.
             return _result(started, "OOM: used_memory %.1f MiB is %d%% of maxmemory %.1f MiB"
-                           % (used / 1048576, used * 100 // limit, limit / 1048576))
-        return _result(started)
+                           % (used / 1048576, used * 100 // limit, limit / 1048576)), None
+        return _result(started), None
 
 
 def redis_client(url):
@@ -146,14 +147,13 @@ class Monitor(threading.Thread):
 
     def tick(self):
         for name, check in self.checks.items():
-            result = check()
+            result, err = check.run() if hasattr(check, "run") else (check(), None)
             if result["status"] == "healthy":
                 if name in self._was_failing:
                     log.info("%s recovered (%d ms)", name, result["response_time_ms"])
                     self._was_failing.discard(name)
                 continue
             self._was_failing.add(name)
-            err = getattr(check, "last_exception", None)
             if name == "postgres":
                 if err is not None:
                     db.log_db_failure(err, "health monitor")
