@@ -456,6 +456,7 @@ def _verify_custom(src, result, count_rows, warnings):
     seen = {}
     row_counts = {}
     blocks = 0
+    info['blocks'] = []
     while True:
         block_start = src.offset
         if src.at_eof():
@@ -503,6 +504,7 @@ def _verify_custom(src, result, count_rows, warnings):
             info['large_objects'] = info.get('large_objects', 0) + objects
         seen[dump_id] = block_start
         blocks += 1
+        info['blocks'].append({'entry': label, 'offset': block_start, 'end': src.offset})
     info['data_blocks'] = blocks
     missing = [e for e in expected if e['dump_id'] not in seen]
     result['row_counts'] = row_counts
@@ -729,6 +731,9 @@ def _verify_stream(reader, result, count_rows, warnings):
                 for item in replay():
                     scanner.feed(item)
                 _plain_done(result, scanner)
+            elif not head:
+                raise BackupCheckError('integrity', 'the gzip stream decompresses to 0 bytes: an empty dump (did '
+                                       'pg_dump fail in a pipe without pipefail?)', 0)
             else:
                 raise BackupCheckError('integrity', 'the gzip stream decompresses to data that is neither a plain '
                                        'SQL dump nor a custom archive (it starts with %r)' % (head[:16],), 0)

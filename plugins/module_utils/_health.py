@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Judging the platforms' ``/health`` answers (private to tgops.runbooks).
+
+The toogoodtogo bot answers::
+
+    {"status": "healthy|degraded|unhealthy", "version": "v1.2.3", "uptime_seconds": 86400,
+     "dependencies": {"postgres": {"status": "healthy", "response_time_ms": 5}, "redis": {...}}}
+
+with HTTP 503 when unhealthy; the tgquiz runbook only runs ``curl -f /health``, so a 2xx answer that is not
+JSON counts as healthy by its status code. ``evaluate()`` has no I/O so tests and other modules can use it.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+HEALTHY = ('healthy', 'ok', 'up', 'pass')
+DEGRADED = ('degraded', 'warn', 'warning')
+
+
+def _norm_status(value):
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return 'healthy' if value else 'unhealthy'
+    return str(value).strip().lower()
+
+
+def _acceptable(status, allow_degraded):
+    if status in HEALTHY:
+        return True
+    return allow_degraded and status in DEGRADED
+
+
+def versions_match(expected, actual):
+    """``v1.2.3`` and ``1.2.3`` are the same release."""
+    if actual is None:
+        return False
+    return str(expected).strip().lstrip('vV') == str(actual).strip().lstrip('vV')
+
+
+def evaluate(http_status, body, status_codes=(200,), allow_degraded=False, expected_version=None):
+    """Verdict on one answer. ``body`` is bytes or text (or None when there was no answer).
+
+    Returns a dict: healthy, status, version, uptime_seconds, dependencies, unhealthy_dependencies,
+    body_format (json / text / empty), reasons (why not healthy), json (the parsed document or None)."""
+    verdict = {
+        'healthy': False, 'status': None, 'version': None, 'uptime_seconds': None, 'dependencies': {},
+        'unhealthy_dependencies': [], 'body_format': 'empty', 'reasons': [], 'json': None,
+    }
+    reasons = verdict['reasons']
+    if http_status not in status_codes:
+        reasons.append('HTTP %s (expected %s)' % (http_status, ', '.join(str(c) for c in status_codes)))
+
+    doc = None
+    if body:
+        if isinstance(body, bytes):
+            body = body.decode('utf-8', 'replace')
+        try:
+            doc = json.loads(body)
+            verdict['body_format'] = 'json'
+        except ValueError:
+            verdict['body_format'] = 'text'
+        if doc is not None and not isinstance(doc, dict):
+            doc = None
+            verdict['body_format'] = 'text'
+    verdict['json'] = doc
+
+    if doc is None:
+        # tgquiz: `curl -f /health` - the status code is the whole answer
+        if expected_version:
+            reasons.append('expected version %s, but the answer is not JSON and names no version' % expected_version)
+        verdict['healthy'] = not reasons
+        if verdict['healthy']:
+            verdict['status'] = 'healthy'
+        return verdict
+
+    status = _norm_status(doc.get('status'))
+    verdict['status'] = status
+    verdict['version'] = doc.get('version')
+    verdict['uptime_seconds'] = doc.get('uptime_seconds')
+    if status is None:
+        reasons.append('the JSON answer has no "status"')
+    elif not _acceptable(status, allow_degraded):
+        reasons.append('status "%s"%s' % (status, ' (allow_degraded is false)' if status in DEGRADED else ''))
+
+    deps = doc.get('dependencies')
+    if isinstance(deps, dict):
+        for name in sorted(deps):
+            info = deps[name]
+            if isinstance(info, dict):
+                dep_status = _norm_status(info.get('status'))
+                entry = {'status': dep_status, 'response_time_ms': info.get('response_time_ms')}
+                for key in ('error', 'message'):
+                    if info.get(key) is not None:
+                        entry[key] = info[key]
+            else:
+                dep_status = _norm_status(info)
+                entry = {'status': dep_status, 'response_time_ms': None}
+            verdict['dependencies'][name] = entry
+            if not _acceptable(dep_status, allow_degraded):
+                verdict['unhealthy_dependencies'].append(name)
+        if verdict['unhealthy_dependencies']:
+            reasons.append('dependencies not healthy: %s' % ', '.join(
+                '%s (%s)' % (n, verdict['dependencies'][n]['status']) for n in verdict['unhealthy_dependencies']))
+
+    if expected_version and not versions_match(expected_version, verdict['version']):
+        reasons.append('version %s, expected %s' % (verdict['version'], expected_version))
+    verdict['healthy'] = not reasons
+    return verdict
