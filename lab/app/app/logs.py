@@ -48,7 +48,8 @@ def setup(secrets=(), stream=None, level=logging.INFO):
     handler.setFormatter(RedactingFormatter(redactor))
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if isinstance(old.formatter, RedactingFormatter):  # ours from an earlier setup()
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("urllib3", "requests", "sqlalchemy"):

@@ -4,6 +4,7 @@ Puts lab/app on sys.path (the app imports as ``app`` exactly as in its container
 scriptable HTTP stub on 127.0.0.1 that records every request (stands in for Telegram, toncenter, Pinata).
 """
 import json
+import logging
 import os
 import socket
 import sys
@@ -14,6 +15,20 @@ from urllib.parse import parse_qs, urlsplit
 APP_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "lab", "app"))
 if APP_DIR not in sys.path:
     sys.path.insert(0, APP_DIR)
+
+from app import logs as _logs  # noqa: E402
+
+_ROOT_LEVEL = logging.getLogger().level
+
+
+def reset_logging():
+    """Undo ``app.logs.setup()``: drop its handlers and restore the root level (keeps pytest's handlers)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler.formatter, _logs.RedactingFormatter):
+            root.removeHandler(handler)
+    root.setLevel(_ROOT_LEVEL)
+
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ"
 BASE_ENV = {

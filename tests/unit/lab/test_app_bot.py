@@ -10,7 +10,7 @@ import time
 import pytest
 import sqlalchemy
 
-from _app_fixtures import APP_DIR, BASE_ENV, TOKEN, Stub, closed_port, subprocess_env
+from _app_fixtures import APP_DIR, BASE_ENV, TOKEN, Stub, closed_port, reset_logging, subprocess_env
 
 from app import bot as botmod
 from app import config, db, logs
@@ -49,7 +49,7 @@ def log_stream():
     stream = io.StringIO()
     logs.setup([TOKEN], stream=stream)
     yield stream
-    logs.setup()
+    reset_logging()
 
 
 def make_bot(telegram, engine, beats):

@@ -8,7 +8,7 @@ import io
 import pytest
 import sqlalchemy
 
-from _app_fixtures import BASE_ENV, TOKEN
+from _app_fixtures import BASE_ENV, TOKEN, reset_logging
 
 from app import bot as botmod
 from app import config, db, logs
@@ -34,7 +34,7 @@ def log_stream():
     stream = io.StringIO()
     logs.setup([TOKEN, "ton-Key-5", "pin-Key-6", "pin-Secret-7"], stream=stream)
     yield stream
-    logs.setup()
+    reset_logging()
 
 
 def test_bot_with_the_telegram_emulator(start_emulator, http, engine, log_stream):

@@ -1,7 +1,9 @@
 """/health through the real HTTP server: JSON shape, status and HTTP codes; the dependency checks."""
 import io
 import json
-import logging
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -9,7 +11,7 @@ import pytest
 import requests
 import sqlalchemy
 
-from _app_fixtures import BASE_ENV, closed_port
+from _app_fixtures import APP_DIR, BASE_ENV, closed_port, reset_logging, subprocess_env
 
 from app import api, config, db, deps, healthcheck, logs
 
@@ -77,7 +79,7 @@ def test_unknown_path_is_404_and_query_strings_stay_out_of_logs(serve):
         while stream.getvalue().count("\n") < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
     finally:
-        logs.setup()
+        reset_logging()
     lines = stream.getvalue().splitlines()
     assert any(line.startswith('INFO: 127.0.0.1 "GET /nope" 404 ') for line in lines)
     assert any(line.startswith('INFO: 127.0.0.1 "GET /health" 200 ') for line in lines)
@@ -181,7 +183,7 @@ def test_monitor_logs_the_runbook_error_lines_and_pool_status():
                                engine, interval=60, memory=lambda: (90, 100))
         monitor.tick()
     finally:
-        logs.setup()
+        reset_logging()
     lines = stream.getvalue().splitlines()
     assert "ERROR: Connection to database failed: OperationalError (health monitor)" in lines
     assert any(line.startswith("ERROR: sqlalchemy.exc.OperationalError: (psycopg2.OperationalError)") for line in lines)
@@ -210,11 +212,6 @@ def test_healthcheck_bot_heartbeat_age(tmp_path):
 
 def test_api_process_end_to_end(tmp_path):
     """``python3 -m app.api``: start line, /health degraded with Redis down, healthcheck, clean SIGTERM."""
-    import signal
-    import subprocess
-    import sys
-
-    from _app_fixtures import APP_DIR, subprocess_env
 
     port = closed_port()
     env = subprocess_env(**BASE_ENV, DATABASE_URL="sqlite:///%s" % (tmp_path / "api.db"), PORT=str(port),
@@ -255,10 +252,6 @@ def test_api_process_end_to_end(tmp_path):
 
 def test_runbook_engine_import_check(tmp_path):
     """toogoodtogo runbook: ``python -c "from src.storage.database import engine; print('OK')"``."""
-    import subprocess
-    import sys
-
-    from _app_fixtures import APP_DIR, subprocess_env
 
     code = "from src.storage.database import engine; print('OK')"
     ok = subprocess.run([sys.executable, "-c", code], cwd=APP_DIR, capture_output=True, text=True, timeout=30,
@@ -283,7 +276,7 @@ def test_slow_queries_and_pool_exhaustion_are_logged(tmp_path):
             conn.execute(sqlalchemy.text("SELECT 1"))
         db.log_db_failure(sqlalchemy.exc.TimeoutError("QueuePool limit of size 5 overflow 5 reached"), "GET /api/stats")
     finally:
-        logs.setup()
+        reset_logging()
     lines = stream.getvalue().splitlines()
     slow = [line for line in lines if line.startswith("WARNING: Query took ")]
     assert len(slow) == 1 and slow[0].endswith("s to complete: SELECT pause(0.1)")

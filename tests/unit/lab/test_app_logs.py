@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from _app_fixtures import TOKEN, closed_port
+from _app_fixtures import TOKEN, closed_port, reset_logging
 
 from app import logs
 from app.telegram import TelegramClient, TelegramError
@@ -17,7 +17,7 @@ def capture():
     stream = io.StringIO()
     logs.setup(["pg-Secret-Value-1", "app-Secret-Key-2", TOKEN], stream=stream)
     yield stream
-    logs.setup()
+    reset_logging()
 
 
 @pytest.mark.parametrize("message,expected", [

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy
 
-from _app_fixtures import APP_DIR, BASE_ENV, Stub, closed_port, subprocess_env
+from _app_fixtures import APP_DIR, BASE_ENV, Stub, closed_port, reset_logging, subprocess_env
 
 from app import config, db, logs
 from app.models import metadata, mint_transactions, quiz_results, quizzes, users
@@ -89,7 +89,7 @@ def run_retry(stub, db_path, stream, min_balance=rfm.DEFAULT_MIN_BALANCE, **extr
         return rfm.retry(rfm.MintStore(engine), settings, min_balance, rfm.DEFAULT_STUCK_AFTER)
     finally:
         engine.dispose()
-        logs.setup()
+        reset_logging()
 
 
 def test_failed_and_stuck_rows_are_pinned_and_completed(stub, db_path):

@@ -8,7 +8,7 @@ import pytest
 import requests
 import sqlalchemy
 
-from _app_fixtures import BASE_ENV, TOKEN, Stub, closed_port
+from _app_fixtures import BASE_ENV, TOKEN, Stub, closed_port, reset_logging
 
 from app import api, config, db, logs
 from app.models import metadata, quiz_results, quizzes, users
@@ -117,7 +117,7 @@ def test_database_failure_answers_500_and_logs_the_runbook_lines(serve, telegram
     try:
         resp = requests.post(url + "/webhook/telegram", json=START, timeout=10)
     finally:
-        logs.setup()
+        reset_logging()
     assert resp.status_code == 500
     lines = stream.getvalue().splitlines()
     assert "ERROR: Connection to database failed: OperationalError (POST /webhook/telegram)" in lines
