@@ -191,6 +191,13 @@ def main():
     server = Server(("0.0.0.0", settings.port), app)
     monitor = deps.Monitor(app.checks, app.engine, settings.monitor_interval)
     monitor.start()
+    if settings.mint_worker_interval > 0:
+        from .services.ton import retry_failed_mints as mints
+
+        min_balance = mints.env_int(config.read_environment(), "MINT_MIN_BALANCE_NANOTON",
+                                          mints.DEFAULT_MIN_BALANCE)
+        mints.MintWorker(app.engine, settings, settings.mint_worker_interval, min_balance).start()
+        log.info("mint worker every %ss", settings.mint_worker_interval)
 
     def _stop(signum, frame):
         log.info("received %s, shutting down", signal.Signals(signum).name)

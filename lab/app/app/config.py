@@ -87,6 +87,7 @@ class Settings:
     stripe_api_key: str = ""
     monitor_interval: float = 10.0
     slow_query_seconds: float = 1.0
+    mint_worker_interval: float = 0.0  # 0: the API does not mint in the background
     version: str = "unknown"
 
     def secrets(self):
@@ -117,7 +118,9 @@ def redis_password(url):
 
 _INTS = {"PORT": "port", "POSTGRES_PORT": "postgres_port", "DB_POOL_SIZE": "db_pool_size",
          "DB_MAX_OVERFLOW": "db_max_overflow"}
-_FLOATS = {"MONITOR_INTERVAL_SECONDS": "monitor_interval", "SLOW_QUERY_SECONDS": "slow_query_seconds"}
+_FLOATS = {"MONITOR_INTERVAL_SECONDS": "monitor_interval", "SLOW_QUERY_SECONDS": "slow_query_seconds",
+           "MINT_WORKER_INTERVAL_SECONDS": "mint_worker_interval"}
+_ZERO_OK = ("DB_MAX_OVERFLOW", "MINT_WORKER_INTERVAL_SECONDS")
 _URLS = ("telegram_api_url", "toncenter_api_url", "pinata_api_url", "stripe_api_url")
 
 
@@ -143,7 +146,7 @@ def load(environ=None):
                 continue
             try:
                 number = kind(value)
-                if number < 0 or (number == 0 and key != "DB_MAX_OVERFLOW"):
+                if number < 0 or (number == 0 and key not in _ZERO_OK):
                     raise ValueError
                 kwargs[attr] = number
             except ValueError:

@@ -227,3 +227,37 @@ def test_addresses_and_amounts():
     assert not valid_address("2:83dfd552e63729b472fcbcc8c45ebcc6691702558b68ec7527e1ba403a0f31a8")
     assert not valid_address(None)
     assert format_ton(0) == "0" and format_ton(50_000_000) == "0.05" and format_ton(10 ** 18 + 1) == "1000000000.000000001"
+
+
+def test_opt_in_mint_worker_processes_pending_rows_into_the_logs(stub, db_path):
+    """MINT_WORKER_INTERVAL_SECONDS > 0: the API mints pending rows and its own log shows failures."""
+    stub.route("POST", PIN, 429, {"error": "rate limited"}, {"Retry-After": "60"})
+    settings = settings_for(stub, MINT_WORKER_INTERVAL_SECONDS="5")
+    assert settings.mint_worker_interval == 5.0
+    engine = db.create_engine(sqlalchemy.engine.make_url("sqlite:///%s" % db_path))
+    stream = io.StringIO()
+    logs.setup(settings.secrets(), stream=stream)
+    try:
+        rfm.MintWorker(engine, settings, settings.mint_worker_interval, rfm.DEFAULT_MIN_BALANCE).tick()
+    finally:
+        reset_logging()
+        engine.dispose()
+    got, _ = rows(db_path)
+    assert got[2].status == "failed" and got[3].status == "failed"  # both pending rows, whatever their age
+    assert got[1].error == "TON transaction failed: timeout"  # failed rows are the retry job's, untouched
+    lines = stream.getvalue().splitlines()
+    assert "ERROR: IPFS upload failed: Pinata rate limited (429, Retry-After 60)" in lines
+    assert 'INFO: mint worker: {"retried":2,"completed":0,"failed":2}' in lines
+
+
+def test_mint_worker_is_off_by_default_and_survives_the_database():
+    assert config.load(dict(BASE_ENV)).mint_worker_interval == 0
+    engine = db.create_engine(db.database_url({"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(closed_port()),
+                                               "POSTGRES_PASSWORD": "x"}))
+    stream = io.StringIO()
+    logs.setup(stream=stream)
+    try:
+        rfm.MintWorker(engine, config.load(dict(BASE_ENV)), 1, rfm.DEFAULT_MIN_BALANCE).tick()
+    finally:
+        reset_logging()
+    assert "ERROR: Connection to database failed: OperationalError (mint worker)" in stream.getvalue().splitlines()

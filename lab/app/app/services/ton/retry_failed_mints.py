@@ -17,6 +17,7 @@ import argparse
 import json
 import logging
 import sys
+import threading
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import or_, select, update
@@ -49,6 +50,17 @@ class MintStore:
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
+    def pending(self, limit):
+        """Rows waiting to be minted (the API's opt-in mint worker), oldest first."""
+        mt = mint_transactions
+        query = (select(mt.c.id, mt.c.user_id, mt.c.quiz_result_id, mt.c.wallet_address, mt.c.status,
+                        quiz_results.c.score, quiz_results.c.quiz_id, quizzes.c.title)
+                 .select_from(mt.outerjoin(quiz_results, quiz_results.c.id == mt.c.quiz_result_id)
+                              .outerjoin(quizzes, quizzes.c.id == quiz_results.c.quiz_id))
+                 .where(mt.c.status == "pending").order_by(mt.c.created_at, mt.c.id).limit(limit))
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
     def mark_completed(self, row, ipfs_hash):
         now = datetime.now(timezone.utc)
         with self.engine.begin() as conn:
@@ -76,15 +88,19 @@ def retry(store, settings, min_balance, stuck_after, limit=100, dry_run=False, s
     """Return the summary dict; see the module docstring for what happens to each row."""
     stuck_before = datetime.now(timezone.utc) - timedelta(seconds=stuck_after)
     rows = store.retryable(stuck_before, limit)
-    summary = {"retried": 0, "completed": 0, "failed": 0}
     if not rows:
         log.info("no failed or stuck mint transactions")
-        return summary
+        return {"retried": 0, "completed": 0, "failed": 0}
     if dry_run:
         for row in rows:
             log.info("would retry mint_transaction %s (status %s)", row["id"], row["status"])
-        return summary
-    summary["retried"] = len(rows)
+        return {"retried": 0, "completed": 0, "failed": 0}
+    return mint(store, settings, rows, min_balance, session)
+
+
+def mint(store, settings, rows, min_balance, session=None):
+    """Balance check, then pin each row's metadata; returns {"retried", "completed", "failed"}."""
+    summary = {"retried": len(rows), "completed": 0, "failed": 0}
 
     def fail(row, reason):
         store.mark_failed(row, reason)
@@ -130,7 +146,34 @@ def retry(store, settings, min_balance, stuck_after, limit=100, dry_run=False, s
     return summary
 
 
-def _positive_int(env, name, default):
+class MintWorker(threading.Thread):
+    """Opt-in background minting in the API (MINT_WORKER_INTERVAL_SECONDS > 0): like the real backend,
+    pending mints are processed there, so their failures show in ``logs backend-api``."""
+
+    def __init__(self, engine, settings, interval, min_balance, batch=20):
+        super().__init__(name="mint-worker", daemon=True)
+        self.store = MintStore(engine)
+        self.settings = settings
+        self.interval = interval
+        self.min_balance = min_balance
+        self.batch = batch
+        self.stop_event = threading.Event()
+
+    def tick(self):
+        try:
+            rows = self.store.pending(self.batch)
+            if rows:
+                summary = mint(self.store, self.settings, rows, self.min_balance)
+                log.info("mint worker: %s", json.dumps(summary, separators=(",", ":")))
+        except Exception as err:  # noqa: BLE001 - the worker must survive the database going away
+            db.log_db_failure(err, "mint worker")
+
+    def run(self):
+        while not self.stop_event.wait(self.interval):
+            self.tick()
+
+
+def env_int(env, name, default):
     value = env.get(name, "").strip()
     if not value:
         return default
@@ -153,8 +196,8 @@ def main(argv=None):
     settings = config.load_or_exit()
     logs.setup(settings.secrets())
     env = config.read_environment()
-    min_balance = _positive_int(env, "MINT_MIN_BALANCE_NANOTON", DEFAULT_MIN_BALANCE)
-    stuck_after = _positive_int(env, "MINT_STUCK_AFTER_SECONDS", DEFAULT_STUCK_AFTER)
+    min_balance = env_int(env, "MINT_MIN_BALANCE_NANOTON", DEFAULT_MIN_BALANCE)
+    stuck_after = env_int(env, "MINT_STUCK_AFTER_SECONDS", DEFAULT_STUCK_AFTER)
     engine = db.create_engine(db.database_url(db.settings_env(settings)), 1, 1, settings.slow_query_seconds)
     try:
         summary = retry(MintStore(engine), settings, min_balance, stuck_after, args.limit, args.dry_run)
