@@ -12,6 +12,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+# lab/app is copied to the lab servers as a git repository: keep __pycache__ out of it.
+sys.dont_write_bytecode = True
 APP_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "lab", "app"))
 if APP_DIR not in sys.path:
     sys.path.insert(0, APP_DIR)
