@@ -1,0 +1,377 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""tgops.runbooks.backup_verify: the module on real pg_dump fixtures, and the restore test with a fake
+run_command (argv, environment, FIFO streaming, drop on failure). With TGOPS_TEST_PGHOST set, one test
+also restores into a real server."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import gzip
+import json
+import os
+import shutil
+import threading
+import time
+
+import pytest
+import yaml
+
+from ansible_collections.tgops.runbooks.plugins.doc_fragments import _postgres as _postgres_doc
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_restore
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import verify_backup
+from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
+    libpq_argv,
+    postgres_common_argument_spec,
+    quote_ident,
+)
+from ansible_collections.tgops.runbooks.plugins.modules import backup_verify
+
+from tgops_module_runner import run_module
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'backups')
+CUSTOM = os.path.abspath(os.path.join(FIXTURES, 'tgquiz_fixture.dump'))
+PLAIN_GZ = os.path.abspath(os.path.join(FIXTURES, 'toogoodtogo_fixture.sql.gz'))
+PASSWORD = 'S3cret-restore-pw!'
+CONN = dict(login_host='127.0.0.1', port=15432, login_user='postgres', login_password=PASSWORD)
+
+
+def _copy(src, dst, age_seconds=0):
+    shutil.copy(src, dst)
+    mtime = time.time() - age_seconds
+    os.utime(dst, (mtime, mtime))
+    return str(dst)
+
+
+class FakePostgres(object):
+    """Answers the argv lists the restore test runs; records them with their environment."""
+
+    def __init__(self, restore_rc=0, counts=None, create_rc=0, drop_force_rc=0, drop_rc=0, read_fifo=True,
+                 read_limit=None, raise_on_restore=None):
+        self.calls = []
+        self.restore_rc = restore_rc
+        self.counts = counts if counts is not None else {'"users"': 40, '"quiz_results"': 300}
+        self.create_rc = create_rc
+        self.drop_force_rc = drop_force_rc
+        self.drop_rc = drop_rc
+        self.read_fifo = read_fifo
+        self.read_limit = read_limit
+        self.raise_on_restore = raise_on_restore
+        self.fed = None
+
+    def __call__(self, argv, environ_update=None, **kwargs):
+        self.calls.append((list(argv), dict(environ_update or {})))
+        if '--command' in argv:
+            sql = argv[argv.index('--command') + 1]
+            if sql.startswith('CREATE DATABASE'):
+                return self.create_rc, '', 'ERROR:  permission denied to create database' if self.create_rc else ''
+            if sql.startswith('DROP DATABASE') and sql.endswith('WITH (FORCE)'):
+                return self.drop_force_rc, '', 'ERROR:  syntax error at or near "WITH"' if self.drop_force_rc else ''
+            if sql.startswith('DROP DATABASE'):
+                return self.drop_rc, '', 'ERROR:  database is being accessed by other users' if self.drop_rc else ''
+            if sql.startswith('SELECT count(*) FROM '):
+                table = sql[len('SELECT count(*) FROM '):]
+                if table not in self.counts:
+                    return 1, '', 'ERROR:  relation %s does not exist' % table
+                return 0, '%d\n' % self.counts[table], ''
+            raise AssertionError('unexpected SQL %r' % sql)
+        if self.raise_on_restore:
+            raise self.raise_on_restore
+        if '--file' in argv and self.read_fifo:
+            fifo = argv[argv.index('--file') + 1]
+            with open(fifo, 'rb') as f:
+                self.fed = f.read(self.read_limit) if self.read_limit else f.read()
+        return self.restore_rc, '', 'pg_restore: error: could not execute query' if self.restore_rc else ''
+
+    def argvs(self):
+        return [argv for argv, env in self.calls]
+
+
+def run(args, check_mode=False, fake=None):
+    return run_module(backup_verify, args, check_mode=check_mode, run_command=fake,
+                      bin_paths={'psql': '/usr/bin/psql', 'pg_restore': '/usr/bin/pg_restore'})
+
+
+# --- file checks through the module -------------------------------------------------------------------------
+
+def test_custom_file_passes():
+    result = run({'path': CUSTOM, 'expected_tables': ['users', 'quiz_results'], 'max_age': '3650d'})
+    assert not result.get('failed'), result['msg']
+    assert result['changed'] is False
+    assert result['passed'] is True and result['failed_checks'] == []
+    assert result['format'] == 'custom'
+    assert result['row_counts']['public.users'] == 40
+    assert set(result['checks']) == {'readable', 'size', 'age', 'integrity', 'completeness', 'expected_tables'}
+    assert 'restore' not in result
+
+
+def test_directory_picks_newest(tmp_path):
+    _copy(PLAIN_GZ, tmp_path / 'toogoodtogo_20250118_030000.sql.gz', 3 * 86400)
+    newest = _copy(PLAIN_GZ, tmp_path / 'toogoodtogo_20250120_030000.sql.gz', 3600)
+    _copy(CUSTOM, tmp_path / 'backup_20250121_030000.dump', 60)
+    result = run({'path': str(tmp_path), 'pattern': 'toogoodtogo_*.sql.gz', 'max_age': '26h'})
+    assert result['passed'] and result['path'] == newest
+    assert result['format'] == 'plain'
+
+
+def test_directory_needs_pattern(tmp_path):
+    result = run({'path': str(tmp_path)})
+    assert result['failed'] and 'set pattern' in result['msg']
+
+
+def test_directory_without_match(tmp_path):
+    result = run({'path': str(tmp_path), 'pattern': 'backup_*.dump'})
+    assert result['failed'] and result['failed_checks'] == ['readable']
+    assert 'no backup in' in result['msg']
+
+
+def test_corrupt_backup_fails_with_check_and_offset(tmp_path):
+    path = str(tmp_path / 'backup_20250120_143000.dump')
+    with open(CUSTOM, 'rb') as f:
+        data = f.read()
+    with open(path, 'wb') as f:
+        f.write(data[:7000])
+    result = run({'path': path})
+    assert result['failed'] is True
+    assert result['failed_checks'] == ['integrity', 'completeness']
+    assert 'failed check(s) integrity, completeness' in result['msg']
+    assert 'the file ends at byte offset 7000 inside the data block of TOC entry' in result['msg']
+
+
+def test_fail_on_error_false_returns_verdict(tmp_path):
+    path = str(tmp_path / 'empty.sql.gz')
+    open(path, 'wb').close()
+    result = run({'path': path, 'fail_on_error': False})
+    assert not result.get('failed')
+    assert result['passed'] is False
+    assert result['failed_checks'] == ['size', 'integrity', 'completeness']
+
+
+def test_bad_max_age():
+    result = run({'path': CUSTOM, 'max_age': 'yesterday'})
+    assert result['failed'] and result['msg'].startswith('max_age: not a duration')
+
+
+def test_retention_view_never_deletes(tmp_path):
+    for day in range(1, 11):
+        _copy(PLAIN_GZ, tmp_path / ('toogoodtogo_202501%02d_030000.sql.gz' % day), (10 - day) * 86400 + 600)
+    result = run({'path': str(tmp_path), 'pattern': 'toogoodtogo_*.sql.gz', 'retention': {'keep': 7, 'keep_days': 7}})
+    assert result['passed']
+    assert len(result['backups']) == 10
+    assert set(result['backups'][0]) == {'path', 'size', 'mtime', 'age_seconds'}
+    assert [os.path.basename(p) for p in result['would_remove']] == [
+        'toogoodtogo_20250103_030000.sql.gz', 'toogoodtogo_20250102_030000.sql.gz',
+        'toogoodtogo_20250101_030000.sql.gz']
+    assert len(os.listdir(str(tmp_path))) == 10
+
+
+def test_retention_needs_directory():
+    result = run({'path': CUSTOM, 'retention': {'keep': 7}})
+    assert result['failed'] and 'retention needs path to be the backup directory' in result['msg']
+
+
+def test_check_mode_skips_restore():
+    fake = FakePostgres()
+    result = run(dict(CONN, path=CUSTOM, restore_test=True), check_mode=True, fake=fake)
+    assert result['passed'] and result['changed'] is False
+    assert result['restore'] == {'skipped': True, 'reason': 'check mode: the restore test would create a scratch '
+                                                            'database'}
+    assert fake.calls == []
+
+
+def test_restore_not_run_on_bad_file(tmp_path):
+    path = str(tmp_path / 'x.dump')
+    with open(path, 'wb') as f:
+        f.write(b'PGDMP')
+    fake = FakePostgres()
+    result = run(dict(CONN, path=path, restore_test=True, fail_on_error=False), fake=fake)
+    assert result['restore']['skipped'] and fake.calls == []
+
+
+# --- restore test ---------------------------------------------------------------------------------------------
+
+def _assert_password_only_in_env(fake, result=None):
+    for argv, env in fake.calls:
+        assert PASSWORD not in ' '.join(argv)
+        assert env['PGPASSWORD'] == PASSWORD
+        assert '--no-password' in argv
+    if result is not None:
+        assert PASSWORD not in json.dumps(result)
+
+
+def test_restore_custom_commands_and_drop():
+    fake = FakePostgres()
+    result = run(dict(CONN, path=CUSTOM, restore_test=True, restore_min_rows={'users': 1, 'quiz_results': '100'}),
+                 fake=fake)
+    assert not result.get('failed'), result['msg']
+    assert result['checks']['restore']['passed'] and result['checks']['restore_min_rows']['passed']
+    restore = result['restore']
+    db = restore['database']
+    assert db.startswith('tgops_verify_') and len(db) == len('tgops_verify_') + 12
+    conn = ['--host', '127.0.0.1', '--port', '15432', '--username', 'postgres', '--no-password', '--dbname']
+    psql = ['/usr/bin/psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1']
+    assert fake.argvs() == [
+        psql + conn + ['postgres', '--command', 'CREATE DATABASE "%s"' % db],
+        ['/usr/bin/pg_restore', '--exit-on-error', '--no-owner'] + conn + [db, CUSTOM],
+        psql + ['-A', '-t'] + conn + [db, '--command', 'SELECT count(*) FROM "quiz_results"'],
+        psql + ['-A', '-t'] + conn + [db, '--command', 'SELECT count(*) FROM "users"'],
+        psql + conn + ['postgres', '--command', 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % db],
+    ]
+    assert restore['commands'] == fake.argvs()
+    assert restore['row_counts'] == {'users': 40, 'quiz_results': 300}
+    assert restore['dropped'] is True
+    _assert_password_only_in_env(fake, result)
+
+
+def test_restore_failure_still_drops():
+    fake = FakePostgres(restore_rc=1)
+    result = run(dict(CONN, path=CUSTOM, restore_test=True, restore_min_rows={'users': 1}), fake=fake)
+    assert result['failed'] is True
+    assert result['failed_checks'] == ['restore', 'restore_min_rows']
+    assert 'failed (rc=1): pg_restore: error: could not execute query' in result['msg']
+    assert fake.argvs()[-1][-1].startswith('DROP DATABASE IF EXISTS "tgops_verify_')
+    assert result['restore']['dropped'] is True
+    _assert_password_only_in_env(fake, result)
+
+
+def test_exception_during_restore_still_drops():
+    fake = FakePostgres(raise_on_restore=RuntimeError('connection reset'))
+    verified = verify_backup(CUSTOM)
+    with pytest.raises(RuntimeError):
+        _backup_restore.run_restore_test(fake, verified, CONN, {'psql': 'psql', 'pg_restore': 'pg_restore'})
+    assert fake.argvs()[-1][-1].startswith('DROP DATABASE IF EXISTS')
+
+
+def test_too_few_rows():
+    fake = FakePostgres(counts={'"users"': 0})
+    result = run(dict(CONN, path=CUSTOM, restore_test=True, restore_min_rows={'users': 1, 'public.nope': 1},
+                      fail_on_error=False), fake=fake)
+    assert result['passed'] is False
+    assert result['failed_checks'] == ['restore_min_rows']
+    detail = result['checks']['restore_min_rows']['detail']
+    assert 'users: 0 rows (minimum 1) TOO FEW' in detail
+    assert 'public.nope: not counted (ERROR:  relation "public"."nope" does not exist)' in detail
+
+
+def test_create_failure_nothing_to_drop():
+    fake = FakePostgres(create_rc=1)
+    result = run(dict(CONN, path=CUSTOM, restore_test=True, fail_on_error=False), fake=fake)
+    assert result['failed_checks'] == ['restore']
+    assert 'could not create the scratch database' in result['checks']['restore']['detail']
+    assert len(fake.calls) == 1 and result['restore']['dropped'] is None
+    assert result['warnings'] == []
+
+
+def test_drop_falls_back_without_force_and_warns_when_it_fails():
+    fake = FakePostgres(drop_force_rc=1)
+    result = run(dict(CONN, path=CUSTOM, restore_test=True), fake=fake)
+    assert result['passed'] and fake.argvs()[-1][-1].endswith('"%s"' % result['restore']['database'])
+    fake = FakePostgres(drop_force_rc=1, drop_rc=1)
+    result = run(dict(CONN, path=CUSTOM, restore_test=True, fail_on_error=False), fake=fake)
+    assert result['failed_checks'] == ['restore']
+    assert 'could not drop the scratch database' in result['checks']['restore']['detail']
+    assert any('may be left behind' in w for w in result['warnings'])
+
+
+def test_restore_plain_gzip_streams_through_fifo():
+    fake = FakePostgres()
+    result = run(dict(CONN, path=PLAIN_GZ, restore_test=True, restore_min_rows={'users': 40}), fake=fake)
+    assert not result.get('failed'), result['msg']
+    with gzip.open(PLAIN_GZ, 'rb') as f:
+        assert fake.fed == f.read()
+    restore_argv = fake.argvs()[1]
+    assert restore_argv[:5] == ['/usr/bin/psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1']
+    fifo = restore_argv[restore_argv.index('--file') + 1]
+    assert fifo.endswith('backup.pipe')
+    assert not os.path.exists(os.path.dirname(fifo))  # the private directory is gone
+    _assert_password_only_in_env(fake, result)
+
+
+def test_restore_plain_client_exits_without_reading():
+    # psql that fails before opening its --file (e.g. authentication): the feeder must not hang
+    fake = FakePostgres(restore_rc=2, read_fifo=False)
+    started = time.time()
+    result = run(dict(CONN, path=PLAIN_GZ, restore_test=True, fail_on_error=False), fake=fake)
+    assert time.time() - started < 10
+    assert result['failed_checks'] == ['restore']
+    assert result['restore']['dropped'] is True
+    assert [t.name for t in threading.enumerate() if t.name == 'tgops-restore-feeder'] == []
+
+
+def test_restore_plain_client_stops_reading(tmp_path):
+    # ON_ERROR_STOP: psql reads a little, exits 3; big enough that the feeder meets a closed pipe
+    big = str(tmp_path / 'big.sql.gz')
+    with gzip.open(PLAIN_GZ, 'rb') as f:
+        sql = f.read()
+    with gzip.open(big, 'wb', compresslevel=1) as f:
+        for dummy in range(40):
+            f.write(b'-- filler ' + os.urandom(4096).hex().encode() + b'\n')
+        f.write(sql)
+    fake = FakePostgres(restore_rc=3, read_limit=1000)
+    result = run(dict(CONN, path=big, restore_test=True, fail_on_error=False), fake=fake)
+    assert result['failed_checks'] == ['restore'] and 'rc=3' in result['checks']['restore']['detail']
+    assert result['restore']['dropped'] is True
+
+
+def test_gzipped_custom_archive_is_not_restore_tested(tmp_path):
+    path = str(tmp_path / 'backup.dump.gz')
+    with open(CUSTOM, 'rb') as src, gzip.open(path, 'wb') as dst:
+        dst.write(src.read())
+    fake = FakePostgres()
+    result = run(dict(CONN, path=path, restore_test=True, fail_on_error=False), fake=fake)
+    assert result['failed_checks'] == ['restore'] and fake.calls == []
+    assert 'gunzip it first' in result['checks']['restore']['detail']
+
+
+# --- connection contract ------------------------------------------------------------------------------------
+
+def test_connection_contract():
+    spec = postgres_common_argument_spec()
+    assert spec['login_password']['no_log'] is True
+    assert spec['port']['aliases'] == ['login_port']
+    fragment = yaml.safe_load(_postgres_doc.ModuleDocFragment.DOCUMENTATION)['options']
+    assert set(fragment) == set(spec)
+    for name, option in spec.items():
+        assert fragment[name].get('default') == option.get('default'), name
+        assert fragment[name].get('aliases') == option.get('aliases'), name
+    assert 'tgops.runbooks._postgres' in backup_verify.DOCUMENTATION
+    assert libpq_argv({'login_unix_socket': '/run/postgresql', 'login_host': 'db', 'port': 5433,
+                       'login_user': 'u'}, 'x') == [
+        '--host', '/run/postgresql', '--port', '5433', '--username', 'u', '--no-password', '--dbname', 'x']
+
+
+@pytest.mark.parametrize('name, quoted', [
+    ('users', '"users"'), ('public.users', '"public"."users"'), ('we"ird', '"we""ird"'),
+    ('"Mixed Case"', '"Mixed Case"'),
+])
+def test_quote_ident(name, quoted):
+    assert quote_ident(name) == quoted
+
+
+# --- optional: a real server ----------------------------------------------------------------------------------
+
+@pytest.mark.skipif(not os.environ.get('TGOPS_TEST_PGHOST'), reason='set TGOPS_TEST_PGHOST (and PGPASSWORD, '
+                    'TGOPS_TEST_PGPORT) to restore into a real PostgreSQL server')
+@pytest.mark.parametrize('path', [CUSTOM, PLAIN_GZ])
+def test_real_restore(path):
+    from ansible.module_utils.basic import AnsibleModule  # noqa: F401  pylint: disable=unused-import
+    import subprocess
+
+    def real_run(argv, environ_update=None, **kwargs):
+        env = dict(os.environ)
+        env.update(environ_update or {})
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+    params = dict(login_host=os.environ['TGOPS_TEST_PGHOST'], port=int(os.environ.get('TGOPS_TEST_PGPORT', 5432)),
+                  login_user=os.environ.get('TGOPS_TEST_PGUSER', 'postgres'),
+                  login_password=os.environ.get('PGPASSWORD', ''), maintenance_db='postgres')
+    report = _backup_restore.run_restore_test(real_run, verify_backup(path), params,
+                                              {'psql': 'psql', 'pg_restore': 'pg_restore'},
+                                              min_rows={'users': 40, 'quiz_results': 300})
+    assert report['passed'], report['error']
+    assert report['row_counts'] == {'users': 40, 'quiz_results': 300}
+    assert report['dropped'] is True

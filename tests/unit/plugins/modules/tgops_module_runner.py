@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Run a module's ``main()`` in-process and get back what it exited with (backup_verify, health_check)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from unittest import mock
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+
+class ModuleExit(Exception):
+    def __init__(self, result):
+        super(ModuleExit, self).__init__('module exited')
+        self.result = result
+
+
+def run_module(module, args, check_mode=False, run_command=None, bin_paths=None):
+    """``result`` dict (``failed`` set on fail_json, ``warnings`` collected). ``run_command`` replaces
+    AnsibleModule.run_command (called with argv and environ_update); ``bin_paths`` answers get_bin_path."""
+    args = dict(args)
+    if check_mode:
+        args['_ansible_check_mode'] = True
+    warnings = []
+
+    def exit_json(self, **kwargs):
+        kwargs['warnings'] = list(warnings)
+        raise ModuleExit(kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        kwargs['failed'] = True
+        kwargs['msg'] = msg
+        kwargs['warnings'] = list(warnings)
+        raise ModuleExit(kwargs)
+
+    def warn(self, warning):
+        warnings.append(warning)
+
+    patches = [
+        patch_module_args(args),
+        mock.patch.object(basic.AnsibleModule, 'exit_json', exit_json),
+        mock.patch.object(basic.AnsibleModule, 'fail_json', fail_json),
+        mock.patch.object(basic.AnsibleModule, 'warn', warn),
+    ]
+    if run_command is not None:
+        def fake_run_command(self, argv, environ_update=None, **kwargs):
+            return run_command(argv, environ_update=environ_update, **kwargs)
+        patches.append(mock.patch.object(basic.AnsibleModule, 'run_command', fake_run_command))
+    if bin_paths is not None:
+        def get_bin_path(self, name, required=False, opt_dirs=None):
+            return bin_paths.get(name, '/usr/bin/%s' % name)
+        patches.append(mock.patch.object(basic.AnsibleModule, 'get_bin_path', get_bin_path))
+    for patch in patches:
+        patch.__enter__()
+    try:
+        module.main()
+    except ModuleExit as exc:
+        return exc.result
+    finally:
+        for patch in reversed(patches):
+            patch.__exit__(None, None, None)
+    raise AssertionError('module did not call exit_json or fail_json')
