@@ -50,7 +50,7 @@ options:
   timeout:
     description:
       - Seconds to keep polling before giving up. V(0) makes a single attempt.
-    type: int
+    type: float
     default: 60
   interval:
     description:
@@ -251,7 +251,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             url=dict(type='str', required=True),
-            timeout=dict(type='int', default=60),
+            timeout=dict(type='float', default=60),
             interval=dict(type='float', default=2),
             request_timeout=dict(type='float', default=5),
             status_codes=dict(type='list', elements='int', default=[200]),

@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""tgops.runbooks.health_check against a real HTTP server on 127.0.0.1 (port 0), every timeout bounded."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ansible_collections.tgops.runbooks.plugins.module_utils._health import evaluate, versions_match
+from ansible_collections.tgops.runbooks.plugins.modules import health_check
+
+from tgops_module_runner import run_module
+
+
+def doc(status='healthy', version='v1.2.3', postgres='healthy', redis='healthy'):
+    return {
+        'status': status, 'version': version, 'uptime_seconds': 86400,
+        'dependencies': {
+            'postgres': {'status': postgres, 'response_time_ms': 5},
+            'redis': {'status': redis, 'response_time_ms': 2},
+        },
+    }
+
+
+class HealthServer(object):
+    """``routes`` maps a path to a list of answers (code, body, delay); the last one repeats."""
+
+    def __init__(self):
+        self.routes = {}
+        self.hits = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                answers = server.routes.get(self.path) or [(404, 'not found', 0)]
+                count = server.hits.get(self.path, 0)
+                server.hits[self.path] = count + 1
+                code, body, delay = answers[min(count, len(answers) - 1)]
+                if delay:
+                    time.sleep(delay)
+                if isinstance(body, dict):
+                    payload, ctype = json.dumps(body).encode(), 'application/json'
+                else:
+                    payload, ctype = body.encode(), 'text/plain'
+                try:
+                    self.send_response(code)
+                    self.send_header('Content-Type', ctype)
+                    self.send_header('Content-Length', str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={'poll_interval': 0.05})
+        self.thread.daemon = True
+        self.thread.start()
+        self.base = 'http://127.0.0.1:%d' % self.httpd.server_address[1]
+
+    def route(self, path, *answers):
+        self.routes[path] = [a if len(a) == 3 else a + (0,) for a in answers]
+        return self.base + path
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    srv = HealthServer()
+    yield srv
+    srv.close()
+
+
+def run(url, **args):
+    base = dict(url=url, timeout=2, interval=0.05, request_timeout=1)
+    base.update(args)
+    started = time.time()
+    result = run_module(health_check, base)
+    assert time.time() - started < 10
+    return result
+
+
+def test_healthy(server):
+    url = server.route('/health', (200, doc()))
+    result = run(url)
+    assert not result.get('failed'), result['msg']
+    assert result['changed'] is False
+    assert result['healthy'] is True
+    assert result['status'] == 'healthy'
+    assert result['version'] == 'v1.2.3'
+    assert result['uptime_seconds'] == 86400
+    assert result['http_status'] == 200
+    assert result['dependencies'] == {'postgres': {'status': 'healthy', 'response_time_ms': 5},
+                                      'redis': {'status': 'healthy', 'response_time_ms': 2}}
+    assert result['unhealthy_dependencies'] == [] and result['reasons'] == []
+    assert result['attempts'] == 1
+    assert result['body_format'] == 'json'
+    assert result['response']['version'] == 'v1.2.3'
+
+
+def test_unhealthy_503_names_dependency(server):
+    url = server.route('/health', (503, doc('unhealthy', redis='unhealthy')))
+    result = run(url, timeout=1, interval=0.2)
+    assert result['failed'] is True
+    assert result['healthy'] is False
+    assert result['http_status'] == 503
+    assert result['status'] == 'unhealthy'
+    assert result['unhealthy_dependencies'] == ['redis']
+    assert result['attempts'] >= 3
+    assert 'HTTP 503 (expected 200)' in result['msg'] and 'redis (unhealthy)' in result['msg']
+    assert 1 <= result['elapsed_seconds'] < 3
+
+
+def test_degraded(server):
+    url = server.route('/health', (200, doc('degraded', redis='degraded')))
+    result = run(url, timeout=0, fail_on_unhealthy=False)
+    assert not result.get('failed')
+    assert result['healthy'] is False and result['attempts'] == 1
+    assert result['reasons'][0] == 'status "degraded" (allow_degraded is false)'
+    assert result['unhealthy_dependencies'] == ['redis']
+    result = run(url, timeout=0, allow_degraded=True)
+    assert result['healthy'] is True and result['unhealthy_dependencies'] == []
+
+
+def test_becomes_healthy_after_restart(server):
+    url = server.route('/health', (503, doc('unhealthy', postgres='unhealthy')), (502, 'Bad Gateway'),
+                       (200, doc()))
+    result = run(url, timeout=5, interval=0.05)
+    assert result['healthy'] is True
+    assert result['attempts'] == 3
+
+
+def test_expected_version(server):
+    url = server.route('/health', (200, doc(version='v1.2.2')), (200, doc(version='1.2.3')))
+    result = run(url, expected_version='v1.2.3', timeout=3)
+    assert result['healthy'] is True and result['attempts'] == 2
+    result = run(server.route('/old', (200, doc(version='v1.2.2'))), expected_version='v1.2.3', timeout=0.3)
+    assert result['failed'] and 'version v1.2.2, expected v1.2.3' in result['msg']
+
+
+def test_non_json_2xx_is_healthy_by_status(server):
+    url = server.route('/health', (200, 'OK'))
+    result = run(url)
+    assert result['healthy'] is True
+    assert result['body_format'] == 'text'
+    assert result['status'] == 'healthy' and result['version'] is None
+    assert 'response' not in result
+    result = run(url, expected_version='v1.2.3', timeout=0)
+    assert result['failed'] and 'is not JSON and names no version' in result['msg']
+
+
+def test_non_json_error_status(server):
+    url = server.route('/health', (500, 'Internal Server Error'))
+    result = run(url, timeout=0, fail_on_unhealthy=False)
+    assert result['healthy'] is False and result['http_status'] == 500
+    assert result['status'] is None
+
+
+def test_status_codes(server):
+    url = server.route('/health', (204, ''))
+    assert run(url, timeout=0, fail_on_unhealthy=False)['healthy'] is False
+    result = run(url, timeout=0, status_codes=[200, 204])
+    assert result['healthy'] is True and result['body_format'] == 'empty'
+
+
+def test_slow_answer_times_out_within_deadline(server):
+    url = server.route('/health', (200, doc(), 3))
+    started = time.time()
+    result = run(url, timeout=1, request_timeout=0.5, interval=0.1)
+    assert time.time() - started < 2.5
+    assert result['failed'] and result['http_status'] == -1
+    assert 'no answer' in result['msg'] and 'timed out' in result['error']
+
+
+def test_connection_refused(server):
+    url = server.base + '/health'
+    server.close()
+    result = run(url, timeout=0.5, interval=0.1)
+    assert result['failed'] and result['http_status'] == -1
+    assert result['attempts'] >= 2
+    assert 'Connection refused' in result['error']
+
+
+def test_check_mode_same_answer(server):
+    url = server.route('/health', (200, doc()))
+    result = run_module(health_check, {'url': url, 'timeout': 0}, check_mode=True)
+    assert result['healthy'] is True and result['changed'] is False
+
+
+def test_evaluate_shapes():
+    verdict = evaluate(200, json.dumps({'status': 'ok', 'dependencies': {'db': 'up', 'cache': False}}))
+    assert verdict['dependencies'] == {'db': {'status': 'up', 'response_time_ms': None},
+                                       'cache': {'status': 'unhealthy', 'response_time_ms': None}}
+    assert verdict['unhealthy_dependencies'] == ['cache'] and not verdict['healthy']
+    assert evaluate(200, b'[1, 2]')['body_format'] == 'text'
+    assert evaluate(200, b'{"version": "v1"}')['reasons'] == ['the JSON answer has no "status"']
+    assert versions_match('v1.2.3', '1.2.3') and not versions_match('v1.2.3', None)
