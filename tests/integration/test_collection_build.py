@@ -17,8 +17,10 @@ def test_built_collection_installs_and_runs(tmp_path):
     assert not [n for n in names if n.startswith(("lab/", ".lab", ".venv", "bench/"))], "build_ignore leaked files"
 
     dest = tmp_path / "collections"
-    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "--no-deps",
-                    "-p", str(dest), tarballs[0]], check=True, capture_output=True)
+    # The checkout's own link (ansible.cfg's collections_path) must not count as "already installed".
+    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--force",
+                    "-p", str(dest), tarballs[0]], check=True, capture_output=True,
+                   env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest)))
     assert (dest / "ansible_collections" / "tgops" / "runbooks" / "MANIFEST.json").exists()
 
     # Only the installed copy is on the collections path (the checkout's link is not).
@@ -28,4 +30,4 @@ def test_built_collection_installs_and_runs(tmp_path):
     assert "Wait for the application to report healthy" in proc.stdout
     assert str(dest) in subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "list", "tgops.runbooks"],
                                        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest)), cwd=ROOT,
-                                       capture_output=True, text=True).stdout
+                                       capture_output=True, text=True, check=True).stdout

@@ -6,7 +6,7 @@ import os
 
 import requests
 
-from conftest import ROOT, ansible_playbook, changed_tasks, compose, wait_health
+from conftest import ansible_playbook, changed_tasks, compose, wait_health
 
 REPORT_TASKS = {"Create the report directory", "Write the incident report"}
 
