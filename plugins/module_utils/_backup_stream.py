@@ -465,8 +465,8 @@ class _BlockReader(object):
             except _Truncated as exc:
                 raise BackupCheckError(
                     'integrity', 'archive truncated: the file ends at byte offset %d inside the data block of %s (no '
-                    'end-of-data marker; last chunk boundary at byte offset %d)' % (exc.offset, self.label,
-                                                                                     chunk_start), exc.offset)
+                    'end-of-data marker; last chunk boundary at byte offset %d)'
+                    % (exc.offset, self.label, chunk_start), exc.offset)
             if length == 0:
                 break
             if length < 0:
@@ -578,7 +578,8 @@ def _verify_custom(src, result, count_rows, warnings):
             info['large_objects'] = info.get('large_objects', 0) + objects
         seen[dump_id] = block_start
         blocks += 1
-        info['blocks'].append({'entry': label, 'offset': block_start, 'end': src.offset})
+        info['blocks'].append({'entry': label, 'offset': block_start, 'end': src.offset,
+                               'length': src.offset - block_start})
     info['data_blocks'] = blocks
     missing = [e for e in expected if e['dump_id'] not in seen]
     result['row_counts'] = row_counts
@@ -721,10 +722,10 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
     result['age_seconds'] = round(max(0.0, now - st.st_mtime), 3)
     checks['size'] = _check(st.st_size >= min_size, '%d bytes (minimum %d)' % (st.st_size, min_size))
     if max_age_s is None:
-        checks['age'] = _check(True, '%d seconds old (no max_age set)' % result['age_seconds'])
+        checks['age'] = _check(True, '%d seconds old (no max_age set)' % max(0.0, now - st.st_mtime))
     else:
-        checks['age'] = _check(result['age_seconds'] <= max_age_s, '%d seconds old (maximum %d)'
-                               % (result['age_seconds'], max_age_s))
+        age = max(0.0, now - st.st_mtime)
+        checks['age'] = _check(age <= max_age_s, '%d seconds old (maximum %d)' % (age, max_age_s))
 
     hasher = hashlib.sha256()
     try:
@@ -772,8 +773,7 @@ def _verify_stream(reader, result, count_rows, warnings):
 
     def all_blocks():
         yield first_off, first
-        for item in blocks:
-            yield item
+        yield from blocks
 
     try:
         if first[:2] == GZIP_MAGIC:
@@ -788,10 +788,8 @@ def _verify_stream(reader, result, count_rows, warnings):
                     break
 
             def replay():
-                for item in pending:
-                    yield item
-                for item in inflated:
-                    yield item
+                yield from pending
+                yield from inflated
             if head[:5] == CUSTOM_MAGIC:
                 result['format'] = 'custom'
                 result['outer_compression'] = 'gzip'

@@ -43,7 +43,7 @@ attributes:
     details:
       - Every file check and the retention view run in check mode as in a normal run.
       - The restore test creates and drops a scratch database on the server, so it is skipped in check mode
-        (RV(restore.skipped)).
+        (reported in RV(restore)).
   diff_mode:
     description: Will return details on what has changed when in diff mode.
     support: N/A
@@ -116,7 +116,8 @@ options:
     default: false
   restore_min_rows:
     description:
-      - Tables and the smallest row count each must have after the restore test, such as C({users: 1}).
+      - Table names mapped to the smallest row count each must have after the restore test (see the examples).
+      - A bare name such as V(users) is looked up through the restored database's C(search_path).
     type: dict
     default: {}
   restore_db_prefix:
@@ -285,7 +286,8 @@ archive:
   description:
     - Header of a custom archive - C(version), C(int_size), C(off_size), C(compression), C(created) (the
       dumping machine's local time), C(dbname), C(server_version), C(pg_dump_version), C(toc_entries),
-      C(data_blocks), C(large_objects).
+      C(data_blocks), C(large_objects), C(toc_end) (byte offset where the data blocks start) and C(blocks) (each
+      data block read - C(entry), C(offset), C(end), C(length)).
   returned: always
   type: dict
 restore:
@@ -429,8 +431,8 @@ def main():
             restore_ok = restore['error'] is None
             checks['restore'] = {
                 'passed': restore_ok,
-                'detail': ('restored into %s in %.1f s and dropped again' % (restore['database'],
-                                                                            restore['duration_seconds'])
+                'detail': ('restored into %s in %.1f s and dropped again'
+                           % (restore['database'], restore['duration_seconds'])
                            if restore_ok else restore['error']),
             }
             if min_rows:
