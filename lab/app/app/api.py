@@ -195,7 +195,7 @@ def main():
         from .services.ton import retry_failed_mints as mints
 
         min_balance = mints.env_int(config.read_environment(), "MINT_MIN_BALANCE_NANOTON",
-                                          mints.DEFAULT_MIN_BALANCE)
+                                    mints.DEFAULT_MIN_BALANCE)
         mints.MintWorker(app.engine, settings, settings.mint_worker_interval, min_balance).start()
         log.info("mint worker every %ss", settings.mint_worker_interval)
 

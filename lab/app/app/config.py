@@ -29,7 +29,7 @@ def parse_dotenv(text):
             continue
         if line.startswith("export "):
             line = line[len("export "):].lstrip()
-        key, _, value = line.partition("=")
+        key, _sep, value = line.partition("=")
         key, value = key.strip(), value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]

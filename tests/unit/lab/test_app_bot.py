@@ -139,11 +139,12 @@ def test_bot_process_conflict_heartbeat_and_sigterm(telegram, tmp_path):
         time.sleep(0.3)
         assert json.loads(heartbeat.read_text())["state"] == "conflict"
         check = subprocess.run([sys.executable, "-m", "app.healthcheck", "bot"], cwd=APP_DIR,
-                               env=dict(env, BOT_HEARTBEAT_FILE=str(heartbeat)), capture_output=True, text=True)
+                               env=dict(env, BOT_HEARTBEAT_FILE=str(heartbeat)), capture_output=True, text=True,
+                               check=False)
         assert check.returncode == 0 and "state=conflict" in check.stdout
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=10)
+        _out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0
     lines = err.splitlines()
     with open(os.path.join(APP_DIR, "VERSION"), encoding="utf-8") as fh:

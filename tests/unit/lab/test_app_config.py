@@ -13,7 +13,7 @@ REQUIRED = ["POSTGRES_PASSWORD", "SECRET_KEY", "TELEGRAM_BOT_TOKEN"]
 
 def run(module, env, *args, timeout=20):
     return subprocess.run([sys.executable, "-m", module, *args], cwd=APP_DIR, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
 
 
 @pytest.mark.parametrize("missing", [["SECRET_KEY"], ["TELEGRAM_BOT_TOKEN", "POSTGRES_PASSWORD"], REQUIRED])
@@ -29,7 +29,9 @@ def test_missing_required_variables_exit_78_naming_only_them(module, missing):
 
 
 def test_empty_or_blank_values_count_as_missing():
-    proc = run("app.config", subprocess_env(**dict(BASE_ENV, SECRET_KEY="", POSTGRES_PASSWORD="   ")))
+    env = dict(BASE_ENV)
+    env.update({"SECRET_KEY": "", "POSTGRES_PASSWORD": "   "})
+    proc = run("app.config", subprocess_env(**env))
     assert proc.returncode == 78
     assert "CRITICAL: missing required environment variables: POSTGRES_PASSWORD, SECRET_KEY" in proc.stderr
 

@@ -16,7 +16,7 @@ from app.models import metadata, mint_transactions, quiz_results, quizzes, users
 from app.services.ton import retry_failed_mints as rfm
 from app.telegram import TelegramClient
 
-BOT_ID = int(TOKEN.split(":")[0])
+BOT_ID = int(TOKEN.split(":", maxsplit=1)[0])
 WALLET = "EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N"
 RECIPIENT = "UQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqEBI"
 

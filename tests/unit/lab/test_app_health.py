@@ -61,8 +61,8 @@ def test_health_status_and_code(serve, pg, redis_, status, code):
 
 def test_checks_run_on_every_request(serve):
     calls = []
-    url, _ = serve({"postgres": lambda: calls.append(1) or dict(HEALTHY), "redis": fixed(HEALTHY)})
-    for _ in range(3):
+    url, _app = serve({"postgres": lambda: calls.append(1) or dict(HEALTHY), "redis": fixed(HEALTHY)})
+    for _attempt in range(3):
         requests.get(url + "/health", timeout=5)
     assert len(calls) == 3
 
@@ -71,7 +71,7 @@ def test_unknown_path_is_404_and_query_strings_stay_out_of_logs(serve):
     stream = io.StringIO()
     logs.setup(stream=stream)
     try:
-        url, _ = serve({"postgres": fixed(HEALTHY), "redis": fixed(HEALTHY)})
+        url, _app = serve({"postgres": fixed(HEALTHY), "redis": fixed(HEALTHY)})
         assert requests.get(url + "/nope", timeout=5).status_code == 404
         assert requests.get(url + "/health?token=abc123secret", timeout=5).status_code == 200
         # The access line is written once the answer is out: give the server thread a moment.
@@ -194,10 +194,10 @@ def test_monitor_logs_the_runbook_error_lines_and_pool_status():
 
 
 def test_healthcheck_module_against_the_real_server(serve, monkeypatch):
-    url, _ = serve({"postgres": fixed(HEALTHY), "redis": fixed(UNHEALTHY)})
+    url, _app = serve({"postgres": fixed(HEALTHY), "redis": fixed(UNHEALTHY)})
     port = url.rsplit(":", 1)[1]
     assert healthcheck.check_api(port) == (True, "status=degraded")
-    url2, _ = serve({"postgres": fixed(UNHEALTHY), "redis": fixed(HEALTHY)})
+    url2, _app2 = serve({"postgres": fixed(UNHEALTHY), "redis": fixed(HEALTHY)})
     assert healthcheck.check_api(url2.rsplit(":", 1)[1]) == (False, "HTTP 503 status=unhealthy")
     assert healthcheck.check_api(str(closed_port()))[0] is False
 
@@ -233,12 +233,12 @@ def test_api_process_end_to_end(tmp_path):
         assert body["dependencies"]["postgres"]["status"] == "healthy"
         assert body["dependencies"]["redis"]["error"].startswith("ConnectionError")
         check = subprocess.run([sys.executable, "-m", "app.healthcheck", "api"], cwd=APP_DIR, env=env,
-                               capture_output=True, text=True, timeout=10)
+                               capture_output=True, text=True, timeout=10, check=False)
         assert check.returncode == 0 and check.stdout.strip() == "healthy: status=degraded"
         time.sleep(0.5)
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=10)
+        _out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0
     lines = err.splitlines()
     assert lines[0] == "INFO: starting toogoodtogo version %s" % config.read_version()
@@ -255,11 +255,11 @@ def test_runbook_engine_import_check(tmp_path):
 
     code = "from src.storage.database import engine; print('OK')"
     ok = subprocess.run([sys.executable, "-c", code], cwd=APP_DIR, capture_output=True, text=True, timeout=30,
-                        env=subprocess_env(DATABASE_URL="sqlite:///%s" % (tmp_path / "x.db")))
+                        env=subprocess_env(DATABASE_URL="sqlite:///%s" % (tmp_path / "x.db")), check=False)
     assert ok.returncode == 0 and ok.stdout == "OK\n", ok.stderr
     down = subprocess.run([sys.executable, "-c", code], cwd=APP_DIR, capture_output=True, text=True, timeout=30,
                           env=subprocess_env(POSTGRES_HOST="127.0.0.1", POSTGRES_PORT=str(closed_port()),
-                                             POSTGRES_PASSWORD="pw-Hidden-9"))
+                                             POSTGRES_PASSWORD="pw-Hidden-9"), check=False)
     assert down.returncode == 1 and down.stdout == ""
     assert "sqlalchemy.exc.OperationalError" in down.stderr
     assert "pw-Hidden-9" not in down.stderr

@@ -22,7 +22,7 @@ PG_ENV = dict(POSTGRES_HOST="db.invalid", POSTGRES_PORT="5432", POSTGRES_USER="p
 
 def alembic(*args, env=None, timeout=60):
     return subprocess.run([sys.executable, "-m", "alembic", *args], cwd=APP_DIR, capture_output=True, text=True,
-                          env=env or subprocess_env(**PG_ENV), timeout=timeout)
+                          env=env or subprocess_env(**PG_ENV), timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -189,7 +189,7 @@ def env_int(env, name, default):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m app.services.ton.retry_failed_mints",
-                                     description=__doc__.split("\n\n")[0])
+                                     description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--limit", type=int, default=100, help="at most this many rows (default 100)")
     parser.add_argument("--dry-run", action="store_true", help="list the rows, change nothing")
     args = parser.parse_args(argv)
