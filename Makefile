@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):/usr/bin:$(PATH)
 
-.PHONY: help setup venv docker lab lab-down lab-clean demo test lint sanity unit integration build bench
+.PHONY: help setup venv docker lab lab-down lab-clean demo test lint sanity unit integration molecule build bench
 
 help:
 	@echo "make demo      set up everything, break the lab, run playbooks/p0_outage.yml against it"
@@ -52,6 +52,11 @@ unit: venv
 
 integration: lab
 	$(BIN)/pytest -q tests/integration
+	$(MAKE) molecule
+
+# One molecule scenario per role that changes a host; they run against the lab.
+molecule: lab
+	for s in molecule/*/molecule.yml; do $(BIN)/molecule test -s "$$(basename "$$(dirname "$$s")")"; done
 
 build: venv
 	bash scripts/build-collection.sh

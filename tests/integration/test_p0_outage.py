@@ -24,7 +24,7 @@ def test_p0_check_mode_diagnoses_without_changing(tmp_path):
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         result = json.loads(proc.stdout)
         # It says what it would do: start the stopped service.
-        assert "Start the stack's services that are not running" in changed_tasks(result)
+        assert "Say which services a real run would start" in changed_tasks(result)
         assert "service backend-api is exited" in proc.stdout
         assert not running("tgquiz", "backend-api"), "check mode started a service"
         assert not list(tmp_path.iterdir()), "check mode wrote a report"
