@@ -150,6 +150,9 @@ notes:
   - Custom archives compressed with lz4 or zstd (PostgreSQL 16 and later) are read to the end block by block,
     but their content is not decompressed (only zlib is available); the module warns about it.
   - Tar and directory format archives are not supported.
+  - The restore test has no timeout of its own; bound it with the task keyword C(timeout).
+  - Plain dumps written by pg_dump 17.6, 16.10, 15.14, 14.19, 13.22 or later begin with a C(\restrict) line that
+    older C(psql) cannot run; restore-test them with a C(psql) at least as new (O(bin_dir)).
 seealso:
   - name: pg_dump custom format
     description: The archive format this module parses.

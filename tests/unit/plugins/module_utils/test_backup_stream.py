@@ -411,3 +411,27 @@ def test_retention(tmp_path):
     assert len(retention_plan(backups, keep=9, keep_days=7)) == 1
     assert retention_plan(backups) == []
     assert all(os.path.exists(b['path']) for b in backups)
+
+
+TRICKY_SQL = (
+    b'--\n-- PostgreSQL database dump\n--\n\n'
+    b'CREATE TABLE "Sales"."Order Items" (\n    id integer\n);\n\n'
+    b'CREATE UNLOGGED TABLE public.cache (k text);\n\n'
+    b'COPY "Sales"."Order Items" (id, note) FROM stdin;\n'
+    b'1\t\\\\.\n'            # a value that is a backslash and a dot: escaped, not the terminator
+    b'2\tends with \\\\.\n'
+    b'3\t\\N\n'
+    b'\\.\n\n'
+    b'COPY public.cache (k) FROM stdin;\n'
+    b'\\.\n\n'
+    b'--\n-- PostgreSQL database dump complete\n--\n\n'
+)
+
+
+@pytest.mark.parametrize('chunk_size', [1, 2, 3, 4, 5, 11, 4096])
+def test_plain_scanner_quoted_names_and_escaped_rows(tmp_path, chunk_size):
+    path = _write(tmp_path, 'tricky.sql.gz', gzip.compress(TRICKY_SQL))
+    result = verify_backup(path, expected_tables=['Sales.Order Items', 'cache'], chunk_size=chunk_size)
+    assert result['passed'], result['msg']
+    assert result['tables'] == ['Sales.Order Items', 'public.cache']
+    assert result['row_counts'] == {'Sales.Order Items': 3, 'public.cache': 0}
