@@ -166,6 +166,7 @@ def _gunzip(blocks, stats, reader):
                 member_out = False
                 stats['members'] += 1
             fed = len(data)
+            saved = decomp.copy()
             try:
                 out = decomp.decompress(data, _OUT_MAX)
             except zlib.error as exc:
@@ -174,10 +175,11 @@ def _gunzip(blocks, stats, reader):
                     raise BackupCheckError(
                         'integrity', 'unexpected data after gzip member %d at byte offset %d (not a gzip member: %s)'
                         % (stats['members'] - 1, member_start, exc), member_start)
+                stop = _zlib_error_offset(saved, data, where)
                 raise BackupCheckError(
-                    'integrity', 'gzip member %d (starting at byte offset %d) is corrupt: %s; detected while '
-                    'decompressing file bytes %d-%d' % (stats['members'], member_start, exc, where, offset + len(block)),
-                    where)
+                    'integrity', 'gzip member %d (starting at byte offset %d) is corrupt: %s; decompression fails at '
+                    'byte offset %d (the damage is there or before it)' % (stats['members'], member_start, exc, stop),
+                    stop)
             if out:
                 member_out = True
                 stats['uncompressed'] += len(out)
@@ -196,6 +198,38 @@ def _gunzip(blocks, stats, reader):
             'integrity', 'gzip stream truncated: the file ends at byte offset %d inside gzip member %d (which '
             'starts at byte offset %d), before its end and CRC/length trailer'
             % (reader.bytes_read, stats['members'], member_start), reader.bytes_read)
+
+
+def _zlib_feed(decomp, data):
+    while data:
+        decomp.decompress(data, _OUT_MAX)
+        if decomp.eof:
+            return
+        data = decomp.unconsumed_tail
+
+
+def _zlib_error_offset(decomp, data, base):
+    """Where zlib first fails: replays ``data`` (which starts at file offset ``base``) from the decompressor
+    state ``decomp`` had before it, 4 KiB and then 1 byte at a time. Only runs on the error path."""
+    pos = 0
+    step = 4096
+    while pos < len(data):
+        piece = data[pos:pos + step]
+        trial = decomp.copy()
+        try:
+            _zlib_feed(trial, piece)
+        except zlib.error:
+            for index in range(len(piece)):
+                try:
+                    _zlib_feed(decomp, piece[index:index + 1])
+                except zlib.error:
+                    return base + pos + index
+            return base + pos + len(piece)
+        if trial.eof:
+            break
+        decomp = trial
+        pos += len(piece)
+    return base + pos
 
 
 class _Source(object):

@@ -252,6 +252,8 @@ def test_gzip_bad_crc(tmp_path):
     detail = result['checks']['integrity']['detail']
     assert 'gzip member 1 (starting at byte offset 0) is corrupt' in detail
     assert 'incorrect data check' in detail
+    # zlib knows once it has read the whole CRC-32: its last byte
+    assert 'decompression fails at byte offset %d' % (len(data) - 5) in detail
 
 
 def test_gzip_bad_length(tmp_path):
@@ -260,6 +262,7 @@ def test_gzip_bad_length(tmp_path):
     path = _write(tmp_path, 'len.sql.gz', bytes(data))
     result = verify_backup(path)
     assert 'incorrect length check' in result['checks']['integrity']['detail']
+    assert 'decompression fails at byte offset %d' % (len(data) - 1) in result['checks']['integrity']['detail']
 
 
 @pytest.mark.parametrize('cut', [5, 100, 2000, -9, -1])
@@ -272,13 +275,19 @@ def test_gzip_truncated(tmp_path, cut):
     assert 'gzip stream truncated: the file ends at byte offset %d' % end in result['checks']['integrity']['detail']
 
 
-def test_gzip_bit_flip(tmp_path):
+@pytest.mark.parametrize('chunk_size', [7, 1024 * 1024])
+def test_gzip_bit_flip(tmp_path, chunk_size):
     data = bytearray(_read(PLAIN_GZ))
-    data[len(data) // 2] ^= 0x04
+    middle = len(data) // 2
+    data[middle] ^= 0x04
     path = _write(tmp_path, 'flip.sql.gz', bytes(data))
-    result = verify_backup(path)
+    result = verify_backup(path, chunk_size=chunk_size)
     assert 'integrity' in result['failed_checks']
-    assert 'gzip member 1' in result['checks']['integrity']['detail']
+    detail = result['checks']['integrity']['detail']
+    assert 'gzip member 1' in detail
+    stop = int(detail.split('decompression fails at byte offset ')[1].split(' ')[0])
+    assert middle <= stop < len(data)
+    assert stop == int(verify_backup(path)['checks']['integrity']['detail'].split('fails at byte offset ')[1].split()[0])
 
 
 def test_gzip_trailing_garbage(tmp_path):
