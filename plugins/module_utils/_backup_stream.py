@@ -26,8 +26,10 @@ import datetime
 import fnmatch
 import hashlib
 import os
+import queue
 import re
 import stat
+import threading
 import time
 import zlib
 
@@ -198,6 +200,59 @@ def _gunzip(blocks, stats, reader):
             'integrity', 'gzip stream truncated: the file ends at byte offset %d inside gzip member %d (which '
             'starts at byte offset %d), before its end and CRC/length trailer'
             % (reader.bytes_read, stats['members'], member_start), reader.bytes_read)
+
+
+class _Prefetch(object):
+    """Runs an iterator in a thread, a few items ahead of the consumer.
+
+    zlib and hashlib release the GIL on large buffers, so reading, hashing and decompressing in this thread
+    overlap with the parsing the caller does. Items keep their order; an exception raised by the iterator
+    is raised again by the consumer at the same point. ``close()`` stops and joins the thread."""
+
+    _END = object()
+
+    def __init__(self, iterable, depth=4):
+        self._it = iterable
+        self._queue = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name='tgops-backup-prefetch')
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _put(self, item):
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self):
+        try:
+            for item in self._it:
+                if not self._put((True, item)):
+                    return
+            self._put((True, self._END))
+        except Exception as exc:  # pylint: disable=broad-except
+            # handed over to the consumer, which raises it
+            self._put((False, exc))
+
+    def __iter__(self):
+        while True:
+            ok, item = self._queue.get()
+            if not ok:
+                raise item
+            if item is self._END:
+                return
+            yield item
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        close = getattr(self._it, 'close', None)
+        if close is not None:
+            close()
 
 
 def _zlib_feed(decomp, data):
@@ -809,10 +864,13 @@ def _verify_stream(reader, result, count_rows, warnings):
         yield first_off, first
         yield from blocks
 
+    prefetch = None
+
     try:
         if first[:2] == GZIP_MAGIC:
             stats = {'members': 0, 'uncompressed': 0}
-            inflated = _gunzip(all_blocks(), stats, reader)
+            prefetch = _Prefetch(_gunzip(all_blocks(), stats, reader))
+            inflated = iter(prefetch)
             head = b''
             pending = []
             for out in inflated:
@@ -851,7 +909,8 @@ def _verify_stream(reader, result, count_rows, warnings):
                                              _custom_summary(result)))
         elif first[:5] == CUSTOM_MAGIC or (len(first) < 5 and CUSTOM_MAGIC.startswith(first)):
             result['format'] = 'custom'
-            src = _Source(block for dummy, block in all_blocks())
+            prefetch = _Prefetch(block for dummy, block in all_blocks())
+            src = _Source(prefetch)
             missing = _verify_custom(src, result, count_rows, warnings)
             _custom_completeness(result, missing, src.offset)
             detail = '%d bytes read%s' % (reader.bytes_read, _custom_summary(result))
@@ -876,6 +935,9 @@ def _verify_stream(reader, result, count_rows, warnings):
         checks['integrity'] = _check(False, exc.message)
         checks['completeness'] = _check(False, 'not verified: the backup could not be read to its end (integrity '
                                         'failed)')
+    finally:
+        if prefetch is not None:
+            prefetch.close()
 
 
 def _custom_summary(result):

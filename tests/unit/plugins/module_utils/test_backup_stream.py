@@ -14,10 +14,12 @@ import gzip
 import hashlib
 import os
 import shutil
+import threading
 import time
 
 import pytest
 
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_stream
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import (
     list_backups,
     parse_duration,
@@ -444,3 +446,42 @@ def test_plain_scanner_quoted_names_and_escaped_rows(tmp_path, chunk_size):
     assert result['passed'], result['msg']
     assert result['tables'] == ['Sales.Order Items', 'public.cache']
     assert result['row_counts'] == {'Sales.Order Items': 3, 'public.cache': 0}
+
+
+def _prefetch_threads():
+    return [t for t in threading.enumerate() if t.name == 'tgops-backup-prefetch']
+
+
+def test_prefetch_keeps_order_and_reraises():
+    def items():
+        yield 1
+        yield 2
+        raise ValueError('boom at 3')
+    prefetch = _backup_stream._Prefetch(items())
+    got = []
+    with pytest.raises(ValueError, match='boom at 3'):
+        for item in prefetch:
+            got.append(item)
+    prefetch.close()
+    assert got == [1, 2]
+
+
+def test_prefetch_close_stops_a_blocked_producer():
+    def endless():
+        while True:
+            yield b'x' * 1024
+    prefetch = _backup_stream._Prefetch(endless(), depth=2)
+    assert next(iter(prefetch)) == b'x' * 1024
+    started = time.time()
+    prefetch.close()
+    assert time.time() - started < 2
+    assert _prefetch_threads() == []
+
+
+@pytest.mark.parametrize('path', [CUSTOM, PLAIN_GZ])
+def test_no_thread_left_after_failure(tmp_path, path):
+    data = _read(path)
+    cut = _write(tmp_path, 'cut', data[:len(data) * 3 // 4])
+    assert not verify_backup(cut)['passed']
+    assert verify_backup(path)['passed']
+    assert _prefetch_threads() == []
