@@ -63,5 +63,7 @@ build: venv
 
 test: lint unit sanity integration
 
+# backup_verify against gzip -t and pg_restore on ~1 GB backups built on the lab's tgquiz PostgreSQL.
 bench: lab
-	$(BIN)/python bench/backup_verify_bench.py
+	PGPASSWORD="$$($(BIN)/python -c 'import json; print(json.load(open(".lab/secrets.json"))["tgquiz"]["postgres_password"])')" \
+	TGOPS_BENCH_DSN=postgresql://postgres@127.0.0.1:15432/postgres $(BIN)/python bench/backup_verify_bench.py
