@@ -35,22 +35,20 @@ description:
   - O(retention) lists every backup matching O(pattern) and which ones a keep-N / keep-days policy would
     remove. This module never deletes anything.
 extends_documentation_fragment:
+  - tgops.runbooks._attributes
   - tgops.runbooks._postgres
 attributes:
   check_mode:
-    description: Can run in check mode and return the same information as in a normal run.
     support: partial
     details:
       - Every file check and the retention view run in check mode as in a normal run.
       - The restore test creates and drops a scratch database on the server, so it is skipped in check mode
         (reported in RV(restore)).
   diff_mode:
-    description: Will return details on what has changed when in diff mode.
     support: N/A
     details:
       - This module does not modify the backup or any other file.
   idempotent:
-    description: When run twice in a row with the same arguments, the second run indicates no change.
     support: full
     details:
       - Always reports RV(ignore:changed=false); the scratch database of a restore test is dropped again.

@@ -25,22 +25,9 @@ description:
   - A 2xx answer whose body is not a JSON object (tgquiz's endpoint, checked by the runbook with
     C(curl -f /health)) is healthy by its status code alone; it names no version, so it cannot satisfy
     O(expected_version).
-attributes:
-  check_mode:
-    description: Can run in check mode and return the same information as in a normal run.
-    support: full
-    details:
-      - The module only sends GET requests; it runs unchanged in check mode.
-  diff_mode:
-    description: Will return details on what has changed when in diff mode.
-    support: N/A
-    details:
-      - This module does not modify state.
-  idempotent:
-    description: When run twice in a row with the same arguments, the second run indicates no change.
-    support: full
-    details:
-      - This module does not modify state.
+extends_documentation_fragment:
+  - tgops.runbooks._attributes
+  - tgops.runbooks._attributes.info_module
 options:
   url:
     description:

@@ -21,23 +21,9 @@ description:
     unless O(fail_on_invalid=true). An unreachable API or a server error (5xx) fails the task.
   - With O(usage=true), also reads C(GET /data/userPinnedDataTotal).
 extends_documentation_fragment:
+  - tgops.runbooks._attributes
+  - tgops.runbooks._attributes.info_module
   - tgops.runbooks._http
-attributes:
-  check_mode:
-    description: Can run in check mode and return the same information as in a normal run.
-    support: full
-    details:
-      - This module only reads; it runs unchanged in check mode.
-  diff_mode:
-    description: Will return details on what has changed when in diff mode.
-    support: N/A
-    details:
-      - This module does not modify state.
-  idempotent:
-    description: When run twice in a row with the same arguments, the second run indicates no change.
-    support: full
-    details:
-      - This module does not modify state.
 options:
   api_key:
     description:

@@ -22,24 +22,10 @@ description:
     with C(409 Conflict).
   - A rejected token (C(401) revoked or invalid, C(404) wrong or doubled-prefix token) always fails the task.
 extends_documentation_fragment:
+  - tgops.runbooks._attributes
+  - tgops.runbooks._attributes.info_module
   - tgops.runbooks._telegram
   - tgops.runbooks._http
-attributes:
-  check_mode:
-    description: Can run in check mode and return the same information as in a normal run.
-    support: full
-    details:
-      - This module only reads; it runs unchanged in check mode.
-  diff_mode:
-    description: Will return details on what has changed when in diff mode.
-    support: N/A
-    details:
-      - This module does not modify state.
-  idempotent:
-    description: When run twice in a row with the same arguments, the second run indicates no change.
-    support: full
-    details:
-      - This module does not modify state.
 options:
   expect_webhook:
     description:

@@ -23,24 +23,22 @@ description:
   - A bot switched from webhook to polling (C(getUpdates)) needs O(state=absent), otherwise polling fails with
     C(409 Conflict).
 extends_documentation_fragment:
+  - tgops.runbooks._attributes
   - tgops.runbooks._telegram
   - tgops.runbooks._http
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details:
       - No C(setWebhook) or C(deleteWebhook) call is made in check mode; C(getWebhookInfo) is.
       - With O(secret_token_update=always) check mode cannot know whether the secret differs and predicts a
         change (the real run then reports what Telegram did).
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details:
       - The diff shows the webhook settings before and after. The secret token is never shown, only whether it
         is sent (C(********)) and that the current one is not readable.
   idempotent:
-    description: When run twice in a row with the same arguments, the second run indicates no change.
     support: partial
     details:
       - URL, O(max_connections), O(ip_address), O(allowed_updates) and the presence of a custom certificate are

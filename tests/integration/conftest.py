@@ -23,8 +23,9 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError("the lab is not up: run `make lab` (make integration does it for you)")
 
 
-@pytest.fixture(scope="session")
-def secrets():
+@pytest.fixture(scope="session", name="secrets_file")
+def fixture_secrets_file():
+    """The lab's generated secrets (.lab/secrets.json)."""
     with open(os.path.join(STATE, "secrets.json")) as f:
         return json.load(f)
 

@@ -17,15 +17,15 @@ DB = {
 TELEGRAM = "http://127.0.0.1:18081"
 
 
-def connect(platform, secrets):
+def connect(platform, secrets_file):
     d = DB[platform]
     return psycopg2.connect(host="127.0.0.1", port=d["port"], dbname=d["dbname"], user=d["user"],
-                            password=secrets[platform]["postgres_password"], connect_timeout=5)
+                            password=secrets_file[platform]["postgres_password"], connect_timeout=5)
 
 
 @pytest.mark.parametrize("platform", ["tgquiz", "toogoodtogo"])
-def test_alembic_schema_through_published_port(platform, secrets):
-    with connect(platform, secrets) as conn, conn.cursor() as cur:
+def test_alembic_schema_through_published_port(platform, secrets_file):
+    with connect(platform, secrets_file) as conn, conn.cursor() as cur:
         cur.execute("SELECT version_num FROM alembic_version")
         assert cur.fetchone()[0], "alembic_version is empty"
         cur.execute("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'")
@@ -39,8 +39,8 @@ def test_alembic_schema_through_published_port(platform, secrets):
     assert marketplace == {"stores", "offers", "orders", "payments"}
 
 
-def test_pg_stat_statements_is_loaded(secrets):
-    with connect("tgquiz", secrets) as conn, conn.cursor() as cur:
+def test_pg_stat_statements_is_loaded(secrets_file):
+    with connect("tgquiz", secrets_file) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_stat_statements")
         assert cur.fetchone()[0] > 0
 
@@ -53,8 +53,8 @@ def test_bot_refuses_to_start_without_secret_key():
     assert "TELEGRAM_BOT_TOKEN" not in output.split("missing required environment variables")[1].splitlines()[0]
 
 
-def test_telegram_emulator_answers_as_the_contract_says(secrets):
-    token = secrets["toogoodtogo"]["bot_token"]
+def test_telegram_emulator_answers_as_the_contract_says(secrets_file):
+    token = secrets_file["toogoodtogo"]["bot_token"]
     bot_id = token.split(":")[0]
     # Malformed token: 401 with the server's exact description.
     r = requests.get(TELEGRAM + "/botnot-a-token/getMe", timeout=5)
@@ -115,8 +115,8 @@ def test_release_is_a_tagged_git_checkout_reported_by_health(platform, repo):
     assert body["version"] == head
 
 
-def test_webhook_delivery_reaches_the_bot_through_nginx(secrets):
-    s = secrets["toogoodtogo"]
+def test_webhook_delivery_reaches_the_bot_through_nginx(secrets_file):
+    s = secrets_file["toogoodtogo"]
     token, bot_id = s["bot_token"], s["bot_token"].split(":")[0]
     r = requests.post(TELEGRAM + "/bot%s/setWebhook" % token, timeout=5,
                       json={"url": "https://toogoodtogo.lab/webhook/telegram", "secret_token": s["webhook_secret"]})
