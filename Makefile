@@ -49,7 +49,7 @@ lint: state
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/antsibull-changelog lint
 
-sanity: venv
+sanity: venv docker
 	bash scripts/sanity.sh
 
 unit: venv

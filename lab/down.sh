@@ -6,12 +6,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 DOCKER=/usr/bin/docker
 "$DOCKER" info >/dev/null 2>&1 || exit 0
 for project in tgquiz toogoodtogo; do
-    ids=$("$DOCKER" ps -aq --filter "label=com.docker.compose.project=$project")
-    [ -n "$ids" ] && "$DOCKER" rm -f $ids >/dev/null
-    vols=$("$DOCKER" volume ls -q --filter "label=com.docker.compose.project=$project")
-    [ -n "$vols" ] && "$DOCKER" volume rm -f $vols >/dev/null
-    nets=$("$DOCKER" network ls -q --filter "label=com.docker.compose.project=$project")
-    [ -n "$nets" ] && "$DOCKER" network rm $nets >/dev/null
+    filter="label=com.docker.compose.project=$project"
+    "$DOCKER" ps -aq --filter "$filter" | xargs -r "$DOCKER" rm -f >/dev/null
+    "$DOCKER" volume ls -q --filter "$filter" | xargs -r "$DOCKER" volume rm -f >/dev/null
+    "$DOCKER" network ls -q --filter "$filter" | xargs -r "$DOCKER" network rm >/dev/null
 done
 LAB_AUTHORIZED_KEY=unused "$DOCKER" compose -f "$root/lab/docker-compose.lab.yml" down -v --remove-orphans >/dev/null 2>&1
 rm -f "$root/.lab/ready"

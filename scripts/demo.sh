@@ -22,6 +22,6 @@ for url in http://127.0.0.1:18000/health http://127.0.0.1:8000/health; do
     printf '   %s -> ' "$url"
     curl -fsS --max-time 5 "$url"; echo
 done
-report=$(ls -t reports/*-p0-tgquiz-lab-*.md | head -n 1)
+report=$(find reports -name '*-p0-tgquiz-lab-*.md' -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-)
 echo "== Incident report: $report"
 cat "$report"

@@ -16,5 +16,8 @@ cache=~/.ansible/test/cache/get_pip_${pip_version//./_}.py
 cd "$dest"
 # ansible-test wants a git repo or it sanity-checks everything it finds; a fresh one keeps it to our files.
 [ -d .git ] || { git init -q && git add -A && git -c user.email=ci@tgops -c user.name=ci commit -qm sanity; }
-git add -A >/dev/null 2>&1 && git -c user.email=ci@tgops -c user.name=ci commit -qm sanity >/dev/null 2>&1 || true
+git add -A >/dev/null 2>&1
+if ! git diff --cached --quiet; then
+    git -c user.email=ci@tgops -c user.name=ci commit -qm sanity >/dev/null
+fi
 exec "$root/.venv/bin/ansible-test" sanity --venv --python 3.11 --color no "$@"

@@ -7,9 +7,10 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 log() { printf '[setup-docker] %s\n' "$*"; }
 
 export DEBIAN_FRONTEND=noninteractive
-# dockerd, debootstrap (base image), rsync (sanity copies), ssh (Ansible's transport), openssl (lab CA).
+# dockerd, debootstrap (base image), rsync (sanity copies), ssh (Ansible's transport), openssl (lab CA),
+# and the ShellCheck linter (ansible-test sanity skips its shellcheck test without it).
 need=()
-for pair in dockerd:docker.io debootstrap:debootstrap rsync:rsync ssh:openssh-client openssl:openssl; do
+for pair in dockerd:docker.io debootstrap:debootstrap rsync:rsync ssh:openssh-client openssl:openssl shellcheck:shellcheck; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
