@@ -7,14 +7,11 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import importlib.util
 import json
-import os
 import socket
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _http
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     MASK,
     APIError,
@@ -23,26 +20,9 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     parse_retry_after,
 )
 
-_spec = importlib.util.spec_from_file_location(
-    'tgops_fake_api', os.path.join(os.path.dirname(__file__), '..', 'modules', 'tgops_fake_api.py'))
-fake_api = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fake_api)
+import tgops_fake_api as fake_api  # from tests/unit/plugins/modules (see ../conftest.py)
 
 TOKEN = '123456789:AAH-secretPartOfTheToken_0123456789x'
-
-
-@pytest.fixture
-def api():
-    server = fake_api.FakeAPI()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def sleeps(monkeypatch):
-    waited = []
-    monkeypatch.setattr(_http, '_sleep', waited.append)
-    return waited
 
 
 def client(api, **kwargs):
@@ -120,73 +100,73 @@ def test_error_status_is_returned_not_raised(api):
     assert resp.status == 401 and resp.json['description'] == 'Unauthorized'
 
 
-def test_429_retried_with_retry_after_then_ok(api, sleeps):
+def test_429_retried_with_retry_after_then_ok(api, no_sleep):
     api.route('/bot%s/setWebhook' % TOKEN, tg429(2), tg429(1), (200, {'ok': True, 'result': True}))
     c = client(api)
     resp = c.request('POST', 'setWebhook', json_body={'url': 'https://x'})
     assert resp.status == 200
-    assert sleeps == [2, 1]
+    assert no_sleep == [2, 1]
     assert len(api.calls('setWebhook')) == 3
     assert c.retries == 2 and c.waited == 3
 
 
-def test_429_gives_up_after_max_retries(api, sleeps):
+def test_429_gives_up_after_max_retries(api, no_sleep):
     api.route('/bot%s/getMe' % TOKEN, tg429(1))
     with pytest.raises(APIError) as exc:
         client(api, max_retries=2).request('GET', 'getMe')
     assert exc.value.kind == 'rate_limited'
     assert 'still rate limited after 2 retries' in exc.value.msg
     assert 'retry after 1' in exc.value.msg
-    assert sleeps == [1, 1]
+    assert no_sleep == [1, 1]
     assert len(api.calls('getMe')) == 3
     fake_api.assert_no_secret(exc.value.msg, TOKEN)
 
 
-def test_429_gives_up_at_once_when_wait_exceeds_budget(api, sleeps):
+def test_429_gives_up_at_once_when_wait_exceeds_budget(api, no_sleep):
     api.route('/bot%s/getMe' % TOKEN, tg429(300))
     with pytest.raises(APIError) as exc:
         client(api, max_retry_wait=30).request('GET', 'getMe')
-    assert sleeps == []
+    assert no_sleep == []
     assert 'retry after 300 s' in exc.value.msg
     assert 'max_retry_wait=30' in exc.value.msg
     assert len(api.calls('getMe')) == 1
 
 
-def test_429_total_budget_is_bounded(api, sleeps):
+def test_429_total_budget_is_bounded(api, no_sleep):
     api.route('/bot%s/getMe' % TOKEN, tg429(4))
     with pytest.raises(APIError):
         client(api, max_retries=10, max_retry_wait=10).request('GET', 'getMe')
-    assert sleeps == [4, 4]  # a third wait would pass 10 s
+    assert no_sleep == [4, 4]  # a third wait would pass 10 s
 
 
-def test_429_retry_after_header_only(api, sleeps):
+def test_429_retry_after_header_only(api, no_sleep):
     api.route('/data/x', (429, 'slow down', {'Retry-After': '3'}), (200, {'fine': 1}))
     c = JSONAPIClient(api.url, 'Pinata', Redactor())
     assert c.request('GET', '/data/x').json == {'fine': 1}
-    assert sleeps == [3]
+    assert no_sleep == [3]
 
 
-def test_429_without_hint_backs_off_exponentially(api, sleeps):
+def test_429_without_hint_backs_off_exponentially(api, no_sleep):
     api.route('/x', (429, {'ok': False, 'error': 'Ratelimit exceed', 'code': 429}))
     with pytest.raises(APIError) as exc:
         JSONAPIClient(api.url, 'toncenter', Redactor(), max_retries=3, max_retry_wait=60).request('GET', 'x')
-    assert sleeps == [1, 2, 4]
+    assert no_sleep == [1, 2, 4]
     assert 'Ratelimit exceed' in exc.value.msg
 
 
-def test_body_code_429_with_http_200_is_rate_limited(api, sleeps):
+def test_body_code_429_with_http_200_is_rate_limited(api, no_sleep):
     api.route('/x', (200, {'ok': False, 'result': 'Ratelimit exceed', 'code': 429}), (200, {'ok': True}))
     resp = JSONAPIClient(api.url, 'toncenter', Redactor()).request('GET', 'x')
     assert resp.json == {'ok': True}
-    assert sleeps == [1]
+    assert no_sleep == [1]
 
 
-def test_zero_retries_fails_on_first_429(api, sleeps):
+def test_zero_retries_fails_on_first_429(api, no_sleep):
     api.route('/x', (429, {}))
     with pytest.raises(APIError) as exc:
         JSONAPIClient(api.url, 'X', Redactor(), max_retries=0).request('GET', 'x')
     assert 'after 0 retries' in exc.value.msg
-    assert sleeps == []
+    assert no_sleep == []
 
 
 def test_invalid_json_is_reported(api):

@@ -7,12 +7,9 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import importlib.util
-import os
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _http
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     TelegramClient,
     TelegramError,
@@ -22,26 +19,9 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     token_redactor,
 )
 
-_spec = importlib.util.spec_from_file_location(
-    'tgops_fake_api', os.path.join(os.path.dirname(__file__), '..', 'modules', 'tgops_fake_api.py'))
-fake_api = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fake_api)
+import tgops_fake_api as fake_api  # from tests/unit/plugins/modules (see ../conftest.py)
 
 TOKEN = '987654321:AAFsecretSECRETsecret_secret-123456789'
-
-
-@pytest.fixture
-def api():
-    server = fake_api.FakeAPI()
-    yield server
-    server.close()
-
-
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    waited = []
-    monkeypatch.setattr(_http, '_sleep', waited.append)
-    return waited
 
 
 @pytest.mark.parametrize('token', [

@@ -9,10 +9,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _http
 from ansible_collections.tgops.runbooks.plugins.modules import pinata_auth_info
 
-from tgops_fake_api import FakeAPI, assert_no_secret, run_module
+from tgops_fake_api import assert_no_secret, run_module
 
 KEY = 'a1b2c3d4e5f6a7b8c9d0'
 SECRET = 'sEcReT0123456789abcdef0123456789abcdef0123456789abcdef0123456789'
@@ -20,20 +19,6 @@ JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0Z29wcyJ9.c2lnbmF0dXJlLXRoYXQtaXMtc2VjcmV
 AUTH = '/data/testAuthentication'
 USAGE = '/data/userPinnedDataTotal'
 CONGRATS = 'Congratulations! You are communicating with the Pinata API!'
-
-
-@pytest.fixture
-def api():
-    server = FakeAPI()
-    yield server
-    server.close()
-
-
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    waited = []
-    monkeypatch.setattr(_http, '_sleep', waited.append)
-    return waited
 
 
 def run(api, **args):

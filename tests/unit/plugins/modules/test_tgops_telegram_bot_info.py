@@ -11,26 +11,11 @@ import time
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _http
 from ansible_collections.tgops.runbooks.plugins.modules import telegram_bot_info
 
-from tgops_fake_api import FakeAPI, FakeTelegram, assert_no_secret, run_module
+from tgops_fake_api import FakeTelegram, assert_no_secret, run_module
 
 TOKEN = '5550001234:AAE_secretPartOfTheTokenXYZ-abcdefghi'
-
-
-@pytest.fixture
-def api():
-    server = FakeAPI()
-    yield server
-    server.close()
-
-
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    waited = []
-    monkeypatch.setattr(_http, '_sleep', waited.append)
-    return waited
 
 
 def run(api, **args):

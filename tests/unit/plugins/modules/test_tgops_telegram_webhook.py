@@ -9,12 +9,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _http
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import describe_webhook
 from ansible_collections.tgops.runbooks.plugins.modules import telegram_webhook
 from ansible_collections.tgops.runbooks.plugins.modules.telegram_webhook import compare, set_webhook_params
 
-from tgops_fake_api import FakeAPI, FakeTelegram, assert_no_secret, run_module
+from tgops_fake_api import FakeTelegram, assert_no_secret, run_module
 
 TOKEN = '7770001234:AAG-webhookTestSecretPart_0123456789'
 SECRET = 'whs3cret_Value-0123456789'
@@ -22,22 +21,8 @@ URL = 'https://bot.example.org/telegram/webhook'
 
 
 @pytest.fixture
-def api():
-    server = FakeAPI()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def tg(api):
     return FakeTelegram(api, TOKEN)
-
-
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    waited = []
-    monkeypatch.setattr(_http, '_sleep', waited.append)
-    return waited
 
 
 def run(api, check_mode=False, diff=True, **args):

@@ -11,12 +11,11 @@ import base64
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _http
 from ansible_collections.tgops.runbooks.plugins.module_utils._ton_address import crc16_xmodem
 from ansible_collections.tgops.runbooks.plugins.modules import ton_wallet_info
 from ansible_collections.tgops.runbooks.plugins.modules.ton_wallet_info import nanoton_to_ton, ton_to_nanoton
 
-from tgops_fake_api import FakeAPI, assert_no_secret, run_module
+from tgops_fake_api import assert_no_secret, run_module
 
 KEY = 'f00dfeedc0ffee0123456789abcdef0123456789abcdef0123456789abcdef01'
 RAW = '0:83dfd552e63729b472fcbcc8c45ebcc6691702558b68ec7527e1ba403a0f31a8'
@@ -36,20 +35,6 @@ def ok_info(balance, state='active'):
     return (200, {'ok': True, 'result': {'@type': 'raw.fullAccountState', 'balance': balance, 'state': state,
                                          'last_transaction_id': {'lt': '1', 'hash': 'aGFzaA=='},
                                          'sync_utime': 1763900000}})
-
-
-@pytest.fixture
-def api():
-    server = FakeAPI()
-    yield server
-    server.close()
-
-
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    waited = []
-    monkeypatch.setattr(_http, '_sleep', waited.append)
-    return waited
 
 
 def run(api, **args):
