@@ -133,6 +133,11 @@ def main():
     vault_pass = os.path.join(STATE, "vault-pass")
     if not os.path.exists(vault_pass):
         write(vault_pass, secrets.token_urlsafe(32) + "\n")
+    lab_id = os.path.join(STATE, "lab-id")
+    if not os.path.exists(lab_id):
+        # Names this lab's generation: lab/up.sh tears down a lab left by another checkout or state,
+        # whose databases were initialised with other passwords.
+        write(lab_id, secrets.token_hex(8) + "\n", 0o644)
     key = ssh_key()
     ca_and_certs()
     data = lab_secrets()

@@ -10,8 +10,16 @@ start=$(date +%s)
 .venv/bin/python lab/state.py
 bash lab/images/build.sh
 
-export LAB_AUTHORIZED_KEY
+export LAB_AUTHORIZED_KEY LAB_ID
 LAB_AUTHORIZED_KEY=$(cat .lab/ssh/id_ed25519.pub)
+LAB_ID=$(cat .lab/lab-id)
+# A lab left by another checkout (or by state since removed) has databases initialised with other
+# passwords: remove it rather than provision on top of it.
+running_id=$("$DOCKER" inspect --format '{{ index .Config.Labels "tgops.lab-id" }}' tgops-lab-tgquiz 2>/dev/null || true)
+if [ "$running_id" != "$LAB_ID" ]; then
+    rm -f .lab/ready
+    bash lab/down.sh
+fi
 "$DOCKER" compose -f lab/docker-compose.lab.yml up -d --wait --wait-timeout 120 --remove-orphans >/dev/null
 echo "[lab] servers and emulators up"
 
