@@ -11,7 +11,8 @@ import pytest
 
 from ansible_collections.tgops.runbooks.plugins.modules import pinata_auth_info
 
-from tgops_fake_api import assert_no_secret, run_module
+from tgops_fake_api import assert_no_secret
+from tgops_module_runner import run_module
 
 KEY = 'a1b2c3d4e5f6a7b8c9d0'
 SECRET = 'sEcReT0123456789abcdef0123456789abcdef0123456789abcdef0123456789'

@@ -13,7 +13,8 @@ import pytest
 
 from ansible_collections.tgops.runbooks.plugins.modules import telegram_bot_info
 
-from tgops_fake_api import FakeTelegram, assert_no_secret, run_module
+from tgops_fake_api import FakeTelegram, assert_no_secret
+from tgops_module_runner import run_module
 
 TOKEN = '5550001234:AAE_secretPartOfTheTokenXYZ-abcdefghi'
 

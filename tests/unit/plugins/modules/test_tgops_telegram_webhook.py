@@ -13,7 +13,8 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import de
 from ansible_collections.tgops.runbooks.plugins.modules import telegram_webhook
 from ansible_collections.tgops.runbooks.plugins.modules.telegram_webhook import compare, set_webhook_params
 
-from tgops_fake_api import FakeTelegram, assert_no_secret, run_module
+from tgops_fake_api import FakeTelegram, assert_no_secret
+from tgops_module_runner import run_module
 
 TOKEN = '7770001234:AAG-webhookTestSecretPart_0123456789'
 SECRET = 'whs3cret_Value-0123456789'

@@ -15,7 +15,8 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._ton_address import
 from ansible_collections.tgops.runbooks.plugins.modules import ton_wallet_info
 from ansible_collections.tgops.runbooks.plugins.modules.ton_wallet_info import nanoton_to_ton, ton_to_nanoton
 
-from tgops_fake_api import assert_no_secret, run_module
+from tgops_fake_api import assert_no_secret
+from tgops_module_runner import run_module
 
 KEY = 'f00dfeedc0ffee0123456789abcdef0123456789abcdef0123456789abcdef01'
 RAW = '0:83dfd552e63729b472fcbcc8c45ebcc6691702558b68ec7527e1ba403a0f31a8'

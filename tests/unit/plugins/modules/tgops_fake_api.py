@@ -21,11 +21,6 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
-from unittest import mock
-
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 
 class Request(object):
     def __init__(self, method, path, headers, body):
@@ -215,50 +210,6 @@ class FakeTelegram(object):
         self.secret = ''
         self.fix_ip = False
         return (200, {'ok': True, 'result': True, 'description': 'Webhook was deleted'})
-
-
-class ModuleExit(Exception):
-    def __init__(self, result):
-        super(ModuleExit, self).__init__(result)
-        self.result = result
-
-
-def run_module(module, args, check_mode=False, diff=False):
-    """Run ``module.main()`` with ``args``; return the dict it exits with (``failed`` set on fail_json).
-
-    exit_json/fail_json are replaced so the test sees exactly what the module passed, before Ansible's own
-    no_log masking: a leak test on this result tests the module's redaction, not Ansible's.
-    """
-    args = dict(args)
-    if check_mode:
-        args['_ansible_check_mode'] = True
-    if diff:
-        args['_ansible_diff'] = True
-    warnings = []
-
-    def exit_json(self, **kwargs):
-        kwargs.setdefault('changed', False)
-        kwargs['warnings'] = list(warnings)
-        raise ModuleExit(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs['failed'] = True
-        kwargs['msg'] = msg
-        kwargs['warnings'] = list(warnings)
-        raise ModuleExit(kwargs)
-
-    def warn(self, warning):
-        warnings.append(warning)
-
-    with patch_module_args(args), \
-            mock.patch.object(basic.AnsibleModule, 'exit_json', exit_json), \
-            mock.patch.object(basic.AnsibleModule, 'fail_json', fail_json), \
-            mock.patch.object(basic.AnsibleModule, 'warn', warn):
-        try:
-            module.main()
-        except ModuleExit as exc:
-            return exc.result
-    raise AssertionError('module did not call exit_json or fail_json')
 
 
 def secret_forms(secret):

@@ -4,7 +4,11 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Run a module's ``main()`` in-process and get back what it exited with (backup_verify, health_check)."""
+"""Run a module's ``main()`` in-process and get back what it exited with (every module's unit tests).
+
+exit_json/fail_json are replaced so the test sees exactly what the module passed, before Ansible's own
+no_log masking: a leak test on this result tests the module's redaction, not Ansible's.
+"""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -21,15 +25,18 @@ class ModuleExit(Exception):
         self.result = result
 
 
-def run_module(module, args, check_mode=False, run_command=None, bin_paths=None):
+def run_module(module, args, check_mode=False, diff=False, run_command=None, bin_paths=None):
     """``result`` dict (``failed`` set on fail_json, ``warnings`` collected). ``run_command`` replaces
     AnsibleModule.run_command (called with argv and environ_update); ``bin_paths`` answers get_bin_path."""
     args = dict(args)
     if check_mode:
         args['_ansible_check_mode'] = True
+    if diff:
+        args['_ansible_diff'] = True
     warnings = []
 
     def exit_json(self, **kwargs):
+        kwargs.setdefault('changed', False)
         kwargs['warnings'] = list(warnings)
         raise ModuleExit(kwargs)
 
