@@ -18,7 +18,11 @@ APP_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__
 if APP_DIR not in sys.path:
     sys.path.insert(0, APP_DIR)
 
+import sqlalchemy  # noqa: E402
+
+from app import db as _db  # noqa: E402
 from app import logs as _logs  # noqa: E402
+from app.models import metadata as _metadata  # noqa: E402
 
 _ROOT_LEVEL = logging.getLogger().level
 
@@ -45,6 +49,13 @@ def subprocess_env(**overrides):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": APP_DIR, "PYTHONDONTWRITEBYTECODE": "1"}
     env.update(overrides)
     return {k: v for k, v in env.items() if v is not None}
+
+
+def app_sqlite_engine(path):
+    """The app's engine on a SQLite file at ``path``, with the app's tables created."""
+    engine = _db.create_engine(sqlalchemy.engine.make_url("sqlite:///%s" % path))
+    _metadata.create_all(engine)
+    return engine
 
 
 def closed_port():

@@ -10,11 +10,11 @@ import time
 import pytest
 import sqlalchemy
 
-from _app_fixtures import APP_DIR, BASE_ENV, TOKEN, Stub, closed_port, reset_logging, subprocess_env
+from _app_fixtures import APP_DIR, BASE_ENV, Stub, TOKEN, app_sqlite_engine, closed_port, reset_logging, subprocess_env
 
 from app import bot as botmod
 from app import config, db, logs
-from app.models import metadata, users
+from app.models import users
 from app.telegram import TelegramClient
 
 GET_UPDATES = "/bot%s/getUpdates" % TOKEN
@@ -38,8 +38,7 @@ def telegram():
 
 @pytest.fixture
 def engine(tmp_path):
-    eng = db.create_engine(sqlalchemy.engine.make_url("sqlite:///%s" % (tmp_path / "bot.db")))
-    metadata.create_all(eng)
+    eng = app_sqlite_engine(tmp_path / "bot.db")
     yield eng
     eng.dispose()
 

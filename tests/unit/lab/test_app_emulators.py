@@ -8,11 +8,11 @@ import io
 import pytest
 import sqlalchemy
 
-from _app_fixtures import BASE_ENV, TOKEN, reset_logging
+from _app_fixtures import BASE_ENV, TOKEN, app_sqlite_engine, reset_logging
 
 from app import bot as botmod
-from app import config, db, logs
-from app.models import metadata, mint_transactions, quiz_results, quizzes, users
+from app import config, logs
+from app.models import mint_transactions, quiz_results, quizzes, users
 from app.services.ton import retry_failed_mints as rfm
 from app.telegram import TelegramClient
 
@@ -23,8 +23,7 @@ RECIPIENT = "UQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqEBI"
 
 @pytest.fixture
 def engine(tmp_path):
-    eng = db.create_engine(sqlalchemy.engine.make_url("sqlite:///%s" % (tmp_path / "e.db")))
-    metadata.create_all(eng)
+    eng = app_sqlite_engine(tmp_path / "e.db")
     yield eng
     eng.dispose()
 

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy
 
-from _app_fixtures import APP_DIR, BASE_ENV, Stub, closed_port, reset_logging, subprocess_env
+from _app_fixtures import APP_DIR, BASE_ENV, Stub, app_sqlite_engine, closed_port, reset_logging, subprocess_env
 
 from app import config, db, logs
-from app.models import metadata, mint_transactions, quiz_results, quizzes, users
+from app.models import mint_transactions, quiz_results, quizzes, users
 from app.services.ton import retry_failed_mints as rfm
 from app.services.ton.toncenter import crc16_xmodem, valid_address
 from app.services.ton.wallet_service import WalletService, format_ton
@@ -42,8 +42,7 @@ def stub():
 @pytest.fixture
 def db_path(tmp_path):
     path = tmp_path / "mints.db"
-    engine = db.create_engine(sqlalchemy.engine.make_url("sqlite:///%s" % path))
-    metadata.create_all(engine)
+    engine = app_sqlite_engine(path)
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
         conn.execute(users.insert(), [{"id": 11, "username": "a"}, {"id": 12, "username": "b"}])
@@ -157,8 +156,7 @@ def test_pinata_rejection_logs_ipfs_upload_failed_and_stops_pinning(stub, db_pat
 
 def test_nothing_to_retry(stub, tmp_path):
     path = tmp_path / "empty.db"
-    engine = db.create_engine(sqlalchemy.engine.make_url("sqlite:///%s" % path))
-    metadata.create_all(engine)
+    engine = app_sqlite_engine(path)
     engine.dispose()
     assert run_retry(stub, path, io.StringIO()) == {"retried": 0, "completed": 0, "failed": 0}
     assert stub.requests == []

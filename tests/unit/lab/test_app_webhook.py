@@ -8,10 +8,10 @@ import pytest
 import requests
 import sqlalchemy
 
-from _app_fixtures import BASE_ENV, TOKEN, Stub, closed_port, reset_logging
+from _app_fixtures import BASE_ENV, Stub, TOKEN, app_sqlite_engine, closed_port, reset_logging
 
 from app import api, config, db, logs
-from app.models import metadata, quiz_results, quizzes, users
+from app.models import quiz_results, quizzes, users
 
 START = {"update_id": 10, "message": {"message_id": 1, "text": "/start", "date": 0,
                                       "from": {"id": 777000111, "is_bot": False, "first_name": "A", "username": "alice"},
@@ -29,8 +29,7 @@ def telegram():
 
 @pytest.fixture
 def sqlite_engine(tmp_path):
-    engine = db.create_engine(sqlalchemy.engine.make_url("sqlite:///%s" % (tmp_path / "app.db")))
-    metadata.create_all(engine)
+    engine = app_sqlite_engine(tmp_path / "app.db")
     yield engine
     engine.dispose()
 
