@@ -192,6 +192,16 @@ class Emulator:
             return self._control(req)
         return self.handle(req)
 
+    def revoke_key(self, req, keys):
+        """``POST /_control/keys/revoke {"key": ...}``: mark one of ``keys`` (key -> entry dict) revoked."""
+        data = control_json(req)
+        with self.lock:
+            entry = keys.get(data.get("key"))
+            if entry is None:
+                raise ControlError(404, "no such key")
+            entry["revoked"] = True
+        return json_response(200, {"ok": True})
+
     def _control(self, req):
         parts = [p for p in req.path[len(CONTROL_PREFIX):].split("/") if p]
         try:

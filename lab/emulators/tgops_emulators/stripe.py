@@ -75,13 +75,7 @@ class StripeEmulator(Emulator):
                         for k, v in self.keys.items()]
             return json_response(200, {"ok": True, "keys": keys})
         if parts == ["keys", "revoke"] and req.method == "POST":
-            data = control_json(req)
-            with self.lock:
-                entry = self.keys.get(data.get("key"))
-                if entry is None:
-                    raise ControlError(404, "no such key")
-                entry["revoked"] = True
-            return json_response(200, {"ok": True})
+            return self.revoke_key(req, self.keys)
         return None
 
     @staticmethod
