@@ -32,6 +32,7 @@ DEFAULT_UPDATE_TYPES = tuple(t for t in UPDATE_TYPES if t not in OPT_IN_UPDATE_T
 WEBHOOK_PORTS = (80, 88, 443, 8443)
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]*$")
 MAX_POLL_TIMEOUT = 50
+KEEP = object()  # allowed_updates that leave the previous setting in place
 DELIVERY_TIMEOUT = 5.0
 
 MSG_WEBHOOK_CONFLICT = ("Conflict: can't use getUpdates method while webhook is active; "
@@ -60,7 +61,38 @@ def token_shape_ok(token):
 
 
 def parse_bool(value):
-    return str(value).strip().lower() in ("true", "1")
+    """tdlib/telegram-bot-api ``Client::to_bool``: lowercased and trimmed, "true", "yes" or "1"."""
+    return str(value).strip().lower() in ("true", "yes", "1")
+
+
+# tdlib's ``IPAddress::is_reserved`` blocks (td/tdutils/td/utils/port/IPAddress.cpp): the Bot API server
+# refuses a webhook whose address falls in one of them.
+RESERVED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3"))
+UNKNOWN_IP = "<unknown>"
+
+
+def check_webhook_ip(text):
+    """WebhookActor::check_ip_address: None when the address may take webhooks, else the error text."""
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return "Invalid IP address specified"
+    if addr.version != 4:
+        return "IPv6-only addresses are not allowed"
+    if any(addr in net for net in RESERVED_NETWORKS):
+        return "IP address %s is reserved" % addr
+    return None
+
+
+def system_resolve(host):
+    """The host's addresses, IPv4 first (GetHostByNameActor with prefer_ipv6=false); OSError when none."""
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    addrs = [info[4][0] for info in infos]
+    v4 = [a for a in addrs if ":" not in a]
+    return v4 + [a for a in addrs if ":" in a]
 
 
 def td_to_integer(value):
@@ -119,6 +151,7 @@ class Bot:
         self.sent = []
         self.next_message_id = 1
         self.poll_generation = 0
+        self.poll_abort_message = MSG_POLL_CONFLICT
 
     def user(self):
         return {
@@ -140,10 +173,12 @@ class Bot:
 class TelegramEmulator(Emulator):
     name = "telegram"
 
-    def __init__(self, seed=None, resolve=None, cafile=None):
+    def __init__(self, seed=None, resolve=None, cafile=None, dns=None):
         # Read once at start-up: these come from the container's environment.
         self.resolve = parse_resolve(os.environ.get("TELEGRAM_EMULATOR_RESOLVE", "")) if resolve is None else resolve
         self.cafile = os.environ.get("TELEGRAM_EMULATOR_CAFILE") or None if cafile is None else cafile
+        # Name lookup for webhook hosts outside the resolve map (tests pass a fake).
+        self.dns = system_resolve if dns is None else dns
         self.cond = None
         super().__init__(seed)
 
@@ -244,7 +279,9 @@ class TelegramEmulator(Emulator):
             bot_id = self.tokens.get(token)
             bot = self.bots.get(bot_id)
             if bot is None:
-                raise ApiError(404, "Not Found")
+                # A well-formed token Telegram does not know (mistyped, never issued) is rejected like a
+                # revoked one: 401. 404 is only for paths that are not /bot<token>/<method>.
+                raise ApiError(401, "Unauthorized")
             if bot.revoked:
                 raise ApiError(401, "Unauthorized")
             method = self.METHODS.get(method_name.lower())
@@ -283,90 +320,144 @@ class TelegramEmulator(Emulator):
         return scheme, split.hostname, port or (443 if scheme == "https" else 80)
 
     def m_setwebhook(self, bot, params, files):
-        url = params.get("url", "")
-        secret = params.get("secret_token", "")
-        if len(secret) > 256:
-            raise ApiError(400, "Bad Request: secret token is too long")
-        if not SECRET_RE.match(secret):
-            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        return self._set_webhook(bot, params, files, params.get("url", ""))
+
+    def m_deletewebhook(self, bot, params, files):
+        return self._set_webhook(bot, params, files, "")
+
+    def _set_webhook(self, bot, params, files, url):
+        """setWebhook and deleteWebhook, in the order of telegram-bot-api's ``process_set_webhook_query``:
+
+        1. a call with a URL within 1 s of the previous call with a URL is 429 (no-op calls count and
+           restart the second; deleteWebhook and an empty url are never limited);
+        2. nothing changed (url, certificate, max_connections, pinned ip_address, secret) and no
+           drop_pending_updates: ``Webhook is already set``/``deleted``, allowed_updates still applied;
+        3. otherwise the current webhook is closed FIRST (``on_webhook_closed``: url, settings and
+           last_error_* cleared), then ``do_set_webhook`` drops the queue if asked and validates the
+           new URL and secret, and the webhook actor checks port, scheme and address. Any refusal
+           from here on leaves the bot with no webhook at all.
+        """
         drop = parse_bool(params.get("drop_pending_updates", ""))
-        if url == "":
-            # The Bot API treats an empty (or missing) url as deleteWebhook.
-            return self._delete_webhook(bot, drop)
-        scheme, _host, port = self._parse_webhook_url(url)
-        if scheme != "https":
-            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
-        if port not in WEBHOOK_PORTS:
-            raise ApiError(400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
-        ip_text = params.get("ip_address", "")
-        ip_value = None
-        if ip_text:
-            try:
-                ip_value = str(ipaddress.ip_address(ip_text.strip()))
-            except ValueError:
-                raise ApiError(400, "Bad Request: bad webhook: Invalid IP address specified")
-        max_connections = params.get("max_connections", "")
-        max_connections = 40 if max_connections == "" else td_to_integer(max_connections)
-        max_connections = min(max(max_connections, 1), 100)
-        allowed_text = params.get("allowed_updates", "")
-        allowed_given = allowed_text != ""
-        if allowed_given:
-            allowed = self._parse_allowed_updates(allowed_text)
-        new_hook = {
-            "url": url, "ip_address": ip_value, "max_connections": max_connections,
-            "secret_token": secret or None, "has_certificate": "certificate" in files,
-        }
+        new_cert = bool(url) and "certificate" in files
+        new_max = self._max_connections(params) if url else 0
+        new_ip = params.get("ip_address", "") if url else ""
+        new_secret = params.get("secret_token", "") if url else ""
         with self.cond:
-            if time.monotonic() < bot.next_set_webhook_time:
-                raise ApiError(429, "Too Many Requests: retry after 1", 1)
-            new_allowed = allowed if allowed_given else bot.allowed_updates
-            # An uploaded certificate or a drop request always counts as a change.
-            if (bot.webhook == new_hook and new_allowed == bot.allowed_updates and not drop
-                    and not new_hook["has_certificate"]):
-                return True, "Webhook is already set"
-            if bot.webhook is None or bot.webhook["url"] != url:
+            if url:
+                now = time.monotonic()
+                if now < bot.next_set_webhook_time:
+                    raise ApiError(429, "Too Many Requests: retry after 1", 1)
+                bot.next_set_webhook_time = now + 1.0
+            hook = bot.webhook or {"url": "", "has_certificate": False, "max_connections": 0, "ip_address": "",
+                                   "fixed_ip": False, "secret_token": ""}
+            if (hook["url"] == url and not hook["has_certificate"] and not new_cert
+                    and hook["max_connections"] == new_max and hook["fixed_ip"] == bool(new_ip)
+                    and hook["secret_token"] == new_secret and (not new_ip or hook["ip_address"] == new_ip)
+                    and not drop):
+                self._apply_allowed_updates(bot, params)
+                return True, "Webhook is already set" if url else "Webhook is already deleted"
+            if url:
+                # abort_long_poll: a waiting getUpdates ends with 409, whatever becomes of this call.
+                bot.poll_generation += 1
+                bot.poll_abort_message = MSG_POLL_SETWEBHOOK
+            was_set = bot.webhook is not None
+            bot.webhook = None
+            if was_set:
                 bot.last_error_date = bot.last_error_message = None
-            bot.webhook = new_hook
-            bot.allowed_updates = new_allowed
             if drop:
                 bot.pending = []
-            bot.next_set_webhook_time = time.monotonic() + 1.0
-            bot.poll_generation += 1  # terminates a running getUpdates
             self.cond.notify_all()
-            return True, "Webhook was set"
+            if not url:
+                return True, "Webhook was deleted" if was_set else "Webhook is already deleted"
+            scheme, host, port = self._parse_webhook_url(url)
+            if len(new_secret) > 256:
+                raise ApiError(400, "Bad Request: secret token is too long")
+            if not SECRET_RE.match(new_secret):
+                raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+            # finish_set_webhook: settings stored (allowed_updates included), then the webhook actor
+            # verifies them; a failed verification closes the webhook again.
+            self._apply_allowed_updates(bot, params)
+            bot.last_error_date = bot.last_error_message = None
+        error = None
+        if scheme != "https":
+            error = "An HTTPS URL must be provided for webhook"
+        elif port not in WEBHOOK_PORTS:
+            error = "Webhook can be set up only on ports 80, 88, 443 or 8443"
+        if error is None:
+            # Name resolution may block: done outside the lock.
+            resolved, error = self._webhook_address(host, new_ip)
+        if error is not None:
+            raise ApiError(400, "Bad Request: bad webhook: %s" % error)
+        with self.cond:
+            bot.webhook = {"url": url, "has_certificate": new_cert, "max_connections": new_max,
+                           "ip_address": resolved, "fixed_ip": bool(new_ip), "secret_token": new_secret}
+            self.cond.notify_all()
+        return True, "Webhook was set"
+
+    @staticmethod
+    def _max_connections(params):
+        """get_integer_arg(max_connections, 40, 1, 100): empty is 40, garbage parses as 0, clamped."""
+        text = params.get("max_connections", "")
+        value = 40 if text == "" else td_to_integer(text)
+        return min(max(value, 1), 100)
+
+    def _webhook_address(self, host, fixed_ip):
+        """(address getWebhookInfo reports, None) or (None, error) as WebhookActor verifies it.
+
+        A pinned ip_address is checked as given. Otherwise the host is resolved: an IP literal is
+        itself; a host in the lab's resolve map stands for a public name, so it resolves to its
+        target's address without the reserved-range check (``<unknown>`` when the target name does not
+        resolve now, as the real server reports when it has no address); anything else goes to DNS.
+        """
+        if fixed_ip:
+            error = check_webhook_ip(fixed_ip)
+            return (None, error) if error else (str(ipaddress.ip_address(fixed_ip)), None)
+        try:
+            return str(ipaddress.ip_address(host)), check_webhook_ip(host)
+        except ValueError:
+            pass
+        if host.lower() in self.resolve:
+            target = self.resolve[host.lower()][0]
+            try:
+                return str(ipaddress.ip_address(target)), None
+            except ValueError:
+                pass
+            try:
+                return (self.dns(target) or [UNKNOWN_IP])[0], None
+            except OSError:
+                return UNKNOWN_IP, None
+        try:
+            addrs = self.dns(host)
+        except OSError:
+            addrs = []
+        if not addrs:
+            return None, "Failed to resolve host: Name or service not known"
+        error = check_webhook_ip(addrs[0])
+        return (None, error) if error else (addrs[0], None)
+
+    def _apply_allowed_updates(self, bot, params):
+        chosen = self._parse_allowed_updates(params.get("allowed_updates", ""))
+        if chosen is not KEEP:
+            bot.allowed_updates = chosen
 
     @staticmethod
     def _parse_allowed_updates(text):
+        """Client::get_allowed_update_types: KEEP (the previous setting stays) when absent, not JSON,
+        not an array or holding a non-string; names are lowercased, unknown ones ignored; nothing
+        known (``[]`` included) is the default set (None)."""
+        if not text:
+            return KEEP
         try:
             value = json.loads(text)
         except ValueError:
-            raise ApiError(400, "Bad Request: can't parse allowed updates JSON object")
-        if not isinstance(value, list):
-            raise ApiError(400, "Bad Request: can't parse allowed updates JSON object")
-        wanted = {v for v in value if isinstance(v, str)}
-        chosen = tuple(t for t in UPDATE_TYPES if t in wanted)  # unknown names are ignored
+            return KEEP
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return KEEP
+        wanted = {v.lower() for v in value}
+        chosen = tuple(t for t in UPDATE_TYPES if t in wanted)
         if not chosen or chosen == DEFAULT_UPDATE_TYPES:
             return None
         return chosen
-
-    def _delete_webhook(self, bot, drop):
-        with self.cond:
-            if time.monotonic() < bot.next_set_webhook_time:
-                raise ApiError(429, "Too Many Requests: retry after 1", 1)
-            if bot.webhook is None and not (drop and bot.pending):
-                return True, "Webhook is already deleted"
-            was_set = bot.webhook is not None
-            bot.webhook = None
-            bot.last_error_date = bot.last_error_message = None
-            if drop:
-                bot.pending = []
-            if was_set:
-                bot.next_set_webhook_time = time.monotonic() + 1.0
-            self.cond.notify_all()
-            return True, "Webhook was deleted" if was_set else "Webhook is already deleted"
-
-    def m_deletewebhook(self, bot, params, files):
-        return self._delete_webhook(bot, parse_bool(params.get("drop_pending_updates", "")))
 
     def m_getwebhookinfo(self, bot, params, files):
         with self.lock:
@@ -376,13 +467,13 @@ class TelegramEmulator(Emulator):
                 "has_custom_certificate": bool(hook and hook["has_certificate"]),
                 "pending_update_count": len(bot.pending),
             }
-            if hook and hook["ip_address"]:
-                info["ip_address"] = hook["ip_address"]
             if bot.last_error_date:
                 info["last_error_date"] = bot.last_error_date
                 info["last_error_message"] = bot.last_error_message
             if hook:
                 info["max_connections"] = hook["max_connections"]
+                # JsonWebhookInfo: always present with a URL, the verified address or "<unknown>".
+                info["ip_address"] = hook["ip_address"] or UNKNOWN_IP
             if bot.allowed_updates is not None:
                 info["allowed_updates"] = list(bot.allowed_updates)
             return info, None
@@ -396,10 +487,10 @@ class TelegramEmulator(Emulator):
         with self.cond:
             if bot.webhook is not None:
                 raise ApiError(409, MSG_WEBHOOK_CONFLICT)
-            if "allowed_updates" in params and params["allowed_updates"] != "":
-                bot.allowed_updates = self._parse_allowed_updates(params["allowed_updates"])
+            self._apply_allowed_updates(bot, params)
             # A newer getUpdates ends an older one still waiting, as on the real server.
             bot.poll_generation += 1
+            bot.poll_abort_message = MSG_POLL_CONFLICT
             generation = bot.poll_generation
             self.cond.notify_all()
             if offset > 0:
@@ -410,9 +501,7 @@ class TelegramEmulator(Emulator):
                 if self.bots.get(bot.id) is not bot:
                     return [], None  # the emulator was reset under this long-poll
                 if bot.poll_generation != generation:
-                    if bot.webhook is not None:
-                        raise ApiError(409, MSG_POLL_SETWEBHOOK)
-                    raise ApiError(409, MSG_POLL_CONFLICT)
+                    raise ApiError(409, bot.poll_abort_message)
                 remaining = deadline - time.monotonic()
                 if bot.pending or remaining <= 0:
                     return [dict(u) for u in bot.pending[:limit]], None
@@ -472,8 +561,10 @@ class TelegramEmulator(Emulator):
         if host.lower() in self.resolve:
             target_host, target_port = self.resolve[host.lower()]
             connect_to = (target_host, target_port or port)
+        elif hook["ip_address"] and hook["ip_address"] != UNKNOWN_IP:
+            connect_to = (hook["ip_address"], port)  # the verified address, as Telegram caches it
         else:
-            connect_to = (hook["ip_address"] or host, port)
+            connect_to = (host, port)
         context = ssl.create_default_context(cafile=self.cafile) if self.cafile else ssl.create_default_context()
         path = (split.path or "/") + ("?" + split.query if split.query else "")
         body = json.dumps(update).encode("utf-8")
