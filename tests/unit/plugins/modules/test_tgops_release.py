@@ -1,0 +1,297 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""release_info, release and deploy_lock against a real git repository and real files in tmp_path."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import stat
+import subprocess
+import multiprocessing
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ansible_collections.tgops.runbooks.plugins.module_utils import _release
+from ansible_collections.tgops.runbooks.plugins.modules import deploy_lock, release, release_info
+
+from tgops_module_runner import run_module
+
+
+def git(repo, *args):
+    env = dict(os.environ, GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@t.invalid', GIT_COMMITTER_NAME='t',
+               GIT_COMMITTER_EMAIL='t@t.invalid', GIT_CONFIG_GLOBAL='/dev/null', GIT_CONFIG_NOSYSTEM='1')
+    return subprocess.run(['git', '-C', str(repo)] + list(args), check=True, capture_output=True, text=True,
+                          env=env).stdout.strip()
+
+
+class Repo(str):
+    """The repository's path (a str) that also knows its commits by release."""
+
+    def __new__(cls, path, commits):
+        self = super(Repo, cls).__new__(cls, str(path))
+        self.commits = commits
+        return self
+
+
+@pytest.fixture(name='repo')
+def fixture_repo(tmp_path):
+    """A checkout like the lab's: releases v1.0.0 and v1.1.0 (VERSION file), then an untagged commit."""
+    repo = tmp_path / 'repo'
+    repo.mkdir()
+    git(repo, 'init', '-q', '-b', 'main')
+    commits = {}
+    for version in ('v1.0.0', 'v1.1.0', 'untagged'):
+        (repo / 'VERSION').write_text(version + '\n')
+        git(repo, 'add', '-A')
+        git(repo, 'commit', '-qm', 'Release %s' % version)
+        if version != 'untagged':
+            git(repo, 'tag', version)
+        commits[version] = git(repo, 'rev-parse', 'HEAD')
+    git(repo, 'checkout', '-q', '--detach', 'v1.1.0')
+    return Repo(repo, commits)
+
+
+def write_records(path, *records):
+    path.write_text(''.join(json.dumps(r) + '\n' for r in records))
+
+
+def rec(action, release_name, commit, result='success'):
+    return dict(time='2026-11-23T16:00:00Z', action=action, release=release_name, commit=commit,
+                result=result, operator='alice')
+
+
+def info(tmp_path, repo, **args):
+    return run_module(release_info, dict(path=str(tmp_path / 'releases.jsonl'), repo_dir=str(repo), **args))
+
+
+# release_info
+
+def test_info_without_history_falls_back_to_the_checkout(tmp_path, repo):
+    result = info(tmp_path, repo)
+    assert not result.get('failed'), result
+    assert result['current'] == dict(release='v1.1.0', commit=repo.commits['v1.1.0'], source='checkout')
+    assert result['previous'] is None and result['releases'] == []
+    assert 'no releases file yet' in result['reason']
+
+
+def test_info_plans_a_deploy_of_a_new_tag(tmp_path, repo):
+    result = info(tmp_path, repo, release='v1.0.0', running_healthy=True, running_version='v1.1.0')
+    assert result['deploy_needed'] is True
+    assert result['target'] == dict(release='v1.0.0', commit=repo.commits['v1.0.0'], tags=['v1.0.0'],
+                                    expected_version='v1.0.0', recorded=False)
+    assert 'current release is v1.1.0' in result['reason']
+
+
+def test_info_deploy_of_the_running_release_is_not_needed(tmp_path, repo):
+    write_records(tmp_path / 'releases.jsonl', rec('deploy', 'v1.1.0', repo.commits['v1.1.0']))
+    result = info(tmp_path, repo, release='v1.1.0', running_healthy=True, running_version='v1.1.0')
+    assert result['deploy_needed'] is False and 'already deployed' in result['reason']
+    # ...but it is when the service is not healthy, or serves another version.
+    assert info(tmp_path, repo, release='v1.1.0', running_healthy=False, running_version='v1.1.0')['deploy_needed']
+    assert info(tmp_path, repo, release='v1.1.0', running_healthy=True, running_version='v1.0.0')['deploy_needed']
+
+
+def test_info_untagged_commit_names_no_version(tmp_path, repo):
+    result = info(tmp_path, repo, release=repo.commits['untagged'][:10])
+    assert result['target']['commit'] == repo.commits['untagged'] and result['target']['expected_version'] is None
+
+
+@pytest.mark.parametrize('name, words', [
+    ('v9.9.9', 'unknown release v9.9.9: no tag, branch or commit of that name'),
+    ('--upload-pack=touch /tmp/pwned', 'invalid release'),
+    ('v1.0.0 ; id', 'invalid release'),
+])
+def test_info_refuses_unknown_or_invalid_release(tmp_path, repo, name, words):
+    result = info(tmp_path, repo, release=name)
+    assert result['failed'] and words in result['msg']
+    assert not os.path.exists('/tmp/pwned')
+
+
+def test_info_rollback_goes_to_the_previous_recorded_release(tmp_path, repo):
+    write_records(tmp_path / 'releases.jsonl', rec('baseline', 'v1.0.0', repo.commits['v1.0.0']),
+                  rec('deploy', 'v1.1.0', repo.commits['v1.1.0']))
+    result = info(tmp_path, repo, rollback=True, running_healthy=True, running_version='v1.1.0')
+    assert not result.get('failed'), result
+    assert result['target']['release'] == 'v1.0.0' and result['target']['expected_version'] == 'v1.0.0'
+    assert result['rollback_needed'] is True and result['current']['release'] == 'v1.1.0'
+
+
+def test_info_rollback_without_previous_fails_clearly(tmp_path, repo):
+    result = info(tmp_path, repo, rollback=True)
+    assert result['failed'] and 'no previous release is recorded' in result['msg']
+
+
+def test_info_rollback_refuses_an_unrecorded_release_unless_allowed(tmp_path, repo):
+    write_records(tmp_path / 'releases.jsonl', rec('deploy', 'v1.1.0', repo.commits['v1.1.0']))
+    result = info(tmp_path, repo, rollback=True, release='v1.0.0')
+    assert result['failed'] and 'refusing to roll back to v1.0.0' in result['msg'] and 'recorded: v1.1.0' in result['msg']
+    result = info(tmp_path, repo, rollback=True, release='v1.0.0', allow_unrecorded=True)
+    assert not result.get('failed') and result['target']['release'] == 'v1.0.0' and result['rollback_needed']
+
+
+def test_info_rollback_to_the_running_release_is_not_needed(tmp_path, repo):
+    write_records(tmp_path / 'releases.jsonl', rec('deploy', 'v1.0.0', repo.commits['v1.0.0']),
+                  rec('deploy', 'v1.1.0', repo.commits['v1.1.0']))
+    result = info(tmp_path, repo, rollback=True, release='v1.1.0', running_healthy=True, running_version='v1.1.0')
+    assert result['rollback_needed'] is False and 'nothing to roll back' in result['reason']
+
+
+def test_info_warns_about_damaged_lines(tmp_path, repo):
+    (tmp_path / 'releases.jsonl').write_text('garbage\n' + json.dumps(rec('deploy', 'v1.1.0', repo.commits['v1.1.0'])) + '\n')
+    result = info(tmp_path, repo)
+    assert result['current']['release'] == 'v1.1.0'
+    assert any('line 1 is not JSON' in w for w in result['warnings'])
+
+
+def test_info_fails_outside_a_git_checkout(tmp_path):
+    result = run_module(release_info, dict(path=str(tmp_path / 'r.jsonl'), repo_dir=str(tmp_path)))
+    assert result['failed'] and 'is not a git checkout' in result['msg']
+
+
+# release
+
+def record_args(tmp_path, **extra):
+    args = dict(path=str(tmp_path / 'releases.jsonl'), log_path=str(tmp_path / 'deployment.log'),
+                action='deploy', release='v1.1.0', commit='2' * 40, from_release='v1.0.0', from_commit='1' * 40,
+                operator='alice')
+    args.update(extra)
+    return args
+
+
+def test_release_records_event_and_audit_line(tmp_path):
+    result = run_module(release, record_args(tmp_path))
+    assert result['changed'] and not result.get('failed'), result
+    records, problems = _release.parse_records((tmp_path / 'releases.jsonl').read_text())
+    assert problems == [] and len(records) == 1
+    assert records[0]['release'] == 'v1.1.0' and records[0]['from_release'] == 'v1.0.0'
+    log = (tmp_path / 'deployment.log').read_text()
+    assert log == result['audit_line'] + '\n'
+    assert ' deploy result=success operator=alice from=v1.0.0@111111111111 to=v1.1.0@222222222222' in log
+    assert stat.S_IMODE(os.stat(tmp_path / 'releases.jsonl').st_mode) == 0o640
+
+
+def test_release_keeps_the_last_n(tmp_path):
+    for i in range(5):
+        result = run_module(release, record_args(tmp_path, release='v1.%d.0' % i, keep=3))
+    assert result['dropped'] == 1
+    records, dummy = _release.parse_records((tmp_path / 'releases.jsonl').read_text())
+    assert [r['release'] for r in records] == ['v1.2.0', 'v1.3.0', 'v1.4.0']
+    assert len((tmp_path / 'deployment.log').read_text().splitlines()) == 5  # the audit log is never trimmed
+
+
+def test_release_check_mode_writes_nothing_and_diffs(tmp_path):
+    result = run_module(release, record_args(tmp_path), check_mode=True, diff=True)
+    assert result['changed'] and '"release": "v1.1.0"' in result['diff']['after'] and result['diff']['before'] == ''
+    assert not (tmp_path / 'releases.jsonl').exists() and not (tmp_path / 'deployment.log').exists()
+
+
+@pytest.mark.parametrize('extra, words', [
+    (dict(commit='main'), 'commit must be a commit id'),
+    (dict(release='-x'), 'invalid release'),
+    (dict(keep=0), 'keep must be at least 1'),
+    (dict(operator=' '), 'operator must not be empty'),
+    (dict(path='/nonexistent/dir/releases.jsonl'), 'does not exist'),
+])
+def test_release_bad_input(tmp_path, extra, words):
+    result = run_module(release, record_args(tmp_path, **extra))
+    assert result['failed'] and words in result['msg']
+
+
+# deploy_lock
+
+def lock_args(tmp_path, **extra):
+    args = dict(path=str(tmp_path / 'deploy.lock'), owner='alice', controller='ops1', pid=4242, release='v1.1.0')
+    args.update(extra)
+    return args
+
+
+def test_lock_taken_refused_and_released(tmp_path):
+    first = run_module(deploy_lock, lock_args(tmp_path))
+    assert first['changed'] and first['token'] and not first.get('failed')
+    held = json.loads((tmp_path / 'deploy.lock').read_text())
+    assert held['owner'] == 'alice' and held['pid'] == 4242 and held['token'] == first['token']
+
+    second = run_module(deploy_lock, lock_args(tmp_path, owner='bob', pid=99))
+    assert second['failed']
+    assert 'is held by alice (controller ops1, pid 4242, deploying v1.1.0) since ' in second['msg']
+    assert 'token' not in second['holder']  # another run never learns the holder's token
+
+    again = run_module(deploy_lock, lock_args(tmp_path, token=first['token']))
+    assert again['changed'] is False and again['token'] == first['token']
+
+    wrong = run_module(deploy_lock, dict(path=str(tmp_path / 'deploy.lock'), state='absent', token='nope'))
+    assert wrong['changed'] is False and (tmp_path / 'deploy.lock').exists() and wrong['warnings']
+
+    released = run_module(deploy_lock, dict(path=str(tmp_path / 'deploy.lock'), state='absent', token=first['token']))
+    assert released['changed'] and not (tmp_path / 'deploy.lock').exists()
+    assert run_module(deploy_lock, dict(path=str(tmp_path / 'deploy.lock'), state='absent', token='x'))['changed'] is False
+
+
+def test_lock_stale_is_taken_over_with_a_warning(tmp_path):
+    old = dict(owner='carol', token='old', time=_release.format_time(datetime.now(timezone.utc) - timedelta(hours=2)))
+    (tmp_path / 'deploy.lock').write_text(json.dumps(old))
+    result = run_module(deploy_lock, lock_args(tmp_path))
+    assert result['changed'] and not result.get('failed')
+    assert any('taking over the stale deploy lock' in w and 'carol' in w for w in result['warnings'])
+    assert json.loads((tmp_path / 'deploy.lock').read_text())['owner'] == 'alice'
+
+
+def test_lock_unparsable_file_is_aged_by_mtime(tmp_path):
+    (tmp_path / 'deploy.lock').write_text('')
+    assert run_module(deploy_lock, lock_args(tmp_path))['failed']          # fresh: held by "an unreadable lock file"
+    past = (datetime.now(timezone.utc) - timedelta(hours=2)).timestamp()
+    os.utime(tmp_path / 'deploy.lock', (past, past))
+    assert not run_module(deploy_lock, lock_args(tmp_path)).get('failed')  # two hours old: stale
+
+
+def test_lock_break(tmp_path):
+    run_module(deploy_lock, lock_args(tmp_path, owner='carol'))
+    result = run_module(deploy_lock, lock_args(tmp_path, break_lock=True))
+    assert result['changed'] and any('broken' in w for w in result['warnings'])
+
+
+def test_lock_check_mode_changes_nothing_and_still_refuses(tmp_path):
+    result = run_module(deploy_lock, lock_args(tmp_path), check_mode=True)
+    assert result['changed'] and not (tmp_path / 'deploy.lock').exists()
+    run_module(deploy_lock, lock_args(tmp_path, owner='carol'))
+    assert run_module(deploy_lock, lock_args(tmp_path), check_mode=True)['failed']
+
+
+class _FailLoud(object):
+    def fail_json(self, **kw):
+        raise AssertionError(kw)
+
+
+def _take(path, owner, barrier, out):
+    barrier.wait()
+    out.put((owner, deploy_lock.create_lock(_FailLoud(), path, dict(owner=owner, time='2026-11-23T16:00:00Z'))))
+
+
+def test_lock_exactly_one_of_many_concurrent_takers_wins(tmp_path):
+    ctx = multiprocessing.get_context('fork')
+    barrier, out = ctx.Barrier(8), ctx.Queue()
+    path = str(tmp_path / 'deploy.lock')
+    procs = [ctx.Process(target=_take, args=(path, 'op%d' % i, barrier, out)) for i in range(8)]
+    for proc in procs:
+        proc.start()
+    results = [out.get(timeout=30) for dummy in procs]
+    for proc in procs:
+        proc.join(timeout=30)
+    winners = [owner for owner, won in results if won]
+    assert len(winners) == 1
+    assert json.loads((tmp_path / 'deploy.lock').read_text())['owner'] == winners[0]
+    assert os.listdir(tmp_path) == ['deploy.lock']  # no temporary files left behind
+
+
+def test_lock_missing_directory_and_token(tmp_path):
+    assert 'does not exist' in run_module(deploy_lock, lock_args(tmp_path, path='/nonexistent/x.lock'))['msg']
+    run_module(deploy_lock, lock_args(tmp_path))
+    result = run_module(deploy_lock, dict(path=str(tmp_path / 'deploy.lock'), state='absent'))
+    assert result['failed'] and 'token is required' in result['msg']
