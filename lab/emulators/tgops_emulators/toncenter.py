@@ -6,6 +6,7 @@ must not share code with the collection's client that it tests.
 """
 import base64
 import hashlib
+import json
 import re
 import time
 
@@ -18,6 +19,10 @@ ZERO_HASH = base64.b64encode(bytes(32)).decode()
 EMPTY_CELL_BOC = "te6cckEBAQEAAgAAAEysuc0="
 WALLET_V4R2_ID = 698983191
 RATE_LIMIT_VARIANTS = ("http429", "http200_code429", "result_field")
+# docs.ton.org/ecosystem/api/toncenter/rate-limit: requests per second per plan, "for all API keys in
+# total separately for every TON network". "lab" is this emulator's own: never limited.
+PLANS = {"free": 10, "plus": 25, "advanced": 100, "lab": None}
+DEFAULT_ACCOUNT = "default"
 
 RAW_RE = re.compile(r"^(-?\d{1,3}):([0-9a-fA-F]{64})$")
 FRIENDLY_RE = re.compile(r"^[A-Za-z0-9+/_-]{48}$")
@@ -70,20 +75,32 @@ def raw_address(workchain, account_hash):
     return "%d:%s" % (workchain, account_hash.hex())
 
 
+class PostParams(dict):
+    """Parameters from a JSON body (POST or jsonRPC): the server's errors then say "post request"."""
+
+    def __init__(self, data):
+        super().__init__((k, v if isinstance(v, str) else json.dumps(v)) for k, v in data.items() if v is not None)
+
+
 class ToncenterError(Exception):
-    def __init__(self, code, message, status=None, field="error"):
+    """An error answer; ``server`` marks those of the API server itself, which carry ``@extra``."""
+
+    def __init__(self, code, message, status=None, field="error", server=False):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = code if status is None else status
         self.field = field
+        self.server = server
 
 
 class ToncenterEmulator(Emulator):
     name = "toncenter"
 
     def reset_state(self):
-        self.keys = {}  # key -> {"network", "rps", "revoked", "window"}
+        self.keys = {}  # key -> {"network", "rps", "plan", "account", "revoked", "window"}
+        self.account_plans = {}  # account -> plan: the subscription all its keys share
+        self.plan_windows = {}  # (account, network) -> SlidingWindow shared by the account's keys there
         self.wallets = {"mainnet": {}, "testnet": {}}
         self.keyless = SlidingWindow(1, 1.0)
         self.forced_429 = None  # [count, variant]
@@ -112,10 +129,23 @@ class ToncenterEmulator(Emulator):
         if network not in ("mainnet", "testnet"):
             raise ControlError(400, "network must be mainnet or testnet")
         rps = spec.get("rps")
-        if rps is not None and (not isinstance(rps, int) or rps < 1):
+        if rps is not None and (isinstance(rps, bool) or not isinstance(rps, int) or rps < 1):
             raise ControlError(400, "rps must be a positive integer or null (unlimited)")
-        self.keys[key] = {"network": network, "rps": rps, "revoked": False,
-                          "window": SlidingWindow(rps, 1.0) if rps else None}
+        plan = spec.get("plan")
+        if plan is not None and plan not in PLANS:
+            raise ControlError(400, "plan must be one of %s" % ", ".join(PLANS))
+        if plan is not None and rps is not None:
+            raise ControlError(400, "give plan or rps, not both")
+        account = spec.get("account", DEFAULT_ACCOUNT)
+        if not isinstance(account, str) or not account:
+            raise ControlError(400, "account must be a non-empty string")
+        if plan is None:
+            # Before plans existed: rps alone is this key's own limit; neither is the lab's unlimited key.
+            plan = "custom" if rps else "lab"
+        if PLANS.get(plan):
+            self.account_plans[account] = plan  # a plan is the account's: all its keys move with it
+        self.keys[key] = {"network": network, "rps": rps, "plan": plan, "account": account, "revoked": False,
+                          "window": SlidingWindow(rps, 1.0) if plan == "custom" else None}
 
     def _set_wallet(self, spec):
         network = spec.get("network", "mainnet")
@@ -150,10 +180,13 @@ class ToncenterEmulator(Emulator):
             data = control_json(req)
             with self.lock:
                 self._add_key(data)
-            return json_response(200, {"ok": True, "network": data.get("network", "mainnet"), "rps": data.get("rps")})
+                entry = self.keys[data["key"]]
+            return json_response(200, {"ok": True, "network": entry["network"], "rps": self._key_rps(entry),
+                                       "plan": entry["plan"], "account": entry["account"]})
         if parts == ["keys"] and req.method == "GET":
             with self.lock:
-                keys = [{"key": k[:4] + "***", "network": v["network"], "rps": v["rps"], "revoked": v["revoked"]}
+                keys = [{"key": k[:4] + "***", "network": v["network"], "rps": self._key_rps(v), "plan": v["plan"],
+                         "account": v["account"], "revoked": v["revoked"]}
                         for k, v in self.keys.items()]
             return json_response(200, {"ok": True, "keys": keys})
         if parts == ["keys", "revoke"] and req.method == "POST":
@@ -194,12 +227,30 @@ class ToncenterEmulator(Emulator):
 
     # ----- the API -----
 
+    def _key_rps(self, entry):
+        """The requests per second this key may make (shared with its account's keys on a plan); None = no limit."""
+        if entry["plan"] == "custom":
+            return entry["rps"]
+        if entry["plan"] == "lab":
+            return None
+        return PLANS[self.account_plans.get(entry["account"], entry["plan"])]
+
     def handle(self, req):
+        started = time.monotonic()
         try:
-            result = self._handle(req)
+            body = self._handle(req)
         except ToncenterError as exc:
-            return json_response(exc.status, {"ok": False, exc.field: exc.message, "code": exc.code})
-        return json_response(200, {"ok": True, "result": result})
+            body = {"ok": False, exc.field: exc.message, "code": exc.code}
+            if exc.server:
+                body["@extra"] = self._extra(started)
+            return json_response(exc.status, body)
+        body.setdefault("@extra", self._extra(started))
+        return json_response(200, body)
+
+    @staticmethod
+    def _extra(started):
+        """ton-http-api-cpp's ``@extra`` (multiclient Session::to_string): unix time, liteserver workers, ms."""
+        return "%d:0:%.3f" % (time.time(), (time.monotonic() - started) * 1000)
 
     def _handle(self, req):
         network = None
@@ -210,6 +261,8 @@ class ToncenterEmulator(Emulator):
         if network is None:
             raise ToncenterError(404, "Not Found")
         key = req.headers.get("X-API-Key") or req.query.get("api_key") or None
+        # Keys and rate limits belong to toncenter's gateway, in front of the API server: their
+        # answers carry no @extra. The documented 429 body has the message in "result".
         with self.lock:
             if key is not None:
                 entry = self.keys.get(key)
@@ -222,7 +275,7 @@ class ToncenterEmulator(Emulator):
                 code, message = self.forced_fail[1], self.forced_fail[2]
                 if self.forced_fail[0] <= 0:
                     self.forced_fail = None
-                raise ToncenterError(code, message)
+                raise ToncenterError(code, message, server=True)
             if self.forced_429:
                 self.forced_429[0] -= 1
                 variant = self.forced_429[1]
@@ -236,25 +289,74 @@ class ToncenterEmulator(Emulator):
             if key is None:
                 allowed, _remaining, _reset = self.keyless.hit((network, req.client_ip))
                 if not allowed:
-                    raise ToncenterError(429, "Ratelimit without API Key exceed: 1 per second")
-            elif entry["window"] is not None:
-                allowed, _remaining, _reset = entry["window"].hit(key)
-                if not allowed:
-                    raise ToncenterError(429, "Ratelimit exceed")
+                    raise ToncenterError(429, "Ratelimit without API Key exceed: 1 per second", field="result")
+            elif not self._key_hit(key, entry, network):
+                raise ToncenterError(429, "Ratelimit exceed", field="result")
+        if method_name == "jsonRPC":
+            return self._json_rpc(network, req)
         method = self.METHODS.get(method_name)
         if method is None:
             raise ToncenterError(404, "Not Found")
-        if req.method not in ("GET", "HEAD"):
-            raise ToncenterError(405, "Method Not Allowed")
-        return method(self, network, req.query)
+        if req.method in ("GET", "HEAD"):
+            params = req.query
+        elif req.method == "POST":
+            params = self._post_params(req)
+        else:
+            raise ToncenterError(405, "unsupported http method: %s" % req.method, server=True)
+        return {"ok": True, "result": method(self, network, params)}
+
+    def _key_hit(self, key, entry, network):
+        """Count one request against the key's limit: its own (rps) or its account's plan on this network."""
+        if entry["plan"] == "custom":
+            return entry["window"].hit(key)[0]
+        rps = self._key_rps(entry)
+        if rps is None:
+            return True
+        window = self.plan_windows.setdefault((entry["account"], network), SlidingWindow(rps, 1.0))
+        window.limit = rps  # follows a plan change of the account
+        return window.hit("all")[0]
+
+    @staticmethod
+    def _post_params(req):
+        """ton-http-api-cpp ``ParseTonlibPostRequest``: the parameters are a JSON object body."""
+        try:
+            data = json.loads(req.body.decode("utf-8") or "null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ToncenterError(422, "failed to parse post request: %s" % exc, server=True)
+        if not isinstance(data, dict):
+            raise ToncenterError(422, "failed to parse post request: the body must be a JSON object", server=True)
+        return PostParams(data)
+
+    def _json_rpc(self, network, req):
+        """``POST /api/v2/jsonRPC {"method", "params": {...}, "id"}``: ton-http-api-cpp's JsonRpcHandler
+        posts params to /api/v2/<method> and answers with that answer, status included."""
+        if req.method != "POST":
+            raise ToncenterError(405, "method %s is not supported" % req.method, server=True)
+        try:
+            data = json.loads(req.body.decode("utf-8") or "null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ToncenterError(422, "failed to parse json rpc request: %s" % exc, server=True)
+        if not isinstance(data, dict) or not isinstance(data.get("method"), str):
+            raise ToncenterError(422, "failed to parse json rpc request: method is required", server=True)
+        params = data.get("params", {})
+        if isinstance(params, list) and params:
+            raise ToncenterError(422, "params must contain an object", server=True)
+        if not isinstance(params, dict):
+            params = {}
+        method = self.METHODS.get(data["method"])
+        if method is None:
+            raise ToncenterError(404, "Not Found")
+        return {"ok": True, "result": method(self, network, PostParams(params))}
 
     def _wallet(self, network, params):
         text = params.get("address")
+        verb = "post" if isinstance(params, PostParams) else "get"
         if text is None or text == "":
-            raise ToncenterError(422, "failed to parse get request: address is required")
+            raise ToncenterError(422, "failed to parse %s request: address is required" % verb, server=True)
         parsed = parse_address(text)
         if parsed is None:
-            raise ToncenterError(422, "failed to parse get request: Failed to parse ton_addr: '%s'" % text)
+            raise ToncenterError(422, "failed to parse %s request: Failed to parse ton_addr: '%s'" % (verb, text),
+                                 server=True)
         with self.lock:
             wallet = self.wallets[network].get(parsed)
             if wallet is None:
@@ -306,6 +408,9 @@ class ToncenterEmulator(Emulator):
         result["last_transaction_id"] = self._transaction_id(wallet)
         return result
 
+    def m_get_address_state(self, network, params):
+        return self._wallet(network, params)["state"]
+
     def m_get_masterchain_info(self, network, params):
         seqno = self._masterchain_seqno()
         return {"@type": "blocks.masterchainInfo", "last": self._block_id(seqno),
@@ -315,6 +420,7 @@ class ToncenterEmulator(Emulator):
     METHODS = {
         "getAddressBalance": m_get_address_balance,
         "getAddressInformation": m_get_address_information,
+        "getAddressState": m_get_address_state,
         "getWalletInformation": m_get_wallet_information,
         "getMasterchainInfo": m_get_masterchain_info,
     }
