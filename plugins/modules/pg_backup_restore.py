@@ -1,0 +1,207 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: pg_backup_restore
+short_description: Replace a PostgreSQL database with the content of a backup, stopping at the first error
+version_added: 0.1.0
+author:
+  - tgops.runbooks developers (@tgops)
+description:
+  - The runbooks' restore - drop the database, create it again, restore the backup into it - with exit-on-error
+    semantics the runbooks' commands lack.
+  - C(DROP DATABASE ... WITH (FORCE)) (ends the sessions still connected; PostgreSQL 13 or later), then
+    C(CREATE DATABASE ... TEMPLATE template0 OWNER) O(owner), then C(pg_restore --exit-on-error) (custom archives)
+    or C(psql -v ON_ERROR_STOP=1) (plain SQL; a C(.sql.gz) is decompressed by the module into a private named
+    pipe), both C(--single-transaction) by default so that a failed restore leaves an empty database, never a
+    half-restored one.
+  - With O(expected_row_counts) (the C(row_counts) M(tgops.runbooks.backup_verify) read from the backup), counts
+    the rows of those tables afterwards and fails when any differs.
+  - The format is read from the content (C(PGDMP) magic, gzip magic, SQL text), not from the name.
+  - On failure RV(stage) names the step and RV(dropped) says whether the database had already been dropped -
+    then the caller must restore something (the M(tgops.runbooks.restore) role restores its safety backup).
+  - Verify the backup first (M(tgops.runbooks.backup_verify) with C(restore_test=true)); this module does not.
+  - The password reaches the client programs in a private libpq password file (mode 0600, C(PGPASSFILE)), never
+    on their command line or in their environment.
+extends_documentation_fragment:
+  - tgops.runbooks._attributes
+  - tgops.runbooks._postgres
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode the module reads the backup's format and returns the commands it would run (RV(commands)),
+        and changes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: none
+    details:
+      - A restore is an action; every run drops and restores the database and reports RV(ignore:changed=true).
+options:
+  db:
+    description:
+      - The database to replace.
+    type: str
+    required: true
+    aliases: [name]
+  path:
+    description:
+      - The backup file - a custom archive (C(.dump)), plain SQL (C(.sql)) or gzipped plain SQL (C(.sql.gz)).
+    type: path
+    required: true
+  owner:
+    description:
+      - Owner of the re-created database. Defaults to O(login_user).
+    type: str
+  single_transaction:
+    description:
+      - Restore in one transaction (C(--single-transaction)).
+    type: bool
+    default: true
+  no_owner:
+    description:
+      - Custom archives only - skip the archive's ownership commands (C(pg_restore --no-owner)), for a backup taken
+        where other roles own the objects. By default ownership is restored as it was.
+    type: bool
+    default: false
+  expected_row_counts:
+    description:
+      - Table names mapped to the row count each must have after the restore.
+    type: dict
+    default: {}
+  bin_dir:
+    description:
+      - Directory of C(psql) and C(pg_restore) when they are not on E(PATH).
+    type: path
+seealso:
+  - module: tgops.runbooks.backup_verify
+  - module: tgops.runbooks.pg_backup
+"""
+
+EXAMPLES = r"""
+- name: Restore a tgquiz backup (the runbook's "Database Restore", steps 2 and 3)
+  tgops.runbooks.pg_backup_restore:
+    db: tgquiznft_prod
+    path: /backup/backup_20250120_143000.dump
+    login_host: 127.0.0.1
+    port: 15432
+    login_user: postgres
+    login_password: "{{ vault_tgquiz_postgres_password }}"
+    expected_row_counts:
+      public.users: 200
+      public.quiz_results: 1000
+  register: restored
+"""
+
+RETURN = r"""
+format:
+  description: C(custom), C(plain) or C(plain_gz), read from the file.
+  returned: when the file could be read
+  type: str
+commands:
+  description:
+    - The commands run (argv lists), or in check mode, the commands a real run would run. They carry no password.
+  returned: always
+  type: list
+  elements: list
+row_counts:
+  description: Rows per table of O(expected_row_counts) after the restore.
+  returned: always
+  type: dict
+  sample: {public.users: 200}
+dropped:
+  description: Whether the database was dropped (on failure, whether it must be restored from elsewhere).
+  returned: always
+  type: bool
+stage:
+  description: On failure, the step that failed - C(format), C(drop), C(create), C(restore), C(count) or C(verify).
+  returned: failure
+  type: str
+duration_seconds:
+  description: Time taken by the restore and the counts.
+  returned: success
+  type: float
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
+    BackupError,
+    conn_from_params,
+    detect_format,
+    restore_database,
+    restore_plan,
+)
+from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import postgres_common_argument_spec
+
+
+def main():
+    argument_spec = postgres_common_argument_spec()
+    argument_spec.update(
+        db=dict(type='str', required=True, aliases=['name']),
+        path=dict(type='path', required=True),
+        owner=dict(type='str'),
+        single_transaction=dict(type='bool', default=True),
+        no_owner=dict(type='bool', default=False),
+        expected_row_counts=dict(type='dict', default={}),
+        bin_dir=dict(type='path'),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    expected = {}
+    for table, value in params['expected_row_counts'].items():
+        try:
+            expected[table] = int(value)
+        except (TypeError, ValueError):
+            module.fail_json(msg='expected_row_counts: %s needs an integer, got %r' % (table, value))
+    owner = params['owner'] or params['login_user']
+    conn = conn_from_params(params)
+    result = dict(changed=False, commands=[], row_counts={}, dropped=False)
+    if not os.path.isfile(params['path']):
+        module.fail_json(msg='backup %s does not exist or is not a file' % params['path'], stage='format', **result)
+    try:
+        fmt = detect_format(params['path'])
+    except (BackupError, IOError, OSError) as exc:
+        module.fail_json(msg=getattr(exc, 'message', str(exc)), stage='format', **result)
+    result['format'] = fmt
+    opt_dirs = [params['bin_dir']] if params['bin_dir'] else []
+    if module.check_mode:
+        bins = {'psql': 'psql', 'pg_restore': 'pg_restore'}
+        steps = restore_plan(bins, conn, params['db'], owner, fmt, params['path'], params['maintenance_db'],
+                             params['single_transaction'], params['no_owner'])
+        result.update(changed=True, commands=[argv for _stage, argv in steps])
+        module.exit_json(**result)
+    bins = {'psql': module.get_bin_path('psql', required=True, opt_dirs=opt_dirs)}
+    if fmt == 'custom':
+        bins['pg_restore'] = module.get_bin_path('pg_restore', required=True, opt_dirs=opt_dirs)
+
+    def run_command(argv, environ_update=None):
+        return module.run_command(argv, environ_update=environ_update)
+    try:
+        report = restore_database(run_command, bins, conn, params['db'], params['path'], owner=owner,
+                                  maintenance_db=params['maintenance_db'],
+                                  single_transaction=params['single_transaction'], no_owner=params['no_owner'],
+                                  expected_row_counts=expected, tmpdir=module.tmpdir)
+    except BackupError as exc:
+        report = exc.details.get('report') or {}
+        result.update(changed=bool(exc.details.get('dropped')), dropped=bool(exc.details.get('dropped')),
+                      commands=report.get('commands', []), row_counts=report.get('row_counts', {}), stage=exc.stage)
+        module.fail_json(msg='restore of %s into %s failed at %s: %s%s' % (
+            params['path'], params['db'], exc.stage, exc.message,
+            ' (the database was dropped)' if result['dropped'] else ' (the database was not touched)'), **result)
+    result.update(changed=True, **report)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
