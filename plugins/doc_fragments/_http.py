@@ -16,7 +16,10 @@ class ModuleDocFragment(object):
 options:
   timeout:
     description:
-      - Seconds to wait for each HTTP response.
+      - Deadline in seconds for each API call as a whole - connecting, sending, and reading every byte of the
+        answer, over every attempt - not per socket operation, so a server that trickles its answer is cut
+        off in time. Time spent waiting out rate limits (see O(max_retry_wait)) is added to it.
+      - Between 1 and 86400.
     type: int
     default: 10
   validate_certs:
@@ -28,7 +31,7 @@ options:
   max_retries:
     description:
       - How many times a rate-limited request (HTTP 429, or a body carrying code 429) is retried.
-      - V(0) fails on the first rate limit answer.
+      - V(0) fails on the first rate limit answer. At most 100.
     type: int
     default: 3
   max_retry_wait:
@@ -38,6 +41,13 @@ options:
         or 1, 2, 4... seconds when it names no wait. When the next wait would exceed what is left of this
         budget, the module fails at once with a message naming the requested wait, instead of sleeping
         for minutes during a flood.
+      - A requested wait that is not a number (V(NaN), a date) counts as none named; an infinite or huge one
+        is never slept, the module gives up at once.
     type: int
     default: 30
+notes:
+  - Answers are read with bounds - at most 1 MiB of body, compressed or not, and at most 1 MiB after inflating a
+    C(gzip) or C(deflate) body. A larger answer fails the task; it is never cut short and then used.
+  - Redirects are not followed; a C(3xx) answer is reported as an error.
+  - Response bodies quoted in messages are redacted first, then cut to 300 characters.
 """

@@ -27,9 +27,14 @@ options:
     description:
       - Base URL of the Bot API server, without the C(/bot<token>) part.
       - Point it at a self-hosted C(telegram-bot-api) server or a test emulator.
+      - Only V(http://) and V(https://) URLs are accepted.
     type: str
     default: https://api.telegram.org
 notes:
-  - Telegram answers C(404 Not Found), not C(401), for a wrong, doubled-prefix or nonexistent token; the module
-    reports both as "token rejected".
+  - A well-formed token that Telegram does not accept (revoked, or never issued) answers C(401 Unauthorized); the
+    module fails with "token rejected". C(404 Not Found) means the Bot API server did not recognise the request
+    path (a wrong O(api_url), or a token with a C(bot) prefix) and is reported as such, not as a rejected token.
+  - An answer whose C(result) does not have the documented shape (for example C(getWebhookInfo) returning
+    C(null), or a count that is not an integer) fails the task as a malformed response; it is never taken for
+    "no webhook".
 """

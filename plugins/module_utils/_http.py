@@ -4,9 +4,19 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""JSON API calls for the tgops.runbooks modules, with bounded 429 handling and secret redaction.
+"""HTTP for the tgops.runbooks modules: bounded in time and memory, one redirect policy, secret redaction.
 
 This is a private module_utils (leading underscore): its interface may change without notice.
+
+Every request of every module goes through :func:`fetch`, which guarantees:
+
+- a deadline for the whole exchange (connect, TLS, headers, every body byte, redirects): a server that
+  trickles one byte a second is cut off at the deadline, not kept alive by per-socket-operation timeouts;
+- a bounded body: at most ``max_body`` bytes are read, and a gzip/deflate body is inflated incrementally
+  with the same cap on the inflated size; a larger body is an error, never a silently truncated answer;
+- one redirect policy: API clients follow none (their credentials are in the URL or headers); when
+  redirects are followed, caller headers and URL credentials go only to the same origin (scheme, host and
+  port), never to another host or over a downgrade from https to http.
 
 Why not ``fetch_url``: on some transport errors ``fetch_url`` calls ``module.fail_json`` itself with the
 request URL in the result. Telegram puts the bot token into every URL, so that would leak the token past
@@ -18,14 +28,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import contextlib
 import html
 import json
+import math
 import re
+import signal
 import socket
+import threading
 import time
+import zlib
 
 from urllib.error import HTTPError, URLError
-from urllib.parse import quote, quote_plus, urlencode
+from urllib.parse import quote, quote_plus, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.module_utils.urls import open_url, prepare_multipart
@@ -34,9 +49,22 @@ MASK = '********'
 
 # Indirection so that tests can replace the sleep of every client at once.
 _sleep = time.sleep
+_monotonic = time.monotonic
 
-# Longest text of a response body quoted back in an error message.
+# Longest text of a response body (or of any echoed input) quoted back in a message.
 BODY_EXCERPT = 300
+# Largest response body read, before and after inflating gzip/deflate. Every answer the modules use is a
+# few KB; 1 MiB leaves room for a verbose health document without letting a server fill the host's memory.
+MAX_BODY = 1024 * 1024
+# Bounds of the transport options: beyond them a value is a typo, and a huge one overflows the C timeval of
+# a socket timeout.
+MAX_TIMEOUT = 86400
+MAX_RETRIES = 100
+MAX_REDIRECTS = 5
+_CHUNK = 64 * 1024
+# JSON nested deeper than this is refused: no API answer nests that deep, and deep nesting makes
+# recursive code (ours, Ansible's result encoding) fail.
+MAX_JSON_DEPTH = 64
 
 
 def http_argument_spec():
@@ -51,12 +79,99 @@ def http_argument_spec():
 
 def check_http_params(params):
     """Return an error message for out-of-range transport options, or None."""
-    if params.get('timeout') is not None and params['timeout'] < 1:
-        return 'timeout must be at least 1 second'
-    if params.get('max_retries') is not None and params['max_retries'] < 0:
-        return 'max_retries must be 0 or more'
-    if params.get('max_retry_wait') is not None and params['max_retry_wait'] < 0:
-        return 'max_retry_wait must be 0 or more'
+    timeout = params.get('timeout')
+    if timeout is not None and not 1 <= timeout <= MAX_TIMEOUT:
+        return 'timeout must be between 1 and %d seconds, got %s' % (MAX_TIMEOUT, shown(timeout))
+    retries = params.get('max_retries')
+    if retries is not None and not 0 <= retries <= MAX_RETRIES:
+        return 'max_retries must be between 0 and %d, got %s' % (MAX_RETRIES, shown(retries))
+    wait = params.get('max_retry_wait')
+    if wait is not None and not 0 <= wait <= MAX_TIMEOUT:
+        return 'max_retry_wait must be between 0 and %d seconds, got %s' % (MAX_TIMEOUT, shown(wait))
+    return None
+
+
+def shown(value, limit=80):
+    """``value`` as text for a message, cut to ``limit`` characters (hostile input can be megabytes long)."""
+    text = value if isinstance(value, str) else repr(value)
+    text = clean_text(text)
+    if len(text) > limit:
+        return '%s... (%d characters)' % (text[:limit], len(text))
+    return text
+
+
+def clean_text(text):
+    """Text that encodes as UTF-8: lone surrogates (from JSON ``\\ud800`` escapes) become ``?``.
+
+    Ansible's controller refuses a result holding invalid UTF-8, so no API string may reach it unchanged.
+    """
+    try:
+        text.encode('utf-8')
+        return text
+    except UnicodeEncodeError:
+        return text.encode('utf-8', 'replace').decode('utf-8')
+
+
+def strip_userinfo(url):
+    """``url`` with any ``user:password@`` replaced by ``********@`` (for messages and results)."""
+    if not isinstance(url, str) or '@' not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r'//[^/@]*@', '//%s@' % MASK, url)
+    if '@' not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, MASK + '@' + parts.netloc.rpartition('@')[2], parts.path, parts.query,
+                       parts.fragment))
+
+
+def url_credentials(url):
+    """The decoded ``(user, password)`` of a URL's userinfo, (None, None) without one."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return None, None
+    if '@' not in netloc:
+        return None, None
+    userinfo = netloc.rpartition('@')[0]
+    user, sep, password = userinfo.partition(':')
+    return unquote(user), (unquote(password) if sep else None)
+
+
+def check_url(url, name):
+    """Return a reason when ``url`` (option ``name``) is not an absolute http(s) URL, else None.
+
+    ``open_url`` would also open ``file://`` and ``ftp://`` URLs; no module means to read a local file.
+    """
+    if not isinstance(url, str) or not url.strip():
+        return '%s is empty' % name
+    if url != url.strip() or any(ord(c) < 33 or c == '\x7f' for c in url):
+        return '%s must not contain whitespace or control characters' % name
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return '%s is not a valid URL (%s): %s' % (name, to_native(exc), shown(strip_userinfo(url)))
+    if parts.scheme.lower() not in ('http', 'https') or not parts.hostname:
+        return '%s must be an http:// or https:// URL with a host, got %s' % (name, shown(strip_userinfo(url)))
+    if port == 0:
+        return '%s has port 0' % name
+    return None
+
+
+def check_header_value(name, value):
+    """Return a reason when ``value`` cannot be sent as header ``name`` as it is (the value is never echoed)."""
+    if value is None or to_text(value) == '':
+        return '%s is empty' % name
+    if any(ord(c) < 32 or ord(c) == 127 for c in to_text(value)):
+        return '%s contains control characters (a newline from a file or vault lookup?)' % name
+    if to_text(value) != to_text(value).strip():
+        return '%s has leading or trailing whitespace; strip it, for example with "| trim"' % name
+    try:
+        to_text(value).encode('latin-1')
+    except UnicodeEncodeError:
+        return '%s contains characters that cannot be sent in an HTTP header' % name
     return None
 
 
@@ -71,7 +186,11 @@ def _variants(secret):
         # %3a as well as %3A
         forms.add(re.sub(r'%[0-9A-F]{2}', lambda m: m.group(0).lower(), form))
     forms.add(json.dumps(secret)[1:-1])          # JSON string escaping
+    forms.add(json.dumps(secret).replace('/', '\\/')[1:-1])   # JSON with escaped slashes (PHP and others)
     forms.add(html.escape(secret))
+    # Numeric character references (&#58; &#x3a; &#x3A;) and \u escapes for the punctuation of a secret.
+    for fmt in ('&#%d;', '&#x%x;', '&#x%X;', '\\u%04x', '\\u%04X'):
+        forms.add(''.join(c if c.isalnum() else fmt % ord(c) for c in secret))
     forms.add(secret.encode('unicode_escape').decode('ascii'))
     try:
         forms.add(to_text(base64.b64encode(secret.encode('utf-8'))))
@@ -85,8 +204,9 @@ class Redactor(object):
     """Replace secrets in strings (and nested results) by ``********``.
 
     Every secret is removed raw, URL-quoted (``%3A`` or ``%3a`` for ``:``, ``+`` for spaces, double quoting),
-    JSON-, HTML- and backslash-escaped and base64-encoded. Longer spellings are replaced first so that a
-    secret containing another secret is masked whole.
+    JSON-, HTML- and backslash-escaped, as numeric character references and base64-encoded. Longer spellings
+    are replaced first so that a secret containing another secret is masked whole. Redact before cutting a
+    text short: a cut secret is no longer recognised (:func:`excerpt` does it in that order).
     """
 
     def __init__(self, secrets=None):
@@ -97,7 +217,7 @@ class Redactor(object):
     def add(self, secret):
         if secret is None:
             return
-        secret = to_text(secret)
+        secret = clean_text(to_text(secret, errors='surrogate_or_replace'))
         # Very short values would mask unrelated text; no real credential is that short.
         if len(secret) < 4:
             return
@@ -110,6 +230,7 @@ class Redactor(object):
             return None
         if not isinstance(text, str):
             text = to_text(text, errors='surrogate_or_replace')
+        text = clean_text(text)
         for form in self._forms:
             if form in text:
                 text = text.replace(form, MASK)
@@ -126,11 +247,21 @@ class Redactor(object):
         return obj
 
 
+def excerpt(text, redact, limit=BODY_EXCERPT):
+    """Whitespace-collapsed ``text`` for a message: redacted FIRST, then cut to ``limit`` characters."""
+    if text is None:
+        return ''
+    text = redact(' '.join(to_text(text, errors='surrogate_or_replace').split()))
+    if len(text) > limit:
+        text = text[:limit] + '...'
+    return text
+
+
 class APIError(Exception):
-    """A request failed before an API answer could be used (transport, rate limit, not JSON).
+    """A request failed before an API answer could be used.
 
     ``msg`` is already redacted. ``kind`` is one of ``unreachable``, ``timeout``, ``rate_limited``,
-    ``invalid_json``. ``status`` is the HTTP status when one was received.
+    ``too_large``, ``bad_body``, ``invalid_json``. ``status`` is the HTTP status when one was received.
     """
 
     def __init__(self, msg, kind, status=None, response=None):
@@ -139,6 +270,329 @@ class APIError(Exception):
         self.kind = kind
         self.status = status
         self.response = response
+
+
+class TransportError(Exception):
+    """:func:`fetch` could not get a complete answer. ``detail`` is NOT redacted (the caller redacts)."""
+
+    def __init__(self, kind, detail, status=None, headers=None):
+        super(TransportError, self).__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.status = status
+        self.headers = headers or {}
+
+
+class _DeadlineExceeded(BaseException):
+    """Raised from the SIGALRM handler; a BaseException so that no ``except Exception`` on the way swallows it."""
+
+
+class Deadline(object):
+    """A point in time (monotonic clock) by which a call must be over."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.end = _monotonic() + seconds
+
+    def remaining(self):
+        return self.end - _monotonic()
+
+    def extend(self, seconds):
+        """Push the deadline back (the time slept waiting out a rate limit is not network time)."""
+        self.end += seconds
+
+
+@contextlib.contextmanager
+def _alarm(deadline):
+    """Interrupt whatever blocks (connect, TLS, a trickled header line) when ``deadline`` passes.
+
+    Socket timeouts bound each socket operation, not the exchange: a server sending one byte a second never
+    trips them. SIGALRM does. It is only available in the main thread (where modules run) and only used
+    when no other timer is armed; elsewhere the per-chunk deadline checks and socket timeouts still apply.
+    """
+    usable = (hasattr(signal, 'setitimer') and threading.current_thread() is threading.main_thread()
+              and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+              and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None))
+    if not usable:
+        yield
+        return
+
+    def _on_alarm(signum, frame):
+        raise _DeadlineExceeded()
+
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, max(deadline.remaining(), 0.001))
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _socket_of(resp):
+    try:
+        return resp.fp.raw._sock
+    except AttributeError:
+        return None
+
+
+def _read_body(resp, deadline, max_body):
+    """Read ``resp`` to its end, bounded: returns the (inflated) body or raises TransportError."""
+    headers = dict((k.lower(), v) for k, v in resp.headers.items()) if resp.headers is not None else {}
+    length = headers.get('content-length')
+    if length is not None and length.strip().isdigit() and int(length.strip()) > max_body:
+        raise TransportError('too_large', 'the body of %s bytes (Content-Length) exceeds the limit of %d bytes'
+                             % (shown(length.strip(), 20), max_body), headers=headers)
+    encoding = headers.get('content-encoding', '').strip().lower()
+    inflater = None
+    if encoding in ('gzip', 'x-gzip', 'deflate'):
+        inflater = _Inflater(encoding, max_body)
+    elif encoding not in ('', 'identity'):
+        raise TransportError('bad_body', 'the body has a Content-Encoding the module cannot read: %s'
+                             % shown(encoding, 40), headers=headers)
+    read = getattr(resp, 'read1', None) or resp.read
+    sock = _socket_of(resp)
+    raw = bytearray()
+    received = 0
+    while True:
+        left = deadline.remaining()
+        if left <= 0:
+            raise _DeadlineExceeded()
+        if sock is not None:
+            try:
+                sock.settimeout(left)
+            except OSError:
+                pass
+        chunk = read(_CHUNK)
+        if not chunk:
+            break
+        received += len(chunk)
+        if received > max_body:
+            raise TransportError('too_large', 'the body exceeds the limit of %d bytes%s' % (
+                max_body, ' (compressed)' if inflater else ''), headers=headers)
+        if inflater is not None:
+            inflater.feed(chunk)
+        else:
+            raw += chunk
+    if inflater is not None:
+        return inflater.finish()
+    return bytes(raw)
+
+
+class _Inflater(object):
+    """Incremental gzip/deflate decoding that never holds more than ``max_body`` inflated bytes."""
+
+    def __init__(self, encoding, max_body):
+        self.encoding = encoding
+        self.max_body = max_body
+        self.out = bytearray()
+        self.obj = None
+        self.pending = b''
+
+    def _new(self, first):
+        if self.encoding == 'deflate':
+            # RFC 9110 "deflate" is zlib-wrapped, but many servers send raw deflate.
+            looks_zlib = len(first) >= 2 and (first[0] & 0x0F) == 8 and ((first[0] << 8) | first[1]) % 31 == 0
+            return zlib.decompressobj(zlib.MAX_WBITS if looks_zlib else -zlib.MAX_WBITS)
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def feed(self, data):
+        data = self.pending + data
+        self.pending = b''
+        while data:
+            if self.obj is None:
+                if len(data) < 2:
+                    self.pending = data
+                    return
+                self.obj = self._new(data)
+            room = self.max_body + 1 - len(self.out)
+            try:
+                part = self.obj.decompress(data, room)
+            except zlib.error as exc:
+                raise TransportError('bad_body', 'the %s body does not decompress: %s' % (
+                    self.encoding, to_native(exc)))
+            self.out += part
+            if len(self.out) > self.max_body:
+                raise TransportError('too_large', 'the %s body inflates beyond the limit of %d bytes' % (
+                    self.encoding, self.max_body))
+            if self.obj.eof:
+                # Concatenated gzip members are valid; anything after a deflate stream is not data.
+                data = self.obj.unused_data if self.encoding != 'deflate' else b''
+                self.obj = None
+                if data.strip(b'\0') == b'':
+                    return
+            else:
+                data = self.obj.unconsumed_tail
+
+    def finish(self):
+        if self.obj is not None or self.pending:
+            raise TransportError('bad_body', 'the %s body ends before its compressed stream does (truncated)'
+                                 % self.encoding)
+        return bytes(self.out)
+
+
+def same_origin(url_a, url_b):
+    """Same scheme, host and port (default ports made explicit)."""
+    def origin(url):
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or '').lower(), parts.port or {'http': 80, 'https': 443}.get(scheme)
+    try:
+        return origin(url_a) == origin(url_b)
+    except ValueError:
+        return False
+
+
+def fetch(url, method='GET', data=None, headers=None, deadline=None, max_body=MAX_BODY, validate_certs=True,
+          ca_path=None, max_redirects=0, http_agent=None):
+    """One bounded HTTP exchange. Returns ``(status, headers, body bytes, final url)`` for any HTTP status.
+
+    Raises :class:`TransportError` (``kind`` unreachable, timeout, too_large, bad_body, redirect) when no
+    complete answer arrived within ``deadline`` (a :class:`Deadline`). Redirects (at most ``max_redirects``,
+    0 returns the 3xx answer itself) keep the caller's headers and URL credentials only within one origin;
+    a 301/302/303 becomes a GET without a body.
+    """
+    deadline = deadline or Deadline(10)
+    headers = dict(headers or {})
+    user, password = url_credentials(url)
+    start_url = current = _without_userinfo(url)
+    redirects = 0
+    try:
+        with _alarm(deadline):
+            while True:
+                trusted = same_origin(start_url, current) and not _downgrade(start_url, current)
+                send_headers = headers if trusted else {}
+                status, resp_headers, body = _exchange(
+                    current, method, data, send_headers, deadline, max_body, validate_certs, ca_path, http_agent,
+                    user if trusted else None, password if trusted else None)
+                location = resp_headers.get('location')
+                if not (300 <= status < 400 and location and redirects < max_redirects):
+                    return status, resp_headers, body, current
+                target = urljoin(current, location.strip())
+                if urlsplit(target).scheme.lower() not in ('http', 'https'):
+                    raise TransportError('redirect', 'a redirect to a non-HTTP URL was refused: %s'
+                                         % shown(strip_userinfo(target)), status=status)
+                redirects += 1
+                if status in (301, 302, 303):
+                    method, data = 'GET', None
+                current = _without_userinfo(target)
+    except _DeadlineExceeded:
+        raise TransportError('timeout', 'no complete answer within %s seconds' % _fmt(deadline.seconds))
+
+
+def _without_userinfo(url):
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if '@' not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition('@')[2], parts.path, parts.query, parts.fragment))
+
+
+def _downgrade(from_url, to_url):
+    try:
+        return urlsplit(from_url).scheme.lower() == 'https' and urlsplit(to_url).scheme.lower() != 'https'
+    except ValueError:
+        return True
+
+
+def _exchange(url, method, data, headers, deadline, max_body, validate_certs, ca_path, http_agent, user, password):
+    left = deadline.remaining()
+    if left <= 0:
+        raise _DeadlineExceeded()
+    try:
+        try:
+            # Redirects are decided by fetch(); no .netrc (credentials are the module's options); no automatic
+            # gzip decoding (it is unbounded): _read_body inflates with a cap.
+            resp = open_url(url, data=data, headers=headers, method=method, timeout=left,
+                            validate_certs=validate_certs, ca_path=ca_path, follow_redirects='none',
+                            use_netrc=False, decompress=False, http_agent=http_agent,
+                            url_username=user, url_password=password)
+        except HTTPError as exc:
+            resp = exc.fp
+            status = exc.code
+            resp_headers = dict((k.lower(), v) for k, v in exc.headers.items()) if exc.headers is not None else {}
+            if resp is None or not hasattr(resp, 'read'):
+                return status, resp_headers, b''
+            try:
+                return status, resp_headers, _read_body(resp, deadline, max_body)
+            except TransportError as err:
+                err.status = status
+                err.headers = resp_headers
+                raise
+            finally:
+                _close(resp)
+        try:
+            status = resp.getcode()
+            resp_headers = dict((k.lower(), v) for k, v in resp.headers.items())
+            try:
+                return status, resp_headers, _read_body(resp, deadline, max_body)
+            except TransportError as err:
+                err.status = status
+                err.headers = resp_headers
+                raise
+        finally:
+            _close(resp)
+    except (TransportError, _DeadlineExceeded):
+        raise
+    except (socket.timeout, TimeoutError) as exc:
+        raise TransportError('timeout', 'no answer within %s seconds (%s)' % (_fmt(deadline.seconds),
+                                                                              to_native(exc)))
+    except URLError as exc:
+        reason = getattr(exc, 'reason', exc)
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            raise TransportError('timeout', 'no answer within %s seconds' % _fmt(deadline.seconds))
+        raise TransportError('unreachable', to_native(reason))
+    except Exception as exc:  # ConnectionError, SSLValidationError, http.client errors, OSError, ValueError ...
+        raise TransportError('unreachable', '%s: %s' % (type(exc).__name__, to_native(exc)))
+
+
+def _close(resp):
+    try:
+        resp.close()
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+def _reject_constant(name):
+    raise ValueError('non-finite number %s' % name)
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError('number out of range: %s' % shown(text, 40))
+    return value
+
+
+def _depth_ok(doc, limit=MAX_JSON_DEPTH):
+    stack = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                return False
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return True
+
+
+def parse_json(text):
+    """Strict JSON: no NaN/Infinity, no number that overflows a float, at most MAX_JSON_DEPTH levels.
+
+    Returns the document; raises ValueError with a reason (the text itself is not quoted).
+    """
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError('JSON nested too deeply')
+    except ValueError as exc:
+        # json's message quotes no input, but a huge integer's message names its digit count only.
+        raise ValueError(to_native(exc))
+    if not _depth_ok(doc):
+        raise ValueError('JSON nested deeper than %d levels' % MAX_JSON_DEPTH)
+    return doc
 
 
 class Response(object):
@@ -150,34 +604,49 @@ class Response(object):
     def __init__(self, status, headers, body, redact):
         self.status = status
         self.headers = dict((k.lower(), v) for k, v in (headers or {}).items())
-        self.text = to_text(body or b'', errors='surrogate_or_replace')
+        self.text = clean_text((body or b'').decode('utf-8', 'replace')) if isinstance(body, bytes) \
+            else clean_text(to_text(body or ''))
         self.json = None
         self.json_error = None
         if self.text.strip():
             try:
-                self.json = json.loads(self.text)
+                self.json = parse_json(self.text)
             except ValueError as exc:
                 self.json_error = redact(to_native(exc))
         else:
             self.json_error = 'empty body'
 
     def excerpt(self, redact):
-        text = ' '.join(self.text.split())
-        if len(text) > BODY_EXCERPT:
-            text = text[:BODY_EXCERPT] + '...'
-        return redact(text)
+        return excerpt(self.text, redact)
 
 
 def parse_retry_after(value):
-    """Seconds from a ``Retry-After`` header or a ``retry_after`` field; None when absent or an HTTP date."""
+    """Seconds from a ``Retry-After`` header or a ``retry_after`` field.
+
+    None when absent, negative, NaN or an HTTP date; ``inf`` for an infinite or absurdly long wait (which no
+    budget allows, so the caller gives up at once instead of sleeping or overflowing).
+    """
     if value is None or isinstance(value, bool):
         return None
+    if isinstance(value, (int, float)):
+        seconds = value
+    else:
+        text = to_text(value, errors='surrogate_or_replace').strip()
+        if len(text) > 64 or not re.match(r'^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^[+-]?inf(inity)?$',
+                                          text, re.IGNORECASE):
+            return None
+        try:
+            seconds = float(text)
+        except (TypeError, ValueError, OverflowError):
+            return None
     try:
-        seconds = float(to_text(value).strip())
-    except (TypeError, ValueError):
+        seconds = float(seconds)
+    except OverflowError:
+        return float('inf') if value > 0 else None
+    if math.isnan(seconds) or seconds < 0:
         return None
-    if seconds < 0:
-        return None
+    if seconds > MAX_TIMEOUT * 365:
+        return float('inf')
     return seconds
 
 
@@ -188,7 +657,8 @@ def default_is_rate_limited(response):
     body = response.json
     if isinstance(body, dict):
         for key in ('code', 'error_code'):
-            if body.get(key) == 429 or to_text(body.get(key)) == '429':
+            value = body.get(key)
+            if not isinstance(value, bool) and (value == 429 or (isinstance(value, str) and value.strip() == '429')):
                 return True
     return False
 
@@ -212,15 +682,18 @@ class JSONAPIClient(object):
     :arg service: human name used in messages (``Telegram``, ``toncenter``, ``Pinata``).
     :arg redactor: a :class:`Redactor` holding every secret of the call.
     :arg headers: headers sent with every request (credentials go here, never into messages).
+    :arg timeout: deadline in seconds for one :meth:`request` - every attempt's connect and read together;
+        the time slept waiting out rate limits is added to it (that is bounded by ``max_retry_wait``).
     :arg max_retries: how many times a rate-limited request is retried.
     :arg max_retry_wait: total seconds the client may sleep for rate limits in one module run.
     :arg default_wait: wait before a retry when the server names none (doubles on each retry).
+    :arg max_body: largest body read (compressed and inflated).
     :arg sleep: the sleep function (tests replace it).
     """
 
     def __init__(self, base_url, service, redactor, headers=None, timeout=10, validate_certs=True,
                  max_retries=3, max_retry_wait=30, default_wait=1.0, rate_limit_hint=None,
-                 is_rate_limited=None, retry_after=None, sleep=None):
+                 is_rate_limited=None, retry_after=None, sleep=None, max_body=MAX_BODY):
         self.base_url = base_url.rstrip('/')
         self.service = service
         self.redact = redactor
@@ -234,8 +707,14 @@ class JSONAPIClient(object):
         self.is_rate_limited = is_rate_limited or default_is_rate_limited
         self.retry_after = retry_after or default_retry_after
         self.sleep = sleep
+        self.max_body = max_body
         self.waited = 0.0
         self.retries = 0
+
+    @property
+    def shown_url(self):
+        """The base URL as messages show it: no userinfo, bounded length (redaction still applies)."""
+        return shown(strip_userinfo(self.base_url), 200)
 
     def url(self, path, params=None):
         url = self.base_url + '/' + path.lstrip('/')
@@ -244,44 +723,33 @@ class JSONAPIClient(object):
                 [(k, v) for k, v in params.items() if v is not None], doseq=True)
         return url
 
-    def _open(self, method, url, data, headers):
+    def _open(self, method, url, data, headers, deadline):
         """One HTTP exchange. Returns a Response for any HTTP status; raises APIError for transport errors."""
         try:
-            # Redirects are not followed: they would carry the credential headers to another URL. A 3xx
-            # arrives as HTTPError and is returned like any other status. No .netrc either: the
-            # credentials are the module's options.
-            resp = open_url(url, data=data, headers=headers, method=method, timeout=self.timeout,
-                            validate_certs=self.validate_certs, follow_redirects='none', use_netrc=False)
-            try:
-                return Response(resp.getcode(), dict(resp.headers.items()), resp.read(), self.redact)
-            finally:
-                resp.close()
-        except HTTPError as exc:
-            try:
-                body = exc.read()
-            except Exception:
-                body = b''
-            headers = dict(exc.headers.items()) if exc.headers is not None else {}
-            return Response(exc.code, headers, body, self.redact)
-        except (socket.timeout, TimeoutError) as exc:
-            raise APIError(self.redact('%s API at %s did not answer within %s seconds (timeout): %s' % (
-                self.service, self.base_url, self.timeout, to_native(exc))), 'timeout')
-        except URLError as exc:
-            reason = getattr(exc, 'reason', exc)
-            if isinstance(reason, (socket.timeout, TimeoutError)):
-                raise APIError(self.redact('%s API at %s did not answer within %s seconds (timeout)' % (
-                    self.service, self.base_url, self.timeout)), 'timeout')
-            raise APIError(self.redact('cannot reach the %s API at %s: %s' % (
-                self.service, self.base_url, to_native(reason))), 'unreachable')
-        except Exception as exc:  # ConnectionError, SSLValidationError, http.client errors, OSError ...
-            raise APIError(self.redact('cannot reach the %s API at %s: %s: %s' % (
-                self.service, self.base_url, type(exc).__name__, to_native(exc))), 'unreachable')
+            status, resp_headers, body, dummy = fetch(url, method=method, data=data, headers=headers,
+                                                      deadline=deadline, max_body=self.max_body,
+                                                      validate_certs=self.validate_certs, max_redirects=0)
+        except TransportError as exc:
+            if exc.kind == 'timeout':
+                msg = '%s API at %s did not answer completely within %s seconds (timeout)' % (
+                    self.service, self.shown_url, _fmt(self.timeout))
+            elif exc.kind == 'too_large':
+                msg = '%s API at %s answered%s with a body too large to read: %s' % (
+                    self.service, self.shown_url, (' HTTP %s' % exc.status) if exc.status else '', exc.detail)
+            elif exc.kind == 'bad_body':
+                msg = '%s API at %s answered%s with an unreadable body: %s' % (
+                    self.service, self.shown_url, (' HTTP %s' % exc.status) if exc.status else '', exc.detail)
+            else:
+                msg = 'cannot reach the %s API at %s: %s' % (self.service, self.shown_url, exc.detail)
+            raise APIError(excerpt(msg, self.redact, 2 * BODY_EXCERPT), exc.kind, status=exc.status)
+        return Response(status, resp_headers, body, self.redact)
 
     def request(self, method, path, params=None, json_body=None, form=None, multipart=None, headers=None):
         """Send one request, retrying while rate limited within the bounds; return the final Response.
 
         Any HTTP status is returned to the caller, which maps API errors. Raises :class:`APIError` when the
-        API is unreachable, times out, or stays rate limited beyond ``max_retries`` / ``max_retry_wait``.
+        API is unreachable, times out, answers a body too large or unreadable, or stays rate limited beyond
+        ``max_retries`` / ``max_retry_wait``.
         """
         req_headers = dict(self.headers)
         req_headers.setdefault('Accept', 'application/json')
@@ -297,13 +765,14 @@ class JSONAPIClient(object):
             req_headers['Content-Type'] = content_type
         req_headers.update(headers or {})
         url = self.url(path, params)
+        deadline = Deadline(self.timeout)
 
         while True:
-            response = self._open(method, url, data, req_headers)
+            response = self._open(method, url, data, req_headers, deadline)
             if not self.is_rate_limited(response):
                 return response
             asked = self.retry_after(response)
-            wait = asked if asked is not None else self.default_wait * (2 ** self.retries)
+            wait = asked if asked is not None else self.default_wait * (2 ** min(self.retries, 30))
             remaining = self.max_retry_wait - self.waited
             what = self._rate_limit_text(response, asked)
             if self.retries >= self.max_retries or wait > remaining:
@@ -319,6 +788,7 @@ class JSONAPIClient(object):
                     msg += '. ' + self.rate_limit_hint
                 raise APIError(self.redact(msg), 'rate_limited', status=response.status, response=response)
             (self.sleep or _sleep)(wait)
+            deadline.extend(wait)
             self.waited += wait
             self.retries += 1
 
@@ -335,12 +805,19 @@ class JSONAPIClient(object):
                     break
         text = 'HTTP %s' % response.status
         if detail:
-            text += ' (%s)' % detail
+            text += ' (%s)' % excerpt(detail, self.redact)
         if asked is not None:
             text += ', server asks to retry after %s s' % _fmt(asked)
         return self.redact(text)
 
 
 def _fmt(seconds):
-    seconds = float(seconds)
+    try:
+        seconds = float(seconds)
+    except (TypeError, ValueError, OverflowError):
+        return shown(seconds, 20)
+    if not math.isfinite(seconds):
+        return 'inf'
+    if seconds > 1e15:
+        return '%.3g' % seconds
     return ('%d' % seconds) if seconds == int(seconds) else ('%.1f' % seconds)

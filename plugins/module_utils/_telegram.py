@@ -16,6 +16,7 @@ __metaclass__ = type
 import datetime
 import json
 import re
+import time
 
 from ansible.module_utils.common.text.converters import to_text
 
@@ -24,7 +25,11 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     JSONAPIClient,
     Redactor,
     check_http_params,
+    check_url,
+    excerpt,
     http_argument_spec,
+    shown,
+    strip_userinfo,
 )
 
 DEFAULT_API_URL = 'https://api.telegram.org'
@@ -40,6 +45,16 @@ WEBHOOK_FIELDS = (
     'url', 'has_custom_certificate', 'pending_update_count', 'ip_address', 'max_connections', 'allowed_updates',
     'last_error_date', 'last_error_message', 'last_synchronization_error_date',
 )
+# Latest Unix time datetime can format (9999-12-31T23:59:59Z); Telegram's dates are far below it.
+_MAX_UNIX_TIME = 253402300799
+
+
+class MalformedResult(ValueError):
+    """An ``ok: true`` answer whose ``result`` does not have the documented shape."""
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def iso_utc(timestamp):
@@ -49,19 +64,84 @@ def iso_utc(timestamp):
     return datetime.datetime.fromtimestamp(int(timestamp), tz=datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
+def _check_field(info, key):
+    """The value of ``key`` in a WebhookInfo object, type-checked; raise MalformedResult when it is wrong."""
+    value = info.get(key)
+    if value is None:
+        return None
+    if key == 'url' or key.endswith('_message') or key == 'ip_address':
+        ok = isinstance(value, str)
+        want = 'a string'
+    elif key == 'has_custom_certificate':
+        ok = isinstance(value, bool)
+        want = 'true or false'
+    elif key == 'pending_update_count':
+        ok = _is_int(value) and 0 <= value < 2 ** 53
+        want = 'an integer of 0 or more'
+    elif key == 'max_connections':
+        ok = _is_int(value) and 0 <= value <= 100000
+        want = 'a small positive integer'
+    elif key == 'allowed_updates':
+        ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        want = 'a list of strings'
+    else:  # dates
+        ok = _is_int(value) and 0 <= value <= _MAX_UNIX_TIME
+        want = 'an integer Unix time'
+    if not ok:
+        raise MalformedResult('getWebhookInfo returned a malformed WebhookInfo: %s is %s, expected %s' % (
+            key, shown(value, 60), want))
+    return value
+
+
 def describe_webhook(info, now):
-    """Normalize a WebhookInfo object (absent fields become None) and add computed fields."""
-    info = info if isinstance(info, dict) else {}
-    webhook = dict((key, info.get(key)) for key in WEBHOOK_FIELDS)
+    """Validate and normalize a WebhookInfo object (absent fields become None) and add computed fields.
+
+    Raises :class:`MalformedResult` when ``info`` is not an object or a field has the wrong type: a ``null`` or
+    ``[1]`` result is a broken answer, never "no webhook".
+    """
+    if not isinstance(info, dict):
+        raise MalformedResult('getWebhookInfo returned %s instead of a WebhookInfo object' % (
+            'null' if info is None else 'a %s (%s)' % (type(info).__name__, shown(info, 60))))
+    webhook = dict((key, _check_field(info, key)) for key in WEBHOOK_FIELDS)
     webhook['url'] = webhook['url'] or ''
     webhook['is_set'] = bool(webhook['url'])
     webhook['has_custom_certificate'] = bool(webhook['has_custom_certificate'])
-    webhook['pending_update_count'] = int(webhook['pending_update_count'] or 0)
+    webhook['pending_update_count'] = webhook['pending_update_count'] or 0
     webhook['last_error_date_iso'] = iso_utc(webhook['last_error_date'])
-    webhook['last_error_age'] = (max(0, int(now - int(webhook['last_error_date'])))
+    webhook['last_error_age'] = (max(0, int(now - webhook['last_error_date']))
                                  if webhook['last_error_date'] else None)
     webhook['last_synchronization_error_date_iso'] = iso_utc(webhook['last_synchronization_error_date'])
     return webhook
+
+
+BOT_FIELDS = (('id', 'int'), ('is_bot', 'bool'), ('first_name', 'str'), ('username', 'str'),
+              ('can_join_groups', 'bool'), ('can_read_all_group_messages', 'bool'),
+              ('supports_inline_queries', 'bool'))
+
+
+def describe_bot(result):
+    """Validate a getMe User object; raise :class:`MalformedResult` unless it names a bot with an id."""
+    if not isinstance(result, dict):
+        raise MalformedResult('getMe returned %s instead of a User object' % (
+            'no result' if result is None else 'a %s (%s)' % (type(result).__name__, shown(result, 60))))
+    bot = {}
+    for key, kind in BOT_FIELDS:
+        value = result.get(key)
+        if value is None:
+            continue
+        ok = {'int': _is_int(value), 'bool': isinstance(value, bool), 'str': isinstance(value, str)}[kind]
+        if not ok:
+            raise MalformedResult('getMe returned a malformed User: %s is %s' % (key, shown(value, 60)))
+        bot[key] = value
+    if 'id' not in bot or bot['id'] <= 0:
+        raise MalformedResult('getMe returned a User without a valid id')
+    if bot.get('is_bot') is not True:
+        raise MalformedResult('getMe returned a User that is not a bot (is_bot=%s)' % shown(result.get('is_bot')))
+    for key, value in result.items():
+        # Optional fields Telegram adds over time: keep plain values, not nested documents.
+        if key not in bot and isinstance(key, str) and isinstance(value, (bool, int, str)):
+            bot[key] = value
+    return bot
 
 
 def telegram_argument_spec():
@@ -142,8 +222,8 @@ class TelegramClient(object):
             validate_certs=validate_certs, max_retries=max_retries, max_retry_wait=max_retry_wait,
             rate_limit_hint='Telegram asks for long waits during floods; raise max_retry_wait to wait longer',
             sleep=sleep)
-        # What users see as the API location: the base URL without the token.
-        self.api_url = api_url.rstrip('/')
+        # What users see as the API location: the base URL without the token (nor any userinfo).
+        self.api_url = shown(strip_userinfo(api_url.rstrip('/')), 200)
 
     @classmethod
     def from_module(cls, module, redactor=None):
@@ -151,7 +231,7 @@ class TelegramClient(object):
         params = module.params
         token = params['bot_token']
         redactor = redactor or token_redactor(token)
-        problem = check_token(token) or check_http_params(params)
+        problem = check_token(token) or check_url(params['api_url'], 'api_url') or check_http_params(params)
         if problem:
             module.fail_json(msg=redactor(problem))
         return cls(token, api_url=params['api_url'], timeout=params['timeout'],
@@ -171,9 +251,13 @@ class TelegramClient(object):
             raise TelegramError(self.redact('%s failed: %s' % (method, exc.msg)), error_code=exc.status,
                                 kind=exc.kind)
         body = response.json
-        if isinstance(body, dict) and body.get('ok') is True and response.status < 400:
+        if isinstance(body, dict) and body.get('ok') is True and 200 <= response.status < 300:
+            if 'result' not in body:
+                raise TelegramError(self.redact('%s failed: Telegram answered ok without a result (malformed '
+                                                'response): %s' % (method, response.excerpt(self.redact))),
+                                    error_code=response.status, kind='malformed')
             description = body.get('description')
-            return body.get('result'), (self.redact(description) if isinstance(description, str) else None)
+            return body.get('result'), (excerpt(description, self.redact) if isinstance(description, str) else None)
         raise self._error(method, response)
 
     def call(self, method, params=None):
@@ -182,22 +266,23 @@ class TelegramClient(object):
 
     def _error(self, method, response):
         body = response.json if isinstance(response.json, dict) else {}
-        code = body.get('error_code', response.status)
-        try:
-            code = int(code)
-        except (TypeError, ValueError):
+        code = body.get('error_code')
+        if not (isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 999):
             code = response.status
         description = body.get('description')
         if not isinstance(description, str):
             description = None
         if description is not None:
-            description = self.redact(description)
+            description = excerpt(description, self.redact)
         if code == 401:
+            # The Bot API server answers 401 for a well-formed token it does not know or that was revoked.
             msg = ('%s failed: token rejected (revoked or invalid): Telegram answered 401 %s' % (
                 method, description or 'Unauthorized'))
         elif code == 404:
-            msg = ('%s failed: token rejected: Telegram answers 404 Not Found for a wrong, doubled-prefix or '
-                   'nonexistent token (also check api_url, currently %s)' % (method, self.api_url))
+            # 404 is for a path the Bot API server cannot parse: not a rejected token, a wrong URL.
+            msg = ('%s failed: Telegram answered 404 %s: the request path was not recognised; check api_url '
+                   '(currently %s) and that bot_token has no "bot" prefix. A revoked or unknown token answers '
+                   '401, not 404' % (method, description or 'Not Found', self.api_url))
         elif description is not None:
             msg = '%s failed: Telegram answered %s: %s' % (method, code, description)
             if code == 409 and method.lower() == 'getupdates':
@@ -216,8 +301,22 @@ class TelegramClient(object):
     def get_webhook_info(self):
         return self.call('getWebhookInfo')
 
+    def bot(self):
+        """getMe, validated (:func:`describe_bot`); a malformed answer raises TelegramError kind=malformed."""
+        try:
+            return describe_bot(self.get_me())
+        except MalformedResult as exc:
+            raise TelegramError(self.redact('%s (malformed response)' % exc), kind='malformed')
+
+    def webhook(self, now=None):
+        """getWebhookInfo, validated and normalized (:func:`describe_webhook`)."""
+        try:
+            return describe_webhook(self.get_webhook_info(), time.time() if now is None else now)
+        except MalformedResult as exc:
+            raise TelegramError(self.redact('%s (malformed response)' % exc), kind='malformed')
+
     def set_webhook(self, params, certificate=None):
-        """setWebhook with ``params``; ``certificate`` is a file path sent as a multipart upload."""
+        """setWebhook with ``params``; ``certificate`` is ``(file name, bytes)``, sent as a multipart upload."""
         if certificate is None:
             return self._send('setWebhook', params)
         fields = {}
@@ -230,8 +329,9 @@ class TelegramClient(object):
                 fields[key] = json.dumps(value)
             else:
                 fields[key] = to_text(value)
-        fields['certificate'] = {'filename': certificate, 'mime_type': 'application/octet-stream',
-                                 'multipart_encoding': '7or8bit'}
+        # The content, read once and bounded by the caller: prepare_multipart would open the path again.
+        fields['certificate'] = {'filename': certificate[0], 'content': certificate[1],
+                                 'mime_type': 'application/octet-stream'}
         return self._send('setWebhook', multipart=fields)
 
     def delete_webhook(self, drop_pending_updates=False):

@@ -20,7 +20,10 @@ description:
   - Optional thresholds turn the answer into a health verdict (RV(healthy), RV(problems)), for example to
     catch a webhook that fails delivery, a growing backlog, or a leftover webhook that blocks a polling bot
     with C(409 Conflict).
-  - A rejected token (C(401) revoked or invalid, C(404) wrong or doubled-prefix token) always fails the task.
+  - A rejected token (C(401 Unauthorized), revoked or never issued) always fails the task with "token rejected"; a
+    C(404) (a request path the server does not recognise, such as a wrong O(api_url)) fails it as such.
+  - A C(getMe) answer without a valid bot object, or a C(getWebhookInfo) answer of the wrong shape, fails the task
+    as a malformed response; it never yields RV(healthy=true).
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._attributes.info_module
@@ -199,10 +202,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     TelegramClient,
     TelegramError,
-    describe_webhook,
     telegram_argument_spec,
     token_redactor,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import shown
 
 
 def find_problems(webhook, expect_webhook=None, max_pending_updates=None, max_error_age=None):
@@ -215,7 +218,7 @@ def find_problems(webhook, expect_webhook=None, max_pending_updates=None, max_er
     if expect_webhook is False and webhook['is_set']:
         problems.append('a webhook is set (%s), but none is expected (expect_webhook=false): a polling bot gets '
                         '409 Conflict from getUpdates until it is deleted (tgops.runbooks.telegram_webhook '
-                        'state=absent)' % webhook['url'])
+                        'state=absent)' % shown(webhook['url'], 200))
     if max_pending_updates is not None and webhook['pending_update_count'] > max_pending_updates:
         problems.append('%d updates are pending, more than max_pending_updates=%d: the bot is not receiving '
                         'updates fast enough (or its webhook answers errors)'
@@ -224,7 +227,7 @@ def find_problems(webhook, expect_webhook=None, max_pending_updates=None, max_er
             and webhook['last_error_age'] < max_error_age:
         problems.append('the webhook failed a delivery %d seconds ago (at %s, max_error_age=%d): %s'
                         % (webhook['last_error_age'], webhook['last_error_date_iso'], max_error_age,
-                           webhook['last_error_message'] or 'no error message'))
+                           shown(webhook['last_error_message'] or 'no error message', 300)))
     return problems
 
 
@@ -244,19 +247,18 @@ def main():
             module.fail_json(msg='%s must be 0 or more' % name)
 
     client = TelegramClient.from_module(module, redactor=redact)
-    bot = info = None
+    bot = webhook = None
     try:
-        bot = client.get_me()
-        info = client.get_webhook_info()
+        bot = client.bot()
+        webhook = client.webhook(time.time())
     except TelegramError as exc:
         module.fail_json(**redact.redact_obj(dict(msg=exc.msg, error_code=exc.error_code,
-                                                  description=exc.description)))
+                                                  description=exc.description, error_kind=exc.kind)))
 
-    webhook = describe_webhook(info, time.time())
     problems = find_problems(webhook, params['expect_webhook'], params['max_pending_updates'],
                              params['max_error_age'])
-    result = redact.redact_obj(dict(changed=False, bot=bot if isinstance(bot, dict) else {}, webhook=webhook,
-                                    healthy=not problems, problems=problems))
+    result = redact.redact_obj(dict(changed=False, bot=bot, webhook=webhook, healthy=not problems,
+                                    problems=problems))
     if problems and params['fail_on_unhealthy']:
         module.fail_json(msg='bot is unhealthy: ' + '; '.join(result['problems']), **result)
     module.exit_json(**result)

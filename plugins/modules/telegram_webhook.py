@@ -43,6 +43,11 @@ attributes:
     details:
       - URL, O(max_connections), O(ip_address), O(allowed_updates) and the presence of a custom certificate are
         compared with C(getWebhookInfo); C(setWebhook) is called only when one of them differs.
+      - C(ip_address) is compared only when O(ip_address) is set. Telegram reports the address it resolved
+        for the URL's host whenever a webhook is set, so comparing it otherwise would report a change on every
+        run.
+      - Telegram answers C(Webhook is already set) when only O(allowed_updates) changes, yet applies it; the
+        module reads the state back and reports the change.
       - The secret token is not returned by Telegram and so is not compared. With the default
         O(secret_token_update=on_create) a changed O(secret_token) alone is NOT applied and the run reports no
         change; it is sent only when the webhook is created or changed for another reason. Use
@@ -92,6 +97,8 @@ options:
   allowed_updates:
     description:
       - Update types the bot receives, for example V(message), V(callback_query), V(chat_member).
+      - Names are compared and sent in lower case, as Telegram stores them. A name Telegram does not know is
+        ignored by Telegram; the module then warns that the read-back subscription differs.
       - V([]) means Telegram's default set (all types except C(chat_member), C(message_reaction) and
         C(message_reaction_count)).
       - Unset, the current subscription is kept and not compared.
@@ -104,12 +111,15 @@ options:
     type: int
   ip_address:
     description:
-      - Fixed IP address Telegram sends updates to instead of resolving the URL's host.
+      - Fixed IPv4 address Telegram sends updates to instead of resolving the URL's host (Telegram refuses IPv6
+        addresses).
       - Unset, it is not compared, and Telegram resolves the host through DNS whenever C(setWebhook) is called.
     type: str
   certificate:
     description:
       - Path, on the managed host, of a self-signed public certificate (PEM) to upload with the webhook.
+      - It must be a regular file of at most 64 KiB; a directory, FIFO, device or socket is refused before it is
+        opened.
       - Only the presence of a certificate can be compared, not its content.
       - Unset, a webhook that has a custom certificate is set again without one.
     type: path
@@ -126,8 +136,12 @@ seealso:
     description: The method behind O(state=present).
     link: https://core.telegram.org/bots/api#setwebhook
 notes:
-  - Telegram allows about one C(setWebhook) call per second per bot; a C(429) answer is retried within
-    O(max_retries) and O(max_retry_wait).
+  - Telegram allows one C(setWebhook) call with a URL per second per bot, no-op calls included; a C(429) answer
+    is retried after the C(retry_after) it names, within O(max_retries) and O(max_retry_wait).
+  - Telegram closes the current webhook before it validates a new one, so a refused C(setWebhook) leaves the bot
+    with no webhook. After any failed change the module reads the state back with C(getWebhookInfo), says in
+    its message what the bot has now, returns it as RV(webhook), and reports C(changed) when the webhook was
+    removed.
 """
 
 EXAMPLES = r"""
@@ -164,7 +178,7 @@ webhook:
   description:
     - The webhook settings after the run, read back with C(getWebhookInfo). In check mode, the predicted settings.
     - Same fields as RV(tgops.runbooks.telegram_bot_info#module:webhook). A bot token inside the URL is masked.
-  returned: success
+  returned: success, and after a failed C(setWebhook) or C(deleteWebhook) when the state could be read back
   type: dict
   contains:
     url:
@@ -245,23 +259,28 @@ secret_token_sent:
   sample: true
 """
 
+import ipaddress
 import os
 import re
+import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import shown
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     TelegramClient,
     TelegramError,
-    describe_webhook,
     telegram_argument_spec,
     token_redactor,
 )
 
 SECRET_RE = re.compile(r'^[A-Za-z0-9_-]{1,256}$')
+UPDATE_TYPE_RE = re.compile(r'^[A-Za-z_]{1,64}$')
 DEFAULT_MAX_CONNECTIONS = 40
 ALREADY_SET = 'webhook is already set'
+# A webhook certificate is one public PEM certificate, a few KB; anything far larger is the wrong file.
+MAX_CERTIFICATE_SIZE = 64 * 1024
 
 SECRET_SENT = '******** (sent)'
 SECRET_NONE = '(none)'
@@ -272,7 +291,8 @@ DIFF_KEYS = ('url', 'max_connections', 'ip_address', 'allowed_updates', 'has_cus
 
 
 def _norm_updates(updates):
-    return sorted(set(updates or []))
+    # Telegram lowercases update type names, so "Message" and "message" are the same subscription.
+    return sorted(set(u.strip().lower() for u in updates or []))
 
 
 def compare(current, desired):
@@ -280,6 +300,8 @@ def compare(current, desired):
 
     ``current`` is a :func:`describe_webhook` dict. ``desired`` has ``url``, ``max_connections``, ``ip_address``,
     ``allowed_updates`` (None: not managed), ``certificate`` (bool: one is uploaded), ``drop_pending_updates``.
+    ``ip_address`` takes part only when managed: Telegram always reports the address it resolved for the URL's
+    host, which says nothing about what the playbook asked for.
     """
     differences = []
     if current['url'] != desired['url']:
@@ -310,7 +332,7 @@ def set_webhook_params(current, params, send_secret, drop):
     if params['ip_address'] is not None:
         call['ip_address'] = params['ip_address']
     if params['allowed_updates'] is not None:
-        call['allowed_updates'] = list(params['allowed_updates'])
+        call['allowed_updates'] = _norm_updates(params['allowed_updates'])
     if send_secret and params['secret_token'] is not None:
         call['secret_token'] = params['secret_token']
     return call
@@ -341,12 +363,62 @@ def predict_absent(current, drop):
     return after
 
 
-def diff_view(webhook, secret):
-    view = dict((key, webhook.get(key)) for key in DIFF_KEYS)
+def diff_view(webhook, secret, manage_ip=True):
+    view = dict((key, webhook.get(key)) for key in DIFF_KEYS if manage_ip or key != 'ip_address')
     if view['allowed_updates'] is not None:
         view['allowed_updates'] = _norm_updates(view['allowed_updates'])
     view['secret_token'] = secret
     return view
+
+
+def read_certificate(path, limit=MAX_CERTIFICATE_SIZE):
+    """``(path, bytes)`` of a regular file of at most ``limit`` bytes; ValueError with a reason otherwise.
+
+    Checked with stat() before opening (a FIFO would block, /dev/zero never ends, a directory raises), opened
+    non-blocking, checked again on the open descriptor (the path may have been swapped in between), and read
+    with a bound.
+    """
+    kinds = ((stat.S_ISDIR, 'a directory'), (stat.S_ISFIFO, 'a FIFO'), (stat.S_ISCHR, 'a character device'),
+             (stat.S_ISBLK, 'a block device'), (stat.S_ISSOCK, 'a socket'))
+
+    def check(mode, size):
+        if not stat.S_ISREG(mode):
+            what = next((name for test, name in kinds if test(mode)), 'not a regular file')
+            raise ValueError('certificate %s is %s; it must be a regular file holding a PEM certificate'
+                             % (shown(path, 200), what))
+        if size > limit:
+            raise ValueError('certificate %s has %d bytes, more than the %d bytes a webhook certificate can '
+                             'plausibly have: is it the right file?' % (shown(path, 200), size, limit))
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError('certificate %s does not exist or is not readable: %s' % (
+            shown(path, 200), getattr(exc, 'strerror', None) or exc))
+    check(info.st_mode, info.st_size)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_NOCTTY', 0))
+    except (OSError, ValueError) as exc:
+        raise ValueError('certificate %s does not exist or is not readable: %s' % (
+            shown(path, 200), getattr(exc, 'strerror', None) or exc))
+    try:
+        info = os.fstat(fd)
+        check(info.st_mode, info.st_size)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b''.join(chunks)
+    except OSError as exc:
+        raise ValueError('certificate %s cannot be read: %s' % (shown(path, 200), exc.strerror or exc))
+    finally:
+        os.close(fd)
+    check(stat.S_IFREG, len(data))
+    if not data.strip():
+        raise ValueError('certificate %s is empty' % shown(path, 200))
+    return path, data
 
 
 def validate(module):
@@ -354,14 +426,40 @@ def validate(module):
     if params['state'] == 'present':
         if not params['url'] or not params['url'].strip():
             module.fail_json(msg='url must not be empty with state=present; use state=absent to delete the webhook')
+        if any(ord(c) < 33 or ord(c) == 127 for c in params['url']):
+            module.fail_json(msg='url must not contain whitespace or control characters')
         if params['secret_token'] is not None and not SECRET_RE.match(params['secret_token']):
             module.fail_json(msg='secret_token must be 1-256 characters of A-Z, a-z, 0-9, "_" and "-" '
                                  '(the given value has %d characters)' % len(params['secret_token']))
         if params['max_connections'] is not None and not 1 <= params['max_connections'] <= 100:
             module.fail_json(msg='max_connections must be between 1 and 100 (Telegram clamps other values, which '
                                  'would make every run report a change)')
-        if params['certificate'] is not None and not os.access(params['certificate'], os.R_OK):
-            module.fail_json(msg='certificate %s does not exist or is not readable' % params['certificate'])
+        if params['allowed_updates'] is not None:
+            bad = [u for u in params['allowed_updates'] if not isinstance(u, str) or not UPDATE_TYPE_RE.match(u)]
+            if bad:
+                module.fail_json(msg='allowed_updates must be update type names such as message or callback_query '
+                                     '(letters and "_"); not: %s' % shown(', '.join(str(b) for b in bad[:5]), 200))
+        if params['ip_address'] is not None:
+            try:
+                address = ipaddress.ip_address(params['ip_address'])
+            except ValueError:
+                module.fail_json(msg='ip_address must be an IPv4 address, got %s' % shown(params['ip_address']))
+            if address.version != 4:
+                module.fail_json(msg='ip_address must be an IPv4 address: Telegram refuses IPv6 webhook addresses')
+        if params['certificate'] is not None:
+            try:
+                return read_certificate(params['certificate'])
+            except ValueError as exc:
+                module.fail_json(msg=str(exc))
+    return None
+
+
+def _is_already_set(description):
+    return (description or '').strip().rstrip('.').lower() == ALREADY_SET
+
+
+def _state_text(webhook):
+    return ('a webhook to %s' % shown(webhook['url'], 200)) if webhook['is_set'] else 'no webhook'
 
 
 def main():
@@ -387,70 +485,109 @@ def main():
     )
     params = module.params
     redact = token_redactor(params['bot_token'], params['secret_token'])
-    validate(module)
+    certificate = validate(module)
     client = TelegramClient.from_module(module, redactor=redact)
+    manage_ip = params['ip_address'] is not None
 
     result = dict(changed=False, differences=[], api_call=None, api_description=None, secret_token_sent=False)
     current = after = {}
     differences = []
     before_secret = after_secret = SECRET_UNKNOWN
     try:
-        current = describe_webhook(client.get_webhook_info(), time.time())
-        before_secret = SECRET_UNKNOWN if current['is_set'] else SECRET_NONE
-        after_secret = before_secret
-        drop = params['drop_pending_updates'] and current['pending_update_count'] > 0
-
+        current = client.webhook()
+    except TelegramError as exc:
+        module.fail_json(**redact.redact_obj(dict(msg=exc.msg, error_code=exc.error_code,
+                                                  description=exc.description, error_kind=exc.kind)))
+    before_secret = SECRET_UNKNOWN if current['is_set'] else SECRET_NONE
+    after_secret = before_secret
+    drop = params['drop_pending_updates'] and current['pending_update_count'] > 0
+    method = None
+    try:
         if params['state'] == 'present':
             desired = dict(url=params['url'], max_connections=params['max_connections'],
                            ip_address=params['ip_address'], allowed_updates=params['allowed_updates'],
-                           certificate=params['certificate'] is not None,
-                           drop_pending_updates=params['drop_pending_updates'])
+                           certificate=certificate is not None, drop_pending_updates=params['drop_pending_updates'])
             differences = compare(current, desired)
-            always = params['secret_token_update'] == 'always'
-            if always:
+            if params['secret_token_update'] == 'always':
                 differences.append('secret_token')
             if differences:
                 call = set_webhook_params(current, params, send_secret=True, drop=drop)
                 result['secret_token_sent'] = 'secret_token' in call
                 after_secret = SECRET_SENT if 'secret_token' in call else SECRET_NONE
-                after = predict_present(current, call, params['certificate'])
+                after = predict_present(current, call, certificate)
                 result['changed'] = True
                 if not module.check_mode:
-                    dummy, description = client.set_webhook(call, certificate=params['certificate'])
-                    result['api_call'] = 'setWebhook'
+                    method = 'setWebhook'
+                    dummy, description = client.set_webhook(call, certificate=certificate)
+                    result['api_call'] = method
                     result['api_description'] = description
-                    after = describe_webhook(client.get_webhook_info(), time.time())
-                    # Telegram compares url, secret, max_connections and ip_address itself; when only the
-                    # secret was in question and it answers "already set", nothing changed.
-                    if differences == ['secret_token'] and (description or '').strip().lower() == ALREADY_SET:
-                        result['changed'] = False
-                        after_secret = before_secret
+                    after = client.webhook()
+                    if _is_already_set(description):
+                        # Telegram compared url, secret, max_connections, ip_address and the certificate itself
+                        # and found them equal; it still applies a changed allowed_updates. So the run changed
+                        # something only if the read-back state differs.
+                        result['changed'] = compare(after, dict(
+                            url=current['url'], allowed_updates=current.get('allowed_updates') or [],
+                            certificate=current['has_custom_certificate'])) != []
+                        if not result['changed']:
+                            after_secret = before_secret
+                    left = [d for d in compare(after, desired) if d != 'pending_update_count']
+                    if left:
+                        module.warn(redact('after setWebhook, getWebhookInfo still differs from the requested '
+                                           'settings in %s (Telegram ignores unknown update types and clamps '
+                                           'values); the next run will try again' % ', '.join(left)))
             else:
                 after = current
         else:
             if current['is_set'] or drop:
-                result['differences'] = differences = (['url'] if current['is_set'] else []) + \
-                    (['pending_update_count'] if drop else [])
+                differences = (['url'] if current['is_set'] else []) + (['pending_update_count'] if drop else [])
                 after = predict_absent(current, drop)
                 after_secret = SECRET_NONE
                 result['changed'] = True
                 if not module.check_mode:
+                    method = 'deleteWebhook'
                     dummy, description = client.delete_webhook(drop_pending_updates=drop)
-                    result['api_call'] = 'deleteWebhook'
+                    result['api_call'] = method
                     result['api_description'] = description
-                    after = describe_webhook(client.get_webhook_info(), time.time())
+                    after = client.webhook()
             else:
-                differences = []
                 after = current
         result['differences'] = differences
     except TelegramError as exc:
-        module.fail_json(**redact.redact_obj(dict(msg=exc.msg, error_code=exc.error_code,
-                                                  description=exc.description)))
+        fail_after_change(module, client, redact, exc, method, current, differences)
 
     result['webhook'] = after
     if module._diff:
-        result['diff'] = dict(before=diff_view(current, before_secret), after=diff_view(after, after_secret))
+        result['diff'] = dict(before=diff_view(current, before_secret, manage_ip),
+                              after=diff_view(after, after_secret, manage_ip))
     module.exit_json(**redact.redact_obj(result))
+
+
+def fail_after_change(module, client, redact, exc, method, before, differences):
+    """Fail after a refused (or unconfirmed) change, saying what state the bot is in now.
+
+    The Bot API server closes the current webhook before it validates a new one, so a rejected setWebhook
+    leaves the bot with NO webhook. Read the state back rather than assume the old one survived.
+    """
+    result = dict(msg=exc.msg, error_code=exc.error_code, description=exc.description, error_kind=exc.kind,
+                  api_call=method, differences=differences, changed=False)
+    if method is not None:
+        try:
+            now = client.webhook()
+        except TelegramError as again:
+            result['msg'] += ('. The webhook state afterwards is unknown (getWebhookInfo failed: %s); before the '
+                              'call the bot had %s' % (again.msg, _state_text(before)))
+        else:
+            result['webhook'] = now
+            result['changed'] = now['url'] != before['url'] or now['is_set'] != before['is_set']
+            if result['changed']:
+                result['msg'] += ('. Telegram removed the previous webhook before refusing the change: the bot now '
+                                  'has %s (it had %s); it receives no updates until a setWebhook succeeds'
+                                  % (_state_text(now), _state_text(before))) if not now['is_set'] else (
+                    '. The bot now has %s (it had %s)' % (_state_text(now), _state_text(before)))
+            else:
+                result['msg'] += '. getWebhookInfo afterwards: the bot still has %s' % _state_text(now)
+    module.fail_json(**redact.redact_obj(result))
 
 
 if __name__ == '__main__':

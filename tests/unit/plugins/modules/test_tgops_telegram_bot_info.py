@@ -113,13 +113,25 @@ def test_revoked_token(api):
     assert result['error_code'] == 401
 
 
-def test_wrong_token_404(api):
+def test_unknown_well_formed_token_is_401_token_rejected(api):
+    # The Bot API server answers 401 Unauthorized for a well-formed token it does not accept (issue 10).
     FakeTelegram(api, TOKEN)
     other = '5550001234:AAE_anotherSecretThatIsNotKnown-000000'
     result = run_module(telegram_bot_info, dict(bot_token=other, api_url=api.url))
     assert result['failed'] is True
-    assert 'token rejected: Telegram answers 404 Not Found' in result['msg']
+    assert result['error_code'] == 401
+    assert 'token rejected' in result['msg']
     assert_no_secret(result, other)
+
+
+def test_404_is_a_wrong_path_not_a_rejected_token(api):
+    FakeTelegram(api, TOKEN)
+    result = run_module(telegram_bot_info, dict(bot_token=TOKEN, api_url=api.url + '/wrong/prefix'))
+    assert result['failed'] is True
+    assert result['error_code'] == 404
+    assert 'token rejected' not in result['msg']
+    assert 'request path was not recognised' in result['msg'] and 'api_url' in result['msg']
+    assert_no_secret(result, TOKEN)
 
 
 def test_rate_limited_then_gives_up(api, no_sleep):

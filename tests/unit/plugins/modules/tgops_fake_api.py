@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 import threading
 import time
 
@@ -143,6 +144,15 @@ class FakeTelegram(object):
         api.route(base + 'getWebhookInfo', self._get_info)
         api.route(base + 'setWebhook', self._set)
         api.route(base + 'deleteWebhook', self._delete)
+        # Any other /bot<token>/ path: 401 for a well-formed token the server does not accept, 404 for a path it
+        # cannot parse (telegram-bot-api: a wrong token is Unauthorized; 404 is for a malformed request path).
+        api.route('/bot*', self._unknown_path)
+
+    @staticmethod
+    def _unknown_path(req):
+        if re.match(r'^/bot[1-9][0-9]{0,15}:[A-Za-z0-9_-]+/[A-Za-z]+$', req.path):
+            return (401, {'ok': False, 'error_code': 401, 'description': 'Unauthorized'})
+        return (404, {'ok': False, 'error_code': 404, 'description': 'Not Found'})
 
     def _unauthorized(self):
         return (401, {'ok': False, 'error_code': 401, 'description': 'Unauthorized'})
