@@ -1,10 +1,16 @@
 """Pinata API emulator: testAuthentication, userPinnedDataTotal and pinJSONToIPFS, with Pinata's
-per-account rate limits (180 requests/min overall, 30/min on /data/*)."""
+per-account rate limits (180 requests/min overall, 30/min on /data/*), JWTs that carry their API key
+and scoped keys."""
+import base64
+import binascii
 import datetime
 import hashlib
+import hmac
 import json
 import math
+import secrets
 import time
+import uuid
 
 from .common import ControlError, Emulator, SlidingWindow, control_json, json_response
 
@@ -18,6 +24,25 @@ AUTH_OK = {"message": "Congratulations! You are communicating with the Pinata AP
 KEYS_MUST_BE_STRINGS = {"error": {"reason": "KEYS_MUST_BE_STRINGS",
                                   "details": "pinata_api_key and pinata_secret_api_key must both be strings"}}
 INVALID_CREDENTIALS = {"error": {"reason": "INVALID_CREDENTIALS", "details": "Invalid/expired credentials"}}
+# The status is what clients act on (the official SDK raises AuthenticationError for 401 and 403);
+# the body of a scope refusal is this emulator's choice.
+NO_SCOPES = {"error": {"reason": "NO_SCOPES_FOUND", "details": "This key does not have the required scopes associated with it"}}
+# Which scope each route needs: Pinata key permissions are {"admin": bool, "endpoints": {group: {name: bool}}}.
+# testAuthentication answers any valid key.
+ROUTE_SCOPES = {
+    "test_authentication": None,
+    "user_pinned_data_total": ("data", "userPinnedDataTotal"),
+    "pin_json": ("pinning", "pinJSONToIPFS"),
+}
+ADMIN = {"admin": True}
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def base58(data):
@@ -49,8 +74,14 @@ class PinataError(Exception):
 class PinataEmulator(Emulator):
     name = "pinata"
 
+    def __init__(self, seed=None):
+        # Signs the JWTs this emulator mints; kept across resets, like Pinata's own signing key.
+        self.jwt_secret = secrets.token_bytes(32)
+        super().__init__(seed)
+
     def reset_state(self):
         self.accounts = {}  # name -> account dict
+        self.keys = {}  # api key -> {"account", "secret", "scopes", "iat"}
         self.revoked = set()  # ("api_key", value) or ("jwt", value)
         self.overall = SlidingWindow(OVERALL_LIMIT, WINDOW)
         self.data = SlidingWindow(DATA_LIMIT, WINDOW)
@@ -69,14 +100,75 @@ class PinataEmulator(Emulator):
             raise ControlError(400, "name must be a non-empty string")
         if not spec.get("jwt") and not (spec.get("api_key") and spec.get("secret_api_key")):
             raise ControlError(400, "an account needs jwt or api_key + secret_api_key")
-        account = self.accounts.get(name) or {"name": name, "pins": {}, "base_count": 0, "base_size": 0}
+        account = self.accounts.get(name) or {"name": name, "pins": {}, "base_count": 0, "base_size": 0,
+                                               "uuid": str(uuid.uuid4())}
+        if account.get("api_key") and account["api_key"] != spec.get("api_key"):
+            self.keys.pop(account["api_key"], None)  # the account's key was replaced: the old one is gone
         account.update(api_key=spec.get("api_key"), secret_api_key=spec.get("secret_api_key"), jwt=spec.get("jwt"))
         account["base_count"] = int(spec.get("pin_count", account["base_count"]))
         account["base_size"] = int(spec.get("pin_size_total", account["base_size"]))
         for cred in (("api_key", account["api_key"]), ("jwt", account["jwt"])):
             self.revoked.discard(cred)
         self.accounts[name] = account
+        if account["api_key"]:
+            self._add_key(account, account["api_key"], account["secret_api_key"], ADMIN)
         return account
+
+    def _add_key(self, account, api_key, secret, scopes):
+        if api_key in self.keys and self.keys[api_key]["account"] != account["name"]:
+            raise ControlError(409, "that api_key belongs to another account")
+        entry = self.keys.get(api_key)
+        if entry is None or entry["secret"] != secret or entry["scopes"] != scopes:
+            entry = {"account": account["name"], "secret": secret, "scopes": scopes, "iat": int(time.time())}
+            self.keys[api_key] = entry
+        self.revoked.discard(("api_key", api_key))
+        return entry
+
+    def mint_jwt(self, api_key):
+        """A JWT shaped like Pinata's: HS256, payload with userInformation, authenticationType "scopedKey"
+        and the key itself (scopedKeyKey, scopedKeySecret). It lives and dies with that key."""
+        entry = self.keys[api_key]
+        account = self.accounts[entry["account"]]
+        header = {"alg": "HS256", "typ": "JWT"}
+        payload = {
+            "userInformation": {"id": account["uuid"], "email": "%s@lab.invalid" % account["name"],
+                                "email_verified": True, "pin_policy": {"regions": [
+                                    {"desiredReplicationCount": 1, "id": "FRA1"},
+                                    {"desiredReplicationCount": 1, "id": "NYC1"}], "version": 1},
+                                "mfa_enabled": False, "status": "ACTIVE"},
+            "authenticationType": "scopedKey",
+            "scopedKeyKey": api_key,
+            "scopedKeySecret": entry["secret"],
+            "exp": entry["iat"] + 365 * 86400,
+            "iat": entry["iat"],
+        }
+        signing_input = "%s.%s" % (b64url(json.dumps(header, separators=(",", ":")).encode()),
+                                   b64url(json.dumps(payload, separators=(",", ":")).encode()))
+        signature = hmac.new(self.jwt_secret, signing_input.encode("ascii"), hashlib.sha256).digest()
+        return signing_input + "." + b64url(signature)
+
+    def _jwt_key(self, token):
+        """The api key a minted JWT carries when its structure, signature and expiry hold; else None."""
+        parts = token.split(".")
+        if len(parts) != 3:
+            return None
+        try:
+            header = json.loads(b64url_decode(parts[0]))
+            payload = json.loads(b64url_decode(parts[1]))
+            signature = b64url_decode(parts[2])
+        except (ValueError, binascii.Error):
+            return None
+        if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(payload, dict):
+            return None
+        expected = hmac.new(self.jwt_secret, ("%s.%s" % (parts[0], parts[1])).encode("ascii"), hashlib.sha256).digest()
+        if not hmac.compare_digest(signature, expected):
+            return None
+        if not isinstance(payload.get("exp"), int) or payload["exp"] < time.time():
+            return None
+        entry = self.keys.get(payload.get("scopedKeyKey"))
+        if entry is None or entry["secret"] != payload.get("scopedKeySecret"):
+            return None
+        return payload["scopedKeyKey"]
 
     def _summary(self, account):
         return {"name": account["name"], "has_api_key": bool(account["api_key"]), "has_jwt": bool(account["jwt"]),
@@ -95,19 +187,46 @@ class PinataEmulator(Emulator):
         if parts == ["accounts"] and req.method == "POST":
             data = control_json(req)
             with self.lock:
-                return json_response(200, {"ok": True, "account": self._summary(self._add_account(data))})
+                account = self._add_account(data)
+                answer = {"ok": True, "account": self._summary(account)}
+                if account["api_key"]:
+                    answer["key_jwt"] = self.mint_jwt(account["api_key"])
+                return json_response(200, answer)
+        if parts == ["keys"] and req.method == "POST":
+            data = control_json(req)
+            scopes = data.get("scopes", ADMIN)
+            if not isinstance(scopes, dict):
+                raise ControlError(400, 'scopes must be {"admin": true} or {"endpoints": {group: {name: true}}}')
+            with self.lock:
+                account = self.accounts.get(data.get("account"))
+                if account is None:
+                    raise ControlError(404, "no such account")
+                api_key = data.get("api_key") or secrets.token_hex(10)
+                secret = data.get("secret_api_key") or secrets.token_hex(32)
+                self._add_key(account, api_key, secret, scopes)
+                return json_response(200, {"ok": True, "api_key": api_key, "secret_api_key": secret,
+                                           "jwt": self.mint_jwt(api_key)})
         if parts == ["accounts"] and req.method == "GET":
             with self.lock:
                 return json_response(200, {"ok": True, "accounts": [self._summary(a) for a in self.accounts.values()]})
         if parts == ["revoke"] and req.method == "POST":
             data = control_json(req)
             with self.lock:
-                for field in ("api_key", "jwt"):
-                    if data.get(field):
-                        if not any(a[field] == data[field] for a in self.accounts.values()):
-                            raise ControlError(404, "no account has that %s" % field)
-                        self.revoked.add((field, data[field]))
+                if data.get("api_key"):
+                    if data["api_key"] not in self.keys:
+                        raise ControlError(404, "no account has that api_key")
+                    self.revoked.add(("api_key", data["api_key"]))
+                    return json_response(200, {"ok": True})
+                if data.get("jwt"):
+                    if any(a["jwt"] == data["jwt"] for a in self.accounts.values()):
+                        self.revoked.add(("jwt", data["jwt"]))
                         return json_response(200, {"ok": True})
+                    # A minted JWT is its key: revoking one revokes the other, as on Pinata.
+                    api_key = self._jwt_key(data["jwt"])
+                    if api_key is None:
+                        raise ControlError(404, "no account has that jwt")
+                    self.revoked.add(("api_key", api_key))
+                    return json_response(200, {"ok": True})
             raise ControlError(400, "give api_key or jwt")
         if parts == ["ratelimit"] and req.method == "POST":
             data = control_json(req)
@@ -146,7 +265,11 @@ class PinataEmulator(Emulator):
                                                  "details": "Cannot %s %s" % (req.method, req.path)}})
         try:
             with self.lock:
-                account = self._authenticate(req)
+                account, scopes = self._authenticate(req)
+                needed = ROUTE_SCOPES[route]
+                if needed and not (scopes.get("admin") or
+                                   ((scopes.get("endpoints") or {}).get(needed[0]) or {}).get(needed[1])):
+                    raise PinataError(403, NO_SCOPES)
                 headers = self._rate_limit(account, req.path.startswith("/data/"))
             status, body = getattr(self, "r_" + route)(account, req)
         except PinataError as exc:
@@ -160,19 +283,22 @@ class PinataEmulator(Emulator):
             jwt = jwt.strip()
             if scheme.lower() != "bearer" or not jwt:
                 raise PinataError(401, INVALID_CREDENTIALS)
+            # A JWT registered as an opaque string through the control API (older lab callers).
             for account in self.accounts.values():
                 if account["jwt"] and account["jwt"] == jwt and ("jwt", jwt) not in self.revoked:
-                    return account
-            raise PinataError(401, INVALID_CREDENTIALS)
+                    return account, ADMIN
+            key = self._jwt_key(jwt)
+            if key is None or ("api_key", key) in self.revoked:
+                raise PinataError(401, INVALID_CREDENTIALS)
+            return self.accounts[self.keys[key]["account"]], self.keys[key]["scopes"]
         key = req.headers.get("pinata_api_key")
         secret = req.headers.get("pinata_secret_api_key")
         if not key or not secret:
             raise PinataError(400, KEYS_MUST_BE_STRINGS)
-        for account in self.accounts.values():
-            if (account["api_key"] == key and account["secret_api_key"] == secret
-                    and ("api_key", key) not in self.revoked):
-                return account
-        raise PinataError(401, INVALID_CREDENTIALS)
+        entry = self.keys.get(key)
+        if entry is None or entry["secret"] != secret or ("api_key", key) in self.revoked:
+            raise PinataError(401, INVALID_CREDENTIALS)
+        return self.accounts[entry["account"]], entry["scopes"]
 
     def _rate_limit(self, account, is_data):
         """Count the request against the account's windows; the X-RateLimit-* headers to send."""

@@ -1,4 +1,6 @@
 """The Pinata emulator against the contract in api-contracts.md."""
+import base64
+import json
 import re
 import time
 
@@ -137,3 +139,88 @@ def test_health_and_log_has_no_secrets(http, pinata, capsys):
     http.get(pinata.url + "/data/testAuthentication", headers=BEARER, timeout=5)
     err = capsys.readouterr().err
     assert '"GET /data/testAuthentication" 200' in err and JWT not in err
+
+
+# ----- JWTs that carry their key, scoped keys -----
+
+def jwt_part(text):
+    return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+
+
+def test_minted_jwt_has_pinatas_structure_and_carries_its_key(http, pinata):
+    """A Pinata API-key JWT is header.payload.signature in base64url, HS256, whose payload holds
+    ``userInformation``, ``authenticationType: "scopedKey"`` and the key itself (``scopedKeyKey``,
+    ``scopedKeySecret``) with ``exp``/``iat`` (docs.pinata.cloud API keys: a key is created as the
+    pair API key / secret plus a JWT; decoded real JWTs show these claims)."""
+    resp = http.post(pinata.url + "/_control/accounts", json={"name": "tgquiz", "api_key": API_KEY,
+                                                              "secret_api_key": SECRET}, timeout=5).json()
+    token = resp["key_jwt"]
+    header, payload, signature = token.split(".")
+    assert re.match(r"^[A-Za-z0-9_-]+$", signature) and "=" not in token
+    assert jwt_part(header) == {"alg": "HS256", "typ": "JWT"}
+    claims = jwt_part(payload)
+    assert claims["authenticationType"] == "scopedKey"
+    assert claims["scopedKeyKey"] == API_KEY and claims["scopedKeySecret"] == SECRET
+    assert claims["userInformation"]["status"] == "ACTIVE" and claims["userInformation"]["id"]
+    assert claims["iat"] <= time.time() < claims["exp"]
+    resp = http.get(pinata.url + "/data/testAuthentication", headers={"Authorization": "Bearer " + token}, timeout=5)
+    assert resp.status_code == 200
+    # Registering the same key again gives the same JWT.
+    again = http.post(pinata.url + "/_control/accounts", json={"name": "tgquiz", "api_key": API_KEY,
+                                                               "secret_api_key": SECRET}, timeout=5).json()
+    assert again["key_jwt"] == token
+
+
+def test_forged_or_malformed_jwts_are_401(http, pinata):
+    token = http.post(pinata.url + "/_control/keys", json={"account": "tgquiz"}, timeout=5).json()["jwt"]
+    header, payload, signature = token.split(".")
+    claims = jwt_part(payload)
+    claims["scopedKeyKey"] = API_KEY  # another key, same signature: a forgery
+    forged = "%s.%s.%s" % (header, base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode(),
+                           signature)
+    for bad in (forged, header + "." + payload + "." + signature[::-1], "a.b.c", header + "." + payload):
+        resp = http.get(pinata.url + "/data/testAuthentication", headers={"Authorization": "Bearer " + bad}, timeout=5)
+        assert resp.status_code == 401 and resp.json() == INVALID_CREDENTIALS, bad
+
+
+def test_revoking_a_key_revokes_its_jwt_and_the_other_way_round(http, pinata):
+    """On Pinata the JWT and the key pair are one API key: revoking it ends both."""
+    first = http.post(pinata.url + "/_control/keys", json={"account": "tgquiz"}, timeout=5).json()
+    pair = {"pinata_api_key": first["api_key"], "pinata_secret_api_key": first["secret_api_key"]}
+    bearer = {"Authorization": "Bearer " + first["jwt"]}
+    assert http.get(pinata.url + "/data/testAuthentication", headers=pair, timeout=5).status_code == 200
+    assert http.post(pinata.url + "/_control/revoke", json={"api_key": first["api_key"]}, timeout=5).json()["ok"]
+    for headers in (pair, bearer):
+        assert http.get(pinata.url + "/data/testAuthentication", headers=headers, timeout=5).status_code == 401
+    second = http.post(pinata.url + "/_control/keys", json={"account": "tgquiz"}, timeout=5).json()
+    assert http.post(pinata.url + "/_control/revoke", json={"jwt": second["jwt"]}, timeout=5).json()["ok"]
+    pair = {"pinata_api_key": second["api_key"], "pinata_secret_api_key": second["secret_api_key"]}
+    assert http.get(pinata.url + "/data/testAuthentication", headers=pair, timeout=5).status_code == 401
+    # The account's own key pair (and opaque JWT) are untouched.
+    assert http.get(pinata.url + "/data/testAuthentication", headers=KEYS, timeout=5).status_code == 200
+
+
+def test_replacing_an_accounts_key_retires_the_old_one(http, pinata):
+    http.post(pinata.url + "/_control/accounts", json={"name": "tgquiz", "api_key": "new-key",
+                                                       "secret_api_key": "new-secret"}, timeout=5)
+    assert http.get(pinata.url + "/data/testAuthentication", headers=KEYS, timeout=5).status_code == 401
+    headers = {"pinata_api_key": "new-key", "pinata_secret_api_key": "new-secret"}
+    assert http.get(pinata.url + "/data/testAuthentication", headers=headers, timeout=5).status_code == 200
+
+
+def test_scoped_key_gets_403_outside_its_scopes(http, pinata):
+    """Pinata API keys are admin or scoped to endpoints ({"endpoints": {"pinning": {"pinJSONToIPFS": true}}});
+    a scoped key calling another endpoint gets 403, which the official SDK (PinataCloud/pinata
+    ``testAuthentication`` and the other calls) raises as AuthenticationError, like 401."""
+    scoped = http.post(pinata.url + "/_control/keys", json={
+        "account": "tgquiz", "scopes": {"endpoints": {"pinning": {"pinJSONToIPFS": True}}}}, timeout=5).json()
+    for headers in ({"pinata_api_key": scoped["api_key"], "pinata_secret_api_key": scoped["secret_api_key"]},
+                    {"Authorization": "Bearer " + scoped["jwt"]}):
+        assert http.get(pinata.url + "/data/testAuthentication", headers=headers, timeout=5).status_code == 200
+        resp = http.get(pinata.url + "/data/userPinnedDataTotal", headers=headers, timeout=5)
+        assert resp.status_code == 403 and resp.json()["error"]["reason"] == "NO_SCOPES_FOUND"
+        resp = http.post(pinata.url + "/pinning/pinJSONToIPFS", json={"scoped": True}, headers=headers, timeout=5)
+        assert resp.status_code == 200
+    assert http.post(pinata.url + "/_control/keys", json={"account": "nobody"}, timeout=5).status_code == 404
+    assert http.post(pinata.url + "/_control/keys", json={"account": "tgquiz", "scopes": ["x"]},
+                     timeout=5).status_code == 400
