@@ -18,7 +18,7 @@ JSON counts as healthy by its status code. ``evaluate()`` has no I/O so tests an
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import json
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import clean_text, parse_json, shown
 
 HEALTHY = ('healthy', 'ok', 'up', 'pass')
 DEGRADED = ('degraded', 'warn', 'warning')
@@ -29,7 +29,9 @@ def _norm_status(value):
         return None
     if isinstance(value, bool):
         return 'healthy' if value else 'unhealthy'
-    return str(value).strip().lower()
+    if isinstance(value, (dict, list)):
+        return shown(value, 60).lower()
+    return shown(str(value).strip().lower(), 60)
 
 
 def _acceptable(status, allow_degraded):
@@ -62,11 +64,15 @@ def evaluate(http_status, body, status_codes=(200,), allow_degraded=False, expec
     if body:
         if isinstance(body, bytes):
             body = body.decode('utf-8', 'replace')
+        body = clean_text(body)
         try:
-            doc = json.loads(body)
+            doc = parse_json(body)
             verdict['body_format'] = 'json'
-        except ValueError:
+        except ValueError as exc:
             verdict['body_format'] = 'text'
+            if body.lstrip().startswith('{'):
+                # Meant as a health document but broken (cut short, NaN, nested absurdly): it cannot say healthy.
+                reasons.append('the answer starts like a JSON object but does not parse: %s' % shown(str(exc), 120))
         if doc is not None and not isinstance(doc, dict):
             doc = None
             verdict['body_format'] = 'text'
@@ -85,7 +91,7 @@ def evaluate(http_status, body, status_codes=(200,), allow_degraded=False, expec
     verdict['status'] = status
     verdict['version'] = doc.get('version')
     verdict['uptime_seconds'] = doc.get('uptime_seconds')
-    if status is None:
+    if doc.get('status') is None:
         reasons.append('the JSON answer has no "status"')
     elif not _acceptable(status, allow_degraded):
         reasons.append('status "%s"%s' % (status, ' (allow_degraded is false)' if status in DEGRADED else ''))
@@ -107,10 +113,14 @@ def evaluate(http_status, body, status_codes=(200,), allow_degraded=False, expec
             if not _acceptable(dep_status, allow_degraded):
                 verdict['unhealthy_dependencies'].append(name)
         if verdict['unhealthy_dependencies']:
-            reasons.append('dependencies not healthy: %s' % ', '.join(
-                '%s (%s)' % (n, verdict['dependencies'][n]['status']) for n in verdict['unhealthy_dependencies']))
+            names = verdict['unhealthy_dependencies']
+            reasons.append('dependencies not healthy: %s%s' % (', '.join(
+                '%s (%s)' % (shown(n, 60), verdict['dependencies'][n]['status']) for n in names[:20]),
+                ' and %d more' % (len(names) - 20) if len(names) > 20 else ''))
+    elif deps not in (None, []):
+        reasons.append('"dependencies" is not an object')
 
     if expected_version and not versions_match(expected_version, verdict['version']):
-        reasons.append('version %s, expected %s' % (verdict['version'], expected_version))
+        reasons.append('version %s, expected %s' % (shown(verdict['version'], 60), shown(expected_version, 60)))
     verdict['healthy'] = not reasons
     return verdict

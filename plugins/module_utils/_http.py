@@ -43,7 +43,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import quote, quote_plus, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible.module_utils.urls import open_url, prepare_multipart
+from ansible.module_utils.urls import Request, make_context, prepare_multipart
 
 MASK = '********'
 
@@ -163,7 +163,7 @@ def check_url(url, name):
 def check_header_value(name, value):
     """Return a reason when ``value`` cannot be sent as header ``name`` as it is (the value is never echoed)."""
     if value is None or to_text(value) == '':
-        return '%s is empty' % name
+        return '%s is empty: an empty credential cannot authenticate (an undefined or empty variable?)' % name
     if any(ord(c) < 32 or ord(c) == 127 for c in to_text(value)):
         return '%s contains control characters (a newline from a file or vault lookup?)' % name
     if to_text(value) != to_text(value).strip():
@@ -477,7 +477,7 @@ def fetch(url, method='GET', data=None, headers=None, deadline=None, max_body=MA
                     method, data = 'GET', None
                 current = _without_userinfo(target)
     except _DeadlineExceeded:
-        raise TransportError('timeout', 'no complete answer within %s seconds' % _fmt(deadline.seconds))
+        raise TransportError('timeout', 'timed out: no complete answer within %s seconds' % _fmt(deadline.seconds))
 
 
 def _without_userinfo(url):
@@ -497,18 +497,39 @@ def _downgrade(from_url, to_url):
         return True
 
 
+_CONTEXTS = {}
+
+
+def _ssl_context(validate_certs, ca_path):
+    """One TLS context per (validate_certs, ca_path) and process.
+
+    ``open_url`` builds a context (reading the whole CA store, about 0.1 s) for every request, even plain
+    http; that time would count against each request's deadline.
+    """
+    key = (bool(validate_certs), ca_path)
+    if key not in _CONTEXTS:
+        try:
+            _CONTEXTS[key] = make_context(cafile=ca_path, validate_certs=validate_certs)
+        except Exception as exc:  # ssl.SSLError, OSError: a CA file that is not PEM or not readable
+            raise TransportError('unreachable', 'cannot set up TLS%s: %s: %s' % (
+                ' with ca_path %s' % shown(ca_path, 200) if ca_path else '', type(exc).__name__, to_native(exc)))
+    return _CONTEXTS[key]
+
+
 def _exchange(url, method, data, headers, deadline, max_body, validate_certs, ca_path, http_agent, user, password):
+    context = _ssl_context(validate_certs, ca_path)
     left = deadline.remaining()
     if left <= 0:
         raise _DeadlineExceeded()
     try:
         try:
             # Redirects are decided by fetch(); no .netrc (credentials are the module's options); no automatic
-            # gzip decoding (it is unbounded): _read_body inflates with a cap.
-            resp = open_url(url, data=data, headers=headers, method=method, timeout=left,
-                            validate_certs=validate_certs, ca_path=ca_path, follow_redirects='none',
-                            use_netrc=False, decompress=False, http_agent=http_agent,
-                            url_username=user, url_password=password)
+            # gzip decoding (it is unbounded): _read_body inflates with a cap. Request().open() is what open_url
+            # calls, with a reusable TLS context.
+            resp = Request().open(method, url, data=data, headers=headers, timeout=left,
+                                  validate_certs=validate_certs, ca_path=ca_path, follow_redirects='none',
+                                  use_netrc=False, decompress=False, http_agent=http_agent,
+                                  url_username=user, url_password=password, context=context)
         except HTTPError as exc:
             resp = exc.fp
             status = exc.code
@@ -537,12 +558,12 @@ def _exchange(url, method, data, headers, deadline, max_body, validate_certs, ca
     except (TransportError, _DeadlineExceeded):
         raise
     except (socket.timeout, TimeoutError) as exc:
-        raise TransportError('timeout', 'no answer within %s seconds (%s)' % (_fmt(deadline.seconds),
+        raise TransportError('timeout', 'timed out: no answer within %s seconds (%s)' % (_fmt(deadline.seconds),
                                                                               to_native(exc)))
     except URLError as exc:
         reason = getattr(exc, 'reason', exc)
         if isinstance(reason, (socket.timeout, TimeoutError)):
-            raise TransportError('timeout', 'no answer within %s seconds' % _fmt(deadline.seconds))
+            raise TransportError('timeout', 'timed out: no answer within %s seconds' % _fmt(deadline.seconds))
         raise TransportError('unreachable', to_native(reason))
     except Exception as exc:  # ConnectionError, SSLValidationError, http.client errors, OSError, ValueError ...
         raise TransportError('unreachable', '%s: %s' % (type(exc).__name__, to_native(exc)))

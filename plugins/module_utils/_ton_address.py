@@ -29,6 +29,13 @@ _B64URL = re.compile(r'^[A-Za-z0-9_-]+$')
 _B64STD = re.compile(r'^[A-Za-z0-9+/]+$')
 
 
+def _shown(text, limit=70):
+    """repr of a (possibly hostile, megabytes long) input for a message, bounded."""
+    if len(text) > limit:
+        return '%r... (%d characters)' % (text[:limit], len(text))
+    return repr(text)
+
+
 class AddressError(ValueError):
     """An address that is not valid. ``kind`` names the check that failed, ``reason`` says why in words."""
 
@@ -92,22 +99,22 @@ class TonAddress(object):
 def _parse_raw(text):
     match = _RAW_RE.match(text)
     if not match:
-        raise AddressError('format', 'raw address %r must be "<workchain>:<64 hex digits>"' % text)
+        raise AddressError('format', 'raw address %s must be "<workchain>:<64 hex digits>"' % _shown(text))
+    if match.group(1) not in ('0', '-1'):
+        raise AddressError('workchain', 'address %s has workchain %s; only 0 (basechain) and -1 (masterchain) '
+                           'exist' % (_shown(text), _shown(match.group(1), 20)))
     workchain = int(match.group(1))
-    if workchain not in WORKCHAINS:
-        raise AddressError('workchain', 'address %r has workchain %d; only 0 (basechain) and -1 (masterchain) exist'
-                           % (text, workchain))
     digits = match.group(2)
     if len(digits) != 64:
-        raise AddressError('length', 'raw address %r must have 64 hex digits after ":", it has %d'
-                           % (text, len(digits)))
+        raise AddressError('length', 'raw address %s must have 64 hex digits after ":", it has %d'
+                           % (_shown(text), len(digits)))
     return TonAddress(workchain, binascii.unhexlify(digits), text, 'raw')
 
 
 def _parse_friendly(text):
     if len(text) != 48:
-        raise AddressError('length', 'address %r has %d characters: a user-friendly address has 48, a raw one is '
-                           '"<workchain>:<64 hex digits>"' % (text, len(text)))
+        raise AddressError('length', 'address %s has %d characters: a user-friendly address has 48, a raw one is '
+                           '"<workchain>:<64 hex digits>"' % (_shown(text), len(text)))
     if _B64URL.match(text):
         data = base64.urlsafe_b64decode(text)
     elif _B64STD.match(text):
@@ -118,25 +125,25 @@ def _parse_friendly(text):
             what = 'characters outside base64 and base64url (%s)' % ' '.join(repr(c) for c in bad)
         else:
             what = 'both base64url ("-", "_") and standard base64 ("+", "/") characters'
-        raise AddressError('base64', 'address %r is not valid base64: it contains %s' % (text, what))
+        raise AddressError('base64', 'address %s is not valid base64: it contains %s' % (_shown(text), what))
     if len(data) != 36:  # pragma: no cover - 48 base64 characters always decode to 36 bytes
-        raise AddressError('length', 'address %r does not decode to 36 bytes' % text)
+        raise AddressError('length', 'address %s does not decode to 36 bytes' % _shown(text))
     data = bytearray(data)
     expected = (data[34] << 8) | data[35]
     computed = crc16_xmodem(data[:34])
     if expected != computed:
-        raise AddressError('crc', 'address %r fails its checksum (CRC16 0x%04x stored, 0x%04x computed): a typo or '
-                           'a truncated copy' % (text, expected, computed))
+        raise AddressError('crc', 'address %s fails its checksum (CRC16 0x%04x stored, 0x%04x computed): a typo or '
+                           'a truncated copy' % (_shown(text), expected, computed))
     tag = data[0]
     testnet_only = bool(tag & TAG_TESTNET)
     base_tag = tag & ~TAG_TESTNET & 0xFF
     if base_tag not in (TAG_BOUNCEABLE, TAG_NON_BOUNCEABLE):
-        raise AddressError('tag', 'address %r has tag byte 0x%02x; expected 0x11 (bounceable), 0x51 '
-                           '(non-bounceable), or either plus 0x80 (testnet-only)' % (text, tag))
+        raise AddressError('tag', 'address %s has tag byte 0x%02x; expected 0x11 (bounceable), 0x51 '
+                           '(non-bounceable), or either plus 0x80 (testnet-only)' % (_shown(text), tag))
     workchain = data[1] - 256 if data[1] > 127 else data[1]
     if workchain not in WORKCHAINS:
-        raise AddressError('workchain', 'address %r has workchain %d; only 0 (basechain) and -1 (masterchain) '
-                           'exist' % (text, workchain))
+        raise AddressError('workchain', 'address %s has workchain %d; only 0 (basechain) and -1 (masterchain) '
+                           'exist' % (_shown(text), workchain))
     return TonAddress(workchain, data[2:34], text, 'user_friendly', bounceable=base_tag == TAG_BOUNCEABLE,
                       testnet_only=testnet_only)
 

@@ -31,27 +31,34 @@ extends_documentation_fragment:
 options:
   url:
     description:
-      - The health endpoint, for example V(http://127.0.0.1:8000/health).
+      - The health endpoint, for example V(http://127.0.0.1:8000/health). Only V(http://) and V(https://).
+      - A password in the URL (V(http://user:password@host/health)) is treated as a secret - masked in messages,
+        results and the module invocation - and sent only to that URL's origin.
     type: str
     required: true
   timeout:
     description:
       - Seconds to keep polling before giving up. V(0) makes a single attempt.
+      - This is a deadline for the whole run - every request, however slowly the server trickles its answer,
+        is cut off so that the module ends within about O(timeout) seconds (or O(request_timeout) with V(0)).
+      - A finite number from 0 to 86400; V(nan) and V(inf) are refused.
     type: float
     default: 60
   interval:
     description:
-      - Seconds between the start of one attempt and the next.
+      - Seconds between the start of one attempt and the next (0 to 3600).
     type: float
     default: 2
   request_timeout:
     description:
-      - Seconds to wait for one answer (never beyond the O(timeout) deadline).
+      - Seconds one attempt may take as a whole - connecting and reading the complete answer - never beyond the
+        O(timeout) deadline. Above 0 and at most 86400.
     type: float
     default: 5
   status_codes:
     description:
-      - HTTP status codes that may count as healthy. The runbooks' endpoints answer C(503) when unhealthy.
+      - HTTP status codes (100-599) that may count as healthy. The runbooks' endpoints answer C(503) when
+        unhealthy.
     type: list
     elements: int
     default: [200]
@@ -76,7 +83,9 @@ options:
     type: path
   headers:
     description:
-      - Extra request headers.
+      - Extra request headers, for example an C(Authorization) header.
+      - Their values are treated as secrets (masked in the output), and they are sent only to the origin
+        (scheme, host and port) of O(url), never to another host a redirect points to.
     type: dict
     default: {}
   fail_on_unhealthy:
@@ -86,6 +95,11 @@ options:
     type: bool
     default: true
 notes:
+  - Redirects are followed (at most 5); caller headers and URL credentials go only to the origin of O(url), and
+    not over a downgrade from C(https) to C(http).
+  - At most 1 MiB of body is read, compressed or not, and at most 1 MiB after inflating C(gzip) or C(deflate). A
+    larger or undecodable answer is not healthy (it is never cut short and then judged), and neither is a body
+    that starts like a JSON object but does not parse.
   - Why not M(ansible.builtin.uri) with C(until)/C(retries) - C(uri) can only retry on what one Jinja condition
     sees; judging each dependency's status, the version after a deploy and degraded-versus-unhealthy in one
     retry loop, and reporting which dependency kept it unhealthy, needs this module.
@@ -197,41 +211,81 @@ msg:
   type: str
 """
 
-import socket
+import math
+import os
+import re
+import stat
 import time
-from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import evaluate
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
+    MAX_BODY,
+    MAX_REDIRECTS,
+    MAX_TIMEOUT,
+    Deadline,
+    Redactor,
+    TransportError,
+    check_header_value,
+    check_url,
+    excerpt,
+    fetch,
+    shown,
+    strip_userinfo,
+    url_credentials,
+)
 
-MAX_BODY = 1024 * 1024
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
 
 
-def _request(module, request_timeout):
-    params = module.params
+def _request(url, params, deadline):
+    """``(http status or -1, body or None, error or None, body_problem or None)`` for one bounded attempt."""
     try:
-        resp = open_url(params['url'], method='GET', headers=params['headers'], timeout=request_timeout,
-                        validate_certs=params['validate_certs'], ca_path=params['ca_path'],
-                        follow_redirects='safe', http_agent='tgops.runbooks.health_check')
+        status, dummy, body, dummy = fetch(
+            url, method='GET', headers=params['headers'], deadline=deadline, max_body=MAX_BODY,
+            validate_certs=params['validate_certs'], ca_path=params['ca_path'], max_redirects=MAX_REDIRECTS,
+            http_agent='tgops.runbooks.health_check')
+        return status, body, None, None
+    except TransportError as exc:
+        if exc.status is not None and exc.kind in ('too_large', 'bad_body'):
+            # An answer arrived but its body cannot be judged: never call a cut or undecodable body healthy.
+            return exc.status, None, None, exc.detail
+        return -1, None, exc.detail, None
+
+
+def check_params(params):
+    """A reason when an option is out of range, else None (NaN and infinities included: they never end a loop)."""
+    bounds = (('timeout', 0, MAX_TIMEOUT, True), ('interval', 0, 3600, True),
+              ('request_timeout', 0, MAX_TIMEOUT, False))
+    for name, low, high, low_ok in bounds:
+        value = params[name]
+        if not math.isfinite(value) or value > high or value < low or (value == low and not low_ok):
+            return '%s must be a number of seconds %s %s and at most %s, got %s' % (
+                name, 'from' if low_ok else 'above', low, high, shown(value))
+    problem = check_url(params['url'], 'url')
+    if problem:
+        return problem
+    for code in params['status_codes']:
+        if not 100 <= code <= 599:
+            return 'status_codes must hold HTTP status codes (100-599), got %s' % shown(code)
+    for name, value in params['headers'].items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            return 'headers: %s is not a valid header name' % shown(name, 60)
+        if isinstance(value, (dict, list)) or value is None:
+            return 'headers: the value of %s must be a string' % name
+        problem = check_header_value('headers: the value of %s' % name, value)
+        if problem:
+            return problem
+    if params['ca_path'] is not None:
         try:
-            return resp.getcode(), resp.read(MAX_BODY), None
-        finally:
-            resp.close()
-    except HTTPError as exc:
-        try:
-            body = exc.read(MAX_BODY)
-        except Exception:  # pylint: disable=broad-except
-            body = b''
-        return exc.code, body, None
-    except (URLError, socket.timeout, socket.error, ValueError) as exc:
-        reason = getattr(exc, 'reason', exc)
-        return -1, None, to_native(reason)
-    except Exception as exc:  # pylint: disable=broad-except
-        # http.client errors such as RemoteDisconnected while the service restarts
-        return -1, None, '%s: %s' % (type(exc).__name__, to_native(exc))
+            info = os.stat(params['ca_path'])
+        except (OSError, ValueError):
+            return 'ca_path %s does not exist or is not readable' % shown(params['ca_path'], 200)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 16 * MAX_BODY:
+            return 'ca_path %s must be a regular PEM file (at most 16 MiB)' % shown(params['ca_path'], 200)
+    return None
 
 
 def main():
@@ -246,29 +300,49 @@ def main():
             expected_version=dict(type='str'),
             validate_certs=dict(type='bool', default=True),
             ca_path=dict(type='path'),
-            headers=dict(type='dict', default={}),
+            headers=dict(type='dict', default={}, no_log=True),
             fail_on_unhealthy=dict(type='bool', default=True),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    if params['timeout'] < 0 or params['interval'] < 0 or params['request_timeout'] <= 0:
-        module.fail_json(msg='timeout and interval must not be negative, request_timeout must be positive')
+    # A password in the URL (http://user:password@host) is a secret like any no_log option: masked by Ansible in
+    # everything the module returns (the invocation included), and by the module in its own messages.
+    redact = Redactor()
+    secrets = [] if not isinstance(params['url'], str) else list(url_credentials(params['url'])[1:])
+    secrets.extend(to_text(v) for v in (params['headers'] or {}).values() if isinstance(v, (str, int, float)))
+    raw_userinfo = params['url'].partition('://')[2].partition('/')[0].rpartition('@')[0] \
+        if isinstance(params['url'], str) else ''
+    if ':' in raw_userinfo:
+        secrets.append(raw_userinfo.partition(':')[2])  # as spelled in the URL (possibly %-quoted)
+    for value in secrets:
+        if value:
+            redact.add(value)
+            module.no_log_values.add(value)
+    shown_url = redact(shown(strip_userinfo(params['url']), 200))
 
-    started = time.time()
+    problem = check_params(params)
+    if problem:
+        module.fail_json(msg=redact(problem))
+
+    started = time.monotonic()
     deadline = started + params['timeout']
     attempts = 0
     while True:
         attempts += 1
-        attempt_started = time.time()
-        request_timeout = max(0.1, min(params['request_timeout'], deadline - attempt_started)) \
+        attempt_started = time.monotonic()
+        request_timeout = max(0.5, min(params['request_timeout'], deadline - attempt_started)) \
             if params['timeout'] else params['request_timeout']
-        http_status, body, error = _request(module, request_timeout)
+        http_status, body, error, body_problem = _request(params['url'], params, Deadline(request_timeout))
         verdict = evaluate(http_status, body, status_codes=params['status_codes'],
                            allow_degraded=params['allow_degraded'], expected_version=params['expected_version'])
         if error:
-            verdict['reasons'].insert(0, 'no answer: %s' % error)
-        now = time.time()
+            verdict['reasons'].insert(0, 'no answer: %s' % excerpt(error, redact))
+        if body_problem:
+            verdict['healthy'] = False
+            verdict['status'] = None
+            verdict['reasons'].insert(0, 'the answer cannot be judged: %s' % excerpt(body_problem, redact))
+        now = time.monotonic()
         if verdict['healthy'] or now >= deadline:
             break
         next_start = attempt_started + params['interval']
@@ -289,19 +363,20 @@ def main():
         reasons=verdict['reasons'],
         body_format=verdict['body_format'],
         attempts=attempts,
-        elapsed_seconds=round(time.time() - started, 3),
+        elapsed_seconds=round(time.monotonic() - started, 3),
     )
     if verdict['json'] is not None:
         result['response'] = verdict['json']
     if error:
-        result['error'] = error
+        result['error'] = excerpt(error, redact)
     if verdict['healthy']:
         result['msg'] = '%s is healthy (status %s%s) after %d attempt(s)' % (
-            params['url'], verdict['status'], ', version %s' % verdict['version'] if verdict['version'] else '',
-            attempts)
-        module.exit_json(**result)
+            shown_url, verdict['status'],
+            ', version %s' % shown(verdict['version'], 60) if verdict['version'] else '', attempts)
+        module.exit_json(**redact.redact_obj(result))
     result['msg'] = '%s is not healthy after %d attempt(s) in %.1f s: %s' % (
-        params['url'], attempts, result['elapsed_seconds'], '; '.join(verdict['reasons']))
+        shown_url, attempts, result['elapsed_seconds'], excerpt('; '.join(verdict['reasons']), redact, 2000))
+    result = redact.redact_obj(result)
     if params['fail_on_unhealthy']:
         module.fail_json(**result)
     module.exit_json(**result)

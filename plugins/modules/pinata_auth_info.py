@@ -19,6 +19,10 @@ description:
     the credentials are accepted.
   - Rejected credentials (HTTP 400, 401 or 403) are a result (RV(authenticated=false)), not a task failure,
     unless O(fail_on_invalid=true). An unreachable API or a server error (5xx) fails the task.
+  - Only an HTTP 200 answer carrying a JSON object counts as authenticated. Any other 2xx answer (a proxy's HTML
+    page, an empty C(204)) fails the task: it does not say whether the credentials work.
+  - An empty credential, or one with whitespace or control characters around or in it, fails before any request.
+  - Error details copied into messages are redacted, then cut to 300 characters.
   - With O(usage=true), also reads C(GET /data/userPinnedDataTotal).
 extends_documentation_fragment:
   - tgops.runbooks._attributes
@@ -137,15 +141,19 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     APIError,
     JSONAPIClient,
     Redactor,
+    check_header_value,
     check_http_params,
+    check_url,
+    excerpt,
     http_argument_spec,
+    shown,
 )
 
 AUTH_FAILURES = (400, 401, 403)
 USAGE_FIELDS = ('pin_count', 'pin_size_total', 'pin_size_with_replications_total')
 
 
-def parse_error(response):
+def parse_error(response, redact):
     """(reason, details) from the error shapes Pinata uses; reason None when it names none."""
     body = response.json
     reason = details = None
@@ -162,8 +170,9 @@ def parse_error(response):
             reason = body['reason']
     elif body is None and response.text.strip():
         details = response.text
-    return (to_text(reason) if reason is not None else None,
-            to_text(details) if details is not None else None)
+    # Error bodies can be megabytes of HTML: quote a bounded excerpt, redacted before it is cut.
+    return (excerpt(to_text(reason), redact, 80) if isinstance(reason, (str, int)) else None,
+            excerpt(to_text(details), redact) if isinstance(details, (str, int)) else None)
 
 
 def main():
@@ -185,11 +194,15 @@ def main():
     )
     params = module.params
     redact = Redactor([params['api_key'], params['api_secret'], params['jwt']])
-    problem = check_http_params(params)
+    problem = check_http_params(params) or check_url(params['api_url'], 'api_url')
+    for name in ('jwt', 'api_key', 'api_secret'):
+        if params[name] is not None:
+            # An empty or multi-line credential is a templating mistake; say so instead of sending it.
+            problem = problem or check_header_value(name, params[name])
     if problem:
-        module.fail_json(msg=problem)
+        module.fail_json(msg=redact(problem))
 
-    if params['jwt']:
+    if params['jwt'] is not None:
         headers = {'Authorization': 'Bearer %s' % params['jwt']}
         method = 'jwt'
     else:
@@ -207,15 +220,22 @@ def main():
         module.fail_json(msg='testAuthentication failed: %s' % exc.msg, **result)
 
     result['status'] = response.status
-    if 200 <= response.status < 300:
+    if response.status == 200 and isinstance(response.json, dict):
+        # Only Pinata's JSON answer proves the credentials work: a proxy's HTML page or an empty 204 does not.
         result['authenticated'] = True
-        body = response.json if isinstance(response.json, dict) else {}
-        result['message'] = body.get('message') if isinstance(body.get('message'), str) else None
+        message = response.json.get('message')
+        result['message'] = excerpt(message, redact) if isinstance(message, str) else None
     elif response.status in AUTH_FAILURES:
         result['authenticated'] = False
-        result['reason'], result['message'] = parse_error(response)
+        result['reason'], result['message'] = parse_error(response, redact)
+    elif 200 <= response.status < 300:
+        module.fail_json(msg=redact('testAuthentication failed: Pinata answered HTTP %d without a JSON object '
+                                    '(%s), so whether the credentials are accepted is unknown (a proxy or captive '
+                                    'portal in the way?): %s' % (response.status, response.json_error or 'not an '
+                                                                 'object', response.excerpt(redact) or '(empty)')),
+                         **redact.redact_obj(result))
     else:
-        reason, details = parse_error(response)
+        reason, details = parse_error(response, redact)
         module.fail_json(msg=redact('testAuthentication failed: Pinata answered HTTP %d%s: %s' % (
             response.status, (' %s' % reason) if reason else '', details or response.excerpt(redact) or '(empty)')),
             **redact.redact_obj(result))
@@ -227,14 +247,19 @@ def main():
             module.fail_json(msg='userPinnedDataTotal failed: %s' % exc.msg, **redact.redact_obj(result))
         body = usage_response.json
         if 200 <= usage_response.status < 300 and isinstance(body, dict):
+            bad = [key for key in USAGE_FIELDS if body.get(key) is not None and not (
+                isinstance(body[key], int) and not isinstance(body[key], bool) and body[key] >= 0)]
+            if bad:
+                module.fail_json(msg='userPinnedDataTotal returned a malformed answer: %s' % ', '.join(
+                    '%s is %s' % (key, shown(body[key], 40)) for key in bad), **redact.redact_obj(result))
             result['usage'] = dict((key, body.get(key)) for key in USAGE_FIELDS)
         elif usage_response.status in AUTH_FAILURES:
-            reason, details = parse_error(usage_response)
+            reason, details = parse_error(usage_response, redact)
             module.warn(redact('Pinata refused the usage figures (HTTP %d %s: %s); the credentials may lack '
                                'permission for /data/userPinnedDataTotal' % (
                                    usage_response.status, reason or '', details or '')))
         else:
-            reason, details = parse_error(usage_response)
+            reason, details = parse_error(usage_response, redact)
             module.fail_json(msg=redact('userPinnedDataTotal failed: Pinata answered HTTP %d: %s' % (
                 usage_response.status, details or usage_response.excerpt(redact) or '(empty)')),
                 **redact.redact_obj(result))

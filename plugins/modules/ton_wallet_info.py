@@ -57,9 +57,12 @@ options:
     type: str
   min_balance_ton:
     description:
-      - Minimum balance in TON, as a decimal string (V("0.5")) or a number, at most 9 decimal places.
+      - Minimum balance in TON, as a decimal string (V("0.5")) or a number, at most 9 decimal places, from 0 to
+        10^12.
+      - A string must be plain ASCII decimal - digits, at most one C(.), an optional exponent such as C(e-9); no
+        sign, C(_) or non-ASCII digits. It is converted with exact integer arithmetic, never rounded.
       - Quote it as a string to keep YAML from turning it into a float; numbers are converted through their
-        shortest decimal text, never used as floats.
+        shortest decimal text, never used as floats. V(.inf) and V(.nan) are refused.
       - RV(below_threshold) is V(true) when the balance is lower.
     type: raw
   fail_below_threshold:
@@ -78,6 +81,8 @@ notes:
   - Rate limiting (HTTP 429, or C(code 429) in a body, even with HTTP 200) is waited out within O(max_retries)
     and O(max_retry_wait) (1, 2, 4... seconds), then reported.
   - C(401 API key does not exist) means a wrong key; C(403 Network not allowed) means a key of the other network.
+  - A balance that is negative, fractional or not plain digits, or an answer without an account object, fails the
+    task as a malformed response.
 """
 
 EXAMPLES = r"""
@@ -193,7 +198,9 @@ below_threshold:
   sample: false
 """
 
-from decimal import Decimal, InvalidOperation
+import math
+import re
+from decimal import Decimal
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.common.text.converters import to_text
@@ -202,8 +209,12 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     APIError,
     JSONAPIClient,
     Redactor,
+    check_header_value,
     check_http_params,
+    check_url,
+    excerpt,
     http_argument_spec,
+    shown,
 )
 from ansible_collections.tgops.runbooks.plugins.module_utils._ton_address import AddressError, parse_address
 
@@ -212,6 +223,13 @@ DEFAULT_API_URLS = dict(
     testnet='https://testnet.toncenter.com/api/v2',
 )
 NANO = 10 ** 9
+
+
+# Far above the total supply of TON (about 5 * 10^9): a larger minimum is a typo, and a bound keeps hostile
+# values ("1e999999", a thousand digits) from costing anything.
+MAX_TON = 10 ** 12
+_AMOUNT_RE = re.compile(r'^(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))(?:[eE]([+-]?[0-9]+))?$')
+_BALANCE_RE = re.compile(r'^[0-9]{1,40}$')
 
 
 def nanoton_to_ton(nanoton):
@@ -225,20 +243,67 @@ def nanoton_to_ton(nanoton):
 
 
 def ton_to_nanoton(value):
-    """Nanotons of a TON amount given as text or a number; raise ValueError with a reason."""
+    """Exact nanotons of a TON amount given as text or a number; raise ValueError with a reason.
+
+    Integer arithmetic only: a decimal context would round a long value silently. Text must be plain ASCII
+    decimal (no exponent, sign, underscore or non-ASCII digit such as "١٢", which int() and Decimal() accept).
+    A YAML float is converted through its shortest repr, and must be finite.
+    """
     if isinstance(value, bool) or value is None:
         raise ValueError('must be a decimal number of TON')
-    text = repr(value) if isinstance(value, float) else to_text(value).strip()
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError('must be a decimal number of TON, got %r' % text)
-    if not amount.is_finite() or amount < 0:
-        raise ValueError('must be a finite number of TON, 0 or more, got %r' % text)
-    nanoton = amount * NANO
-    if nanoton != nanoton.to_integral_value():
-        raise ValueError('has more than 9 decimal places (1 nanoton = 0.000000001 TON), got %r' % text)
-    return int(nanoton)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError('must be a finite number of TON, got %s' % shown(value))
+        if value < 0:
+            raise ValueError('must be 0 or more, got %s' % shown(value))
+        if value > MAX_TON:
+            raise ValueError('must be at most %d TON, got %s' % (MAX_TON, shown(value)))
+        text = format(Decimal(repr(value)), 'f')
+    elif isinstance(value, int):
+        if value < 0 or value > MAX_TON:
+            raise ValueError('must be between 0 and %d TON, got %s' % (MAX_TON, shown(value)))
+        return value * NANO
+    else:
+        text = to_text(value, errors='surrogate_or_replace').strip()
+    match = _AMOUNT_RE.match(text) if len(text) <= 64 else None
+    if not match:
+        raise ValueError('must be a plain decimal number of TON such as "5", "0.25" or "1e-9" (ASCII digits, at '
+                         'most one ".", no sign or "_"), got %s' % shown(text))
+    whole = match.group(1) or ''
+    frac = (match.group(2) if match.group(1) is not None else match.group(3)) or ''
+    exponent = int(match.group(4) or 0)
+    if abs(exponent) > 40:
+        raise ValueError('is out of range (0 to %d TON), got %s' % (MAX_TON, shown(text)))
+    digits = int((whole + frac).lstrip('0') or '0')
+    shift = 9 + exponent - len(frac)   # nanotons = digits * 10^shift, exactly
+    if shift >= 0:
+        nanoton = digits * 10 ** shift
+    else:
+        nanoton, rest = divmod(digits, 10 ** -shift)
+        if rest:
+            raise ValueError('has more than 9 decimal places (1 nanoton = 0.000000001 TON), got %s' % shown(text))
+    if nanoton > MAX_TON * NANO:
+        raise ValueError('must be at most %d TON, got %s' % (MAX_TON, shown(text)))
+    return nanoton
+
+
+def parse_balance(value):
+    """Nanotons from toncenter's ``balance`` (an integer or a string of ASCII digits); ValueError otherwise.
+
+    A negative, fractional, non-ASCII or absurdly long balance is a broken answer, not money.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError('toncenter returned a negative balance (%s nanotons): a broken answer' % shown(value))
+        if value >= 10 ** 40:
+            raise ValueError('toncenter returned an implausibly large balance')
+        return value
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and text.startswith('-') and _BALANCE_RE.match(text[1:]):
+        raise ValueError('toncenter returned a negative balance (%s nanotons): a broken answer' % shown(text))
+    if text is None or not _BALANCE_RE.match(text):
+        raise ValueError('toncenter returned a balance that is not an integer of nanotons: %s' % shown(value))
+    return int(text)
 
 
 def _body_message(body):
@@ -262,16 +327,18 @@ class Toncenter(object):
     def __init__(self, module, redact):
         params = module.params
         self.network = params['network']
-        self.api_url = (params['api_url'] or DEFAULT_API_URLS[self.network]).rstrip('/')
+        self.base_url = (params['api_url'] or DEFAULT_API_URLS[self.network]).rstrip('/')
         self.has_key = bool(params['api_key'])
         headers = {'X-API-Key': params['api_key']} if params['api_key'] else {}
         hint = ('toncenter allows about 1 request per second without an API key: set api_key'
                 if not self.has_key else 'check the plan limits of the API key')
         self.redact = redact
-        self.http = JSONAPIClient(self.api_url, 'toncenter', redact, headers=headers, timeout=params['timeout'],
+        self.http = JSONAPIClient(self.base_url, 'toncenter', redact, headers=headers, timeout=params['timeout'],
                                   validate_certs=params['validate_certs'], max_retries=params['max_retries'],
                                   max_retry_wait=params['max_retry_wait'], default_wait=1.0, rate_limit_hint=hint,
                                   is_rate_limited=_is_rate_limited)
+        # What messages and results show: no userinfo, bounded length.
+        self.api_url = self.http.shown_url
 
     def get(self, method, **params):
         """Return the ``result`` of ``method``; raise ValueError with a clear, redacted message."""
@@ -284,9 +351,11 @@ class Toncenter(object):
             return body.get('result')
         message = _body_message(body)
         code = response.status
-        if isinstance(body, dict) and to_text(body.get('code')).isdigit():
-            code = int(body['code'])
-        detail = message or (response.excerpt(self.redact) if body is None else None) or 'no error message'
+        if isinstance(body, dict) and isinstance(body.get('code'), int) and not isinstance(body['code'], bool) \
+                and 100 <= body['code'] <= 999:
+            code = body['code']
+        detail = (excerpt(message, self.redact) if message else None) or \
+            (response.excerpt(self.redact) if body is None else None) or 'no error message'
         if code == 401:
             msg = ('toncenter rejected the API key (401 %s): the api_key is wrong or was deleted%s' % (
                 detail, '' if self.has_key else ' (no api_key was sent)'))
@@ -319,14 +388,18 @@ def main():
     redact = Redactor([params['api_key']])
 
     problem = check_http_params(params)
+    if params['api_url'] is not None:
+        problem = problem or check_url(params['api_url'], 'api_url')
+    if params['api_key'] is not None:
+        problem = problem or check_header_value('api_key', params['api_key'])
     if problem:
-        module.fail_json(msg=problem)
+        module.fail_json(msg=redact(problem))
     try:
         address = parse_address(params['address'])
     except AddressError as exc:
         module.fail_json(msg='invalid TON address: %s' % exc.reason, address_error=exc.kind)
     if address.testnet_only and params['network'] == 'mainnet':
-        module.fail_json(msg='address %r is testnet-only (its tag byte carries the 0x80 testnet flag) but '
+        module.fail_json(msg='address %s is testnet-only (its tag byte carries the 0x80 testnet flag) but '
                              'network=mainnet: use network=testnet, or the mainnet form %s if this really is a '
                              'mainnet account' % (address.input, address.friendly(bounceable=address.bounceable)),
                          address_error='testnet_only')
@@ -342,26 +415,26 @@ def main():
     try:
         info = api.get('getAddressInformation', address=address.input)
         if not isinstance(info, dict):
-            raise ValueError('toncenter getAddressInformation returned %s instead of an object'
-                             % type(info).__name__)
-        try:
-            balance = int(to_text(info.get('balance')).strip())
-        except (TypeError, ValueError):
-            raise ValueError('toncenter returned a balance that is not an integer of nanotons: %r'
-                             % info.get('balance'))
+            raise ValueError('toncenter getAddressInformation returned %s instead of an object (malformed '
+                             'response)' % ('null' if info is None else type(info).__name__))
+        balance = parse_balance(info.get('balance'))
+        state = info.get('state')
+        if state is not None and not (isinstance(state, str) and len(state) <= 64):
+            raise ValueError('toncenter returned an account state that is not a short string: %s' % shown(state))
     except ValueError as exc:
-        module.fail_json(msg=redact(to_text(exc)), **redact.redact_obj(result))
+        module.fail_json(msg=excerpt(to_text(exc), redact, 1000), **redact.redact_obj(result))
 
     result.update(
         balance_nanoton=balance,
         balance_ton=nanoton_to_ton(balance),
-        state=info.get('state'),
+        state=state,
         min_balance_ton=nanoton_to_ton(min_nanoton) if min_nanoton is not None else None,
         below_threshold=min_nanoton is not None and balance < min_nanoton,
     )
-    for key in ('last_transaction_id', 'sync_utime'):
-        if key in info:
-            result[key] = info[key]
+    if isinstance(info.get('last_transaction_id'), dict):
+        result['last_transaction_id'] = info['last_transaction_id']
+    if isinstance(info.get('sync_utime'), int) and not isinstance(info['sync_utime'], bool):
+        result['sync_utime'] = info['sync_utime']
     result = redact.redact_obj(result)
     if result['below_threshold'] and params['fail_below_threshold']:
         module.fail_json(msg='balance of %s is %s TON, below min_balance_ton %s TON' % (
