@@ -29,6 +29,7 @@ import binascii
 import errno
 import gzip
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -41,9 +42,22 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
 )
 
 FEED_BLOCK = 1024 * 1024
+# lower case so that the name means the same quoted or not; 41 + 12 random characters stay under 63 bytes
+DB_PREFIX_RE = re.compile(r'[a-z_][a-z0-9_]{0,40}\Z')
+
+
+def check_db_prefix(prefix):
+    """None if ``prefix`` is a safe scratch database name prefix, else why not."""
+    if not isinstance(prefix, str) or not DB_PREFIX_RE.match(prefix):
+        return ('must be 1 to 41 characters: a lower-case letter or _ first, then lower-case letters, digits or _ '
+                '(got %r)' % (prefix[:80] if isinstance(prefix, str) else prefix,))
+    return None
 
 
 def scratch_db_name(prefix):
+    problem = check_db_prefix(prefix)
+    if problem:
+        raise ValueError('restore_db_prefix %s' % problem)
     return '%s%s' % (prefix, binascii.hexlify(os.urandom(6)).decode('ascii'))
 
 

@@ -25,6 +25,7 @@ __metaclass__ = type
 import datetime
 import fnmatch
 import hashlib
+import math
 import os
 import queue
 import re
@@ -36,12 +37,14 @@ import zlib
 CHUNK_SIZE = 1024 * 1024
 # Upper bound of decompressed output per zlib call: a 1 MiB block of zeros inflates to ~1 GiB otherwise.
 _OUT_MAX = 8 * 1024 * 1024
+_GZ_STEP_MIN = 256
+_GZ_YIELD_MIN = 256 * 1024
 
 GZIP_MAGIC = b'\x1f\x8b'
 CUSTOM_MAGIC = b'PGDMP'
 PLAIN_TRAILER = b'-- PostgreSQL database dump complete'
 
-CHECK_NAMES = ('readable', 'size', 'age', 'integrity', 'completeness', 'expected_tables', 'checksum')
+CHECK_NAMES = ('readable', 'size', 'age', 'integrity', 'completeness', 'content', 'expected_tables', 'checksum')
 
 # pg_backup_archiver.h
 _BLK_DATA = 1
@@ -54,15 +57,14 @@ _ARCH_CUSTOM = 1
 _MIN_VERSION = (1, 12)   # PostgreSQL 9.5 and later
 _MAX_VERSION = (1, 16)   # PostgreSQL 17 / 18
 _COMPRESSION_NAMES = {0: 'none', 1: 'gzip', 2: 'lz4', 3: 'zstd'}
+# Strings of the header and TOC that are kept (names, tags, descriptions): far below this in any real archive.
+# The long ones (definitions, DROP statements) are skipped without being held.
+_KEPT_STR_MAX = 1024 * 1024
+_TOC_ENTRIES_MAX = 10000000
 
 _DURATION_RE = re.compile(r'(\d+(?:\.\d+)?)\s*([smhdw]?)', re.IGNORECASE)
 _DURATION_UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
 
-_PLAIN_COPY_RE = re.compile(br'^COPY ((?:"(?:[^"]|"")+"|[^\s("])+(?:\.(?:"(?:[^"]|"")+"|[^\s("]+))?) .*FROM stdin;\n', re.M)
-_PLAIN_CREATE_RE = re.compile(
-    br'^CREATE (?:UNLOGGED |FOREIGN )?TABLE ((?:"(?:[^"]|"")+"|[^\s("]+)(?:\.(?:"(?:[^"]|"")+"|[^\s("]+))?)', re.M)
-_COPY_END = b'\\.\n'
-_DDL_CARRY_MAX = 64 * 1024
 
 
 class BackupCheckError(Exception):
@@ -85,16 +87,28 @@ class _Truncated(Exception):
         self.what = what
 
 
+def _short(value, limit=80):
+    """repr() of a value, cut for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else '%s... (%d characters)' % (text[:limit], len(text))
+
+
 def parse_duration(value):
     """Seconds from an int/float or a string such as ``90``, ``45m``, ``26h``, ``7d``, ``1w``, ``1d12h``."""
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ValueError('not a duration: %r' % (value,))
+        raise ValueError('not a duration: %s' % (_short(value),))
     if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError('a duration cannot be negative: %r' % (value,))
-        return float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError('not a duration: %s is too large' % (_short(value),))
+        if not math.isfinite(seconds):
+            raise ValueError('not a duration: %s (a number of seconds must be finite)' % (_short(value),))
+        if seconds < 0:
+            raise ValueError('a duration cannot be negative: %s' % (_short(value),))
+        return seconds
     text = str(value).strip()
     if not text:
         raise ValueError('empty duration')
@@ -102,21 +116,14 @@ def parse_duration(value):
     pos = 0
     for match in _DURATION_RE.finditer(text):
         if text[pos:match.start()].strip():
-            raise ValueError('not a duration: %r (use seconds or e.g. 26h, 7d, 1d12h)' % (value,))
+            raise ValueError('not a duration: %s (use seconds or e.g. 26h, 7d, 1d12h)' % (_short(value),))
         total += float(match.group(1)) * _DURATION_UNITS[match.group(2).lower()]
         pos = match.end()
     if pos == 0 or text[pos:].strip():
-        raise ValueError('not a duration: %r (use seconds or e.g. 26h, 7d, 1d12h)' % (value,))
+        raise ValueError('not a duration: %s (use seconds or e.g. 26h, 7d, 1d12h)' % (_short(value),))
+    if not math.isfinite(total):
+        raise ValueError('not a duration: %s is too large' % (_short(value),))
     return total
-
-
-def _unquote_ident(name):
-    parts = []
-    for part in re.findall(r'"(?:[^"]|"")+"|[^.]+', name):
-        if part.startswith('"') and part.endswith('"'):
-            part = part[1:-1].replace('""', '"')
-        parts.append(part)
-    return '.'.join(parts)
 
 
 def table_matches(wanted, found):
@@ -131,8 +138,9 @@ def table_matches(wanted, found):
 class _Reader(object):
     """Fixed-size reads of a file, hashing every byte in the same pass."""
 
-    def __init__(self, fobj, chunk_size, hasher):
+    def __init__(self, fobj, chunk_size, hasher, size=None):
         self.fobj = fobj
+        self.size = size
         self.chunk_size = chunk_size
         self.hasher = hasher
         self.bytes_read = 0
@@ -154,19 +162,28 @@ class _Reader(object):
 def _gunzip(blocks, stats, reader):
     """Decompress every gzip member of ``blocks`` ((offset, bytes) pairs); yields decompressed blocks.
 
-    zlib checks each member's CRC-32 and ISIZE trailer; several members (``cat a.gz b.gz``) are fine."""
+    zlib checks each member's CRC-32 and ISIZE trailer; several members (``cat a.gz b.gz``) are fine.
+    Input is fed in slices that start small after each member end and double up to the block size: zlib
+    copies what follows a member's end (``unused_data``), so feeding whole blocks to thousands of tiny
+    members would copy the block once per member. Small outputs are gathered before they are yielded."""
     decomp = None
     member_start = 0
     member_out = False
+    gathered = []
+    gathered_size = 0
+    step = _GZ_STEP_MIN
     for offset, block in blocks:
-        data = block
+        view = memoryview(block)
+        size = len(block)
         pos_in_block = 0
-        while data:
+        while pos_in_block < size:
             if decomp is None:
                 decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
                 member_start = offset + pos_in_block
                 member_out = False
                 stats['members'] += 1
+                step = _GZ_STEP_MIN
+            data = view[pos_in_block:pos_in_block + step]
             fed = len(data)
             saved = decomp.copy()
             try:
@@ -177,7 +194,7 @@ def _gunzip(blocks, stats, reader):
                     raise BackupCheckError(
                         'integrity', 'unexpected data after gzip member %d at byte offset %d (not a gzip member: %s)'
                         % (stats['members'] - 1, member_start, exc), member_start)
-                stop = _zlib_error_offset(saved, data, where)
+                stop = _zlib_error_offset(saved, bytes(data), where)
                 raise BackupCheckError(
                     'integrity', 'gzip member %d (starting at byte offset %d) is corrupt: %s; decompression fails at '
                     'byte offset %d (the damage is there or before it)' % (stats['members'], member_start, exc, stop),
@@ -185,16 +202,22 @@ def _gunzip(blocks, stats, reader):
             if out:
                 member_out = True
                 stats['uncompressed'] += len(out)
-                yield out
+                gathered.append(out)
+                gathered_size += len(out)
+                if gathered_size >= _GZ_YIELD_MIN:
+                    yield gathered[0] if len(gathered) == 1 else b''.join(gathered)
+                    gathered = []
+                    gathered_size = 0
             if decomp.eof:
-                rest = decomp.unused_data
-                pos_in_block += fed - len(rest)
+                pos_in_block += fed - len(decomp.unused_data)
                 decomp = None
-                data = rest
             else:
-                tail = decomp.unconsumed_tail
-                pos_in_block += fed - len(tail)
-                data = tail
+                tail = len(decomp.unconsumed_tail)
+                pos_in_block += fed - tail
+                if not tail and step < size:
+                    step *= 2
+    if gathered:
+        yield b''.join(gathered)
     if decomp is not None:
         raise BackupCheckError(
             'integrity', 'gzip stream truncated: the file ends at byte offset %d inside gzip member %d (which '
@@ -288,25 +311,38 @@ def _zlib_error_offset(decomp, data, base):
 
 
 class _Source(object):
-    """Exact-length reads over an iterator of byte blocks; ``offset`` is the position in that stream."""
+    """Exact-length reads over an iterator of byte blocks; ``offset`` is the position in that stream.
 
-    def __init__(self, blocks, first=b''):
+    ``limit`` is the length of the stream when it is known (an uncompressed file): a length field that
+    claims more than the rest of the stream is then rejected before anything is read."""
+
+    def __init__(self, blocks, first=b'', limit=None):
         self._it = iter(blocks)
         self._buf = first
         self._pos = 0
         self.offset = 0
+        self.limit = limit
         self.int_size = 4
         self.off_size = 8
 
     def _fill(self, count):
-        while len(self._buf) - self._pos < count:
+        have = len(self._buf) - self._pos
+        if have >= count:
+            return True
+        # gathered in a list and joined once: appending block by block would copy the buffer each time
+        parts = [self._buf[self._pos:]]
+        ok = True
+        while have < count:
             try:
                 nxt = next(self._it)
             except StopIteration:
-                return False
-            self._buf = self._buf[self._pos:] + nxt
-            self._pos = 0
-        return True
+                ok = False
+                break
+            parts.append(nxt)
+            have += len(nxt)
+        self._buf = b''.join(parts)
+        self._pos = 0
+        return ok
 
     def at_eof(self):
         return not self._fill(1)
@@ -314,6 +350,12 @@ class _Source(object):
     def end_offset(self):
         """After a failed read: where the stream ended."""
         return self.offset + len(self._buf) - self._pos
+
+    def check_length(self, length, what):
+        """A length field that claims more than the rest of the file: fail now (as the truncation it looks
+        like) instead of gathering or reading towards it."""
+        if self.limit is not None and length > self.limit - self.offset:
+            raise _Truncated(self.limit, length, what)
 
     def read(self, count, what):
         if not self._fill(count):
@@ -323,6 +365,26 @@ class _Source(object):
         self.offset += count
         return self._buf[pos:pos + count]
 
+    def pieces(self, count, what):
+        """The next ``count`` bytes as they arrive, block by block, never gathered in one buffer (a length
+        field can claim gigabytes)."""
+        while count:
+            if self._pos >= len(self._buf):
+                try:
+                    self._buf = next(self._it)
+                except StopIteration:
+                    self._buf = b''
+                    self._pos = 0
+                    raise _Truncated(self.offset, count, what)
+                self._pos = 0
+                continue
+            take = min(count, len(self._buf) - self._pos)
+            piece = self._buf[self._pos:self._pos + take]
+            self._pos += take
+            self.offset += take
+            count -= take
+            yield piece
+
     def read_byte(self, what):
         return self.read(1, what)[0]
 
@@ -331,13 +393,20 @@ class _Source(object):
         value = int.from_bytes(raw[1:], 'little')
         return -value if raw[0] else value
 
-    def read_str(self, what):
+    def read_str(self, what, keep=True):
+        """A length-prefixed string; with ``keep=False`` it is skipped without being held in memory."""
+        start = self.offset
         length = self.read_int(what)
         if length < 0:
             return None
-        if length > 256 * 1024 * 1024:
+        self.check_length(length, what)
+        if not keep:
+            for dummy in self.pieces(length, what):
+                pass
+            return None
+        if length > _KEPT_STR_MAX:
             raise BackupCheckError('integrity', 'implausible string length %d for %s at byte offset %d'
-                                   % (length, what, self.offset - 1 - self.int_size), self.offset)
+                                   % (length, what, start), start)
         return self.read(length, what).decode('utf-8', 'replace')
 
     def read_offset(self, what):
@@ -406,33 +475,33 @@ def _parse_toc(src, info):
     version = info['vtuple']
     start = src.offset
     count = src.read_int('TOC entry count')
-    if count < 0 or count > 10000000:
+    if count < 0 or count > _TOC_ENTRIES_MAX:
         raise BackupCheckError('integrity', 'implausible TOC entry count %d at byte offset %d' % (count, start), start)
     entries = []
     for index in range(count):
         entry_start = src.offset
         what = 'TOC entry #%d (starting at byte offset %d)' % (index + 1, entry_start)
-        entry = {'offset': entry_start}
+        entry = {}
         entry['dump_id'] = src.read_int(what)
         if entry['dump_id'] <= 0:
             raise BackupCheckError('integrity', 'implausible dump id %d in %s' % (entry['dump_id'], what), entry_start)
-        entry['had_dumper'] = bool(src.read_int(what))
-        src.read_str(what)  # table oid
-        src.read_str(what)  # oid
+        src.read_int(what)  # had dumper
+        src.read_str(what, keep=False)  # table oid
+        src.read_str(what, keep=False)  # oid
         entry['tag'] = src.read_str(what) or ''
         entry['desc'] = src.read_str(what) or ''
         src.read_int(what)  # section
-        src.read_str(what)  # defn
-        src.read_str(what)  # dropStmt
-        entry['copy_stmt'] = src.read_str(what)
+        src.read_str(what, keep=False)  # defn
+        src.read_str(what, keep=False)  # dropStmt
+        src.read_str(what, keep=False)  # copyStmt
         entry['namespace'] = src.read_str(what) or ''
-        src.read_str(what)  # tablespace
+        src.read_str(what, keep=False)  # tablespace
         if version >= (1, 14):
-            src.read_str(what)  # tableam
+            src.read_str(what, keep=False)  # tableam
         if version >= (1, 16):
             src.read_int(what)  # relkind
-        src.read_str(what)  # owner
-        src.read_str(what)  # "false" (WITH OIDS)
+        src.read_str(what, keep=False)  # owner
+        src.read_str(what, keep=False)  # "false" (WITH OIDS)
         while True:
             dep = src.read_str(what)
             if dep is None:
@@ -562,13 +631,18 @@ class _BlockReader(object):
                 raise BackupCheckError('integrity', 'negative chunk length %d at byte offset %d in the data block of %s'
                                        % (length, chunk_start, self.label), chunk_start)
             try:
-                data = src.read(length, 'data chunk')
+                src.check_length(length, 'data chunk')
+                if length <= self.BATCH:
+                    self._add(chunk_start, src.read(length, 'data chunk'))
+                else:
+                    # a long chunk (or a corrupt length in a gzip-wrapped archive) is taken as it arrives
+                    for piece in src.pieces(length, 'data chunk'):
+                        self._add(chunk_start, piece)
             except _Truncated as exc:
                 raise BackupCheckError(
                     'integrity', 'archive truncated: the file ends at byte offset %d inside the data block of %s, in '
                     'a chunk of %d bytes that starts at byte offset %d' % (exc.offset, self.label, length,
                                                                            chunk_start), exc.offset)
-            self._add(chunk_start, data)
         self._flush()
         if self.decomp is not None and self.got_compressed and not self.decomp.eof:
             raise BackupCheckError(
@@ -619,6 +693,7 @@ def _verify_custom(src, result, count_rows, warnings):
     seen = {}
     row_counts = {}
     blocks = 0
+    data_tables = 0
     info['blocks'] = []
     while True:
         block_start = src.offset
@@ -647,6 +722,8 @@ def _verify_custom(src, result, count_rows, warnings):
                                    block_start)
         if block_type == _BLK_DATA:
             lines, raw = _read_data_block(src, entry, label, compression, count_rows)
+            if entry['desc'] == 'TABLE DATA':
+                data_tables += 1
             if count_rows and entry['desc'] == 'TABLE DATA' and compression in ('gzip', 'none'):
                 name = '%s.%s' % (entry['namespace'], entry['tag']) if entry['namespace'] else entry['tag']
                 row_counts[name] = lines
@@ -670,46 +747,441 @@ def _verify_custom(src, result, count_rows, warnings):
         info['blocks'].append({'entry': label, 'offset': block_start, 'end': src.offset,
                                'length': src.offset - block_start})
     info['data_blocks'] = blocks
+    result['_content'] = (len(tables), data_tables, '%d TOC entries, %d data blocks' % (len(entries), blocks))
     missing = [e for e in expected if e['dump_id'] not in seen]
     result['row_counts'] = row_counts
     return missing
 
 
-class _PlainScanner(object):
-    """Incremental scan of plain SQL: tables, COPY row counts, where the stream ends."""
+# --- plain SQL ----------------------------------------------------------------------------------------------
+# The plain-SQL scanner is a small lexer that follows psql's rules for what ends a statement: semicolons at
+# parenthesis depth 0 outside string literals ('...', E'...' with backslash escapes), quoted identifiers
+# ("..."), dollar-quoted bodies ($tag$...$tag$) and comments (-- and nested /* */). Only the first bytes of
+# each statement are kept, and table names are read from them by hand (no regex alternation that could
+# backtrack), so the cost is linear in the size of the dump whatever it contains.
 
-    def __init__(self, count_rows=True):
+_COPY_END = b'\\.\n'
+_SQL, _SQUOTE, _DQUOTE, _DOLLAR_TAG, _DOLLAR, _LINE_COMMENT, _BLOCK_COMMENT, _META, _COPY_LINE, _COPY = range(10)
+_SQL_SPECIAL = re.compile(br'[-/\'"$;()]')
+_SQUOTE_ESC_SPECIAL = re.compile(br'[\\\']')
+_BLOCK_SPECIAL = re.compile(br'[/*]')
+_NON_SPACE = re.compile(br'[^ \t\n\r\f\v]')
+_TAG_RUN = re.compile(br'[A-Za-z0-9_\x80-\xff]*')
+_WORD = re.compile(br'[A-Za-z]+')
+_SPACE_RUN = re.compile(br'[ \t\n\r\f\v]*')
+_BARE_IDENT = re.compile(br'[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*')
+_FROM_STDIN = re.compile(br'\bFROM[ \t\n\r\f\v]+STDIN\b', re.I)
+_SCS = re.compile(br'SET[ \t\n\r\f\v]+standard_conforming_strings[ \t\n\r\f\v]*(?:=|TO)[ \t\n\r\f\v]*\'?(on|off)\b',
+                  re.I)
+_IDENT_BYTES = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$' + bytes(range(0x80, 0x100)))
+_HEAD_MAX = 1024        # first bytes of a statement kept: enough for a keyword and a qualified name (<= 63 bytes each)
+_TAIL_MAX = 256         # last bytes of a statement kept (outside strings): where COPY says FROM stdin
+_TAG_MAX = 4096
+_FEED_MIN = 256 * 1024  # the scanner works on buffers of at least this size (tiny gzip members are gathered)
+_STATE_NAMES = {_SQUOTE: 'a string literal', _DQUOTE: 'a quoted identifier', _DOLLAR_TAG: 'a dollar-quote tag',
+                _DOLLAR: 'a dollar-quoted string (function body)', _BLOCK_COMMENT: 'a /* */ comment'}
+
+
+def _parse_name(text, pos):
+    """A possibly qualified name at ``text[pos:]``: (list of unquoted parts, end) or (None, pos).
+
+    Quoted parts keep their case and may hold dots and doubled quotes; bare parts are folded to lower case
+    (ASCII), as PostgreSQL does. A hand-written loop: linear in the length of ``text``."""
+    parts = []
+    end = len(text)
+    while True:
+        if pos < end and text[pos] == 0x22:  # '"'
+            pieces = []
+            scan = pos + 1
+            while True:
+                close = text.find(b'"', scan)
+                if close < 0:
+                    return None, pos
+                pieces.append(text[scan:close])
+                if text[close + 1:close + 2] == b'"':
+                    pieces.append(b'"')
+                    scan = close + 2
+                    continue
+                pos = close + 1
+                break
+            part = b''.join(pieces)
+            if not part:
+                return None, pos
+        else:
+            match = _BARE_IDENT.match(text, pos)
+            if match is None:
+                return None, pos
+            part = match.group().lower()
+            pos = match.end()
+        parts.append(part.decode('utf-8', 'replace'))
+        if len(parts) > 3:
+            return None, pos
+        if text[pos:pos + 1] != b'.':
+            break
+        pos += 1
+    # the name must be followed by something that ends it (and must not run into the end of a cut head)
+    if pos >= end or text[pos] not in b' \t\n\r\f\v(;':
+        return None, pos
+    return parts, pos
+
+
+def _parse_head(head):
+    """What a statement is, from its first bytes: ('copy'|'create'|'insert', name parts or None),
+    ('scs', b'on'|b'off'), or (None, None)."""
+    match = _WORD.match(head)
+    if match is None:
+        return None, None
+    word = match.group().upper()
+    pos = _SPACE_RUN.match(head, match.end()).end()
+    if word == b'COPY':
+        return 'copy', _parse_name(head, pos)[0]
+    if word == b'INSERT':
+        match = _WORD.match(head, pos)
+        if match is None or match.group().upper() != b'INTO':
+            return None, None
+        return 'insert', _parse_name(head, _SPACE_RUN.match(head, match.end()).end())[0]
+    if word == b'CREATE':
+        match = _WORD.match(head, pos)
+        if match is not None and match.group().upper() in (b'UNLOGGED', b'FOREIGN'):
+            match = _WORD.match(head, _SPACE_RUN.match(head, match.end()).end())
+        if match is None or match.group().upper() != b'TABLE':
+            return None, None
+        pos = _SPACE_RUN.match(head, match.end()).end()
+        if head[pos:pos + 13].upper() == b'IF NOT EXISTS':
+            pos = _SPACE_RUN.match(head, pos + 13).end()
+        return 'create', _parse_name(head, pos)[0]
+    if word == b'SET':
+        match = _SCS.match(head)
+        if match is not None:
+            return 'scs', match.group(1).lower()
+    return None, None
+
+
+def _table_name(parts):
+    # schema.table; a catalog in front (db.schema.table) is dropped
+    return '.'.join(parts[-2:])
+
+
+class _PlainScanner(object):
+    """Incremental scan of plain SQL: tables, COPY row counts, where and how the stream ends.
+
+    Raises BackupCheckError for what psql could not restore or what pg_dump never writes (CRLF line
+    endings, a COPY FROM stdin without a table name, an absurd dollar-quote tag)."""
+
+    def __init__(self, count_rows=True, feed_min=_FEED_MIN):
         self.count_rows = count_rows
+        self.feed_min = feed_min
         self.tables = []
+        self.data_tables = []
         self.row_counts = {}
         self.in_copy = None         # table name while inside COPY data
-        self.mid_line = False       # inside COPY: the previous block ended inside a (non-terminator) line
+        self.mid_line = False       # inside COPY: the previous buffer ended inside a (non-terminator) line
         self.copy_rows = 0
         self.carry = b''
-        self.tail = b''
+        self.pending = []
+        self.pending_size = 0
         self.total = 0
-        self.first = b''
+        self.base = 0               # stream offset of the buffer being scanned
+        self.prev = b'  '           # the two bytes before that buffer
+        self.state = _SQL
+        self.in_stmt = False
+        self.stmt_start = 0
+        self.head = b''
+        self.tail = b''
+        self.depth = 0
+        self.std_strings = True
+        self.escapes = False        # inside an E'' string (or standard_conforming_strings off)
+        self.open_at = 0            # where the current string, identifier, body or comment started
+        self.tag = b''
+        self.delim = b''
+        self.comment_depth = 0
+        self.comment_text = None    # a line comment between statements (the trailer is one)
+        self.trailer_seen = False
+        self.first_line_checked = False
+        self.copy_table = None
+        self.hold = False
 
-    def _add_table(self, name):
-        name = _unquote_ident(name.decode('utf-8', 'replace'))
+    def _add_table(self, name, data=False):
         if name not in self.tables:
             self.tables.append(name)
+        if data and name not in self.data_tables:
+            self.data_tables.append(name)
         return name
 
     def feed(self, block):
+        if not block:
+            return
         self.total += len(block)
-        if len(self.first) < 64:
-            self.first += block[:64 - len(self.first)]
-        self.tail = (self.tail + block[-512:])[-512:]
-        buf = self.carry + block if self.carry else block
+        self.pending.append(block)
+        self.pending_size += len(block)
+        if self.pending_size >= self.feed_min:
+            self._flush(False)
+
+    def _flush(self, final):
+        data = self.pending[0] if len(self.pending) == 1 else b''.join(self.pending)
+        consumed = self.total - self.pending_size
+        self.pending = []
+        self.pending_size = 0
+        buf = self.carry + data if self.carry else data
+        self.base = consumed - len(self.carry)
         self.carry = b''
+        if not buf:
+            return
+        if not self.first_line_checked:
+            self._check_first_line(buf, final)
+        pos = self._scan(buf, final)
+        self.prev = (self.prev + buf[:pos])[-2:]
+        self.carry = buf[pos:]
+
+    def _check_first_line(self, buf, final):
+        newline = buf.find(b'\n')
+        if newline < 0 and not final:
+            return
+        self.first_line_checked = True
+        if newline > 0 and buf[newline - 1] == 0x0d:
+            self._crlf(newline - 1)
+
+    def _crlf(self, offset):
+        raise BackupCheckError(
+            'integrity', 'CRLF line ending at uncompressed byte offset %d: pg_dump writes LF only, so the dump was '
+            'converted as text after it was written (unix2dos, an ASCII-mode transfer, git autocrlf), which also '
+            'changes multi-line values and function bodies; this verifier rejects such dumps' % offset, offset)
+
+    def _byte(self, buf, index):
+        return buf[index] if index >= 0 else self.prev[index]
+
+    def _text(self, data, normal):
+        if len(self.head) < _HEAD_MAX:
+            self.head += data[:_HEAD_MAX - len(self.head)]
+        if normal:
+            self.tail = (self.tail + data[-_TAIL_MAX:])[-_TAIL_MAX:]
+
+    def _scan(self, buf, final):
+        """Scans ``buf``; returns where it stopped (the rest is carried to the next buffer)."""
         pos = 0
         end = len(buf)
-        while pos < end:
-            if self.in_copy is not None:
+        self.hold = False
+        while pos < end and not self.hold:
+            state = self.state
+            if state == _COPY:
                 pos = self._copy_data(buf, pos)
-            else:
-                pos = self._ddl(buf, pos)
+            elif state == _SQL:
+                pos = self._sql(buf, pos, end, final)
+            elif state in (_SQUOTE, _DQUOTE):
+                pos = self._quoted(buf, pos, end, final)
+            elif state == _DOLLAR_TAG:
+                pos = self._dollar_tag(buf, pos, end, final)
+            elif state == _DOLLAR:
+                stop = buf.find(self.delim, pos)
+                if stop < 0:
+                    keep = end if final else max(pos, end - len(self.delim) + 1)
+                    self._text(buf[pos:keep], False)
+                    return keep
+                self._text(buf[pos:stop + len(self.delim)], False)
+                self.state = _SQL
+                pos = stop + len(self.delim)
+            elif state == _LINE_COMMENT:
+                stop = buf.find(b'\n', pos)
+                if self.comment_text is not None and len(self.comment_text) < 80:
+                    self.comment_text += buf[pos:stop if stop >= 0 else end][:80]
+                if stop < 0:
+                    return end
+                self._comment_done()
+                self.state = _SQL
+                pos = stop + 1
+            elif state == _BLOCK_COMMENT:
+                match = _BLOCK_SPECIAL.search(buf, pos)
+                if match is None:
+                    return end
+                at = match.start()
+                if at + 1 >= end:
+                    return end if final else at
+                pair = buf[at:at + 2]
+                if pair == b'*/':
+                    self.comment_depth -= 1
+                    pos = at + 2
+                    if not self.comment_depth:
+                        self.state = _SQL
+                elif pair == b'/*':
+                    self.comment_depth += 1
+                    pos = at + 2
+                else:
+                    pos = at + 1
+            elif state == _META:
+                stop = buf.find(b'\n', pos)
+                if stop < 0:
+                    return end
+                self.state = _SQL
+                pos = stop + 1
+            else:  # _COPY_LINE: the data starts on the line after the COPY statement
+                stop = buf.find(b'\n', pos)
+                if stop < 0:
+                    return end
+                if self._byte(buf, stop - 1) == 0x0d:
+                    self._crlf(self.base + stop - 1)
+                self.state = _COPY
+                self.in_copy = self.copy_table
+                self.copy_rows = 0
+                self.mid_line = False
+                pos = stop + 1
+        return pos
+
+    def _sql(self, buf, pos, end, final):
+        if not self.in_stmt:
+            match = _NON_SPACE.search(buf, pos)
+            if match is None:
+                return end
+            pos = match.start()
+            char = buf[pos]
+            if char == 0x5c:  # a backslash: a psql meta-command (\restrict, \connect) runs to the end of its line
+                self.state = _META
+                return pos + 1
+            if char in b'-/':
+                if pos + 1 >= end and not final:
+                    return self._need_more(pos)
+                pair = buf[pos:pos + 2]
+                if pair == b'--':
+                    self.state = _LINE_COMMENT
+                    self.comment_text = b'--'
+                    return pos + 2
+                if pair == b'/*':
+                    self.state = _BLOCK_COMMENT
+                    self.comment_depth = 1
+                    self.open_at = self.base + pos
+                    return pos + 2
+            self.in_stmt = True
+            self.trailer_seen = False
+            self.stmt_start = self.base + pos
+            self.head = b''
+            self.tail = b''
+            self.depth = 0
+        match = _SQL_SPECIAL.search(buf, pos)
+        stop = match.start() if match is not None else end
+        if stop > pos:
+            self._text(buf[pos:stop], True)
+        if match is None:
+            return end
+        char = buf[stop]
+        if char == 0x3b:  # ';'
+            self._text(b';', True)
+            if self.depth == 0:
+                self._statement_done()
+            return stop + 1
+        if char == 0x28:  # '('
+            self.depth += 1
+            self._text(b'(', True)
+            return stop + 1
+        if char == 0x29:  # ')'
+            self.depth = max(0, self.depth - 1)
+            self._text(b')', True)
+            return stop + 1
+        if char == 0x27:  # "'"
+            prefix = self._byte(buf, stop - 1)
+            self.escapes = not self.std_strings or (
+                prefix in b'Ee' and self._byte(buf, stop - 2) not in _IDENT_BYTES)
+            self.state = _SQUOTE
+            self.open_at = self.base + stop
+            self._text(b"'", False)
+            return stop + 1
+        if char == 0x22:  # '"'
+            self.state = _DQUOTE
+            self.open_at = self.base + stop
+            self._text(b'"', False)
+            return stop + 1
+        if char == 0x24:  # '$'
+            if self._byte(buf, stop - 1) in _IDENT_BYTES:
+                self._text(b'$', True)  # part of an identifier such as a$b
+                return stop + 1
+            self.state = _DOLLAR_TAG
+            self.tag = b''
+            self.open_at = self.base + stop
+            return stop + 1
+        # '-' or '/': a comment, or an operator
+        if stop + 1 >= end and not final:
+            return self._need_more(stop)
+        pair = buf[stop:stop + 2]
+        if pair == b'--':
+            self.state = _LINE_COMMENT
+            self.comment_text = None
+            return stop + 2
+        if pair == b'/*':
+            self.state = _BLOCK_COMMENT
+            self.comment_depth = 1
+            self.open_at = self.base + stop
+            return stop + 2
+        self._text(buf[stop:stop + 1], True)
+        return stop + 1
+
+    def _need_more(self, pos):
+        # look-ahead past the buffer is needed: stop here, the scan resumes at pos with the next buffer
+        self.hold = True
+        return pos
+
+    def _quoted(self, buf, pos, end, final):
+        quote = b"'" if self.state == _SQUOTE else b'"'
+        if self.state == _SQUOTE and self.escapes:
+            match = _SQUOTE_ESC_SPECIAL.search(buf, pos)
+            stop = match.start() if match is not None else -1
+        else:
+            stop = buf.find(quote, pos)
+        if stop < 0:
+            self._text(buf[pos:end], False)
+            return end
+        if stop + 1 >= end and not final:
+            self._text(buf[pos:stop], False)
+            return self._need_more(stop)
+        if buf[stop] == 0x5c:  # a backslash escapes the next byte
+            self._text(buf[pos:stop + 2], False)
+            return stop + 2
+        if buf[stop + 1:stop + 2] == quote:  # doubled: an escaped quote
+            self._text(buf[pos:stop + 2], False)
+            return stop + 2
+        self._text(buf[pos:stop + 1], False)
+        self.state = _SQL
+        return stop + 1
+
+    def _dollar_tag(self, buf, pos, end, final):
+        stop = _TAG_RUN.match(buf, pos).end()
+        self.tag += buf[pos:stop]
+        if len(self.tag) > _TAG_MAX:
+            raise BackupCheckError('integrity', 'implausible dollar-quote tag of more than %d bytes at uncompressed '
+                                   'byte offset %d' % (_TAG_MAX, self.open_at), self.open_at)
+        if stop >= end and not final:
+            return end
+        if stop < end and buf[stop] == 0x24 and not (self.tag[:1].isdigit()):
+            self.delim = b'$' + self.tag + b'$'
+            self._text(self.delim, False)
+            self.state = _DOLLAR
+            return stop + 1
+        # not a dollar quote ($1 parameter, or an operator): the '$' and what follows are ordinary text
+        self._text(b'$' + self.tag, True)
+        self.state = _SQL
+        return stop
+
+    def _comment_done(self):
+        if self.comment_text is not None:
+            if self.comment_text.rstrip() == PLAIN_TRAILER:
+                self.trailer_seen = True
+            self.comment_text = None
+
+    def _statement_done(self):
+        self.in_stmt = False
+        kind, value = _parse_head(self.head)
+        if kind == 'copy':
+            if not _FROM_STDIN.search(self.tail):
+                return
+            if value is None:
+                raise BackupCheckError(
+                    'integrity', 'a COPY ... FROM stdin statement at uncompressed byte offset %d names no valid table '
+                    '(it starts %r)' % (self.stmt_start, self.head[:80]), self.stmt_start)
+            self.copy_table = self._add_table(_table_name(value), data=True)
+            self.state = _COPY_LINE
+        elif kind == 'create' and value is not None:
+            self._add_table(_table_name(value))
+        elif kind == 'insert' and value is not None:
+            self._add_table(_table_name(value), data=True)
+        elif kind == 'scs':
+            self.std_strings = value == b'on'
 
     def _copy_data(self, buf, pos):
         search = pos
@@ -723,51 +1195,43 @@ class _PlainScanner(object):
                 self.row_counts[self.in_copy] = self.copy_rows
                 self.in_copy = None
                 self.mid_line = False
+                self.state = _SQL
                 return idx + len(_COPY_END)
             search = idx + 1
-        # no terminator in this block: keep the last partial line only if it could still become "\.\n"
+        # no terminator in this buffer: keep the last partial line only if it could still become "\.\n"
         last_nl = buf.rfind(b'\n', pos)
         if self.count_rows:
             self.copy_rows += buf.count(b'\n', pos)
         if last_nl < 0:
-            partial = buf[pos:]
+            partial_at = pos
             at_start = not self.mid_line
         else:
-            partial = buf[last_nl + 1:]
+            partial_at = last_nl + 1
             at_start = True
+        partial = buf[partial_at:]
         if at_start and len(partial) < len(_COPY_END) and _COPY_END.startswith(partial):
-            if partial:
-                # take back the newline we will see again; nothing counted in partial (no newline in it)
-                self.carry = partial
+            # carried to the next buffer: nothing counted in it (no newline in it)
             self.mid_line = False
-        else:
-            self.mid_line = bool(partial)
-        return len(buf)
-
-    def _ddl(self, buf, pos):
-        match = _PLAIN_COPY_RE.search(buf, pos)
-        stop = match.start() if match else len(buf)
-        if not match:
-            last_nl = buf.rfind(b'\n', pos)
-            stop = last_nl + 1 if last_nl >= 0 else pos
-        for create in _PLAIN_CREATE_RE.finditer(buf, pos, stop):
-            self._add_table(create.group(1))
-        if match:
-            self.in_copy = self._add_table(match.group(1))
-            self.copy_rows = 0
-            self.mid_line = False
-            return match.end()
-        rest = buf[stop:]
-        if len(rest) <= _DDL_CARRY_MAX:
-            self.carry = rest
+            return self._need_more(partial_at)
+        self.mid_line = bool(partial)
         return len(buf)
 
     def finish(self):
         """(complete, detail)"""
-        if self.in_copy is not None:
+        self._flush(True)
+        if self.state in (_COPY, _COPY_LINE):
+            table = self.in_copy or self.copy_table
             return False, ('the dump ends inside the COPY data of table %s (after %d rows, at uncompressed byte '
-                           'offset %d) without its "\\." terminator' % (self.in_copy, self.copy_rows, self.total))
-        if PLAIN_TRAILER in self.tail:
+                           'offset %d) without its "\\." terminator' % (table, self.copy_rows, self.total))
+        if self.state in _STATE_NAMES:
+            return False, ('the dump ends at uncompressed byte offset %d inside %s that starts at uncompressed byte '
+                           'offset %d' % (self.total, _STATE_NAMES[self.state], self.open_at))
+        if self.state == _LINE_COMMENT:
+            self._comment_done()
+        if self.in_stmt:
+            return False, ('the dump ends at uncompressed byte offset %d inside an unterminated SQL statement that '
+                           'starts at uncompressed byte offset %d' % (self.total, self.stmt_start))
+        if self.trailer_seen:
             return True, 'trailer "%s" found' % PLAIN_TRAILER.decode()
         return False, ('trailer "%s" missing: the dump is truncated or pg_dump did not finish (the SQL stream ends '
                        'at uncompressed byte offset %d)' % (PLAIN_TRAILER.decode(), self.total))
@@ -783,9 +1247,9 @@ def _check(passed, detail):
 
 
 def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected_sha256=None, count_rows=True,
-                  chunk_size=CHUNK_SIZE, now=None):
+                  chunk_size=CHUNK_SIZE, now=None, require_data=True):
     """Verify one backup file; returns a dict (see the backup_verify module's RETURN) and never raises
-    for a bad backup: every failure is a check with ``passed: false``."""
+    for a bad backup: every failure is a check with ``passed: false``. Bad arguments raise ValueError."""
     started = time.time()
     now = started if now is None else now
     expected_tables = list(expected_tables or [])
@@ -800,20 +1264,20 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
 
     try:
         st = os.stat(path)
-    except OSError as exc:
-        checks['readable'] = _check(False, 'cannot stat %s: %s' % (path, exc.strerror or exc))
+    except (OSError, ValueError) as exc:
+        checks['readable'] = _check(False, 'cannot stat %s: %s' % (path, getattr(exc, 'strerror', None) or exc))
         return _finish(result, started, expected_sha256)
     if not stat.S_ISREG(st.st_mode):
         checks['readable'] = _check(False, '%s is not a regular file' % path)
         return _finish(result, started, expected_sha256)
     result['size'] = st.st_size
-    result['mtime'] = datetime.datetime.fromtimestamp(st.st_mtime, tz=datetime.timezone.utc).isoformat()
-    result['age_seconds'] = round(max(0.0, now - st.st_mtime), 3)
+    result['mtime'] = _iso_mtime(st.st_mtime)
+    age = max(0.0, now - st.st_mtime)
+    result['age_seconds'] = round(age, 3)
     checks['size'] = _check(st.st_size >= min_size, '%d bytes (minimum %d)' % (st.st_size, min_size))
     if max_age_s is None:
-        checks['age'] = _check(True, '%d seconds old (no max_age set)' % max(0.0, now - st.st_mtime))
+        checks['age'] = _check(True, '%d seconds old (no max_age set)' % age)
     else:
-        age = max(0.0, now - st.st_mtime)
         checks['age'] = _check(age <= max_age_s, '%d seconds old (maximum %d)' % (age, max_age_s))
 
     hasher = hashlib.sha256()
@@ -825,16 +1289,25 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
     checks['readable'] = _check(True, 'regular file, opened for reading')
     try:
         with fobj:
-            reader = _Reader(fobj, chunk_size, hasher)
+            reader = _Reader(fobj, chunk_size, hasher, size=st.st_size)
             _verify_stream(reader, result, count_rows, warnings)
-            # drain anything a parser did not need (it normally reads everything), so sha256 covers the file
-            for dummy in reader.chunks():
-                pass
+            if checks['integrity']['passed']:  # set by _verify_stream whatever happens but a read error
+                # drain anything a parser did not need (it normally reads everything), so sha256 covers the file
+                for dummy in reader.chunks():
+                    pass
             result['bytes_read'] = reader.bytes_read
     except (IOError, OSError) as exc:
         checks['readable'] = _check(False, 'read error: %s' % (exc.strerror or exc))
-    if checks['readable']['passed']:
+    integrity_ok = checks.get('integrity', {}).get('passed', False)
+    if checks['readable']['passed'] and integrity_ok:
         result['sha256'] = hasher.hexdigest()
+    elif checks['readable']['passed']:
+        # a structural error is decisive: the rest of the file (which may be huge) is not read
+        result['sha256_note'] = ('not computed: reading stopped at byte offset %d of %d after the integrity failure'
+                                 % (result.get('bytes_read', 0), st.st_size))
+    content = result.pop('_content', None)
+    if require_data and content is not None and integrity_ok and checks['completeness']['passed']:
+        checks['content'] = _content_check(result, content)
 
     if expected_tables and 'integrity' in checks:
         missing = [t for t in expected_tables if not any(table_matches(t, f) for f in result['tables'])]
@@ -844,6 +1317,22 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
         else:
             checks['expected_tables'] = _check(True, 'all present: %s' % ', '.join(expected_tables))
     return _finish(result, started, expected_sha256)
+
+
+def _iso_mtime(mtime):
+    try:
+        return datetime.datetime.fromtimestamp(mtime, tz=datetime.timezone.utc).isoformat()
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _content_check(result, content):
+    tables, with_data, what = content
+    if tables and with_data:
+        return _check(True, '%d table(s), %d with their data (%s)' % (tables, with_data, what))
+    return _check(False, 'no table data: the backup defines %d table(s) and holds the data of %d (%s); a backup of a '
+                  'database with tables has both (a schema-only dump needs require_data=false)'
+                  % (tables, with_data, what))
 
 
 def _verify_stream(reader, result, count_rows, warnings):
@@ -910,7 +1399,7 @@ def _verify_stream(reader, result, count_rows, warnings):
         elif first[:5] == CUSTOM_MAGIC or (len(first) < 5 and CUSTOM_MAGIC.startswith(first)):
             result['format'] = 'custom'
             prefetch = _Prefetch(block for dummy, block in all_blocks())
-            src = _Source(prefetch)
+            src = _Source(prefetch, limit=reader.size)
             missing = _verify_custom(src, result, count_rows, warnings)
             _custom_completeness(result, missing, src.offset)
             detail = '%d bytes read%s' % (reader.bytes_read, _custom_summary(result))
@@ -961,17 +1450,21 @@ def _custom_completeness(result, missing, end):
 
 
 def _plain_done(result, scanner):
+    complete, detail = scanner.finish()
     result['tables'] = scanner.tables
     result['row_counts'] = scanner.row_counts if scanner.count_rows else {}
-    complete, detail = scanner.finish()
     result['checks']['completeness'] = _check(complete, detail)
+    result['_content'] = (len(scanner.tables), len(scanner.data_tables),
+                          'tables named by CREATE TABLE, COPY or INSERT; data from COPY or INSERT')
 
 
 def _finish(result, started, expected_sha256):
     checks = result['checks']
+    result.pop('_content', None)
+    sha256_note = result.pop('sha256_note', None)
     if expected_sha256:
         if result['sha256'] is None:
-            checks['checksum'] = _check(False, 'no checksum: the file could not be read')
+            checks['checksum'] = _check(False, 'no checksum: %s' % (sha256_note or 'the file could not be read'))
         elif result['sha256'].lower() == expected_sha256.strip().lower():
             checks['checksum'] = _check(True, 'sha256 matches')
         else:
@@ -1000,12 +1493,21 @@ def _finish(result, started, expected_sha256):
     return result
 
 
-def list_backups(directory, pattern, now=None):
-    """Regular files in ``directory`` whose names match the glob ``pattern``, newest first."""
+def list_backups(directory, pattern, now=None, skipped=None):
+    """Regular files in ``directory`` whose names match the glob ``pattern``, newest first.
+
+    Names that are not valid UTF-8 cannot be returned to Ansible (its JSON refuses them): they are left
+    out, and their bytes (``repr``, ASCII only) are appended to the list ``skipped`` when given."""
     now = time.time() if now is None else now
     found = []
     for name in os.listdir(directory):
         if not fnmatch.fnmatchcase(name, pattern):
+            continue
+        try:
+            name.encode('utf-8')
+        except UnicodeEncodeError:
+            if skipped is not None:
+                skipped.append(repr(os.fsencode(name)))
             continue
         full = os.path.join(directory, name)
         try:
@@ -1016,7 +1518,7 @@ def list_backups(directory, pattern, now=None):
             continue
         found.append({
             'path': full, 'size': st.st_size, 'mtime_epoch': st.st_mtime,
-            'mtime': datetime.datetime.fromtimestamp(st.st_mtime, tz=datetime.timezone.utc).isoformat(),
+            'mtime': _iso_mtime(st.st_mtime),
             'age_seconds': round(max(0.0, now - st.st_mtime), 3),
         })
     found.sort(key=lambda b: (b['mtime_epoch'], b['path']), reverse=True)
@@ -1024,13 +1526,18 @@ def list_backups(directory, pattern, now=None):
 
 
 def retention_plan(backups, keep=None, keep_days=None):
-    """Which backups a policy would remove. A backup is kept if it is among the newest ``keep`` or younger
-    than ``keep_days`` days (either rule keeps it); with neither set nothing is removed. Read-only."""
+    """Which backups (newest first) a policy would remove. A backup is kept if it is among the newest
+    ``keep`` or younger than ``keep_days`` days (either rule keeps it); with neither set nothing is removed.
+    The newest backup is never removed, whatever the policy. Read-only; ValueError for keep < 1 or
+    keep_days < 0."""
+    for name, value, least in (('keep', keep, 1), ('keep_days', keep_days, 0)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+            raise ValueError('retention %s must be an integer of at least %d, got %r' % (name, least, value))
     if keep is None and keep_days is None:
         return []
     remove = []
     for index, backup in enumerate(backups):
-        kept = False
+        kept = index == 0
         if keep is not None and index < keep:
             kept = True
         if keep_days is not None and backup['age_seconds'] <= keep_days * 86400:

@@ -34,10 +34,25 @@ def postgres_common_argument_spec():
     )
 
 
+def conninfo_value(value):
+    """A libpq connection-string value in single quotes, backslash and quote escaped."""
+    return "'%s'" % value.replace('\\', '\\\\').replace("'", "\\'")
+
+
+def dbname_conninfo(dbname):
+    """The ``--dbname`` argument for ``dbname``: a connection string with that one key.
+
+    psql and pg_restore read a ``--dbname`` containing ``=`` (or starting with ``postgresql://``) as a whole
+    connection string, so a database name such as ``x host=other dbname=prod`` would connect elsewhere.
+    Always passing ``dbname='...'`` makes libpq take the name literally, whatever characters it has."""
+    return 'dbname=%s' % conninfo_value(dbname)
+
+
 def libpq_argv(params, dbname):
     """Client program arguments for host, port, user and database; never the password.
 
-    ``--no-password`` makes a missing or wrong password fail at once instead of waiting for a prompt."""
+    ``--no-password`` makes a missing or wrong password fail at once instead of waiting for a prompt. The
+    database name goes in as a quoted connection-string value (see dbname_conninfo())."""
     argv = []
     host = params.get('login_unix_socket') or params.get('login_host')
     if host:
@@ -45,7 +60,7 @@ def libpq_argv(params, dbname):
     argv.extend(['--port', str(params.get('port') or 5432)])
     if params.get('login_user'):
         argv.extend(['--username', params['login_user']])
-    argv.extend(['--no-password', '--dbname', dbname])
+    argv.extend(['--no-password', '--dbname', dbname_conninfo(dbname)])
     return argv
 
 

@@ -67,14 +67,14 @@ options:
   min_size:
     description:
       - Smallest acceptable file size in bytes. A C(pg_dump | gzip) that failed without C(pipefail) leaves
-        a 20-byte file.
+        a 20-byte file. Cannot be negative.
     type: int
     default: 1
   max_age:
     description:
       - Oldest acceptable backup, by modification time. Seconds, or a string with units
         C(s), C(m), C(h), C(d), C(w) such as V(26h), V(7d) or V(1d12h).
-      - Unset, age is reported but not judged.
+      - Unset, age is reported but not judged. Negative, infinite and NaN values are rejected.
     type: raw
   expected_tables:
     description:
@@ -90,6 +90,16 @@ options:
       - SHA-256 the file must have, for example recorded when the backup was taken. The only way to detect
         a changed byte in uncompressed data (plain C(.sql), C(pg_dump -Fc -Z0)), which carries no checksum.
     type: str
+  require_data:
+    description:
+      - Require content - the check C(content) fails unless the backup defines at least one table and holds
+        the data of at least one (a custom archive's C(TABLE DATA) block; a plain dump's C(COPY) or C(INSERT)).
+        An empty table counts - its data section is there, with no rows.
+      - A custom archive with no TOC entries, or a plain file holding only the C(-- PostgreSQL database dump
+        complete) trailer, is a well-formed backup of nothing and fails by default.
+      - Set V(false) for schema-only dumps (C(pg_dump --schema-only)) or a database without tables.
+    type: bool
+    default: true
   count_rows:
     description:
       - Count COPY rows per table while reading (plain dumps, and custom archives with zlib or no compression).
@@ -120,7 +130,10 @@ options:
     default: {}
   restore_db_prefix:
     description:
-      - Name prefix of the scratch database of the restore test.
+      - Name prefix of the scratch database of the restore test - 1 to 41 characters, a lower-case letter or
+        C(_) first, then lower-case letters, digits or C(_). Anything else is rejected.
+      - Every database name (this one and O(maintenance_db)) goes to C(psql) and C(pg_restore) as the quoted
+        value of a C(dbname=) connection string, so it can never be read as a connection string itself.
     type: str
     default: tgops_verify_
   bin_dir:
@@ -134,13 +147,16 @@ options:
         retention policy would remove (RV(would_remove)). A backup is kept when it is one of the newest
         O(retention.keep) or younger than O(retention.keep_days) days. Nothing is deleted.
       - The toogoodtogo runbook keeps 7 days (C(keep_days=7)) and removes all but the last 7 (C(keep=7)).
+      - The newest backup is never listed for removal, whatever the policy.
+      - Files whose names are not valid UTF-8 are left out of RV(backups) (and are never verified), with a
+        warning that shows their bytes.
     type: dict
     suboptions:
       keep:
-        description: Keep the newest this many backups.
+        description: Keep the newest this many backups; at least 1.
         type: int
       keep_days:
-        description: Keep backups younger than this many days.
+        description: Keep backups younger than this many days; at least 0.
         type: int
 notes:
   - A bit flip in uncompressed data (plain C(.sql) or a C(-Z0) custom archive) cannot be detected without a
@@ -148,6 +164,11 @@ notes:
   - Custom archives compressed with lz4 or zstd (PostgreSQL 16 and later) are read to the end block by block,
     but their content is not decompressed (only zlib is available); the module warns about it.
   - Tar and directory format archives are not supported.
+  - Plain dumps are read with psql's rules for strings, quoted identifiers, dollar quoting and comments, in
+    linear time; a dump with CRLF line endings (which pg_dump never writes - the file was converted as text,
+    which also changes multi-line values) fails C(integrity).
+  - When C(integrity) fails on a structural error (wrong magic, a corrupt length), reading stops there, so
+    RV(sha256) is not computed; a 30 GB file with a bad header is not read to its end.
   - The restore test has no timeout of its own; bound it with the task keyword C(timeout).
   - Plain dumps written by pg_dump 17.6, 16.10, 15.14, 14.19, 13.22 or later begin with a C(\restrict) line that
     older C(psql) cannot run; restore-test them with a C(psql) at least as new (O(bin_dir)).
@@ -226,7 +247,8 @@ failed_checks:
 checks:
   description:
     - Each check with C(passed) and C(detail). Keys - C(readable), C(size), C(age), C(integrity),
-      C(completeness), C(expected_tables) (with O(expected_tables)), C(checksum) (with O(expected_sha256)),
+      C(completeness), C(content) (with O(require_data), when integrity and completeness passed),
+      C(expected_tables) (with O(expected_tables)), C(checksum) (with O(expected_sha256)),
       C(restore) and C(restore_min_rows) (with O(restore_test)).
   returned: always
   type: dict
@@ -261,7 +283,9 @@ age_seconds:
   returned: when the file exists
   type: float
 sha256:
-  description: SHA-256 of the file, computed in the same pass as the integrity check.
+  description:
+    - SHA-256 of the file, computed in the same pass as the integrity check.
+    - V(null) when C(integrity) failed, since reading stops at a structural error.
   returned: when the file was read
   type: str
 duration_seconds:
@@ -318,7 +342,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_restore import run_restore_test
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_restore import check_db_prefix, run_restore_test
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import (
     list_backups,
     parse_duration,
@@ -339,6 +363,65 @@ def _min_rows_detail(restore, min_rows):
             parts.append('%s: %d rows (minimum %d)%s' % (table, count, min_rows[table],
                                                          '' if count >= min_rows[table] else ' TOO FEW'))
     return ', '.join(parts)
+
+
+def _has_nul(value):
+    if isinstance(value, str):
+        return '\x00' in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _invalid_params(params):
+    """Why the options cannot be used, or None. Everything is checked before any file is read."""
+    for name in sorted(params):
+        if _has_nul(params[name]):
+            return '%s: contains a NUL character' % name
+    try:
+        parse_duration(params['max_age'])
+    except ValueError as exc:
+        return 'max_age: %s' % exc
+    if params['min_size'] < 0:
+        return 'min_size cannot be negative (got %d)' % params['min_size']
+    if not 1 <= params['port'] <= 65535:
+        return 'port must be between 1 and 65535 (got %d)' % params['port']
+    if params['connect_timeout'] < 0:
+        return 'connect_timeout cannot be negative (got %d)' % params['connect_timeout']
+    sha = params['expected_sha256']
+    if sha is not None and not (len(sha.strip()) == 64 and all(c in '0123456789abcdefABCDEF' for c in sha.strip())):
+        return 'expected_sha256 must be 64 hexadecimal digits (got %d characters)' % len(sha)
+    problem = check_db_prefix(params['restore_db_prefix'])
+    if problem:
+        return 'restore_db_prefix %s' % problem
+    for table, value in params['restore_min_rows'].items():
+        if not table or len(table) > 200:
+            return 'restore_min_rows: table names must be 1 to 200 characters (got %d)' % len(table)
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            return 'restore_min_rows: %s needs a non-negative integer, got %s' % (table, _short(value))
+        try:
+            count = int(value)
+        except ValueError:
+            return 'restore_min_rows: %s needs a non-negative integer, got %s' % (table, _short(value))
+        if count < 0:
+            return 'restore_min_rows: %s cannot be negative (got %d)' % (table, count)
+    retention = params['retention']
+    if retention is not None:
+        if retention['keep'] is None and retention['keep_days'] is None:
+            return 'retention needs keep, keep_days or both'
+        if retention['keep'] is not None and retention['keep'] < 1:
+            return ('retention keep must be at least 1 (got %d): a policy never removes the newest backup'
+                    % retention['keep'])
+        if retention['keep_days'] is not None and retention['keep_days'] < 0:
+            return 'retention keep_days cannot be negative (got %d)' % retention['keep_days']
+    return None
+
+
+def _short(value, limit=80):
+    text = repr(value)
+    return text if len(text) <= limit else '%s... (%d characters)' % (text[:limit], len(text))
 
 
 def _restore(module, result):
@@ -364,6 +447,7 @@ def main():
         path=dict(type='path', required=True),
         pattern=dict(type='str'),
         min_size=dict(type='int', default=1),
+        require_data=dict(type='bool', default=True),
         max_age=dict(type='raw'),
         expected_tables=dict(type='list', elements='str', default=[]),
         expected_sha256=dict(type='str'),
@@ -381,16 +465,10 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
 
-    try:
-        parse_duration(params['max_age'])
-    except ValueError as exc:
-        module.fail_json(msg='max_age: %s' % exc)
-    min_rows = {}
-    for table, value in params['restore_min_rows'].items():
-        try:
-            min_rows[table] = int(value)
-        except (TypeError, ValueError):
-            module.fail_json(msg='restore_min_rows: %s needs an integer, got %r' % (table, value))
+    problem = _invalid_params(params)
+    if problem:
+        module.fail_json(msg=problem)
+    min_rows = dict((table, int(value)) for table, value in params['restore_min_rows'].items())
     params['restore_min_rows'] = min_rows
 
     path = params['path']
@@ -399,10 +477,13 @@ def main():
         if not params['pattern']:
             module.fail_json(msg='%s is a directory: set pattern (for example backup_*.dump) to pick the newest '
                                  'matching backup' % path)
+        skipped = []
         try:
-            backups = list_backups(path, params['pattern'])
+            backups = list_backups(path, params['pattern'], skipped=skipped)
         except OSError as exc:
-            module.fail_json(msg='cannot list %s: %s' % (path, exc))
+            module.fail_json(msg='cannot list %s: %s' % (path, exc.strerror or exc))
+        for name in skipped:
+            module.warn('left out a file in %s whose name is not valid UTF-8: %s' % (path, name))
         if params['retention'] is not None:
             retention = params['retention']
             extra['would_remove'] = retention_plan(backups, keep=retention['keep'], keep_days=retention['keep_days'])
@@ -420,7 +501,7 @@ def main():
 
     result = verify_backup(path, min_size=params['min_size'], max_age=params['max_age'],
                            expected_tables=params['expected_tables'], expected_sha256=params['expected_sha256'],
-                           count_rows=params['count_rows'])
+                           count_rows=params['count_rows'], require_data=params['require_data'])
     result.pop('bytes_read', None)
     result.update(extra)
 

@@ -105,7 +105,8 @@ def test_custom_file_passes():
     assert result['passed'] is True and result['failed_checks'] == []
     assert result['format'] == 'custom'
     assert result['row_counts']['public.users'] == 40
-    assert set(result['checks']) == {'readable', 'size', 'age', 'integrity', 'completeness', 'expected_tables'}
+    assert set(result['checks']) == {'readable', 'size', 'age', 'integrity', 'completeness', 'content',
+                                    'expected_tables'}
     assert 'restore' not in result
 
 
@@ -214,12 +215,15 @@ def test_restore_custom_commands_and_drop():
     assert db.startswith('tgops_verify_') and len(db) == len('tgops_verify_') + 12
     conn = ['--host', '127.0.0.1', '--port', '15432', '--username', 'postgres', '--no-password', '--dbname']
     psql = ['/usr/bin/psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1']
+    # database names travel as quoted dbname= values, never as a bare --dbname libpq could parse as conninfo
+    maint = "dbname='postgres'"
+    scratch = "dbname='%s'" % db
     assert fake.argvs() == [
-        psql + conn + ['postgres', '--command', 'CREATE DATABASE "%s"' % db],
-        ['/usr/bin/pg_restore', '--exit-on-error', '--no-owner'] + conn + [db, CUSTOM],
-        psql + ['-A', '-t'] + conn + [db, '--command', 'SELECT count(*) FROM "quiz_results"'],
-        psql + ['-A', '-t'] + conn + [db, '--command', 'SELECT count(*) FROM "users"'],
-        psql + conn + ['postgres', '--command', 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % db],
+        psql + conn + [maint, '--command', 'CREATE DATABASE "%s"' % db],
+        ['/usr/bin/pg_restore', '--exit-on-error', '--no-owner'] + conn + [scratch, CUSTOM],
+        psql + ['-A', '-t'] + conn + [scratch, '--command', 'SELECT count(*) FROM "quiz_results"'],
+        psql + ['-A', '-t'] + conn + [scratch, '--command', 'SELECT count(*) FROM "users"'],
+        psql + conn + [maint, '--command', 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % db],
     ]
     assert restore['commands'] == fake.argvs()
     assert restore['row_counts'] == {'users': 40, 'quiz_results': 300}
@@ -341,7 +345,7 @@ def test_connection_contract():
     assert 'tgops.runbooks._postgres' in backup_verify.DOCUMENTATION
     assert libpq_argv({'login_unix_socket': '/run/postgresql', 'login_host': 'db', 'port': 5433,
                        'login_user': 'u'}, 'x') == [
-        '--host', '/run/postgresql', '--port', '5433', '--username', 'u', '--no-password', '--dbname', 'x']
+        '--host', '/run/postgresql', '--port', '5433', '--username', 'u', '--no-password', '--dbname', "dbname='x'"]
 
 
 @pytest.mark.parametrize('name, quoted', [
