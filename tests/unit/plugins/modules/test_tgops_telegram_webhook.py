@@ -290,3 +290,108 @@ def test_secrets_echoed_by_the_server_are_masked_in_every_spelling(api, tg):
     assert result['failed'] is True
     assert result['msg'].count('********') == 4
     assert result['description'].startswith('Bad Request: bad webhook: ********')
+
+
+# --- the real server's behaviour (issue 10), scripted in FakeTelegram --------------------------------------
+
+def test_rejected_set_webhook_leaves_no_webhook_and_the_module_says_so(api, tg):
+    # telegram-bot-api closes the current webhook before validating the new one: a refused change removes it.
+    run(api, url=URL, secret_token=SECRET)
+    result = run(api, url='http://insecure.example.org/hook')
+    assert result['failed'] is True
+    assert result['error_code'] == 400
+    assert 'An HTTPS URL must be provided' in result['msg']
+    assert 'the bot now has no webhook' in result['msg'] and URL in result['msg']
+    assert result['webhook']['is_set'] is False and result['webhook']['url'] == ''
+    assert result['changed'] is True  # the webhook is gone: that is a change, and the operator must know
+    assert tg.webhook['url'] == ''
+    assert len(api.calls('getWebhookInfo')) == 4  # before and after each of the two runs
+
+
+def test_failed_change_with_unreadable_state_says_it_is_unknown(api, tg):
+    run(api, url=URL)
+    info = api.routes['/bot%s/getWebhookInfo' % TOKEN][0]
+    api.route('/bot%s/getWebhookInfo' % TOKEN, info, (502, '<html>bad gateway</html>'))
+    api.route('/bot%s/setWebhook' % TOKEN, (500, {'ok': False, 'error_code': 500, 'description': 'Internal'}))
+    result = run(api, url=URL, max_connections=5)
+    assert result['failed'] is True
+    assert 'webhook state afterwards is unknown' in result['msg']
+    assert 'webhook' not in result
+
+
+def test_rate_limited_failure_reports_unchanged_state(api, tg, no_sleep):
+    run(api, url=URL)
+    api.route('/bot%s/setWebhook' % TOKEN, (429, {'ok': False, 'error_code': 429, 'description': 'Too Many Requests',
+                                                  'parameters': {'retry_after': 3600}}))
+    result = run(api, url=URL, max_connections=5)
+    assert result['failed'] is True and result['changed'] is False
+    assert 'rate limit' in result['msg'] and 'still has a webhook to %s' % URL in result['msg']
+    assert no_sleep == []
+
+
+def test_ip_address_always_reported_is_not_compared_unless_managed(api, tg):
+    flags = four_ways(api, tg, url=URL, max_connections=10)
+    assert flags == [True, True, False, False]
+    assert tg.webhook['ip_address'] == FakeTelegram.RESOLVED_IP
+    result = run(api, url=URL, max_connections=10)
+    assert 'ip_address' not in result['diff']['before'] and result['differences'] == []
+    # Managed, it is compared (and sent).
+    assert four_ways(api, tg, url=URL, max_connections=10, ip_address='198.51.100.4') == [True, True, False, False]
+    assert tg.webhook['ip_address'] == '198.51.100.4'
+
+
+def test_only_allowed_updates_changed_answers_already_set_but_is_a_change(api, tg):
+    run(api, url=URL, secret_token=SECRET, allowed_updates=['message'])
+    result = run(api, url=URL, secret_token=SECRET, allowed_updates=['message', 'callback_query'],
+                 secret_token_update='always')
+    assert result['api_description'] == 'Webhook is already set'
+    assert result['changed'] is True
+    assert sorted(result['webhook']['allowed_updates']) == ['callback_query', 'message']
+    again = run(api, url=URL, secret_token=SECRET, allowed_updates=['message', 'callback_query'],
+                secret_token_update='always')
+    assert again['api_description'] == 'Webhook is already set' and again['changed'] is False
+
+
+def test_allowed_updates_compared_in_lower_case(api, tg):
+    # Telegram lowercases update type names; "Message" must not differ from "message" on every run.
+    assert four_ways(api, tg, url=URL, allowed_updates=['Message', 'CALLBACK_QUERY']) == [True, True, False, False]
+    assert tg.webhook['allowed_updates'] == ['callback_query', 'message']
+
+
+def test_set_webhook_rate_limit_one_per_second_is_waited_out(api, tg, no_sleep):
+    tg.rate_limit = True
+    run(api, url=URL, secret_token=SECRET)
+    result = run(api, url=URL, secret_token='rotated_secret_value_3', secret_token_update='always')
+    assert 'failed' not in result, result
+    assert result['changed'] is True
+    assert no_sleep == [1]
+    assert len(tg.set_calls) == 3
+
+
+@pytest.mark.parametrize('retry_after', ['NaN', 'Infinity', '-Infinity', '1e999', '"soon"', 'null'])
+def test_non_finite_retry_after_is_a_clean_failure(api, tg, no_sleep, retry_after):
+    body = ('{"ok": false, "error_code": 429, "description": "Too Many Requests", '
+            '"parameters": {"retry_after": %s}}' % retry_after)
+    api.route('/bot%s/setWebhook' % TOKEN, (429, body, {'Content-Type': 'application/json', 'Retry-After': 'nan'}))
+    result = run(api, url=URL)
+    assert result['failed'] is True
+    assert 'rate limit' in result['msg'] or 'not JSON' in result['msg']
+    assert all(w == w and w < 1e6 for w in no_sleep)  # finite waits only, never NaN or inf
+
+
+def test_unknown_token_is_401_token_rejected(api, tg):
+    result = run_module(telegram_webhook, dict(bot_token='5550001234:AAE_unknownButWellFormedToken-0000',
+                                               api_url=api.url, url=URL))
+    assert result['failed'] is True and result['error_code'] == 401
+    assert 'token rejected' in result['msg']
+
+
+@pytest.mark.parametrize('bad', [dict(ip_address='2001:db8::1'), dict(ip_address='not an ip'),
+                                 dict(allowed_updates=['message', 'bad type!']),
+                                 dict(url='https://bot.example.org/a b')])
+def test_more_invalid_options_fail_before_requests(api, tg, bad):
+    args = dict(url=URL)
+    args.update(bad)
+    result = run(api, **args)
+    assert result['failed'] is True
+    assert api.requests == []

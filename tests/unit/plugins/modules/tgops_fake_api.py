@@ -127,7 +127,23 @@ class FakeAPI(object):
 
 
 class FakeTelegram(object):
-    """A small stateful Bot API following the contract (tests use it through FakeAPI)."""
+    """A small stateful Bot API following the documented behaviour of the real server (telegram-bot-api).
+
+    Scripted to what issue 10 established from the server's source (Client.cpp) and documentation:
+
+    - getWebhookInfo always carries ``ip_address`` while a URL is set (the resolved address, or the fixed one);
+    - a setWebhook that is refused after the current webhook was closed leaves the bot with NO webhook
+      (process_set_webhook_query -> on_webhook_closed -> do_set_webhook);
+    - changing only ``allowed_updates`` answers "Webhook is already set", yet stores the new list; type names
+      are lowercased;
+    - any setWebhook that changes something clears ``last_error_*``;
+    - with ``rate_limit = True``, every setWebhook with a URL is limited to one per second (no-op calls included,
+      deleteWebhook never): the call right after another answers 429 with ``retry_after`` 1, and the retry after
+      the wait passes (the fake has no clock: a refused call counts as the wait);
+    - a well-formed token the server does not know answers 401 (see FakeAPI route ``/bot*``).
+    """
+
+    RESOLVED_IP = '203.0.113.7'
 
     def __init__(self, api, token, bot_id=None, username='tgops_test_bot'):
         self.api = api
@@ -138,6 +154,8 @@ class FakeTelegram(object):
         self.secret = ''
         self.fix_ip = False
         self.revoked = False
+        self.rate_limit = False
+        self._limited_next = False
         self.set_calls = []
         base = '/bot%s/' % token
         api.route(base + 'getMe', self._get_me)
@@ -166,7 +184,16 @@ class FakeTelegram(object):
     def _get_info(self, req):
         if self.revoked:
             return self._unauthorized()
-        return (200, {'ok': True, 'result': dict(self.webhook)})
+        info = dict(self.webhook)
+        if not info['url']:
+            info.pop('ip_address', None)
+        return (200, {'ok': True, 'result': info})
+
+    def _closed(self):
+        pending = self.webhook['pending_update_count']
+        self.webhook = dict(url='', has_custom_certificate=False, pending_update_count=pending)
+        self.secret = ''
+        self.fix_ip = False
 
     def _set(self, req):
         if self.revoked:
@@ -174,9 +201,12 @@ class FakeTelegram(object):
         p = req.params
         self.set_calls.append(dict(p))
         url = p.get('url', '')
-        if url and not url.startswith('https://'):
-            return (400, {'ok': False, 'error_code': 400,
-                          'description': 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook'})
+        if url and self.rate_limit:
+            if self._limited_next:
+                self._limited_next = False
+                return (429, {'ok': False, 'error_code': 429, 'description': 'Too Many Requests: retry after 1',
+                              'parameters': {'retry_after': 1}})
+            self._limited_next = True
         cert = 'certificate' in getattr(req, 'files', {})
         max_conn = int(p.get('max_connections') or 40)
         secret = p.get('secret_token') or ''
@@ -184,15 +214,26 @@ class FakeTelegram(object):
         drop = p.get('drop_pending_updates') in (True, 'true', 'True', '1')
         allowed = p.get('allowed_updates')
         if isinstance(allowed, str):
-            allowed = json.loads(allowed)
+            try:
+                allowed = json.loads(allowed)
+            except ValueError:
+                allowed = None  # unparsable allowed_updates is ignored
         w = self.webhook
-        if (w['url'] == url and not w['has_custom_certificate'] and not cert
+        if (url and w['url'] == url and not w['has_custom_certificate'] and not cert
                 and w.get('max_connections') == max_conn and self.secret == secret
                 and self.fix_ip == bool(ip) and (not ip or w.get('ip_address') == ip) and not drop):
             if allowed is not None:
                 self._allowed(allowed)
             return (200, {'ok': True, 'result': True, 'description': 'Webhook is already set'})
-        w.update(url=url, has_custom_certificate=cert, max_connections=max_conn, ip_address=ip or '203.0.113.7')
+        # The current webhook is closed first; validation comes after.
+        self._closed()
+        if url and not url.startswith('https://'):
+            return (400, {'ok': False, 'error_code': 400,
+                          'description': 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook'})
+        w = self.webhook
+        if not url:
+            return (200, {'ok': True, 'result': True, 'description': 'Webhook was deleted'})
+        w.update(url=url, has_custom_certificate=cert, max_connections=max_conn, ip_address=ip or self.RESOLVED_IP)
         self.secret = secret
         self.fix_ip = bool(ip)
         if allowed is not None:
@@ -202,8 +243,9 @@ class FakeTelegram(object):
         return (200, {'ok': True, 'result': True, 'description': 'Webhook was set'})
 
     def _allowed(self, allowed):
-        if allowed:
-            self.webhook['allowed_updates'] = list(allowed)
+        names = [a.lower() for a in allowed if isinstance(a, str)]
+        if names:
+            self.webhook['allowed_updates'] = names
         else:
             self.webhook.pop('allowed_updates', None)
 
@@ -215,10 +257,7 @@ class FakeTelegram(object):
             self.webhook['pending_update_count'] = 0
         if not self.webhook['url']:
             return (200, {'ok': True, 'result': True, 'description': 'Webhook is already deleted'})
-        pending = self.webhook['pending_update_count']
-        self.webhook = dict(url='', has_custom_certificate=False, pending_update_count=pending)
-        self.secret = ''
-        self.fix_ip = False
+        self._closed()
         return (200, {'ok': True, 'result': True, 'description': 'Webhook was deleted'})
 
 
