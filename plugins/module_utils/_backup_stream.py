@@ -762,7 +762,14 @@ def _verify_custom(src, result, count_rows, warnings):
 
 _COPY_END = b'\\.\n'
 _SQL, _SQUOTE, _DQUOTE, _DOLLAR_TAG, _DOLLAR, _LINE_COMMENT, _BLOCK_COMMENT, _META, _COPY_LINE, _COPY = range(10)
-_SQL_SPECIAL = re.compile(br'[-/\'"$;()]')
+# SQL text up to the next character that can change the lexer state; with standard_conforming_strings on, the
+# second form also steps over plain '...' literals ('' inside one reads as two adjacent literals, which ends
+# in the same state). A literal right after E or e may be an escape string: the slow path takes it. Both are
+# an unrolled loop (text, then literal and text repeated): no two ways to match, so no backtracking.
+_RUN_TEXT = re.compile(br'[^-/\'"$;]*')
+_RUN_TEXT_AND_LITERALS = re.compile(br'[^-/\'"$;]*(?:(?<![Ee])\'[^\']*\'[^-/\'"$;]*)*')
+_LITERAL = re.compile(br"'[^']*'")
+_PARENS = re.compile(br'[()]')
 _SQUOTE_ESC_SPECIAL = re.compile(br'[\\\']')
 _BLOCK_SPECIAL = re.compile(br'[/*]')
 _NON_SPACE = re.compile(br'[^ \t\n\r\f\v]')
@@ -826,35 +833,35 @@ def _parse_name(text, pos):
 
 
 def _parse_head(head):
-    """What a statement is, from its first bytes: ('copy'|'create'|'insert', name parts or None),
-    ('scs', b'on'|b'off'), or (None, None)."""
+    """What a statement is, from its first bytes: ('copy'|'create'|'insert', name parts or None, where the
+    name ends), ('scs', b'on'|b'off', 0), or (None, None, 0)."""
     match = _WORD.match(head)
     if match is None:
-        return None, None
+        return None, None, 0
     word = match.group().upper()
     pos = _SPACE_RUN.match(head, match.end()).end()
     if word == b'COPY':
-        return 'copy', _parse_name(head, pos)[0]
+        return ('copy',) + _parse_name(head, pos)
     if word == b'INSERT':
         match = _WORD.match(head, pos)
         if match is None or match.group().upper() != b'INTO':
-            return None, None
-        return 'insert', _parse_name(head, _SPACE_RUN.match(head, match.end()).end())[0]
+            return None, None, 0
+        return ('insert',) + _parse_name(head, _SPACE_RUN.match(head, match.end()).end())
     if word == b'CREATE':
         match = _WORD.match(head, pos)
         if match is not None and match.group().upper() in (b'UNLOGGED', b'FOREIGN'):
             match = _WORD.match(head, _SPACE_RUN.match(head, match.end()).end())
         if match is None or match.group().upper() != b'TABLE':
-            return None, None
+            return None, None, 0
         pos = _SPACE_RUN.match(head, match.end()).end()
         if head[pos:pos + 13].upper() == b'IF NOT EXISTS':
             pos = _SPACE_RUN.match(head, pos + 13).end()
-        return 'create', _parse_name(head, pos)[0]
+        return ('create',) + _parse_name(head, pos)
     if word == b'SET':
         match = _SCS.match(head)
         if match is not None:
-            return 'scs', match.group(1).lower()
-    return None, None
+            return 'scs', match.group(1).lower(), 0
+    return None, None, 0
 
 
 def _table_name(parts):
@@ -899,6 +906,7 @@ class _PlainScanner(object):
         self.trailer_seen = False
         self.first_line_checked = False
         self.copy_table = None
+        self.insert_prefix = None
         self.hold = False
 
     def _add_table(self, name, data=False):
@@ -949,6 +957,25 @@ class _PlainScanner(object):
 
     def _byte(self, buf, index):
         return buf[index] if index >= 0 else self.prev[index]
+
+    def _run(self, run):
+        """SQL text with complete plain literals: head, tail and parenthesis depth (psql's: never below 0)."""
+        if len(self.head) < _HEAD_MAX:
+            self.head += run[:_HEAD_MAX - len(self.head)]
+        text = _LITERAL.sub(b'', run) if 0x27 in run else run
+        self.tail = (self.tail + text[-_TAIL_MAX:])[-_TAIL_MAX:]
+        closes = text.count(b')')
+        if closes <= self.depth:
+            # the depth cannot reach 0 inside: counting is exact
+            self.depth += text.count(b'(') - closes
+            return
+        depth = self.depth
+        for match in _PARENS.finditer(text):
+            if match.group() == b'(':
+                depth += 1
+            elif depth:
+                depth -= 1
+        self.depth = depth
 
     def _text(self, data, normal):
         if len(self.head) < _HEAD_MAX:
@@ -1055,25 +1082,18 @@ class _PlainScanner(object):
             self.head = b''
             self.tail = b''
             self.depth = 0
-        match = _SQL_SPECIAL.search(buf, pos)
-        stop = match.start() if match is not None else end
+        if self.std_strings and buf[pos:pos + 1] != b"'":
+            stop = _RUN_TEXT_AND_LITERALS.match(buf, pos).end()
+        else:
+            stop = _RUN_TEXT.match(buf, pos).end()
         if stop > pos:
-            self._text(buf[pos:stop], True)
-        if match is None:
+            self._run(buf[pos:stop])
+        if stop >= end:
             return end
         char = buf[stop]
         if char == 0x3b:  # ';'
-            self._text(b';', True)
             if self.depth == 0:
                 self._statement_done()
-            return stop + 1
-        if char == 0x28:  # '('
-            self.depth += 1
-            self._text(b'(', True)
-            return stop + 1
-        if char == 0x29:  # ')'
-            self.depth = max(0, self.depth - 1)
-            self._text(b')', True)
             return stop + 1
         if char == 0x27:  # "'"
             prefix = self._byte(buf, stop - 1)
@@ -1166,7 +1186,10 @@ class _PlainScanner(object):
 
     def _statement_done(self):
         self.in_stmt = False
-        kind, value = _parse_head(self.head)
+        head = self.head
+        if self.insert_prefix is not None and head.startswith(self.insert_prefix):
+            return  # one more INSERT into the table of the last one (--inserts dumps: one per row)
+        kind, value, end = _parse_head(head)
         if kind == 'copy':
             if not _FROM_STDIN.search(self.tail):
                 return
@@ -1180,6 +1203,8 @@ class _PlainScanner(object):
             self._add_table(_table_name(value))
         elif kind == 'insert' and value is not None:
             self._add_table(_table_name(value), data=True)
+            # the name ends at the byte after it: a head with these bytes first is an INSERT into the same table
+            self.insert_prefix = head[:end + 1]
         elif kind == 'scs':
             self.std_strings = value == b'on'
 
