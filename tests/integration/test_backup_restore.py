@@ -1,0 +1,337 @@
+"""playbooks/backup.yml and playbooks/restore.yml against the lab's real databases (lab/seed.sql data).
+
+Every restore test leaves the database as it found it: the fingerprint (row counts of every table, md5 of
+two reference tables in key order) is compared before and after."""
+import json
+import re
+import shlex
+
+import psycopg2
+import pytest
+
+from conftest import ansible_playbook, compose, ssh, wait_health
+
+PLATFORMS = ["tgquiz", "toogoodtogo"]
+DB = {
+    "tgquiz": {"port": 15432, "dbname": "tgquiznft_prod", "user": "postgres", "dir": "/backup",
+               "prefix": "backup", "ext": ".dump", "reference": ["users", "quiz_results"], "app": ["backend-api", "telegram-bot"]},
+    "toogoodtogo": {"port": 25432, "dbname": "toogoodtogo", "user": "toogoodtogo", "dir": "/opt/backups/postgres",
+                    "prefix": "toogoodtogo", "ext": ".sql.gz", "reference": ["users", "orders"], "app": ["bot"]},
+}
+
+
+def connect(platform, secrets_file, dbname=None):
+    d = DB[platform]
+    conn = psycopg2.connect(host="127.0.0.1", port=d["port"], dbname=dbname or d["dbname"], user=d["user"],
+                            password=secrets_file[platform]["postgres_password"], connect_timeout=5)
+    conn.autocommit = True
+    return conn
+
+
+def fingerprint(platform, secrets_file):
+    """Row counts of every public table and the md5 of each reference table's rows in key order."""
+    conn = connect(platform, secrets_file)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+            tables = [row[0] for row in cur.fetchall()]
+            counts = {}
+            for table in tables:
+                cur.execute('SELECT count(*) FROM public."%s"' % table)
+                counts[table] = cur.fetchone()[0]
+            sums = {}
+            for table in DB[platform]["reference"]:
+                cur.execute('SELECT md5(string_agg(t::text, \',\' ORDER BY t.id)) FROM public."%s" t' % table)
+                sums[table] = cur.fetchone()[0]
+            return {"counts": counts, "md5": sums}
+    finally:
+        conn.close()
+
+
+def backups(platform):
+    """File name -> octal mode of everything in the platform's backup directory (hidden files included)."""
+    out = ssh(platform, "cd %s && find . -maxdepth 1 -type f -printf '%%f %%m\\n'" % DB[platform]["dir"]).stdout
+    return dict(line.split() for line in out.splitlines() if line.strip())
+
+
+def run_json(*args):
+    proc = ansible_playbook(*args, json_output=True)
+    try:
+        return proc, json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError("no JSON from ansible-playbook: %s%s" % (proc.stdout[-3000:], proc.stderr[-2000:]))
+
+
+def results(result, task_name):
+    """host -> result of every run of the task named ``task_name`` (role prefix dropped); last run wins."""
+    found = {}
+    for play in result["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"].split(" : ")[-1] == task_name:
+                found.update(task["hosts"])
+    return found
+
+
+def app_running(platform):
+    out = compose(platform, "ps --status running --services").stdout.split()
+    return all(service in out for service in DB[platform]["app"])
+
+
+def backup(platform, *extra):
+    proc, result = run_json("playbooks/backup.yml", "-l", platform, *extra)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    dump = results(result, "Dump the database")["%s-lab" % platform]
+    return dump, result
+
+
+def restore(platform, backup_name, *extra, confirm=None):
+    return run_json("playbooks/restore.yml", "-l", platform, "-e", "restore_backup=%s" % backup_name,
+                    "-e", "restore_confirm=%s" % (confirm or DB[platform]["dbname"]), *extra)
+
+
+def remove_backup(platform, name):
+    ssh(platform, "rm -f %s" % shlex.quote("%s/%s" % (DB[platform]["dir"], name)))
+
+
+def safety_backups(platform):
+    return sorted(name for name in backups(platform) if name.endswith("_pre_restore" + DB[platform]["ext"]))
+
+
+@pytest.fixture(name="untouched")
+def fixture_untouched(secrets_file):
+    """Yields a checker; after the test the lab's data must be exactly as before and the app healthy."""
+    before = {p: fingerprint(p, secrets_file) for p in PLATFORMS}
+    yield before
+    for platform in PLATFORMS:
+        wait_health(platform, timeout=120)
+        assert fingerprint(platform, secrets_file) == before[platform], "%s data changed" % platform
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Backup
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_backup_is_named_private_verified_and_atomic(platform):
+    d = DB[platform]
+    before = backups(platform)
+    dump, result = backup(platform)
+    name = dump["name"]
+    assert re.match(r"^%s_\d{8}_\d{6}%s$" % (d["prefix"], re.escape(d["ext"])), name), name
+    assert dump["path"] == "%s/%s" % (d["dir"], name)
+    after = backups(platform)
+    assert set(after) - set(before) == {name}, "exactly one new file, no temporary left behind"
+    assert after[name] == "600"
+    verified = results(result, "Verify the new backup")["%s-lab" % platform]
+    assert verified["passed"] and verified["sha256"] == dump["sha256"]
+    assert verified["format"] == ("custom" if platform == "tgquiz" else "plain")
+    assert verified["row_counts"]["public.users"] >= 200
+    # what the runbooks would check by hand
+    check = "pg_restore --list" if platform == "tgquiz" else "gunzip -t"
+    ssh(platform, "%s %s >/dev/null" % (check, shlex.quote(dump["path"])))
+
+
+def test_backup_check_mode_writes_nothing():
+    before = {p: backups(p) for p in PLATFORMS}
+    proc = ansible_playbook("playbooks/backup.yml", "--check")
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    assert "Would write /backup/backup_" in proc.stdout
+    assert {p: backups(p) for p in PLATFORMS} == before
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_failed_pg_dump_leaves_no_file(platform):
+    before = backups(platform)
+    proc = ansible_playbook("playbooks/backup.yml", "-l", platform, "-e", "backup_db_name=no_such_database")
+    assert proc.returncode != 0
+    assert "pg_dump of no_such_database exited with status 1" in proc.stdout
+    assert 'database "no_such_database" does not exist' in proc.stdout
+    assert backups(platform) == before, "a failed dump must leave nothing (no small 'successful' file, no temp)"
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_backup_twice_writes_two_files_and_retention_converges(platform):
+    d = DB[platform]
+    # Daily backups from two weeks ago and a pre-deployment one as old: retention removes the first, keeps
+    # the second (pre-deployment backups are kept until their own cleanup). Files with other names stay.
+    old_daily = ["%s_202601%02d_030000%s" % (d["prefix"], day, d["ext"]) for day in (1, 2, 3)]
+    old_labelled = "%s_20260101_120000_pre_deployment%s" % (d["prefix"], d["ext"])
+    foreign = "%s_20260101_030000%s.old" % (d["prefix"], d["ext"])
+    planted = old_daily + [old_labelled, foreign]
+    ssh(platform, "cd %s && touch %s" % (d["dir"], " ".join(planted)))
+    try:
+        retention = ["-e", "backup_retention_count=2", "-e", "backup_retention_days=0"]
+        first, result = backup(platform, *retention)
+        pruned = results(result, "Remove daily backups the retention no longer keeps")["%s-lab" % platform]
+        assert pruned["changed"]
+        assert set("%s/%s" % (d["dir"], n) for n in old_daily) <= set(pruned["removed"])
+        second, result = backup(platform, *retention)
+        assert second["name"] != first["name"], "a second run writes a second backup, by design"
+        daily = sorted(n for n in backups(platform)
+                       if re.match(r"^%s_\d{8}_\d{6}%s$" % (d["prefix"], re.escape(d["ext"])), n))
+        assert daily[-2:] == sorted([first["name"], second["name"]]) and len(daily) == 2, daily
+        names = backups(platform)
+        assert old_labelled in names and foreign in names
+        assert not set(old_daily) & set(names)
+        # a third run with the same policy: one new file in, one old file out; still two
+        third, result = backup(platform, *retention)
+        pruned = results(result, "Remove daily backups the retention no longer keeps")["%s-lab" % platform]
+        assert pruned["removed"] == ["%s/%s" % (d["dir"], first["name"])]
+        assert len([n for n in backups(platform) if n.endswith(d["ext"]) and "_pre_" not in n]) == 2
+    finally:
+        ssh(platform, "cd %s && rm -f %s" % (d["dir"], " ".join([old_labelled, foreign])))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Restore
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_round_trip_restores_exactly_what_was_backed_up(platform, secrets_file, untouched):
+    dump, _result = backup(platform, "-e", "backup_label=test_roundtrip")
+    conn = connect(platform, secrets_file)
+    try:
+        # change the data after the backup: the restore must bring back the backed-up state exactly
+        with conn.cursor() as cur:
+            cur.execute("SELECT username FROM users WHERE id = 100001")
+            username = cur.fetchone()[0]
+            cur.execute("INSERT INTO users (id, username) VALUES (999999001, 'after_backup')")
+            cur.execute("UPDATE users SET username = 'renamed' WHERE id = 100001")
+        conn.close()
+        assert fingerprint(platform, secrets_file) != untouched[platform]
+        before_safety = safety_backups(platform)
+        proc, result = restore(platform, dump["name"])
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+        assert fingerprint(platform, secrets_file) == untouched[platform]
+        applied = results(result, "Drop, re-create and restore the database")["%s-lab" % platform]
+        assert applied["changed"] and applied["row_counts"]["public.users"] == untouched[platform]["counts"]["users"]
+        assert app_running(platform)
+        new_safety = sorted(set(safety_backups(platform)) - set(before_safety))
+        assert len(new_safety) == 1, "the safety backup of the database as it was before the restore"
+        for name in new_safety:
+            remove_backup(platform, name)
+    finally:
+        remove_backup(platform, dump["name"])
+        # if the restore failed, the safety backup holds the changed data: undo the change
+        conn = connect(platform, secrets_file)
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM users WHERE id = 999999001")
+            cur.execute("UPDATE users SET username = %s WHERE id = 100001", (username,))
+        conn.close()
+
+
+def test_restore_refuses_without_confirmation(untouched):
+    proc, _result = restore("tgquiz", "backup_20250120_143000.dump", confirm="yes")
+    assert proc.returncode != 0
+    assert "confirm with restore_confirm=tgquiznft_prod" in proc.stdout
+    assert app_running("tgquiz")
+
+
+def _corrupt_copy(platform, name, how):
+    """A copy of backup ``name`` with damage ``how``; returns its name."""
+    d = DB[platform]
+    bad = name.replace(d["ext"], "_test_%s%s" % (how, d["ext"]))
+    src, dst = "%s/%s" % (d["dir"], name), "%s/%s" % (d["dir"], bad)
+    if how == "flipped":  # one byte in the middle of the compressed data
+        script = ("cp %s %s && size=$(stat -c %%s %s) && printf '\\x55' | dd of=%s bs=1 seek=$((size / 2)) "
+                  "conv=notrunc status=none" % (src, dst, dst, dst))
+    else:  # truncated, as by a full disk
+        script = "head -c $(( $(stat -c %%s %s) * 2 / 3 )) %s > %s" % (src, src, dst)
+    ssh(platform, script)
+    return bad
+
+
+@pytest.mark.parametrize("how", ["flipped", "truncated"])
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_restore_refuses_a_corrupt_backup_before_touching_anything(platform, how, untouched):
+    dump, _result = backup(platform, "-e", "backup_label=test_source")
+    bad = _corrupt_copy(platform, dump["name"], how)
+    try:
+        before = backups(platform)
+        proc, _result = restore(platform, bad)
+        assert proc.returncode != 0
+        assert "Refusing to restore %s/%s; nothing was changed." % (DB[platform]["dir"], bad) in proc.stdout
+        assert "integrity" in proc.stdout or "completeness" in proc.stdout
+        assert backups(platform) == before, "no safety backup: nothing was touched"
+        assert app_running(platform)
+    finally:
+        remove_backup(platform, dump["name"])
+        remove_backup(platform, bad)
+
+
+def _ghost_owned_backup(platform, secrets_file):
+    """A real backup in which a table belongs to a role that no longer exists (as when a dump comes from
+    another server): it passes every byte check."""
+    conn = connect(platform, secrets_file)
+    table = "quizzes" if platform == "tgquiz" else "stores"
+    with conn.cursor() as cur:
+        cur.execute("CREATE ROLE tgops_ghost NOLOGIN")
+        cur.execute("ALTER TABLE %s OWNER TO tgops_ghost" % table)
+    try:
+        dump, _result = backup(platform, "-e", "backup_label=test_ghost")
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("ALTER TABLE %s OWNER TO %s" % (table, DB[platform]["user"]))
+            cur.execute("DROP ROLE tgops_ghost")
+        conn.close()
+    return dump
+
+
+def test_restore_that_fails_half_way_puts_the_safety_backup_back(secrets_file, untouched):
+    """tgquiz's custom archive passes the restore test (pg_restore --no-owner into a scratch database) but
+    the real restore keeps ownership, so it fails after the drop: the safety backup must come back."""
+    platform = "tgquiz"
+    dump = _ghost_owned_backup(platform, secrets_file)
+    try:
+        before_safety = safety_backups(platform)
+        proc, result = restore(platform, dump["name"])
+        assert proc.returncode != 0
+        out = proc.stdout
+        assert 'role "tgops_ghost" does not exist' in out
+        applied = results(result, "Drop, re-create and restore the database")["%s-lab" % platform]
+        assert applied["failed"] and applied["dropped"] and applied["stage"] == "restore"
+        rollback = results(result, "Put the safety backup back")["%s-lab" % platform]
+        assert rollback["changed"] and not rollback.get("failed")
+        failed = results(result, "Fail, saying the safety backup is back")["%s-lab" % platform]
+        new_safety = sorted(set(safety_backups(platform)) - set(before_safety))
+        assert len(new_safety) == 1
+        assert "The safety backup %s/%s was restored" % (DB[platform]["dir"], new_safety[0]) in failed["msg"]
+        assert "the application is healthy" in failed["msg"]
+        assert fingerprint(platform, secrets_file) == untouched[platform]
+        assert app_running(platform)
+        remove_backup(platform, new_safety[0])
+    finally:
+        remove_backup(platform, dump["name"])
+
+
+def test_plain_backup_whose_test_restore_fails_is_refused(secrets_file, untouched):
+    """The same backup as plain SQL fails already in the scratch restore (psql stops at the ALTER OWNER):
+    refused before anything is touched."""
+    platform = "toogoodtogo"
+    dump = _ghost_owned_backup(platform, secrets_file)
+    try:
+        before = backups(platform)
+        proc, _result = restore(platform, dump["name"])
+        assert proc.returncode != 0
+        assert "Refusing to restore" in proc.stdout and 'role "tgops_ghost" does not exist' in proc.stdout
+        assert backups(platform) == before
+        assert app_running(platform)
+    finally:
+        remove_backup(platform, dump["name"])
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_restore_check_mode_shows_the_plan_and_changes_nothing(platform, untouched):
+    dump, _result = backup(platform, "-e", "backup_label=test_check")
+    try:
+        before = backups(platform)
+        proc, result = restore(platform, dump["name"], "--check")
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+        plan = results(result, "Show the plan")["%s-lab" % platform]["msg"]
+        assert plan[0].startswith("Plan (check mode, nothing is changed)")
+        applied = results(result, "Drop, re-create and restore the database")["%s-lab" % platform]
+        assert any("DROP DATABASE IF EXISTS" in " ".join(argv) for argv in applied["commands"])
+        assert backups(platform) == before
+        assert app_running(platform)
+    finally:
+        remove_backup(platform, dump["name"])
