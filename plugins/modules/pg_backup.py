@@ -198,10 +198,13 @@ def main():
     params = module.params
     try:
         label = check_label(params['label'])
-        mode = int(str(params['mode']), 8) if not isinstance(params['mode'], int) else params['mode']
         planned = plan_backup(params['dest'], params['prefix'], params['format'], label, datetime.datetime.now())
     except ValueError as exc:
         module.fail_json(msg=str(exc))
+    try:
+        mode = params['mode'] if isinstance(params['mode'], int) else int(str(params['mode']), 8)
+    except ValueError:
+        mode = -1
     if not 0 <= mode <= 0o777:
         module.fail_json(msg='mode %s: give permissions such as 0600' % params['mode'])
     result = dict(changed=True, path=planned['path'], name=planned['name'], format=params['format'], label=label)
