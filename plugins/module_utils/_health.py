@@ -70,9 +70,9 @@ def evaluate(http_status, body, status_codes=(200,), allow_degraded=False, expec
             verdict['body_format'] = 'json'
         except ValueError as exc:
             verdict['body_format'] = 'text'
-            if body.lstrip().startswith('{'):
-                # Meant as a health document but broken (cut short, NaN, nested absurdly): it cannot say healthy.
-                reasons.append('the answer starts like a JSON object but does not parse: %s' % shown(str(exc), 120))
+            if body.lstrip()[:1] in ('{', '['):
+                # Meant as JSON but broken (cut short, NaN, nested absurdly): it cannot say healthy.
+                reasons.append('the answer starts like JSON but does not parse: %s' % shown(str(exc), 120))
         if doc is not None and not isinstance(doc, dict):
             doc = None
             verdict['body_format'] = 'text'

@@ -42,6 +42,7 @@ import zlib
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, quote_plus, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
+from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.module_utils.urls import Request, make_context, prepare_multipart
 
@@ -75,6 +76,60 @@ def http_argument_spec():
         max_retries=dict(type='int', default=3),
         max_retry_wait=dict(type='int', default=30),
     )
+
+
+_PLAIN_INT = re.compile(r'^\s*[+-]?[0-9]{1,30}(\.0*)?\s*$')
+
+
+def _plain_int(value):
+    """Whether ansible-core's int conversion can take ``value`` safely (it raises OverflowError on "inf" and
+    computes a billion-digit number for "1e999999999")."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value) and value.is_integer() and abs(value) < 1e30
+    return isinstance(value, str) and bool(_PLAIN_INT.match(value))
+
+
+def guard_int_options(argument_spec):
+    """``(argument_spec, names)``: the spec to build the AnsibleModule with, and the int options to refuse.
+
+    ansible-core's own int conversion raises OverflowError on ``inf`` and computes a billion-digit number for
+    ``1e999999999`` before the module runs. An ``int`` option (or list of ints) holding such a value is
+    validated as ``raw`` for this run instead; :func:`refuse_bad_ints` then fails with a message.
+    """
+    bad = []
+    if getattr(basic, '_ANSIBLE_ARGS', None) is None:  # set by AnsiballZ and by module tests
+        return argument_spec, bad
+    try:
+        raw = basic._load_params()
+    except Exception:  # pylint: disable=broad-except
+        return argument_spec, bad
+    spec = dict(argument_spec)
+    for name, option in argument_spec.items():
+        for key in [name] + list(option.get('aliases') or []):
+            if key not in raw:
+                continue
+            value = raw[key]
+            if option.get('type') == 'int':
+                ok = _plain_int(value)
+            elif option.get('type') == 'list' and option.get('elements') == 'int' and isinstance(value, list):
+                ok = all(_plain_int(item) for item in value)
+            else:
+                ok = True
+            if not ok:
+                spec[name] = dict(option, type='raw')
+                spec[name].pop('elements', None)
+                bad.append(name)
+    return spec, bad
+
+
+def refuse_bad_ints(module, names):
+    """Fail for the options :func:`guard_int_options` set aside."""
+    if names:
+        module.fail_json(msg='; '.join('%s must be %s, got %s' % (
+            name, 'a list of integers' if isinstance(module.params[name], list) else 'an integer',
+            shown(module.params[name])) for name in names))
 
 
 def check_http_params(params):

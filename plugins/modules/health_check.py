@@ -222,6 +222,8 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import evaluate
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
+    guard_int_options,
+    refuse_bad_ints,
     MAX_BODY,
     MAX_REDIRECTS,
     MAX_TIMEOUT,
@@ -289,8 +291,7 @@ def check_params(params):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    argument_spec, bad_ints = guard_int_options(dict(
             url=dict(type='str', required=True),
             timeout=dict(type='float', default=60),
             interval=dict(type='float', default=2),
@@ -302,9 +303,9 @@ def main():
             ca_path=dict(type='path'),
             headers=dict(type='dict', default={}, no_log=True),
             fail_on_unhealthy=dict(type='bool', default=True),
-        ),
-        supports_check_mode=True,
-    )
+    ))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    refuse_bad_ints(module, bad_ints)
     params = module.params
     # A password in the URL (http://user:password@host) is a secret like any no_log option: masked by Ansible in
     # everything the module returns (the invocation included), and by the module in its own messages.

@@ -138,6 +138,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
+    guard_int_options,
+    refuse_bad_ints,
     APIError,
     JSONAPIClient,
     Redactor,
@@ -185,6 +187,7 @@ def main():
         fail_on_invalid=dict(type='bool', default=False),
     )
     argument_spec.update(http_argument_spec())
+    argument_spec, bad_ints = guard_int_options(argument_spec)
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
@@ -192,6 +195,7 @@ def main():
         required_together=[('api_key', 'api_secret')],
         required_one_of=[('jwt', 'api_key')],
     )
+    refuse_bad_ints(module, bad_ints)
     params = module.params
     redact = Redactor([params['api_key'], params['api_secret'], params['jwt']])
     problem = check_http_params(params) or check_url(params['api_url'], 'api_url')

@@ -197,6 +197,7 @@ problems:
 
 import time
 
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
@@ -205,7 +206,7 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     telegram_argument_spec,
     token_redactor,
 )
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import shown
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import guard_int_options, refuse_bad_ints, shown
 
 
 def find_problems(webhook, expect_webhook=None, max_pending_updates=None, max_error_age=None):
@@ -239,7 +240,9 @@ def main():
         max_error_age=dict(type='int'),
         fail_on_unhealthy=dict(type='bool', default=False),
     )
+    argument_spec, bad_ints = guard_int_options(argument_spec)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    refuse_bad_ints(module, bad_ints)
     params = module.params
     redact = token_redactor(params['bot_token'])
     for name in ('max_pending_updates', 'max_error_age'):

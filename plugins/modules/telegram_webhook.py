@@ -265,9 +265,10 @@ import re
 import stat
 import time
 
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import shown
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import guard_int_options, refuse_bad_ints, shown
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     TelegramClient,
     TelegramError,
@@ -475,6 +476,7 @@ def main():
         certificate=dict(type='path'),
         drop_pending_updates=dict(type='bool', default=False),
     )
+    argument_spec, bad_ints = guard_int_options(argument_spec)
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
@@ -483,6 +485,7 @@ def main():
             ('secret_token_update', 'always', ['secret_token']),
         ],
     )
+    refuse_bad_ints(module, bad_ints)
     params = module.params
     redact = token_redactor(params['bot_token'], params['secret_token'])
     certificate = validate(module)

@@ -206,6 +206,8 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
+    guard_int_options,
+    refuse_bad_ints,
     APIError,
     JSONAPIClient,
     Redactor,
@@ -383,7 +385,9 @@ def main():
         fail_below_threshold=dict(type='bool', default=False),
     )
     argument_spec.update(http_argument_spec())
+    argument_spec, bad_ints = guard_int_options(argument_spec)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    refuse_bad_ints(module, bad_ints)
     params = module.params
     redact = Redactor([params['api_key']])
 
