@@ -462,7 +462,7 @@ def _parse_custom_header(src, info):
     tm = [src.read_int('header timestamp') for dummy in range(7)]
     try:
         info['created'] = datetime.datetime(tm[5] + 1900, tm[4] + 1, tm[3], tm[2], tm[1], tm[0]).isoformat()
-    except ValueError:
+    except (ValueError, OverflowError):
         raise BackupCheckError('integrity', 'implausible creation timestamp %r in header before byte offset %d'
                                % (tm, src.offset), src.offset)
     info['dbname'] = src.read_str('header dbname')
@@ -763,12 +763,14 @@ def _verify_custom(src, result, count_rows, warnings):
 _COPY_END = b'\\.\n'
 _SQL, _SQUOTE, _DQUOTE, _DOLLAR_TAG, _DOLLAR, _LINE_COMMENT, _BLOCK_COMMENT, _META, _COPY_LINE, _COPY = range(10)
 # SQL text up to the next character that can change the lexer state; with standard_conforming_strings on, the
-# second form also steps over plain '...' literals ('' inside one reads as two adjacent literals, which ends
-# in the same state). A literal right after E or e may be an escape string: the slow path takes it. Both are
-# an unrolled loop (text, then literal and text repeated): no two ways to match, so no backtracking.
+# second form also steps over plain '...' literals ('' inside is a quote) followed by something else than a
+# quote in the buffer. A literal right after E or e (maybe an escape string) or at the end of the buffer is
+# left to the slow path. Each loop is unrolled (a run, then a separator and a run, repeated): there are never
+# two ways to match, so no backtracking.
 _RUN_TEXT = re.compile(br'[^-/\'"$;]*')
-_RUN_TEXT_AND_LITERALS = re.compile(br'[^-/\'"$;]*(?:(?<![Ee])\'[^\']*\'[^-/\'"$;]*)*')
-_LITERAL = re.compile(br"'[^']*'")
+_RUN_TEXT_AND_LITERALS = re.compile(
+    br'[^-/\'"$;]*(?:(?<![Ee])\'[^\']*(?:\'\'[^\']*)*\'(?=[^\'])[^-/\'"$;]*)*')
+_LITERAL = re.compile(br"'[^']*(?:''[^']*)*'")
 _PARENS = re.compile(br'[()]')
 _SQUOTE_ESC_SPECIAL = re.compile(br'[\\\']')
 _BLOCK_SPECIAL = re.compile(br'[/*]')
@@ -785,7 +787,7 @@ _HEAD_MAX = 1024        # first bytes of a statement kept: enough for a keyword 
 _TAIL_MAX = 256         # last bytes of a statement kept (outside strings): where COPY says FROM stdin
 _TAG_MAX = 4096
 _FEED_MIN = 256 * 1024  # the scanner works on buffers of at least this size (tiny gzip members are gathered)
-_STATE_NAMES = {_SQUOTE: 'a string literal', _DQUOTE: 'a quoted identifier', _DOLLAR_TAG: 'a dollar-quote tag',
+_STATE_NAMES = {_SQUOTE: 'a string literal', _DQUOTE: 'a quoted identifier',
                 _DOLLAR: 'a dollar-quoted string (function body)', _BLOCK_COMMENT: 'a /* */ comment'}
 
 
@@ -1244,6 +1246,10 @@ class _PlainScanner(object):
     def finish(self):
         """(complete, detail)"""
         self._flush(True)
+        if self.state == _DOLLAR_TAG:
+            # '$' and identifier characters up to the end: not a dollar quote (the last buffer may have been empty)
+            self._text(b'$' + self.tag, True)
+            self.state = _SQL
         if self.state in (_COPY, _COPY_LINE):
             table = self.in_copy or self.copy_table
             return False, ('the dump ends inside the COPY data of table %s (after %d rows, at uncompressed byte '

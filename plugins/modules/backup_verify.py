@@ -419,6 +419,52 @@ def _invalid_params(params):
     return None
 
 
+def _loose(spec):
+    """The argument spec with int options and options that have suboptions taken as raw."""
+    copy = {}
+    for name, option in spec.items():
+        option = dict(option)
+        if option.get('type') == 'int' or option.get('options'):
+            option['type'] = 'raw'
+            option.pop('options', None)
+        copy[name] = option
+    return copy
+
+
+def _crash_reasons(params, spec, prefix=''):
+    """Options with a value that crashes ansible-core's own validation."""
+    found = []
+    for name, option in spec.items():
+        value = params.get(name)
+        if value is None:
+            continue
+        if option.get('options'):
+            if not isinstance(value, dict):
+                found.append('%s%s must be a dictionary (with %s), got %s'
+                             % (prefix, name, ', '.join(sorted(option['options'])), _short(value)))
+            else:
+                found.extend(_crash_reasons(value, option['options'], prefix + name + '.'))
+        elif option.get('type') == 'int' and not isinstance(value, int):
+            try:
+                int(float(value))
+            except (OverflowError, ValueError, TypeError):
+                found.append('%s%s must be an integer, got %s' % (prefix, name, _short(value)))
+    return found
+
+
+def _build_module(argument_spec):
+    try:
+        return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    except (OverflowError, TypeError) as exc:
+        # ansible-core 2.19 raises instead of reporting on an infinite value for an int option (.inf,
+        # 'Infinity': OverflowError) and on a non-dict value for an option with suboptions (TypeError): read
+        # the options again with those types loosened, and say which option it was
+        fallback = AnsibleModule(argument_spec=_loose(argument_spec), supports_check_mode=True)
+        reasons = _crash_reasons(fallback.params, argument_spec)
+        fallback.fail_json(msg='; '.join(reasons) or 'invalid option value: %s' % exc)
+    return None  # not reached: fail_json exits
+
+
 def _short(value, limit=80):
     text = repr(value)
     return text if len(text) <= limit else '%s... (%d characters)' % (text[:limit], len(text))
@@ -462,7 +508,7 @@ def main():
             keep_days=dict(type='int'),
         )),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = _build_module(argument_spec)
     params = module.params
 
     problem = _invalid_params(params)

@@ -379,6 +379,18 @@ def test_bad_numbers_and_strings_fail_cleanly(args, message):
     assert result['failed'] and message in result['msg'], result['msg']
 
 
+@pytest.mark.parametrize('args, message', [
+    ({'min_size': float('inf')}, 'min_size must be an integer, got inf'),
+    ({'port': 'Infinity'}, "port must be an integer, got 'Infinity'"),
+    ({'retention': {'keep': float('-inf')}}, 'retention.keep must be an integer, got -inf'),
+    ({'retention': False}, 'retention must be a dictionary (with keep, keep_days), got False'),
+])
+def test_values_that_crash_ansible_core_validation_fail_cleanly(args, message):
+    # ansible-core 2.19 itself raises (OverflowError, TypeError) on these before the module runs
+    result = _run(dict({'path': CUSTOM}, **args))
+    assert result['failed'] and message in result['msg'], result['msg']
+
+
 # --- class 9: database names never parsed as connection strings ------------------------------------------------
 
 @pytest.mark.parametrize('prefix', ['x=', 'tgops host=127.0.0.1 dbname=prod ', 'Upper_', '', 'a' * 42, '1abc',
