@@ -135,7 +135,7 @@ def test_backup_check_mode_writes_nothing():
     before = {p: backups(p) for p in PLATFORMS}
     proc = ansible_playbook("playbooks/backup.yml", "--check")
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
-    assert "Would write /backup/backup_" in proc.stdout
+    assert "Would write /backup/backup_" in proc.stdout and "Would remove by retention" in proc.stdout
     assert {p: backups(p) for p in PLATFORMS} == before
 
 
