@@ -3,13 +3,15 @@
 Every restore test leaves the database as it found it: the fingerprint (row counts of every table, md5 of
 two reference tables in key order) is compared before and after."""
 import json
+import os
 import re
 import shlex
 
 import psycopg2
 import pytest
+import yaml
 
-from conftest import ansible_playbook, compose, ssh, wait_health
+from conftest import ROOT, ansible_playbook, compose, ssh, wait_health
 
 PLATFORMS = ["tgquiz", "toogoodtogo"]
 DB = {
@@ -335,3 +337,56 @@ def test_restore_check_mode_shows_the_plan_and_changes_nothing(platform, untouch
         assert app_running(platform)
     finally:
         remove_backup(platform, dump["name"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Schedule
+
+
+def _service_manager(platform):
+    with open(os.path.join(ROOT, "inventories", "lab", "group_vars", "%s.yml" % platform)) as src:
+        return (yaml.safe_load(src) or {}).get("platform_service_manager", "compose")
+
+
+def test_cron_entry_runs_the_same_backup_on_the_compose_host():
+    platform = "tgquiz"
+    proc, result = run_json("playbooks/backup.yml", "--tags", "schedule", "-l", platform)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    entry = ssh(platform, "cat /etc/cron.d/tgquiz-backup").stdout
+    line = [x for x in entry.splitlines() if x and not x.startswith("#")]
+    assert len(line) == 1 and line[0].startswith("0 3 * * * root /usr/bin/python3 "), entry
+    assert ssh(platform, "stat -c %a /etc/tgops-backup /etc/tgops-backup/tgquiz-backup.password").stdout.split() == ["700", "600"]
+    # what cron would run at 03:00, run now: a new verified backup
+    before = backups(platform)
+    job = line[0].split(" root ", 1)[1]
+    out = ssh(platform, job).stdout
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["result"] == "ok" and summary["verified"] is True
+    new = set(backups(platform)) - set(before)
+    assert new == {summary["path"].rsplit("/", 1)[1]}
+    # installing it again changes nothing
+    proc, result = run_json("playbooks/backup.yml", "--tags", "schedule", "-l", platform)
+    assert proc.returncode == 0 and result["stats"]["%s-lab" % platform]["changed"] == 0
+
+
+def test_timer_fires_on_the_systemd_host():
+    platform = "toogoodtogo"
+    if _service_manager(platform) != "systemd":
+        pytest.skip("the lab's toogoodtogo server is not under systemd (platform_service_manager)")
+    proc, result = run_json("playbooks/backup.yml", "--tags", "schedule", "-l", platform)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    timers = ssh(platform, "systemctl list-timers --all --no-pager toogoodtogo-backup.timer").stdout
+    assert "toogoodtogo-backup.timer" in timers and "03:00:00" in timers, timers
+    assert ssh(platform, "systemctl is-enabled toogoodtogo-backup.timer").stdout.strip() == "enabled"
+    before = backups(platform)
+    # what the timer starts at 03:00, started now (a oneshot: systemctl returns when it has finished)
+    ssh(platform, "systemctl start toogoodtogo-backup.service", timeout=600)
+    shown = ssh(platform, "systemctl show -p Result -p ExecMainStatus toogoodtogo-backup.service").stdout
+    assert "Result=success" in shown and "ExecMainStatus=0" in shown, shown
+    new = sorted(set(backups(platform)) - set(before))
+    assert len(new) == 1 and re.match(r"^toogoodtogo_\d{8}_\d{6}\.sql\.gz$", new[0]), new
+    assert backups(platform)[new[0]] == "600"
+    journal = ssh(platform, "journalctl -u toogoodtogo-backup.service -n 20 --no-pager").stdout
+    assert '"result": "ok"' in journal and new[0] in journal
+    proc, result = run_json("playbooks/backup.yml", "--tags", "schedule", "-l", platform)
+    assert proc.returncode == 0 and result["stats"]["%s-lab" % platform]["changed"] == 0

@@ -50,8 +50,10 @@ def main(argv):
         return 64
     with open(argv[1]) as src:
         config = json.load(src)
-    conn = {'host': config['host'], 'port': config['port'], 'user': config['user'],
-            'env': {'PGPASSFILE': config['passfile'], 'PGAPPNAME': 'tgops-backup-timer'}}
+    with open(config['password_file']) as src:
+        password = src.read()
+    conn = {'host': config['host'], 'port': config['port'], 'user': config['user'], 'password': password,
+            'env': {'PGAPPNAME': 'tgops-backup-timer'}}
     summary = {'platform': config.get('platform'), 'started': datetime.datetime.now().isoformat()}
     try:
         backup = _pg_backup.take_backup(run_command, _bin(config, 'pg_dump'), conn, config['db'], config['dir'],

@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The scheduled backup runner (roles/backup/files/tgops_backup.py) laid out as the role installs it: the
+runner with _pg_backup.py and _backup_stream.py beside it, run by python3 with a stand-in pg_dump that
+writes a real dump fixture (or fails)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+FIXTURE = os.path.join(ROOT, 'tests', 'unit', 'fixtures', 'backups', 'toogoodtogo_fixture.sql.gz')
+PASSWORD = 'runner:pw\\x'
+
+FAKE_PG_DUMP = r'''#!/bin/sh
+# stand-in pg_dump: records its arguments and the password file libpq would read, writes the fixture to --file
+printf '%s\n' "$@" > "$RUNNER_LOG"
+cat "$PGPASSFILE" > "$RUNNER_LOG.pgpass"
+[ -n "$PGPASSWORD" ] && echo "PGPASSWORD set" >> "$RUNNER_LOG"
+while [ $# -gt 0 ]; do [ "$1" = --file ] && out=$2; shift; done
+[ "$RUNNER_FAIL" = 1 ] && { printf '\037\213' > "$out"; echo "pg_dump: error: server closed the connection" >&2; exit 1; }
+cat "$RUNNER_FIXTURE" > "$out"
+'''
+
+
+@pytest.fixture(name='installed')
+def fixture_installed(tmp_path):
+    lib = tmp_path / 'lib'
+    lib.mkdir()
+    shutil.copy(os.path.join(ROOT, 'roles', 'backup', 'files', 'tgops_backup.py'), str(lib))
+    for name in ('_pg_backup.py', '_backup_stream.py'):
+        shutil.copy(os.path.join(ROOT, 'plugins', 'module_utils', name), str(lib))
+    bindir = tmp_path / 'bin'
+    bindir.mkdir()
+    (bindir / 'pg_dump').write_text(FAKE_PG_DUMP)
+    os.chmod(str(bindir / 'pg_dump'), 0o755)
+    backups = tmp_path / 'backups'
+    backups.mkdir()
+    (tmp_path / 'password').write_text(PASSWORD)
+    config = {'platform': 'toogoodtogo', 'db': 'toogoodtogo', 'host': '127.0.0.1', 'port': 25432,
+              'user': 'toogoodtogo', 'password_file': str(tmp_path / 'password'), 'dir': str(backups),
+              'prefix': 'toogoodtogo', 'format': 'plain_gz', 'min_size': 100, 'expected_tables': ['users'],
+              'keep': 1, 'keep_days': 7, 'bin_dir': str(bindir)}
+    (tmp_path / 'config.json').write_text(json.dumps(config))
+    return tmp_path
+
+
+def _run(installed, fail=False):
+    env = dict(os.environ, RUNNER_LOG=str(installed / 'pg_dump.log'), RUNNER_FIXTURE=FIXTURE,
+               RUNNER_FAIL='1' if fail else '0', PGPASSWORD='must-not-be-used')
+    return subprocess.run([sys.executable, str(installed / 'lib' / 'tgops_backup.py'), str(installed / 'config.json')],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_runner_takes_verifies_and_prunes(installed):
+    backups = installed / 'backups'
+    old = [(datetime.datetime.now() - datetime.timedelta(days=days)).strftime('toogoodtogo_%Y%m%d_%H%M%S.sql.gz')
+           for days in (10, 11)]
+    for name in old + ['toogoodtogo_20200101_000000_pre_deployment.sql.gz']:
+        (backups / name).write_bytes(b'x')
+    proc = _run(installed)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary['result'] == 'ok' and summary['verified'] is True
+    name = os.path.basename(summary['path'])
+    assert sorted(os.listdir(str(backups))) == sorted([name, 'toogoodtogo_20200101_000000_pre_deployment.sql.gz'])
+    assert sorted(summary['removed']) == sorted(str(backups / n) for n in old)
+    assert stat.S_IMODE(os.stat(summary['path']).st_mode) == 0o600
+    argv = (installed / 'pg_dump.log').read_text()
+    assert PASSWORD not in argv and 'PGPASSWORD set' not in argv
+    assert '--format=plain\n--compress=6\n' in argv
+    assert (installed / 'pg_dump.log.pgpass').read_text() == '*:*:*:*:runner\\:pw\\\\x\n'
+
+
+def test_runner_failed_dump_exits_1_and_keeps_old_backups(installed):
+    (installed / 'backups' / 'toogoodtogo_20200101_000000.sql.gz').write_bytes(b'x')
+    proc = _run(installed, fail=True)
+    assert proc.returncode == 1
+    summary = json.loads(proc.stderr)
+    assert summary['stage'] == 'dump' and 'server closed the connection' in summary['error']
+    assert os.listdir(str(installed / 'backups')) == ['toogoodtogo_20200101_000000.sql.gz']
