@@ -206,7 +206,9 @@ def conn_from_params(params):
 
 def conn_argv(conn, dbname):
     """libpq options for host, port, user, database (``conn``: host, port, user, unix_socket (wins over
-    host), password (see PassFile), env (more libpq variables such as PGSSLMODE)). ``--no-password``: a wrong or missing password fails at once instead of waiting for a prompt."""
+    host), password (see PassFile), env (more libpq variables such as PGSSLMODE)).
+
+    ``--no-password``: a wrong or missing password fails at once instead of waiting for a prompt."""
     argv = []
     host = conn.get('unix_socket') or conn.get('host')
     if host:

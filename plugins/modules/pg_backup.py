@@ -211,7 +211,8 @@ def main():
     if module.check_mode:
         if not os.path.isdir(params['dest']):
             module.warn('backup directory %s does not exist' % params['dest'])
-        result['command'] = dump_argv('pg_dump', conn_from_params(params), params['db'], params['format'], planned['path'])
+        result['command'] = dump_argv('pg_dump', conn_from_params(params), params['db'], params['format'],
+                                      planned['path'])
         module.exit_json(**result)
 
     opt_dirs = [params['bin_dir']] if params['bin_dir'] else []
@@ -219,12 +220,13 @@ def main():
 
     def run_command(argv, environ_update=None):
         return module.run_command(argv, environ_update=environ_update)
+    conn = conn_from_params(params)
     try:
-        backup = take_backup(run_command, pg_dump, conn_from_params(params), params['db'], params['dest'], params['prefix'],
+        backup = take_backup(run_command, pg_dump, conn, params['db'], params['dest'], params['prefix'],
                              params['format'], label=label, mode=mode, tmpdir=module.tmpdir)
     except BackupError as exc:
-        result.update(changed=False, stage=exc.stage, command=dump_argv(pg_dump, conn_from_params(params), params['db'],
-                                                                         params['format'], planned['path']))
+        result.update(changed=False, stage=exc.stage,
+                      command=dump_argv(pg_dump, conn, params['db'], params['format'], planned['path']))
         module.fail_json(msg=exc.message, **result)
     except OSError as exc:
         module.fail_json(msg='backup into %s failed: %s' % (params['dest'], exc), changed=False, stage='dump')
