@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import gzip
+import itertools
 import json
 import os
 import pickle
@@ -118,7 +119,7 @@ def _bogus_chunk(path, tail_zeros, gzipped):
     chunk = b'\x00' + (0x7fffffff).to_bytes(4, 'little')
     zeros = (b'\x00' * MIB for dummy in range(tail_zeros // MIB))
     if gzipped:
-        return _gzip_stream([head, chunk] + list(zeros))
+        return _gzip_stream(itertools.chain([head, chunk], zeros))
     return head + chunk + b''.join(zeros)
 
 
