@@ -192,11 +192,12 @@ def test_backup_twice_writes_two_files_and_retention_converges(platform):
 def test_round_trip_restores_exactly_what_was_backed_up(platform, secrets_file, untouched):
     dump, _result = backup(platform, "-e", "backup_label=test_roundtrip")
     conn = connect(platform, secrets_file)
+    with conn.cursor() as cur:
+        cur.execute("SELECT username FROM users WHERE id = 100001")
+        username = cur.fetchone()[0]
     try:
         # change the data after the backup: the restore must bring back the backed-up state exactly
         with conn.cursor() as cur:
-            cur.execute("SELECT username FROM users WHERE id = 100001")
-            username = cur.fetchone()[0]
             cur.execute("INSERT INTO users (id, username) VALUES (999999001, 'after_backup')")
             cur.execute("UPDATE users SET username = 'renamed' WHERE id = 100001")
         conn.close()
