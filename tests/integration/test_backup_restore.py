@@ -391,3 +391,56 @@ def test_timer_fires_on_the_systemd_host():
     assert '"result": "ok"' in journal and new[0] in journal
     proc, result = run_json("playbooks/backup.yml", "--tags", "schedule", "-l", platform)
     assert proc.returncode == 0 and result["stats"]["%s-lab" % platform]["changed"] == 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Off-site copy
+
+
+def _lab_vars():
+    with open(os.path.join(ROOT, "inventories", "lab", "group_vars", "all", "lab.yml")) as src:
+        return yaml.safe_load(src) or {}
+
+
+def _s3_client():
+    import boto3  # only this test talks to the lab's S3 server
+    lab = _lab_vars()
+    return boto3.client("s3", endpoint_url=lab["lab_s3_endpoint_url"], region_name=lab.get("lab_s3_region", "us-east-1"),
+                        aws_access_key_id=lab["lab_s3_access_key"], aws_secret_access_key=lab["lab_s3_secret_key"])
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_offsite_copy_round_trip_through_the_s3_server(platform, secrets_file, untouched):
+    if "lab_s3_endpoint_url" not in _lab_vars():
+        pytest.skip("the lab has no S3 server (lab_s3_endpoint_url)")
+    dump, result = backup(platform, "-e", "backup_label=test_offsite")
+    host = "%s-lab" % platform
+    recorded = [r for r in results(result, "Record the off-site copy").values()]
+    assert recorded, "the lab enables the off-site copy"
+    compare = results(result, "Compare the stored object with the local file")[host]
+    assert not compare.get("failed") and not compare["changed"]
+    s3 = _s3_client()
+    bucket = _lab_vars()["lab_s3_bucket"]
+    key = "%s/postgres/%s" % (platform, dump["name"])
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="%s/postgres/" % platform).get("Contents", [])]
+    assert key in listed
+    head = s3.head_object(Bucket=bucket, Key=key)
+    assert head["Metadata"]["sha256"] == dump["sha256"] and head["ContentLength"] == dump["size"]
+    # restore from the off-site copy: the local file is gone, the download is verified against the sha256
+    remove_backup(platform, dump["name"])
+    before_safety = safety_backups(platform)
+    try:
+        proc, result = restore(platform, dump["name"], "-e", "restore_source=s3")
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+        verified = results(result, "Verify the backup (every byte, and a test restore into a scratch database)")[host]
+        assert verified["checks"]["checksum"]["passed"] and verified["sha256"] == dump["sha256"]
+        # a tampered object is refused before anything is touched
+        s3.put_object(Bucket=bucket, Key=key, Body=b"not a backup", Metadata={"sha256": dump["sha256"]})
+        remove_backup(platform, dump["name"])
+        proc, _result = restore(platform, dump["name"], "-e", "restore_source=s3")
+        assert proc.returncode != 0 and "Refusing to restore" in proc.stdout
+    finally:
+        remove_backup(platform, dump["name"])
+        s3.delete_object(Bucket=bucket, Key=key)
+        for name in sorted(set(safety_backups(platform)) - set(before_safety)):
+            remove_backup(platform, name)
