@@ -144,14 +144,13 @@ WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type 
 ORDER BY state_change
 """
 
+# The victims are chosen first (MATERIALIZED), so pg_terminate_backend() never runs for a row that a
+# later-evaluated condition would have excluded.
 TERMINATE_SQL = """
-SELECT pid, application_name AS application,
-       floor(extract(epoch FROM clock_timestamp() - state_change))::int AS age_seconds
-FROM pg_stat_activity
-WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
-  AND state LIKE 'idle in transaction%' AND state_change <= clock_timestamp() - make_interval(secs => {age})
-  AND pg_terminate_backend(pid)
+WITH victims AS MATERIALIZED (""" + IDLE_SQL + """)
+SELECT pid, application, age_seconds FROM victims WHERE pg_terminate_backend(pid)
 """
+
 
 def check_name(module, what, name):
     if not name or len(name) > 63 or '\x00' in name:

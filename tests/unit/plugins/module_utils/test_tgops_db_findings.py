@@ -65,8 +65,8 @@ def test_missing_index_sign_needs_rows_and_more_seq_than_index_scans():
               dict(schema='public', table='noindex', n_live_tup=20000, seq_scan=3, idx_scan=None, seq_tup_read=60000)]
     found = f.seq_scan_tables(tables, 10000)
     assert [t['table'] for t in found] == ['big', 'noindex']
-    assert f.seq_scan_findings(found)[1] == ('table public.noindex (20000 rows) read by 3 sequential scan(s) and 0 index '
-                                            'scan(s): missing index?')
+    expected = 'table public.noindex (20000 rows) read by 3 sequential scan(s) and 0 index scan(s): missing index?'
+    assert f.seq_scan_findings(found)[1] == expected
 
 
 def test_dead_rows_call_for_vacuum():
