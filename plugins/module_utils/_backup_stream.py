@@ -66,7 +66,6 @@ _DURATION_RE = re.compile(r'(\d+(?:\.\d+)?)\s*([smhdw]?)', re.IGNORECASE)
 _DURATION_UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
 
 
-
 class BackupCheckError(Exception):
     """A check failed: ``check`` is its name, ``offset`` the byte offset where it was detected (or None)."""
 

@@ -18,7 +18,6 @@ import itertools
 import json
 import os
 import pickle
-import resource
 import select
 import signal
 import time

@@ -82,8 +82,8 @@ def test_custom_archives_pass(path, compression):
     assert archive['toc_entries'] == 24
     assert archive['data_blocks'] == 4
     assert archive['large_objects'] == 1
-    assert list(result['checks']) == ['readable', 'size', 'age', 'integrity', 'completeness', 'content',
-                                     'expected_tables']
+    assert list(result['checks']) == [
+        'readable', 'size', 'age', 'integrity', 'completeness', 'content', 'expected_tables']
 
 
 def test_plain_gzip_passes():

@@ -105,8 +105,8 @@ def test_custom_file_passes():
     assert result['passed'] is True and result['failed_checks'] == []
     assert result['format'] == 'custom'
     assert result['row_counts']['public.users'] == 40
-    assert set(result['checks']) == {'readable', 'size', 'age', 'integrity', 'completeness', 'content',
-                                    'expected_tables'}
+    assert set(result['checks']) == {
+        'readable', 'size', 'age', 'integrity', 'completeness', 'content', 'expected_tables'}
     assert 'restore' not in result
 
 
