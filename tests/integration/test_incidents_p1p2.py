@@ -1,0 +1,390 @@
+"""The P1 and P2 incident playbooks against the lab: each real fault is injected, and each playbook must
+find it, fix what it may (destructive steps only when confirmed), verify health and write the report.
+Every test puts the lab back in its `finally` block."""
+import glob
+import json
+import os
+import time
+import uuid
+
+import psycopg2
+import pytest
+import redis
+import requests
+
+from conftest import ansible_playbook, changed_tasks, compose, ssh, wait_health
+
+TELEGRAM = "http://127.0.0.1:18081"
+TONCENTER = "http://127.0.0.1:18082"
+PINATA = "http://127.0.0.1:18083"
+REPORT_TASKS = {"Create the report directory", "Write the incident report"}
+WEBHOOK = "https://toogoodtogo.lab/webhook/telegram"
+
+
+def tgquiz_db(secrets_file, **kwargs):
+    return psycopg2.connect(host="127.0.0.1", port=15432, dbname="tgquiznft_prod", user="postgres",
+                            password=secrets_file["tgquiz"]["postgres_password"], connect_timeout=5, **kwargs)
+
+
+def query(secrets_file, sql, params=None):
+    conn = tgquiz_db(secrets_file)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else None
+    finally:
+        conn.close()
+
+
+def run(playbook, tmp_path, *args, json_output=False):
+    proc = ansible_playbook("playbooks/%s" % playbook, *args, env={"TGOPS_REPORT_DIR": str(tmp_path)},
+                            json_output=json_output)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    return proc
+
+
+def report(tmp_path, host):
+    """The one report this run wrote for ``host``."""
+    found = [p for p in glob.glob(str(tmp_path / "*.md")) if ("-%s-" % host) in os.path.basename(p)]
+    assert len(found) == 1, os.listdir(tmp_path)
+    with open(found[0]) as handle:
+        return handle.read()
+
+
+def started_at(platform, container):
+    return ssh(platform, "docker inspect -f '{{.State.StartedAt}}' %s" % container).stdout.strip()
+
+
+def bot_state(token):
+    return requests.get(TELEGRAM + "/_control/bots/%s" % token.split(":")[0], timeout=5).json()["bot"]
+
+
+def set_webhook(token, url, secret=None):
+    body = {"url": url}
+    if secret:
+        body["secret_token"] = secret
+    for _ in range(5):  # one setWebhook a second per bot
+        r = requests.post(TELEGRAM + "/bot%s/setWebhook" % token, json=body, timeout=5)
+        if r.status_code != 429:
+            break
+        time.sleep(1.1)
+    assert r.json()["ok"] is True, r.text
+
+
+# ---------------------------------------------------------------------------------------------- P1 database
+
+class Hogs:
+    """Real connections idle in a transaction until an application role has no connection slot left,
+    as a pool leak would leave them."""
+
+    def __init__(self, secrets_file):
+        self.conns = []
+        admin = tgquiz_db(secrets_file)
+        try:
+            with admin.cursor() as cur:
+                cur.execute("SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int,"
+                            " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')")
+                usable, used = cur.fetchone()
+        finally:
+            admin.close()
+        for _ in range(usable - (used - 1)):
+            conn = tgquiz_db(secrets_file, application_name="tgops-it-leak")
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")  # opens the transaction and leaves it open
+            self.conns.append(conn)
+
+    def alive(self):
+        count = 0
+        for conn in self.conns:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT 1")
+                count += 1
+            except psycopg2.Error:
+                pass
+        return count
+
+    def close(self):
+        for conn in self.conns:
+            try:
+                conn.close()
+            except psycopg2.Error:
+                pass
+
+
+def test_p1_database_exhausted_connections(tmp_path, secrets_file):
+    hogs = Hogs(secrets_file)
+    try:
+        time.sleep(1.5)
+        assert hogs.conns
+        age = ["-e", "database_idle_in_transaction_age=1", "-l", "tgquiz"]
+
+        # Check mode: says it, changes nothing, writes nothing.
+        proc = run("p1_database.yml", tmp_path, "--check", *age)
+        assert "connections exhausted" in proc.stdout
+        assert "Would restart backend-api, telegram-bot" in proc.stdout
+        assert hogs.alive() == len(hogs.conns)
+        assert not os.listdir(tmp_path)
+
+        # Not confirmed: the sessions stay; the ladder's next step restarts the app services.
+        before = started_at("tgquiz", "tgquiz-backend-api-1")
+        run("p1_database.yml", tmp_path / "unconfirmed", *age)
+        text = report(tmp_path / "unconfirmed", "tgquiz-lab")
+        assert "connections exhausted: " in text
+        assert "session(s) idle in transaction for 1 s or more" in text and "tgops-it-leak" in text
+        assert "Not ending %d session(s) idle in transaction: confirm with -e p1_database_terminate_confirm=true" % len(hogs.conns) in text
+        assert "Restarted backend-api, telegram-bot" in text
+        assert "**Status:** Investigating" in text
+        assert hogs.alive() == len(hogs.conns), "sessions were ended without confirmation"
+        assert started_at("tgquiz", "tgquiz-backend-api-1") != before
+
+        # Confirmed: the leaked sessions end, connections are back, the service is verified.
+        run("p1_database.yml", tmp_path / "confirmed", "-e", "p1_database_terminate_confirm=true", *age)
+        text = report(tmp_path / "confirmed", "tgquiz-lab")
+        assert "Ended %d session(s) idle in transaction" % len(hogs.conns) in text
+        assert "**Status:** Resolved" in text
+        assert "Health at end: healthy" in text
+        assert hogs.alive() == 0
+    finally:
+        hogs.close()
+        wait_health("tgquiz")
+
+
+def test_p1_database_starts_a_stopped_postgres_and_never_restores_unconfirmed(tmp_path):
+    compose("tgquiz", "stop postgres")
+    try:
+        run("p1_database.yml", tmp_path, "-l", "tgquiz")
+        text = report(tmp_path, "tgquiz-lab")
+        assert "service postgres is not running or unhealthy" in text
+        assert "Started postgres" in text
+        assert ("Not restoring from backup: if corruption is suspected, confirm with -e p1_database_restore_confirm=true"
+                " -e p1_database_restore_backup=<file>") in text
+        assert "postgres" in compose("tgquiz", "ps --status running --services").stdout.split()
+        assert wait_health("tgquiz", timeout=30)[1]["status"] == "healthy"
+    finally:
+        compose("tgquiz", "start postgres")
+        wait_health("tgquiz")
+
+
+def test_p1_database_restore_needs_a_named_backup_as_well_as_confirmation(tmp_path):
+    proc = run("p1_database.yml", tmp_path, "--check", "-l", "tgquiz", "-e", "p1_database_restore_confirm=true")
+    assert "Restore confirmed but no backup named: not restoring (add -e p1_database_restore_backup=<file>)" in proc.stdout
+    assert "tgops.runbooks.restore" not in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------- P1 bot
+
+def test_p1_bot_resets_a_misdirected_webhook(tmp_path, secrets_file):
+    s = secrets_file["toogoodtogo"]
+    set_webhook(s["bot_token"], "https://wrong.example.org/webhook/telegram")
+    try:
+        run("p1_bot.yml", tmp_path, "-l", "toogoodtogo")
+        text = report(tmp_path, "toogoodtogo-lab")
+        assert "webhook is set to another URL (expected %s)" % WEBHOOK in text
+        assert "Set the webhook to %s (setWebhook)" % WEBHOOK in text
+        assert "**Status:** Resolved" in text
+        state = bot_state(s["bot_token"])
+        assert state["webhook_url"] == WEBHOOK and state["secret_token_set"] is True
+        # With the secret the bot expects: an update reaches the bot through nginx.
+        chat_id = 700000 + uuid.uuid4().int % 100000
+        update = {"update_id": chat_id, "message": {"message_id": 1, "date": int(time.time()), "text": "/start",
+                                                    "chat": {"id": chat_id, "type": "private"},
+                                                    "from": {"id": chat_id, "is_bot": False, "first_name": "Lab"}}}
+        r = requests.post(TELEGRAM + "/_control/bots/%s/deliver" % s["bot_token"].split(":")[0],
+                          json={"update": update}, timeout=20)
+        assert r.json()["delivered"] is True, r.text
+    finally:
+        if bot_state(s["bot_token"])["webhook_url"] != WEBHOOK:
+            time.sleep(1.1)
+            set_webhook(s["bot_token"], WEBHOOK, s["webhook_secret"])
+
+
+def test_p1_bot_deletes_the_leftover_webhook_of_a_polling_bot(tmp_path, secrets_file):
+    token = secrets_file["tgquiz"]["bot_token"]
+    set_webhook(token, "https://tgquiz.lab/leftover")
+    try:
+        before = started_at("tgquiz", "tgquiz-telegram-bot-1")
+        run("p1_bot.yml", tmp_path, "-l", "tgquiz")
+        text = report(tmp_path, "tgquiz-lab")
+        assert "a webhook is set on a polling bot (getUpdates answers 409 Conflict)" in text
+        assert "Deleted the leftover webhook (deleteWebhook)" in text
+        assert "Restarted telegram-bot" in text
+        assert "**Status:** Resolved" in text
+        assert bot_state(token)["webhook_url"] == ""
+        assert started_at("tgquiz", "tgquiz-telegram-bot-1") != before
+    finally:
+        requests.post(TELEGRAM + "/bot%s/deleteWebhook" % token, timeout=5)
+        wait_health("tgquiz")
+
+
+def test_p1_bot_reports_a_revoked_token_and_does_not_restart(tmp_path, secrets_file):
+    token = secrets_file["toogoodtogo"]["bot_token"]
+    r = requests.post(TELEGRAM + "/_control/bots/%s/revoke" % token.split(":")[0], timeout=5)
+    assert r.json()["ok"] is True, r.text
+    try:
+        before = started_at("toogoodtogo", "toogoodtogo-bot-1")
+        proc = run("p1_bot.yml", tmp_path, "-l", "toogoodtogo")
+        text = report(tmp_path, "toogoodtogo-lab")
+        assert "Telegram rejected the bot token (401" in text
+        assert "restarting cannot fix this" in text
+        assert "Not restarting bot: Telegram rejects the token, a restart cannot fix that" in text
+        assert "**Status:** Investigating" in text
+        assert started_at("toogoodtogo", "toogoodtogo-bot-1") == before, "the bot was restarted"
+        assert token not in proc.stdout and token not in text
+    finally:
+        requests.post(TELEGRAM + "/_control/bots", json={"token": token}, timeout=5).raise_for_status()
+        wait_health("toogoodtogo")
+
+
+# ---------------------------------------------------------------------------------------------- P1 NFT minting
+
+@pytest.fixture(name="mints")
+def fixture_mints(secrets_file):
+    """Inserts stuck mints on request; puts the seeded rows, the wallet and the Pinata key back afterwards."""
+    seeded = query(secrets_file, "SELECT id, status, error, ipfs_hash, updated_at FROM mint_transactions")
+    minted = query(secrets_file, "SELECT id, nft_minted FROM quiz_results")
+    wallets = requests.get(TONCENTER + "/_control/wallets", timeout=5).json()["wallets"]
+    inserted = []
+
+    def insert(count, hours=2):
+        user, result = query(secrets_file, "SELECT user_id, id FROM quiz_results ORDER BY id LIMIT 1")[0]
+        for _ in range(count):
+            row = query(secrets_file, "INSERT INTO mint_transactions (user_id, quiz_result_id, status, wallet_address, created_at) "
+                                      "VALUES (%s, %s, 'pending', %s, now() - make_interval(hours => %s)) RETURNING id",
+                        (user, result, "0:" + "83dfd552e63729b472fcbcc8c45ebcc6691702558b68ec7527e1ba403a0f31a8", hours))
+            inserted.append(row[0][0])
+        return list(inserted)
+
+    yield insert
+    s = secrets_file["tgquiz"]
+    for wallet in wallets:
+        requests.post(TONCENTER + "/_control/wallets", timeout=5, json={
+            "address": wallet["raw"], "balance_nanoton": wallet["balance_nanoton"], "state": wallet["state"],
+            "network": wallet["network"]})
+    requests.post(PINATA + "/_control/accounts", timeout=5, json={
+        "name": "tgquiz", "api_key": s["pinata_api_key"], "secret_api_key": s["pinata_secret_key"]}).raise_for_status()
+    if inserted:
+        query(secrets_file, "DELETE FROM mint_transactions WHERE id = ANY(%s)", (inserted,))
+    for row in seeded:
+        query(secrets_file, "UPDATE mint_transactions SET status = %s, error = %s, ipfs_hash = %s, updated_at = %s WHERE id = %s",
+              (row[1], row[2], row[3], row[4], row[0]))
+    for row in minted:
+        query(secrets_file, "UPDATE quiz_results SET nft_minted = %s WHERE id = %s", (row[1], row[0]))
+
+
+def statuses(secrets_file, ids):
+    return dict(query(secrets_file, "SELECT id, status FROM mint_transactions WHERE id = ANY(%s)", (ids,)))
+
+
+def test_p1_nft_minting_drained_wallet_and_revoked_pinata_key(tmp_path, secrets_file, mints):
+    s = secrets_file["tgquiz"]
+    ids = mints(2)
+    stuck = query(secrets_file, "SELECT count(*) FROM mint_transactions WHERE status = 'pending' "
+                                "AND created_at < now() - interval '1 hour'")[0][0]
+    requests.post(TONCENTER + "/_control/wallets", json={"address": s["ton_wallet_address"], "balance_nanoton": 0,
+                                                         "state": "active"}, timeout=5).raise_for_status()
+    requests.post(PINATA + "/_control/revoke", json={"api_key": s["pinata_api_key"]}, timeout=5).raise_for_status()
+
+    proc = run("p1_nft_minting.yml", tmp_path, "--check", "-e", "p1_nft_minting_fail_stuck_confirm=true")
+    assert "Would mark %d stuck mint(s) failed" % stuck in proc.stdout
+    assert set(statuses(secrets_file, ids).values()) == {"pending"}
+    assert not os.listdir(tmp_path)
+
+    proc = run("p1_nft_minting.yml", tmp_path / "real", "-e", "p1_nft_minting_fail_stuck_confirm=true")
+    text = report(tmp_path / "real", "tgquiz-lab")
+    assert "TON wallet balance 0 TON is below the minimum 0.5 TON" in text
+    assert "Pinata rejects the API key (401 INVALID_CREDENTIALS)" in text
+    assert "%d mint transaction(s) pending for more than 3600 s" % stuck in text
+    assert "ALERT: top up the minting TON wallet" in text
+    assert "Not retrying mints: the wallet balance is low and Pinata rejects the key, every mint would fail" in text
+    assert "Marked %d stuck mint(s) failed" % stuck in text
+    assert "**Status:** Investigating" in text
+    assert set(statuses(secrets_file, ids).values()) == {"failed"}
+    for secret in (s["pinata_api_key"], s["pinata_secret_key"], s["toncenter_api_key"]):
+        assert secret not in text and secret not in proc.stdout
+    assert not glob.glob(str(tmp_path / "real" / "*toogoodtogo*"))
+
+
+def test_p1_nft_minting_retries_through_the_platform_command(tmp_path, secrets_file, mints):
+    ids = mints(1)
+    run("p1_nft_minting.yml", tmp_path)
+    text = report(tmp_path, "tgquiz-lab")
+    assert "mint transaction(s) pending for more than 3600 s" in text
+    # The seeded stuck rows have no recipient address and fail again; the inserted one is minted.
+    assert "Retried " in text and " completed, " in text
+    assert "**Status:** Resolved" in text
+    assert statuses(secrets_file, ids) == {ids[0]: "completed"}
+    # Nothing left to retry: a second run changes nothing but the report.
+    proc = run("p1_nft_minting.yml", tmp_path / "again", json_output=True)
+    assert set(changed_tasks(json.loads(proc.stdout))) <= REPORT_TASKS
+
+
+# ---------------------------------------------------------------------------------------------- P2
+
+def test_p2_memory_remedies_only_when_confirmed(tmp_path):
+    cache = redis.Redis(host="127.0.0.1", port=16379, db=0, socket_timeout=5)
+    key = "tgops-it-%s" % uuid.uuid4().hex
+    cache.set(key, "x" * 1024)
+    # Memory pressure simulated by the threshold: every container is "over" it.
+    low = ["-l", "tgquiz", "-e", "resources_container_warn_percent=0.001"]
+    try:
+        before = started_at("tgquiz", "tgquiz-backend-api-1")
+        run("p2_memory.yml", tmp_path / "unconfirmed", *low)
+        text = report(tmp_path / "unconfirmed", "tgquiz-lab")
+        assert "container backend-api uses" in text and "of its host memory" in text
+        assert "Not restarting backend-api, telegram-bot: confirm with -e p2_memory_restart_confirm=true" in text
+        assert cache.exists(key)
+        assert started_at("tgquiz", "tgquiz-backend-api-1") == before
+
+        run("p2_memory.yml", tmp_path / "confirmed", *low,
+            "-e", "p2_memory_restart_confirm=true", "-e", "p2_memory_flush_redis_confirm=true")
+        text = report(tmp_path / "confirmed", "tgquiz-lab")
+        assert "Restarted backend-api, telegram-bot" in text
+        assert "Flushed Redis database 0" in text
+        assert "Health at end: healthy" in text
+        assert not cache.exists(key)
+        assert started_at("tgquiz", "tgquiz-backend-api-1") != before
+    finally:
+        cache.delete(key)
+        wait_health("tgquiz")
+
+
+def test_p2_slow_queries_finds_the_seq_scan_table_and_indexes_it_when_confirmed(tmp_path, secrets_file):
+    table = "tgops_it_events"
+    query(secrets_file, "DROP TABLE IF EXISTS %s" % table)
+    query(secrets_file, "CREATE TABLE %s (id serial PRIMARY KEY, user_id int, payload text)" % table)
+    query(secrets_file, "INSERT INTO %s (user_id, payload) SELECT g %% 5000, md5(g::text) FROM generate_series(1, 30000) g" % table)
+    query(secrets_file, "ANALYZE %s" % table)
+    for user in range(5):
+        query(secrets_file, "SELECT count(*) FROM %s WHERE user_id = %%s" % table, (user,))
+    query(secrets_file, "SELECT pg_sleep(0.4)")
+    index = json.dumps({"p2_slow_queries_create_index": {"name": "%s_user_id" % table, "table": table,
+                                                         "columns": ["user_id"]}})
+    args = ["-l", "tgquiz", "-e", "resources_slow_query_mean_ms=300", "-e", index]
+    try:
+        proc = run("p2_slow_queries.yml", tmp_path, "--check", *args, "-e", "p2_slow_queries_create_index_confirm=true")
+        assert "Would run CREATE INDEX CONCURRENTLY" in proc.stdout
+        assert not query(secrets_file, "SELECT 1 FROM pg_indexes WHERE indexname = %s", (table + "_user_id",))
+        assert not os.listdir(tmp_path)
+
+        run("p2_slow_queries.yml", tmp_path / "real", *args, "-e", "p2_slow_queries_vacuum_confirm=true",
+            "-e", "p2_slow_queries_create_index_confirm=true")
+        text = report(tmp_path / "real", "tgquiz-lab")
+        assert "table public.%s (30000 rows) read by" % table in text and "missing index?" in text
+        assert "slow statement: mean" in text and "pg_sleep" in text
+        assert "Ran VACUUM (ANALYZE)" in text
+        assert 'Ran CREATE INDEX CONCURRENTLY IF NOT EXISTS "%s_user_id" ON "%s" ("user_id")' % (table, table) in text
+        assert query(secrets_file, "SELECT 1 FROM pg_indexes WHERE indexname = %s", (table + "_user_id",))
+    finally:
+        query(secrets_file, "DROP TABLE IF EXISTS %s" % table)
+
+
+@pytest.mark.parametrize("playbook", ["p1_database.yml", "p1_bot.yml", "p2_memory.yml", "p2_slow_queries.yml"])
+def test_on_a_healthy_lab_changes_nothing_but_the_report(tmp_path, playbook):
+    wait_health("tgquiz")
+    wait_health("toogoodtogo")
+    proc = run(playbook, tmp_path, json_output=True)
+    result = json.loads(proc.stdout)
+    assert set(changed_tasks(result)) <= REPORT_TASKS, changed_tasks(result)
+    assert all(s["failures"] == 0 and s["unreachable"] == 0 for s in result["stats"].values())
+    assert len(glob.glob(str(tmp_path / "*.md"))) == 2
