@@ -22,7 +22,8 @@ description:
     Memory Usage" and "Slow Database Queries").
   - O(action=create_index) runs C(CREATE INDEX CONCURRENTLY) for O(index) unless an index of that name exists
     (runbook P2 "Slow Database Queries").
-  - Destructive and locking: the playbooks of this collection call it only when the operator confirmed.
+  - These are destructive or locking operations; the playbooks of this collection call them only when the operator
+    confirmed.
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._postgres

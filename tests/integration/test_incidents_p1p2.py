@@ -63,11 +63,11 @@ def set_webhook(token, url, secret=None):
     body = {"url": url}
     if secret:
         body["secret_token"] = secret
-    for _ in range(5):  # one setWebhook a second per bot
+    for attempt in range(5):  # one setWebhook a second per bot
         r = requests.post(TELEGRAM + "/bot%s/setWebhook" % token, json=body, timeout=5)
         if r.status_code != 429:
             break
-        time.sleep(1.1)
+        time.sleep(1.1 + attempt * 0.1)
     assert r.json()["ok"] is True, r.text
 
 
@@ -87,8 +87,8 @@ class Hogs:
                 usable, used = cur.fetchone()
         finally:
             admin.close()
-        for _ in range(usable - (used - 1)):
-            conn = tgquiz_db(secrets_file, application_name="tgops-it-leak")
+        for number in range(usable - (used - 1)):
+            conn = tgquiz_db(secrets_file, application_name="tgops-it-leak-%d" % (number % 2))
             with conn.cursor() as cur:
                 cur.execute("SELECT 1")  # opens the transaction and leaves it open
             self.conns.append(conn)
@@ -248,7 +248,7 @@ def fixture_mints(secrets_file):
 
     def insert(count, hours=2):
         user, result = query(secrets_file, "SELECT user_id, id FROM quiz_results ORDER BY id LIMIT 1")[0]
-        for _ in range(count):
+        for row_number in range(count):  # pylint: disable=unused-variable
             row = query(secrets_file, "INSERT INTO mint_transactions (user_id, quiz_result_id, status, wallet_address, created_at) "
                                       "VALUES (%s, %s, 'pending', %s, now() - make_interval(hours => %s)) RETURNING id",
                         (user, result, "0:" + "83dfd552e63729b472fcbcc8c45ebcc6691702558b68ec7527e1ba403a0f31a8", hours))

@@ -47,14 +47,14 @@ def test_no_running_container_is_a_finding():
 
 
 def test_docker_failure_is_reported():
-    run_command, _ = docker({"ps": (1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock.\n")})
+    run_command = docker({"ps": (1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock.\n")})[0]
     result = run_module(container_memory_info, dict(project="tgquiz"), run_command=run_command, bin_paths={})
     assert result["failed"]
     assert result["msg"] == "docker ps failed (rc 1): Cannot connect to the Docker daemon at unix:///var/run/docker.sock."
 
 
 def test_unparsable_stats_and_bad_threshold():
-    run_command, _ = docker({"ps": (0, IDS[0], ""), "stats": (0, "{not json\n", ""), "inspect": (0, INSPECT, "")})
+    run_command = docker({"ps": (0, IDS[0], ""), "stats": (0, "{not json\n", ""), "inspect": (0, INSPECT, "")})[0]
     result = run_module(container_memory_info, dict(project="tgquiz"), run_command=run_command, bin_paths={})
     assert result["failed"] and result["msg"].startswith("cannot parse the docker output")
     result = run_module(container_memory_info, dict(project="tgquiz", container_warn_percent=-1), run_command=run_command,

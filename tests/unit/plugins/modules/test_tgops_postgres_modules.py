@@ -2,8 +2,6 @@
 replaced by a fake that answers per SQL statement (the SQL arrives on standard input)."""
 import json
 
-import pytest
-
 from ansible_collections.tgops.runbooks.plugins.modules import (
     mint_transactions,
     mint_transactions_info,
