@@ -12,11 +12,15 @@
   custom-format archive's data blocks with their Adler-32),
 * parses a custom-format (``pg_dump -Fc``) archive itself: header, table of contents, then every
   data block (``BLK_DATA`` / ``BLK_BLOBS``) to the end of the file, which ``pg_restore --list`` does not,
-* scans plain SQL for ``CREATE TABLE`` / ``COPY`` statements, counts COPY rows and looks for the
-  ``-- PostgreSQL database dump complete`` trailer.
+* scans plain SQL with a lexer that follows psql (literals, quoted names, dollar quoting, comments) for
+  ``CREATE TABLE`` / ``COPY`` / ``INSERT`` statements, counts COPY rows and looks for the
+  ``-- PostgreSQL database dump complete`` trailer between statements.
 
-Memory stays constant whatever the size of the file: reads are ``chunk_size`` bytes and decompressed
-output is bounded per call. Nothing here imports Ansible, so the function runs from tests and benchmarks.
+Hostile input is expected: time is linear in the size of the (decompressed) stream, memory stays constant
+whatever the file holds (reads are ``chunk_size`` bytes, decompressed output is bounded per call, a length
+field is checked against what the file can still hold and long chunks are streamed, never gathered), and a
+structural error ends the reading at once. Nothing here imports Ansible, so the function runs from tests
+and benchmarks.
 """
 
 from __future__ import absolute_import, division, print_function
