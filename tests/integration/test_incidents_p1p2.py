@@ -176,7 +176,7 @@ def test_p1_database_restore_needs_a_named_backup_as_well_as_confirmation(tmp_pa
 
 def test_p1_bot_resets_a_misdirected_webhook(tmp_path, secrets_file):
     s = secrets_file["toogoodtogo"]
-    set_webhook(s["bot_token"], "https://wrong.example.org/webhook/telegram")
+    set_webhook(s["bot_token"], "https://tgquiz.lab/webhook/telegram")  # the other platform's address
     try:
         run("p1_bot.yml", tmp_path, "-l", "toogoodtogo")
         text = report(tmp_path, "toogoodtogo-lab")
