@@ -352,10 +352,6 @@ class Deadline(object):
     def remaining(self):
         return self.end - _monotonic()
 
-    def extend(self, seconds):
-        """Push the deadline back (the time slept waiting out a rate limit is not network time)."""
-        self.end += seconds
-
 
 @contextlib.contextmanager
 def _alarm(deadline):
@@ -613,8 +609,8 @@ def _exchange(url, method, data, headers, deadline, max_body, validate_certs, ca
     except (TransportError, _DeadlineExceeded):
         raise
     except (socket.timeout, TimeoutError) as exc:
-        raise TransportError('timeout', 'timed out: no answer within %s seconds (%s)' % (_fmt(deadline.seconds),
-                                                                              to_native(exc)))
+        raise TransportError('timeout', 'timed out: no answer within %s seconds (%s)' % (
+            _fmt(deadline.seconds), to_native(exc)))
     except URLError as exc:
         reason = getattr(exc, 'reason', exc)
         if isinstance(reason, (socket.timeout, TimeoutError)):
@@ -758,8 +754,8 @@ class JSONAPIClient(object):
     :arg service: human name used in messages (``Telegram``, ``toncenter``, ``Pinata``).
     :arg redactor: a :class:`Redactor` holding every secret of the call.
     :arg headers: headers sent with every request (credentials go here, never into messages).
-    :arg timeout: deadline in seconds for one :meth:`request` - every attempt's connect and read together;
-        the time slept waiting out rate limits is added to it (that is bounded by ``max_retry_wait``).
+    :arg timeout: deadline in seconds for one :meth:`request` as a whole - every attempt's connect and read
+        and the waits between rate-limited attempts; a wait that would pass it is not started.
     :arg max_retries: how many times a rate-limited request is retried.
     :arg max_retry_wait: total seconds the client may sleep for rate limits in one module run.
     :arg default_wait: wait before a retry when the server names none (doubles on each retry).
@@ -850,21 +846,25 @@ class JSONAPIClient(object):
             asked = self.retry_after(response)
             wait = asked if asked is not None else self.default_wait * (2 ** min(self.retries, 30))
             remaining = self.max_retry_wait - self.waited
+            left = deadline.remaining()
             what = self._rate_limit_text(response, asked)
-            if self.retries >= self.max_retries or wait > remaining:
+            if self.retries >= self.max_retries or wait > remaining or wait >= left:
                 if self.retries >= self.max_retries:
                     why = 'still rate limited after %d retr%s (max_retries=%d, waited %s s in total)' % (
                         self.retries, 'y' if self.retries == 1 else 'ies', self.max_retries, _fmt(self.waited))
-                else:
+                elif wait > remaining:
                     why = ('giving up without waiting: the next wait of %s s exceeds the remaining wait budget '
                            'of %s s (max_retry_wait=%s, waited %s s so far)' % (
                                _fmt(wait), _fmt(max(remaining, 0)), self.max_retry_wait, _fmt(self.waited)))
+                else:
+                    # The timeout is a deadline for the whole call, retries included.
+                    why = ('giving up without waiting: the next wait of %s s would pass the deadline of the call '
+                           '(timeout=%s, %s s left)' % (_fmt(wait), _fmt(self.timeout), _fmt(max(left, 0))))
                 msg = '%s API rate limit: %s; %s' % (self.service, what, why)
                 if self.rate_limit_hint:
                     msg += '. ' + self.rate_limit_hint
                 raise APIError(self.redact(msg), 'rate_limited', status=response.status, response=response)
             (self.sleep or _sleep)(wait)
-            deadline.extend(wait)
             self.waited += wait
             self.retries += 1
 

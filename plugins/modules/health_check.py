@@ -292,17 +292,17 @@ def check_params(params):
 
 def main():
     argument_spec, bad_ints = guard_int_options(dict(
-            url=dict(type='str', required=True),
-            timeout=dict(type='float', default=60),
-            interval=dict(type='float', default=2),
-            request_timeout=dict(type='float', default=5),
-            status_codes=dict(type='list', elements='int', default=[200]),
-            allow_degraded=dict(type='bool', default=False),
-            expected_version=dict(type='str'),
-            validate_certs=dict(type='bool', default=True),
-            ca_path=dict(type='path'),
-            headers=dict(type='dict', default={}, no_log=True),
-            fail_on_unhealthy=dict(type='bool', default=True),
+        url=dict(type='str', required=True),
+        timeout=dict(type='float', default=60),
+        interval=dict(type='float', default=2),
+        request_timeout=dict(type='float', default=5),
+        status_codes=dict(type='list', elements='int', default=[200]),
+        allow_degraded=dict(type='bool', default=False),
+        expected_version=dict(type='str'),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        headers=dict(type='dict', default={}, no_log=True),
+        fail_on_unhealthy=dict(type='bool', default=True),
     ))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     refuse_bad_ints(module, bad_ints)

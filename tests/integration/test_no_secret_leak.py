@@ -47,6 +47,8 @@ def test_no_secret_in_vvv_output_or_process_arguments(secrets_file):
         "LEAK_PINATA_KEY": secrets.token_hex(10),
         "LEAK_PINATA_SECRET": secrets.token_hex(32),
         "LEAK_PINATA_JWT": "eyJ" + secrets.token_urlsafe(60),
+        "LEAK_HEALTH_PASSWORD": "hpw" + secrets.token_hex(16),
+        "LEAK_HEALTH_HEADER": "hdr" + secrets.token_urlsafe(30),
     }
     db_password = secrets_file["tgquiz"]["postgres_password"]
     watched = list(env.items()) + [("tgquiz database password", db_password)]
@@ -62,6 +64,8 @@ def test_no_secret_in_vvv_output_or_process_arguments(secrets_file):
     # The run really exercised the modules (a leak test that ran nothing would prove nothing).
     for task in ("Read the bot and its webhook", "A revoked token fails", "Check Pinata keys and the JWT",
                  "A revoked toncenter key fails", "Verify it with a restore test",
+                 "Health check with a password in the URL and an Authorization header",
+                 "A health check that gets no answer fails without echoing the URL password",
                  "A wrong password fails the restore test"):
         assert "TASK [%s" % task in output
     assert "token rejected" in output.lower()

@@ -226,3 +226,25 @@ def test_redirect_is_not_followed(api):
     resp = JSONAPIClient(api.url, 'X', Redactor(), headers={'X-API-Key': 'k3y-value'}).request('GET', 'moved')
     assert resp.status == 301
     assert [r.path for r in api.calls()] == ['/moved']
+
+
+def test_rate_limit_waits_count_against_the_deadline(api):
+    # timeout is a deadline for the whole call, retries and their waits included (issue 7, class 5).
+    import time
+    api.route('/x', (429, {'ok': False, 'error_code': 429, 'parameters': {'retry_after': 0.6}}))
+    client_ = JSONAPIClient(api.url, 'X', Redactor(), timeout=1, max_retries=10, max_retry_wait=30,
+                            sleep=time.sleep)
+    started = time.monotonic()
+    with pytest.raises(APIError) as exc:
+        client_.request('GET', 'x')
+    assert time.monotonic() - started < 1.5
+    assert exc.value.kind == 'rate_limited'
+    assert 'would pass the deadline of the call (timeout=1' in exc.value.msg
+    assert client_.retries == 1
+
+
+def test_non_finite_retry_after_values():
+    for value in ('nan', 'NaN', float('nan'), '-1', 'soon', '', 'inf ' * 30):
+        assert parse_retry_after(value) is None, value
+    for value in ('inf', 'Infinity', float('inf'), 10 ** 400, '1e400', 1e308):
+        assert parse_retry_after(value) == float('inf'), value
