@@ -11,6 +11,9 @@ for project in tgquiz toogoodtogo; do
     "$DOCKER" volume ls -q --filter "$filter" | xargs -r "$DOCKER" volume rm -f >/dev/null
     "$DOCKER" network ls -q --filter "$filter" | xargs -r "$DOCKER" network rm >/dev/null
 done
-LAB_AUTHORIZED_KEY=unused LAB_ID=unused "$DOCKER" compose -f "$root/lab/docker-compose.lab.yml" down -v --remove-orphans >/dev/null 2>&1
+LAB_AUTHORIZED_KEY=unused LAB_ID=unused LAB_LAYOUT=unused \
+    "$DOCKER" compose -f "$root/lab/docker-compose.lab.yml" down -v --remove-orphans >/dev/null 2>&1
+# The network every lab before layout 2 shared between both platforms.
+"$DOCKER" network rm tgops-lab >/dev/null 2>&1
 rm -f "$root/.lab/ready"
 echo "[lab] down"

@@ -10,13 +10,17 @@ start=$(date +%s)
 .venv/bin/python lab/state.py
 bash lab/images/build.sh
 
-export LAB_AUTHORIZED_KEY LAB_ID
+export LAB_AUTHORIZED_KEY LAB_ID LAB_LAYOUT
 LAB_AUTHORIZED_KEY=$(cat .lab/ssh/id_ed25519.pub)
 LAB_ID=$(cat .lab/lab-id)
+# The lab's layout generation: bump it when a change cannot be converged by `compose up` and
+# provisioning (2: one network per platform instead of the shared `tgops-lab`).
+LAB_LAYOUT=2
 # A lab left by another checkout (or by state since removed) has databases initialised with other
-# passwords: remove it rather than provision on top of it.
-running_id=$("$DOCKER" inspect --format '{{ index .Config.Labels "tgops.lab-id" }}' tgops-lab-tgquiz 2>/dev/null || true)
-if [ "$running_id" != "$LAB_ID" ]; then
+# passwords, and a lab of another layout has other networks: remove it rather than provision on top.
+running=$("$DOCKER" inspect --format '{{ index .Config.Labels "tgops.lab-id" }}/{{ index .Config.Labels "tgops.lab-layout" }}' \
+    tgops-lab-tgquiz 2>/dev/null || true)
+if [ "$running" != "$LAB_ID/$LAB_LAYOUT" ]; then
     rm -f .lab/ready
     bash lab/down.sh
 fi

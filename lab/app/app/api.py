@@ -30,7 +30,10 @@ class Application:
         self.started = time.monotonic()
 
     def health(self):
-        return deps.report(self.checks, self.settings.version, self.started)
+        code, body = deps.report(self.checks, self.settings.version, self.started)
+        # Which platform answered: behind a proxy, proof that the public URL reached the right app.
+        body["platform"] = self.settings.app_platform
+        return code, body
 
     def stats(self):
         try:
