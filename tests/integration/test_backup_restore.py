@@ -230,25 +230,29 @@ def test_restore_refuses_without_confirmation(untouched):
     assert app_running("tgquiz")
 
 
-def _corrupt_copy(platform, name, how):
-    """A copy of backup ``name`` with damage ``how``; returns its name."""
+def _corrupt_copy(platform, name, how, data_start=0):
+    """A copy of backup ``name`` with damage ``how``; returns its name. ``flipped`` inverts one byte half-way
+    into the compressed data (from ``data_start``: a custom archive's table of contents is uncompressed SQL
+    text, in which only a recorded checksum could notice a changed byte)."""
     d = DB[platform]
     bad = name.replace(d["ext"], "_test_%s%s" % (how, d["ext"]))
     src, dst = "%s/%s" % (d["dir"], name), "%s/%s" % (d["dir"], bad)
-    if how == "flipped":  # one byte in the middle of the compressed data
-        script = ("cp %s %s && size=$(stat -c %%s %s) && printf '\\x55' | dd of=%s bs=1 seek=$((size / 2)) "
-                  "conv=notrunc status=none" % (src, dst, dst, dst))
+    if how == "flipped":
+        script = ("import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2]); f = open(sys.argv[2], 'r+b'); "
+                  "f.seek(0, 2); at = (int(sys.argv[3]) + f.tell()) // 2; f.seek(at); b = f.read(1); f.seek(at); "
+                  "f.write(bytes([b[0] ^ 0xff])); f.close()")
+        ssh(platform, "python3 -c %s %s %s %d" % (shlex.quote(script), src, dst, data_start))
     else:  # truncated, as by a full disk
-        script = "head -c $(( $(stat -c %%s %s) * 2 / 3 )) %s > %s" % (src, src, dst)
-    ssh(platform, script)
+        ssh(platform, "head -c $(( $(stat -c %%s %s) * 2 / 3 )) %s > %s" % (src, src, dst))
     return bad
 
 
 @pytest.mark.parametrize("how", ["flipped", "truncated"])
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_restore_refuses_a_corrupt_backup_before_touching_anything(platform, how, untouched):
-    dump, _result = backup(platform, "-e", "backup_label=test_source")
-    bad = _corrupt_copy(platform, dump["name"], how)
+    dump, result = backup(platform, "-e", "backup_label=test_source")
+    verified = results(result, "Verify the new backup")["%s-lab" % platform]
+    bad = _corrupt_copy(platform, dump["name"], how, data_start=verified.get("archive", {}).get("toc_end") or 0)
     try:
         before = backups(platform)
         proc, _result = restore(platform, bad)
