@@ -20,7 +20,7 @@ description:
   - Rejected credentials (HTTP 400, 401 or 403) are a result (RV(authenticated=false)), not a task failure,
     unless O(fail_on_invalid=true). An unreachable API or a server error (5xx) fails the task.
   - Only an HTTP 200 answer carrying a JSON object counts as authenticated. Any other 2xx answer (a proxy's HTML
-    page, an empty C(204)) fails the task: it does not say whether the credentials work.
+    page, an empty C(204)) fails the task, as it does not say whether the credentials work.
   - An empty credential, or one with whitespace or control characters around or in it, fails before any request.
   - Error details copied into messages are redacted, then cut to 300 characters.
   - With O(usage=true), also reads C(GET /data/userPinnedDataTotal).

@@ -263,7 +263,6 @@ import ipaddress
 import os
 import re
 import stat
-import time
 
 
 from ansible.module_utils.basic import AnsibleModule

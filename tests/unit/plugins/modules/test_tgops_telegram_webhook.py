@@ -7,6 +7,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import math
+
 import pytest
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import describe_webhook
@@ -376,7 +378,7 @@ def test_non_finite_retry_after_is_a_clean_failure(api, tg, no_sleep, retry_afte
     result = run(api, url=URL)
     assert result['failed'] is True
     assert 'rate limit' in result['msg'] or 'not JSON' in result['msg']
-    assert all(w == w and w < 1e6 for w in no_sleep)  # finite waits only, never NaN or inf
+    assert all(math.isfinite(w) and w < 1e6 for w in no_sleep)  # finite waits only, never NaN or inf
 
 
 def test_unknown_token_is_401_token_rejected(api, tg):
