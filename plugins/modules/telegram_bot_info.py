@@ -86,6 +86,25 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+error_code:
+  description:
+    - On failure, the Telegram C(error_code) or HTTP status of the failed call - V(401) a rejected token, V(404) a
+      request path the server does not recognise (check O(api_url)), V(429) rate limited.
+  returned: failure
+  type: int
+  sample: 401
+token_rejected:
+  description: On failure, whether Telegram rejected the token (C(401 Unauthorized)).
+  returned: failure
+  type: bool
+  sample: true
+error_kind:
+  description:
+    - On failure, what failed - V(api) (Telegram refused the call), V(malformed) (an answer of the wrong shape),
+      V(timeout), V(unreachable), V(rate_limited), V(too_large) or V(bad_body) (an answer that could not be read).
+  returned: failure
+  type: str
+  sample: api
 bot:
   description:
     - The bot's identity as returned by C(getMe). Optional fields appear when Telegram sends them.
@@ -256,7 +275,8 @@ def main():
         webhook = client.webhook(time.time())
     except TelegramError as exc:
         module.fail_json(**redact.redact_obj(dict(msg=exc.msg, error_code=exc.error_code,
-                                                  description=exc.description, error_kind=exc.kind)))
+                                                  description=exc.description, error_kind=exc.kind,
+                                                  token_rejected=exc.error_code == 401)))
 
     problems = find_problems(webhook, params['expect_webhook'], params['max_pending_updates'],
                              params['max_error_age'])

@@ -174,6 +174,25 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+error_code:
+  description:
+    - On failure, the Telegram C(error_code) or HTTP status of the failed call - V(401) a rejected token, V(404) a
+      request path the server does not recognise (check O(api_url)), V(429) rate limited.
+  returned: failure
+  type: int
+  sample: 401
+token_rejected:
+  description: On failure, whether Telegram rejected the token (C(401 Unauthorized)).
+  returned: failure
+  type: bool
+  sample: true
+error_kind:
+  description:
+    - On failure, what failed - V(api) (Telegram refused the call), V(malformed) (an answer of the wrong shape),
+      V(timeout), V(unreachable), V(rate_limited), V(too_large) or V(bad_body) (an answer that could not be read).
+  returned: failure
+  type: str
+  sample: api
 webhook:
   description:
     - The webhook settings after the run, read back with C(getWebhookInfo). In check mode, the predicted settings.
@@ -499,7 +518,8 @@ def main():
         current = client.webhook()
     except TelegramError as exc:
         module.fail_json(**redact.redact_obj(dict(msg=exc.msg, error_code=exc.error_code,
-                                                  description=exc.description, error_kind=exc.kind)))
+                                                  description=exc.description, error_kind=exc.kind,
+                                                  token_rejected=exc.error_code == 401)))
     before_secret = SECRET_UNKNOWN if current['is_set'] else SECRET_NONE
     after_secret = before_secret
     drop = params['drop_pending_updates'] and current['pending_update_count'] > 0
@@ -572,6 +592,7 @@ def fail_after_change(module, client, redact, exc, method, before, differences):
     leaves the bot with NO webhook. Read the state back rather than assume the old one survived.
     """
     result = dict(msg=exc.msg, error_code=exc.error_code, description=exc.description, error_kind=exc.kind,
+                  token_rejected=exc.error_code == 401,
                   api_call=method, differences=differences, changed=False)
     if method is not None:
         try:

@@ -119,7 +119,7 @@ def test_unknown_well_formed_token_is_401_token_rejected(api):
     other = '5550001234:AAE_anotherSecretThatIsNotKnown-000000'
     result = run_module(telegram_bot_info, dict(bot_token=other, api_url=api.url))
     assert result['failed'] is True
-    assert result['error_code'] == 401
+    assert result['error_code'] == 401 and result['token_rejected'] is True
     assert 'token rejected' in result['msg']
     assert_no_secret(result, other)
 
@@ -128,7 +128,7 @@ def test_404_is_a_wrong_path_not_a_rejected_token(api):
     FakeTelegram(api, TOKEN)
     result = run_module(telegram_bot_info, dict(bot_token=TOKEN, api_url=api.url + '/wrong/prefix'))
     assert result['failed'] is True
-    assert result['error_code'] == 404
+    assert result['error_code'] == 404 and result['token_rejected'] is False
     assert 'token rejected' not in result['msg']
     assert 'request path was not recognised' in result['msg'] and 'api_url' in result['msg']
     assert_no_secret(result, TOKEN)

@@ -384,7 +384,7 @@ def test_non_finite_retry_after_is_a_clean_failure(api, tg, no_sleep, retry_afte
 def test_unknown_token_is_401_token_rejected(api, tg):
     result = run_module(telegram_webhook, dict(bot_token='5550001234:AAE_unknownButWellFormedToken-0000',
                                                api_url=api.url, url=URL))
-    assert result['failed'] is True and result['error_code'] == 401
+    assert result['failed'] is True and result['error_code'] == 401 and result['token_rejected'] is True
     assert 'token rejected' in result['msg']
 
 
