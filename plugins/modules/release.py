@@ -77,9 +77,10 @@ options:
     type: str
     choices: [success, failed, rolled_back]
     default: success
-  message:
+  note:
     description:
-      - A short explanation, for example why the health gate failed (first 500 characters in the log).
+      - A short explanation, for example why the health gate failed (recorded as C(message); the first 500
+        characters go in the audit line).
     type: str
   keep:
     description:
@@ -191,7 +192,7 @@ def main():
         from_commit=dict(type='str'),
         operator=dict(type='str', required=True),
         result=dict(type='str', default='success', choices=list(_release.RESULTS)),
-        message=dict(type='str'),
+        note=dict(type='str'),
         keep=dict(type='int', default=20),
         log_path=dict(type='path'),
         mode=dict(type='raw', default='0640'),
@@ -219,9 +220,11 @@ def main():
     record = dict(time=_release.format_time(datetime.now(timezone.utc)), action=params['action'],
                   release=params['release'], commit=params['commit'], operator=params['operator'],
                   result=params['result'])
-    for key in ('from_release', 'from_commit', 'message'):
+    for key in ('from_release', 'from_commit'):
         if params[key]:
             record[key] = params[key]
+    if params['note']:
+        record['message'] = params['note']
 
     before, dummy = _release.read_releases_file(module, path)
     records, problems = _release.parse_records(before)

@@ -20,7 +20,7 @@ description:
     to its target. RV(current) is the top of that stack and RV(previous) the entry below it, so after a rollback
     the previous release is the one before it, never the release that was just rolled back from.
   - With no recorded history, RV(current) is what the git checkout in O(repo_dir) has checked out
-    (RV(current.source=checkout)).
+    (RV(current.source) is V(checkout)).
   - With O(release), validates the name (a git tag, branch or commit; never anything that could read as an
     option to git), resolves it to a commit in O(repo_dir) and fails with a clear message when it does not
     exist. RV(target.expected_version) is the version C(/health) must report for it (the tag's name).
@@ -113,10 +113,20 @@ releases:
   elements: dict
 current:
   description: The release deployed now - the top of RV(releases), or the checked-out commit when nothing is
-    recorded (then C(source=checkout)); null when neither is known.
+    recorded; null when neither is known.
   returned: always
   type: dict
   sample: {release: v1.1.0, commit: 5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e, source: releases_file}
+  contains:
+    release:
+      description: The release name as it was deployed (tag, branch or commit).
+      type: str
+    commit:
+      description: Its commit.
+      type: str
+    source:
+      description: V(releases_file), or V(checkout) when nothing is recorded.
+      type: str
 previous:
   description: The release below RV(current) in the stack, null when there is none.
   returned: always
@@ -128,11 +138,28 @@ checked_out:
   sample: {commit: 5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e, tags: [v1.1.0], release: v1.1.0}
 target:
   description:
-    - The release to deploy (O(release)) or to roll back to, with C(release), C(commit), C(tags),
-      C(expected_version) (null for a commit or branch without a version tag) and C(recorded) (in the
-      history). Null when there is none.
+    - The release to deploy (O(release)) or to roll back to. Null when there is none.
+    - A recorded release named by its commit gets its recorded name back (V(v1.1.0) rather than the commit).
   returned: always
   type: dict
+  contains:
+    release:
+      description: The release name.
+      type: str
+    commit:
+      description: The full commit it resolves to.
+      type: str
+    tags:
+      description: The tags pointing at that commit.
+      type: list
+      elements: str
+    expected_version:
+      description: The version C(/health) must report for it - the tag's name; null for a commit or branch without
+        exactly one version tag.
+      type: str
+    recorded:
+      description: Whether it is in the recorded history.
+      type: bool
 deploy_needed:
   description: Whether deploying O(release) would change anything. False when O(rollback=true), or without O(release).
   returned: always
@@ -231,9 +258,12 @@ def main():
             module.fail_json(msg='unknown release %s: no tag, branch or commit of that name in %s' % (
                 params['release'], params['repo_dir']), **result)
         tags = git.tags_at(commit)
-        target = dict(release=params['release'], commit=commit, tags=tags,
-                      expected_version=_release.version_from_tags(params['release'], tags),
-                      recorded=_release.find_in_history(stack, params['release'], commit) is not None)
+        entry = _release.find_in_history(stack, params['release'], commit)
+        # A release named by its commit (the deploy role's automatic rollback) keeps its recorded name.
+        name = entry['release'] if entry and entry['commit'] == commit and _release.is_commit(params['release']) \
+            else params['release']
+        target = dict(release=name, commit=commit, tags=tags,
+                      expected_version=_release.version_from_tags(name, tags), recorded=entry is not None)
     elif params['rollback'] and result['previous']:
         entry = result['previous']
         tags = git.tags_at(entry['commit']) if git else []

@@ -123,6 +123,13 @@ def test_info_rollback_goes_to_the_previous_recorded_release(tmp_path, repo):
     assert result['rollback_needed'] is True and result['current']['release'] == 'v1.1.0'
 
 
+def test_info_rollback_by_commit_keeps_the_recorded_name(tmp_path, repo):
+    write_records(tmp_path / 'releases.jsonl', rec('baseline', 'v1.0.0', repo.commits['v1.0.0']),
+                  rec('deploy', 'v1.1.0', repo.commits['v1.1.0']))
+    result = info(tmp_path, repo, rollback=True, release=repo.commits['v1.0.0'])
+    assert result['target']['release'] == 'v1.0.0' and result['target']['recorded'] is True
+
+
 def test_info_rollback_without_previous_fails_clearly(tmp_path, repo):
     result = info(tmp_path, repo, rollback=True)
     assert result['failed'] and 'no previous release is recorded' in result['msg']
@@ -175,6 +182,15 @@ def test_release_records_event_and_audit_line(tmp_path):
     assert log == result['audit_line'] + '\n'
     assert ' deploy result=success operator=alice from=v1.0.0@111111111111 to=v1.1.0@222222222222' in log
     assert stat.S_IMODE(os.stat(tmp_path / 'releases.jsonl').st_mode) == 0o640
+
+
+def test_release_note_is_recorded_and_quoted_in_the_audit_line(tmp_path):
+    result = run_module(release, record_args(tmp_path, result='rolled_back', note='Gate on /health: "no answer"\nagain'))
+    records, dummy = _release.parse_records((tmp_path / 'releases.jsonl').read_text())
+    assert records[0]['message'] == 'Gate on /health: "no answer"\nagain' and records[0]['result'] == 'rolled_back'
+    log = (tmp_path / 'deployment.log').read_text()
+    assert log.count('\n') == 1 and ' deploy result=rolled_back ' in log
+    assert log.endswith(' msg="Gate on /health: \\"no answer\\"\\nagain"\n') and result['audit_line'] == log[:-1]
 
 
 def test_release_keeps_the_last_n(tmp_path):

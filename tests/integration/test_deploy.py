@@ -1,0 +1,268 @@
+"""playbooks/deploy.yml and playbooks/rollback.yml against the lab's toogoodtogo server.
+
+The tests run in file order and share the server's state (each deploy takes a build):
+check mode -> good deploy (with the pre-deployment backup) -> same deploy again -> two deploys at once ->
+a release whose /health fails (automatic rollback, no data lost) -> rollback to previous and to a named
+release -> unknown targets refused. The module fixture puts the lab back on the release, branch and
+releases file it started with, and removes the broken release it made.
+"""
+import json
+import os
+import subprocess
+import time
+
+import psycopg2
+import pytest
+import requests
+
+from conftest import ROOT, ansible_playbook, changed_tasks, ssh
+
+PLATFORM = "toogoodtogo"
+HOST = "toogoodtogo-lab"
+LIMIT = ("-l", PLATFORM)
+REPO = "/opt/toogoodtogo"
+RELEASES = "/var/lib/toogoodtogo/releases.jsonl"
+LOCK = "/var/lib/toogoodtogo/deploy.lock"
+LOG = "/var/log/toogoodtogo/deployment.log"
+BACKUPS = "/opt/backups/postgres"
+HEALTH = "http://127.0.0.1:8000/health"
+BROKEN = "v1.1.1-broken"
+FAST = ("-e", "deploy_health_timeout=30", "-e", "rollback_health_timeout=60")
+
+
+def sh(command, check=True):
+    return ssh(PLATFORM, command, check=check).stdout.strip()
+
+
+def version():
+    body = requests.get(HEALTH, timeout=5).json()
+    return body["status"], body["version"]
+
+
+def deploy(release, *extra, operator="hdeploy-test", json_output=False):
+    return ansible_playbook("playbooks/deploy.yml", *LIMIT, "-e", "deploy_release=%s" % release, *FAST, *extra,
+                            env={"TGOPS_OPERATOR": operator}, json_output=json_output)
+
+
+def rollback(*extra, json_output=False):
+    return ansible_playbook("playbooks/rollback.yml", *LIMIT, *FAST, *extra,
+                            env={"TGOPS_OPERATOR": "hdeploy-test"}, json_output=json_output)
+
+
+def out(proc):
+    return proc.stdout[-6000:] + proc.stderr[-3000:]
+
+
+def log_lines():
+    return sh("cat %s" % LOG).splitlines()
+
+
+def releases():
+    return [json.loads(line) for line in sh("cat %s 2>/dev/null || true" % RELEASES).splitlines() if line.strip()]
+
+
+def snapshot():
+    """What a run that changes nothing must leave exactly as it was."""
+    return dict(
+        head=sh("git -C %s rev-parse HEAD" % REPO),
+        releases=sh("cat %s 2>/dev/null || echo ABSENT" % RELEASES),
+        log=sh("md5sum < %s" % LOG),
+        lock=sh("test -e %s && echo HELD || echo FREE" % LOCK),
+        containers=sh("docker ps --filter label=com.docker.compose.project=toogoodtogo --format '{{.ID}} {{.Image}}'"
+                      " | sort"),
+        backups=sh("ls %s" % BACKUPS),
+    )
+
+
+def data_fingerprint():
+    """Row count and checksum of the reference table, and the schema revision (through the published port)."""
+    with open(os.path.join(ROOT, ".lab", "secrets.json")) as handle:
+        password = json.load(handle)[PLATFORM]["postgres_password"]
+    conn = psycopg2.connect(host="127.0.0.1", port=25432, user="toogoodtogo", password=password, dbname="toogoodtogo",
+                            connect_timeout=10)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*), coalesce(md5(string_agg(u::text, ',' ORDER BY id)), '') FROM users u")
+            count, checksum = cur.fetchone()
+            cur.execute("SELECT string_agg(version_num, ',') FROM alembic_version")
+            revision = cur.fetchone()[0]
+    finally:
+        conn.close()
+    assert count > 0, "the reference table is empty: the comparison would prove nothing"
+    return count, checksum, revision
+
+
+def _quote(text):
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def make_broken_release():
+    """A tagged commit on top of v1.1.0 whose app exits at start (so /health never answers), made with
+    git plumbing so the server's working tree is untouched."""
+    script = r"""
+set -eu
+cd %(repo)s
+export GIT_INDEX_FILE=$(mktemp)
+git read-tree v1.1.0
+api=$(printf 'raise SystemExit("broken release made by tests/integration/test_deploy.py")\n' | git hash-object -w --stdin)
+ver=$(printf '%(tag)s\n' | git hash-object -w --stdin)
+git update-index --cacheinfo 100644,"$api",src/app/api.py --cacheinfo 100644,"$ver",src/VERSION
+tree=$(git write-tree)
+rm -f "$GIT_INDEX_FILE"
+commit=$(git -c user.name=tgops-test -c user.email=test@tgops.invalid commit-tree "$tree" -p v1.1.0 -m "Broken release (test)")
+git tag -f %(tag)s "$commit" >/dev/null
+""" % dict(repo=REPO, tag=BROKEN)
+    sh("bash -c %s" % _quote(script))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def lab_state():
+    """Remember the starting point; afterwards put the lab back on it."""
+    start = dict(
+        status_version=version(),
+        head=sh("git -C %s rev-parse HEAD" % REPO),
+        branch=sh("git -C %s symbolic-ref -q --short HEAD || true" % REPO),
+        releases=sh("cat %s 2>/dev/null || echo ABSENT" % RELEASES),
+        backups=set(sh("ls %s" % BACKUPS).split()),
+    )
+    assert start["status_version"][0] == "healthy", "the lab must start healthy: %r" % (start,)
+    make_broken_release()
+    yield start
+    try:
+        sh("rm -f %s" % LOCK)
+        if sh("git -C %s rev-parse HEAD" % REPO) != start["head"] or version()[1] != start["status_version"][1]:
+            proc = deploy(start["head"], "-e", "deploy_skip_backup=true", "-e", "deploy_skip_migrations=true")
+            assert proc.returncode == 0, out(proc)
+        if start["branch"]:
+            sh("git -C %s checkout -q %s" % (REPO, start["branch"]))
+    finally:
+        sh("git -C %s tag -d %s >/dev/null 2>&1 || true" % (REPO, BROKEN))
+        if start["releases"] == "ABSENT":
+            sh("rm -f %s" % RELEASES)
+        else:
+            sh("cat > %s <<'EOF'\n%s\nEOF" % (RELEASES, start["releases"]))
+        for name in set(sh("ls %s" % BACKUPS).split()) - start["backups"]:
+            if "_pre_deployment" in name:
+                sh("rm -f %s/%s" % (BACKUPS, name))
+    assert version() == start["status_version"]
+
+
+def test_check_mode_says_what_it_would_deploy_and_changes_nothing():
+    before = snapshot()
+    proc = deploy("v1.0.0", "--check")
+    assert proc.returncode == 0, out(proc)
+    assert "Would deploy v1.0.0" in proc.stdout
+    assert snapshot() == before
+    assert version()[1] == "v1.1.0"
+
+
+def test_deploy_a_good_release_with_a_verified_backup():
+    backups_before = set(sh("ls %s" % BACKUPS).split())
+    lines_before = len(log_lines())
+    proc = deploy("v1.0.0", json_output=True)
+    assert proc.returncode == 0, out(proc)
+    assert version() == ("healthy", "v1.0.0")
+    assert sh("git -C %s describe --tags --exact-match HEAD" % REPO) == "v1.0.0"
+
+    # The pre-deployment backup, named as the runbook names it, and verified by the backup role.
+    new = set(sh("ls %s" % BACKUPS).split()) - backups_before
+    assert len(new) == 1 and list(new)[0].startswith("toogoodtogo_") and list(new)[0].endswith("_pre_deployment.sql.gz"), new
+    result = json.loads(proc.stdout)
+    facts = [t["hosts"][HOST] for p in result["plays"] for t in p["tasks"]
+             if t["task"]["name"].endswith("Require a verified backup before changing anything")]
+    assert facts and not facts[0].get("skipped") and not facts[0].get("failed")
+
+    # One audit line, as `tail -50` shows it; the releases file has the baseline and the deploy.
+    lines = log_lines()
+    assert len(lines) == lines_before + 1
+    assert " deploy result=success operator=hdeploy-test from=v1.1.0@" in lines[-1] and " to=v1.0.0@" in lines[-1]
+    recorded = releases()
+    assert [(r["action"], r["release"], r["result"]) for r in recorded[-2:]] == [
+        ("baseline", "v1.1.0", "success"), ("deploy", "v1.0.0", "success")] or \
+        (recorded[-1]["action"], recorded[-1]["release"]) == ("deploy", "v1.0.0")
+
+
+def test_deploying_the_deployed_release_again_changes_nothing():
+    before = snapshot()
+    proc = deploy("v1.0.0", json_output=True)
+    assert proc.returncode == 0, out(proc)
+    assert changed_tasks(json.loads(proc.stdout)) == []
+    assert snapshot() == before
+
+
+def test_a_second_deploy_at_the_same_time_is_refused_fast_and_names_the_holder():
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               TGOPS_OPERATOR="first-operator")
+    first = subprocess.Popen([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "playbooks/deploy.yml", *LIMIT,
+                              "-e", "deploy_release=v1.1.0", "-e", "deploy_skip_backup=true", *FAST],
+                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while sh("test -e %s && echo HELD || echo FREE" % LOCK) != "HELD":
+            assert first.poll() is None, "the first deploy ended before it took the lock: " + first.stdout.read()[-4000:]
+            assert time.monotonic() < deadline, "the first deploy never took the lock"
+            time.sleep(0.5)
+        started = time.monotonic()
+        second = deploy("v1.1.0", "-e", "deploy_skip_backup=true", operator="second-operator")
+        elapsed = time.monotonic() - started
+    finally:
+        first_out, dummy = first.communicate(timeout=600)
+    assert second.returncode != 0, out(second)
+    assert "is held by first-operator" in second.stdout and "deploying v1.1.0" in second.stdout, out(second)
+    assert "Nothing was changed on the host" in second.stdout
+    assert elapsed < 60, "the refusal took %.0f s" % elapsed
+    assert first.returncode == 0, first_out[-6000:]
+    assert version() == ("healthy", "v1.1.0")
+    assert sh("test -e %s && echo HELD || echo FREE" % LOCK) == "FREE"
+    # The refused deploy wrote nothing: the last line is the first deploy's.
+    assert " deploy result=success operator=first-operator " in log_lines()[-1]
+
+
+def test_a_release_whose_health_fails_is_rolled_back_and_nothing_is_lost():
+    data_before = data_fingerprint()
+    lines_before = len(log_lines())
+    proc = deploy(BROKEN, "-e", "deploy_skip_backup=true")
+    assert proc.returncode != 0, out(proc)
+    assert "Deploy of %s failed" % BROKEN in proc.stdout
+    assert "Rolled back automatically to v1.1.0, which is healthy (version v1.1.0)" in proc.stdout, out(proc)
+    assert version() == ("healthy", "v1.1.0")
+    assert data_fingerprint() == data_before
+    new = log_lines()[lines_before:]
+    assert len(new) == 2, new
+    assert " rollback result=success " in new[0] and "from=%s@" % BROKEN in new[0] and " to=v1.1.0@" in new[0]
+    assert " deploy result=rolled_back " in new[1] and "to=%s@" % BROKEN in new[1] and "Gate on /health" in new[1]
+    assert sh("test -e %s && echo HELD || echo FREE" % LOCK) == "FREE"
+
+
+def test_rollback_to_the_previous_release_then_to_a_named_one():
+    # History: v1.1.0 (baseline), v1.0.0, v1.1.0 -> previous is v1.0.0.
+    check = rollback("--check")
+    assert check.returncode == 0, out(check)
+    assert "Would roll back from v1.1.0 to v1.0.0" in check.stdout
+    assert version()[1] == "v1.1.0"
+
+    proc = rollback()
+    assert proc.returncode == 0, out(proc)
+    assert version() == ("healthy", "v1.0.0")
+    assert "'to': 'v1.0.0'" in proc.stdout or "to: v1.0.0" in proc.stdout, out(proc)
+    assert " rollback result=success operator=hdeploy-test from=v1.0.0@" not in log_lines()[-1]
+    assert " rollback result=success operator=hdeploy-test from=v1.1.0@" in log_lines()[-1]
+
+    proc = rollback("-e", "rollback_release=v1.1.0")
+    assert proc.returncode == 0, out(proc)
+    assert version() == ("healthy", "v1.1.0")
+    assert " to=v1.1.0@" in log_lines()[-1]
+
+
+@pytest.mark.parametrize("target, words", [
+    ("v9.9.9", "unknown release v9.9.9"),
+    (BROKEN, "refusing to roll back to %s (" % BROKEN),
+    ("--upload-pack=id", "invalid release"),
+])
+def test_rollback_refuses_an_unknown_target(target, words):
+    before = snapshot()
+    proc = rollback("-e", "rollback_release=%s" % target)
+    assert proc.returncode != 0
+    assert words in proc.stdout, out(proc)
+    assert target == "v9.9.9" or "it is not a release recorded" in proc.stdout or "invalid release" in proc.stdout
+    assert snapshot() == before
