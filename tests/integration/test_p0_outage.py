@@ -1,19 +1,46 @@
-"""playbooks/p0_outage.yml against the lab: a real outage is diagnosed, fixed, verified and reported;
-check mode changes nothing; on a healthy lab a second run changes nothing but the report."""
+"""playbooks/p0_outage.yml against the lab: a real outage is diagnosed, fixed, verified (on the host and
+through nginx) and reported; check mode changes nothing and waits for nothing; on a healthy lab a second run
+changes nothing but the report; secrets in log lines never reach the report."""
 import glob
 import json
 import os
+import subprocess
 
 import requests
 
-from conftest import ansible_playbook, changed_tasks, compose, wait_health
+from conftest import ROOT, STATE, ansible_playbook, changed_tasks, compose, ssh, wait_health
 
 REPORT_TASKS = {"Create the report directory", "Write the incident report"}
+PUBLIC = {"tgquiz": "https://127.0.0.1:18443/health", "toogoodtogo": "https://127.0.0.1:28443/health"}
+TELEGRAM = "http://127.0.0.1:18081"
 
 
 def running(platform, service):
     out = compose(platform, "ps --status running --services").stdout.split()
     return service in out
+
+
+def container(platform, service):
+    return compose(platform, "ps -q %s" % service).stdout.strip()
+
+
+def public_platform(platform):
+    """Which platform answers the public URL (the app's /health names it)."""
+    r = requests.get(PUBLIC[platform], verify=os.path.join(STATE, "ca", "ca.crt"), timeout=5)
+    return r.status_code, r.json().get("platform")
+
+
+def task_results(result, name):
+    """Per-host results of the task called ``name`` (json callback)."""
+    for play in result["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"].split(" : ")[-1] == name:
+                return task["hosts"]
+    return {}
+
+
+def reports_in(directory):
+    return {os.path.basename(p): open(p).read() for p in glob.glob(os.path.join(str(directory), "*.md"))}
 
 
 def test_p0_check_mode_diagnoses_without_changing(tmp_path):
@@ -23,13 +50,41 @@ def test_p0_check_mode_diagnoses_without_changing(tmp_path):
                                 env={"TGOPS_REPORT_DIR": str(tmp_path)}, json_output=True)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         result = json.loads(proc.stdout)
-        # It says what it would do: start the stopped service.
+        # It says what it would do: start the stopped service, reload nginx after it.
         assert "Say which services a real run would start" in changed_tasks(result)
+        plan = task_results(result, "Say what a real run does")["tgquiz-lab"]["msg"]
+        assert plan["start"] == ["backend-api"] and plan["reload_proxy"] is True
         assert "service backend-api is exited" in proc.stdout
         assert not running("tgquiz", "backend-api"), "check mode started a service"
         assert not list(tmp_path.iterdir()), "check mode wrote a report"
     finally:
         compose("tgquiz", "start backend-api")
+        wait_health("tgquiz")
+
+
+def test_p0_check_mode_on_a_running_but_unhealthy_app_waits_for_nothing(tmp_path):
+    """The app runs, but Redis refuses it (NOAUTH, so /health says degraded): check mode plans the quick
+    restart and polls nothing."""
+    redis = container("tgquiz", "redis")
+    subprocess.run(["docker", "exec", redis, "redis-cli", "CONFIG", "SET", "requirepass", "p0-check-test"],
+                   check=True, capture_output=True)
+    # Connections made before the password stay authenticated: drop them so the app must reconnect.
+    subprocess.run(["docker", "exec", redis, "redis-cli", "-a", "p0-check-test", "--no-auth-warning",
+                    "CLIENT", "KILL", "TYPE", "normal"], check=True, capture_output=True)
+    try:
+        wait_health("tgquiz", want="degraded", timeout=30)  # redis is not critical: 200 degraded
+        proc = ansible_playbook("playbooks/p0_outage.yml", "--check", "-l", "tgquiz",
+                                env={"TGOPS_REPORT_DIR": str(tmp_path)}, json_output=True)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        result = json.loads(proc.stdout)
+        plan = task_results(result, "Say what a real run does")["tgquiz-lab"]["msg"]
+        assert plan["start"] == [] and plan["restart"] == ["backend-api", "telegram-bot"]
+        for name in ("Wait for health after acting", "Verify the service is back, directly and through nginx"):
+            assert task_results(result, name)["tgquiz-lab"].get("skipped"), "%s ran in check mode" % name
+        assert "Redis PING failed" in proc.stdout
+    finally:
+        subprocess.run(["docker", "exec", redis, "redis-cli", "-a", "p0-check-test", "--no-auth-warning",
+                        "CONFIG", "SET", "requirepass", ""], check=True, capture_output=True)
         wait_health("tgquiz")
 
 
@@ -40,18 +95,74 @@ def test_p0_fixes_a_stopped_service_and_reports(tmp_path):
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     status, body = wait_health("tgquiz", timeout=5)
     assert status == 200 and body["status"] == "healthy"
-    assert requests.get("http://127.0.0.1:8000/health", timeout=5).json()["status"] == "healthy"
+    assert public_platform("tgquiz") == (200, "tgquiz")
 
-    reports = {os.path.basename(p): open(p).read() for p in glob.glob(str(tmp_path / "*.md"))}
+    reports = reports_in(tmp_path)
     tgquiz = [text for name, text in reports.items() if "-p0-tgquiz-lab-" in name]
     other = [text for name, text in reports.items() if "-p0-toogoodtogo-lab-" in name]
     assert len(tgquiz) == 1 and len(other) == 1, reports.keys()
     report = tgquiz[0]
     assert "**Status:** Resolved" in report
     assert "service backend-api is exited" in report
-    assert "Started backend-api (docker compose up -d)" in report
+    assert "- Started backend-api (docker compose up -d)" in report
+    assert "- Reloaded nginx (nginx -s reload)" in report
+    assert "UTC - Started backend-api (docker compose up -d)" in report, "actions belong in the timeline"
     assert "Services impacted: backend-api" in report
+    assert "and https://127.0.0.1:18443/health" in report, "the public URL was not verified"
     assert "Automated triage found nothing wrong." in other[0] and "No action taken." in other[0]
+
+
+def test_p0_after_both_apps_are_killed_each_public_url_serves_its_own_platform(tmp_path):
+    """The drill that once left each nginx proxying to the other platform's app: verified on the public path."""
+    for cycle in range(2):
+        apps = [container("tgquiz", "backend-api"), container("toogoodtogo", "bot")]
+        subprocess.run(["docker", "kill"] + apps, check=True, capture_output=True)
+        proc = ansible_playbook("playbooks/p0_outage.yml", env={"TGOPS_REPORT_DIR": str(tmp_path)})
+        assert proc.returncode == 0, "cycle %d: %s" % (cycle, proc.stdout[-6000:] + proc.stderr[-2000:])
+        assert public_platform("tgquiz") == (200, "tgquiz")
+        assert public_platform("toogoodtogo") == (200, "toogoodtogo")
+    for text in reports_in(tmp_path).values():
+        assert "**Status:** Resolved" in text
+
+
+def test_p0_masks_secrets_in_the_log_lines_of_the_report(tmp_path, secrets_file):
+    token = secrets_file["tgquiz"]["bot_token"]
+    bot = container("tgquiz", "telegram-bot")
+    # A line on the app's own stdout, as a careless exception handler would log it.
+    ssh("tgquiz", "docker exec %s sh -c 'echo \"ERROR getMe failed for https://api.telegram.org/bot%s/getMe\" "
+        "> /proc/1/fd/1'" % (bot, token))
+    proc = ansible_playbook("playbooks/p0_outage.yml", "-l", "tgquiz", env={"TGOPS_REPORT_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert token not in proc.stdout + proc.stderr
+    (report,) = reports_in(tmp_path).values()
+    assert token not in report
+    assert "telegram-bot | ERROR getMe failed for https://api.telegram.org/bot********/getMe" in report
+
+
+def test_p0_finds_a_leftover_webhook_on_a_polling_bot(tmp_path, secrets_file):
+    token = secrets_file["tgquiz"]["bot_token"]
+    r = requests.post("%s/bot%s/setWebhook" % (TELEGRAM, token), data={"url": "https://tgquiz.lab/leftover"}, timeout=5)
+    assert r.json()["ok"], r.text
+    try:
+        proc = ansible_playbook("playbooks/p0_outage.yml", "-l", "tgquiz", env={"TGOPS_REPORT_DIR": str(tmp_path)})
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+        (report,) = reports_in(tmp_path).values()
+        assert "Telegram: " in report and "https://tgquiz.lab/leftover" in report, report
+    finally:
+        requests.post("%s/bot%s/deleteWebhook" % (TELEGRAM, token), timeout=5)
+
+
+def test_p0_writes_its_report_under_the_current_directory_by_default(tmp_path):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env.pop("TGOPS_REPORT_DIR", None)
+    env["PWD"] = str(tmp_path)
+    proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"),
+                           os.path.join(ROOT, "playbooks", "p0_outage.yml"), "-l", "toogoodtogo"],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    written = reports_in(tmp_path / "reports")
+    assert len(written) == 1, proc.stdout[-3000:]
+    assert "Incident report: %s/reports/" % tmp_path in proc.stdout
 
 
 def test_p0_on_a_healthy_lab_changes_nothing_but_the_report(tmp_path):
@@ -61,4 +172,6 @@ def test_p0_on_a_healthy_lab_changes_nothing_but_the_report(tmp_path):
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     result = json.loads(proc.stdout)
     assert set(changed_tasks(result)) <= REPORT_TASKS, changed_tasks(result)
+    # Nothing was done, so nothing was awaited.
+    assert all(r.get("skipped") for r in task_results(result, "Wait for health after acting").values())
     assert all(s["failures"] == 0 and s["unreachable"] == 0 for s in result["stats"].values())

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Triage verdicts for the incident playbooks: what is wrong, and what P0 may do about it.
+
+The roles register what the modules returned and hand it here; the decisions (which findings, which
+services to start, whether a quick restart or an nginx reload is due) are Python with unit tests.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+
+def _ran(result):
+    """A registered result of a task that ran (not skipped, not absent)."""
+    return isinstance(result, dict) and bool(result) and not result.get('skipped')
+
+
+def _health_line(label, url, result):
+    if result.get('status') and result.get('status') != 'healthy':
+        line = '%s %s reports %s' % (label, url, result['status'])
+        if result.get('unhealthy_dependencies'):
+            line += ' (unhealthy: %s)' % ', '.join(result['unhealthy_dependencies'])
+        return line
+    reasons = result.get('reasons') or [result.get('msg') or 'no answer']
+    return '%s %s is not healthy: %s' % (label, url, '; '.join(str(r) for r in reasons))
+
+
+def triage_summary(checks):
+    """Merge the triage reads into one verdict.
+
+    ``checks`` keys (each a registered module result, possibly skipped): ``platform`` (platform_info),
+    ``health`` and ``public_health`` (health_check), ``telegram`` (telegram_bot_info), ``ton``
+    (ton_wallet_info), ``pinata`` (pinata_auth_info); plus ``health_url``, ``public_health_url``,
+    ``webhook_url`` (the URL a webhook bot must have), ``app_services`` and ``platform_name`` (an answer
+    through nginx that names another platform is a finding)."""
+    if not isinstance(checks, dict):
+        raise AnsibleFilterError('triage_summary expects a dict of check results')
+    platform = checks.get('platform') or {}
+    findings = []
+    if _ran(platform) and platform.get('failed'):
+        findings.append('platform state could not be read: %s' % platform.get('msg', 'unknown error'))
+    findings.extend(platform.get('findings') or [])
+
+    health = checks.get('health') or {}
+    app_healthy = _ran(health) and bool(health.get('healthy'))
+    if _ran(health) and not app_healthy:
+        findings.append(_health_line('health endpoint', checks.get('health_url', ''), health))
+
+    public = checks.get('public_health') or {}
+    public_healthy = None
+    if _ran(public):
+        public_healthy = bool(public.get('healthy'))
+        answered_by = (public.get('response') or {}).get('platform')
+        if not public_healthy:
+            findings.append(_health_line('public health endpoint (through nginx)', checks.get('public_health_url', ''),
+                                         public))
+        elif checks.get('platform_name') and answered_by and answered_by != checks['platform_name']:
+            # nginx proxies to another platform's application (a stale or shared upstream address)
+            public_healthy = False
+            findings.append('public health endpoint %s answers from platform %s, not %s' % (
+                checks.get('public_health_url', ''), answered_by, checks['platform_name']))
+
+    telegram = checks.get('telegram') or {}
+    if _ran(telegram):
+        if telegram.get('failed'):
+            findings.append('Telegram Bot API check failed: %s' % telegram.get('msg', 'unknown error'))
+        else:
+            findings.extend('Telegram: %s' % p for p in telegram.get('problems') or [])
+            webhook = telegram.get('webhook') or {}
+            want = checks.get('webhook_url')
+            if want and webhook.get('url') and webhook.get('url') != want:
+                findings.append('Telegram webhook points to %s, expected %s' % (webhook['url'], want))
+
+    ton = checks.get('ton') or {}
+    if _ran(ton):
+        if ton.get('failed'):
+            findings.append('TON wallet check failed: %s' % ton.get('msg', 'unknown error'))
+        elif ton.get('below_threshold'):
+            findings.append('TON wallet balance %s TON is below the threshold' % ton.get('balance_ton'))
+
+    pinata = checks.get('pinata') or {}
+    if _ran(pinata) and (pinata.get('failed') or not pinata.get('authenticated', True)):
+        findings.append('Pinata authentication failed: %s' % pinata.get('msg', 'not authenticated'))
+
+    down = list(platform.get('down') or [])
+    unhealthy = list(platform.get('unhealthy') or [])
+    app_services = list(checks.get('app_services') or [])
+    return {
+        'findings': findings,
+        'healthy': not findings,
+        'down': down,
+        'unhealthy': unhealthy,
+        'app_healthy': app_healthy,
+        'public_healthy': public_healthy,
+        'app_services_down': [s for s in app_services if s in down],
+        'health_status': health.get('status') if _ran(health) else None,
+        'public_health_status': public.get('status') if _ran(public) else None,
+        'errors': list((platform.get('logs') or {}).get('errors') or []),
+    }
+
+
+def p0_plan(triage, app_services, proxy_service=None, allow_restart=True):
+    """What the P0 playbook does first, from the triage verdict (runbook steps 4 and 5).
+
+    - ``start``: every service that is not running (``docker compose up -d`` for those, idempotent);
+    - ``restart``: the application services, when they all run but the application is unhealthy, or
+      unhealthy by Docker's own health check (the runbook's quick restart) - only when allowed;
+    - ``reload_proxy``: reload nginx when it runs and the public path fails while the application answers
+      directly (nginx kept an old upstream address), or when an application service is (re)started.
+    The verify step after these decides on the quick restart again if health is still bad."""
+    if not isinstance(triage, dict):
+        raise AnsibleFilterError('p0_plan expects the triage_summary result')
+    down = list(triage.get('down') or [])
+    unhealthy = list(triage.get('unhealthy') or [])
+    app_services = list(app_services or [])
+    restart = []
+    if allow_restart and not [s for s in app_services if s in down]:
+        if not triage.get('app_healthy') or [s for s in app_services if s in unhealthy]:
+            restart = app_services
+    touches_app = bool(restart or [s for s in app_services if s in down])
+    proxy_running = bool(proxy_service) and proxy_service not in down
+    stale_proxy = triage.get('app_healthy') and triage.get('public_healthy') is False
+    reload_proxy = proxy_running and (touches_app or bool(stale_proxy))
+    return {
+        'start': down,
+        'restart': restart,
+        'reload_proxy': reload_proxy,
+        'act': bool(down or restart or reload_proxy),
+    }
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'triage_summary': triage_summary,
+            'p0_plan': p0_plan,
+        }

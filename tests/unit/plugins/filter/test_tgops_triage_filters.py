@@ -1,0 +1,118 @@
+"""filter/triage: the triage verdict and the P0 plan."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.tgops.runbooks.plugins.filter.triage import p0_plan, triage_summary
+
+SKIPPED = {'skipped': True, 'changed': False}
+
+
+def platform(down=(), unhealthy=(), findings=()):
+    return {'findings': list(findings), 'down': list(down), 'unhealthy': list(unhealthy),
+            'logs': {'errors': ['bot | ERROR x']}}
+
+
+def healthy(ok=True, status='healthy', **extra):
+    result = {'healthy': ok, 'status': status if ok else None, 'reasons': [] if ok else ['no answer: refused']}
+    result.update(extra)
+    return result
+
+
+def checks(**kw):
+    base = {'platform': platform(), 'health': healthy(), 'health_url': 'http://h/health',
+            'public_health': healthy(), 'public_health_url': 'https://p/health', 'telegram': SKIPPED,
+            'ton': SKIPPED, 'pinata': SKIPPED, 'app_services': ['backend-api', 'telegram-bot']}
+    base.update(kw)
+    return base
+
+
+def test_healthy():
+    out = triage_summary(checks())
+    assert out['findings'] == [] and out['healthy'] and out['app_healthy'] and out['public_healthy']
+    assert out['errors'] == ['bot | ERROR x']
+
+
+def test_findings_from_every_check():
+    out = triage_summary(checks(
+        platform=platform(down=['backend-api'], findings=['service backend-api is exited (exit code 137)']),
+        health=healthy(False), public_health={'healthy': False, 'status': 'unhealthy', 'unhealthy_dependencies': ['postgres']},
+        telegram={'healthy': False, 'problems': ['webhook last error 5 s ago'], 'webhook': {'url': 'https://evil/x'}},
+        webhook_url='https://good/webhook',
+        ton={'below_threshold': True, 'balance_ton': '0.1'},
+        pinata={'authenticated': False, 'msg': 'HTTP 401'}))
+    assert out['findings'] == [
+        'service backend-api is exited (exit code 137)',
+        'health endpoint http://h/health is not healthy: no answer: refused',
+        'public health endpoint (through nginx) https://p/health reports unhealthy (unhealthy: postgres)',
+        'Telegram: webhook last error 5 s ago',
+        'Telegram webhook points to https://evil/x, expected https://good/webhook',
+        'TON wallet balance 0.1 TON is below the threshold',
+        'Pinata authentication failed: HTTP 401',
+    ]
+    assert out['app_services_down'] == ['backend-api'] and not out['healthy']
+
+
+def test_failed_module_calls_are_findings():
+    out = triage_summary(checks(telegram={'failed': True, 'msg': 'token rejected (401 Unauthorized)'},
+                                ton={'failed': True, 'msg': 'toncenter did not answer'}))
+    assert out['findings'] == ['Telegram Bot API check failed: token rejected (401 Unauthorized)',
+                               'TON wallet check failed: toncenter did not answer']
+
+
+def test_skipped_public_check_is_not_a_finding():
+    out = triage_summary(checks(public_health=SKIPPED))
+    assert out['public_healthy'] is None and out['healthy']
+
+
+def test_not_a_dict():
+    with pytest.raises(AnsibleFilterError):
+        triage_summary(['x'])
+    with pytest.raises(AnsibleFilterError):
+        p0_plan('x', [])
+
+
+APP = ['backend-api', 'telegram-bot']
+
+
+def test_plan_healthy_does_nothing():
+    plan = p0_plan(triage_summary(checks()), APP, 'nginx')
+    assert plan == {'start': [], 'restart': [], 'reload_proxy': False, 'act': False}
+
+
+def test_plan_starts_what_is_down_and_reloads_nginx():
+    t = triage_summary(checks(platform=platform(down=['backend-api']), health=healthy(False),
+                              public_health=healthy(False)))
+    assert p0_plan(t, APP, 'nginx') == {'start': ['backend-api'], 'restart': [], 'reload_proxy': True, 'act': True}
+
+
+def test_plan_restarts_a_running_but_unhealthy_app_only_when_allowed():
+    t = triage_summary(checks(health=healthy(False)))
+    assert p0_plan(t, APP, 'nginx')['restart'] == APP
+    assert p0_plan(t, APP, 'nginx', allow_restart=False) == {'start': [], 'restart': [], 'reload_proxy': False,
+                                                             'act': False}
+    t = triage_summary(checks(platform=platform(unhealthy=['telegram-bot'])))
+    assert p0_plan(t, APP, 'nginx')['restart'] == APP
+
+
+def test_plan_reloads_a_stale_nginx():
+    # the app answers directly, the public URL does not: nginx proxies to an old address
+    t = triage_summary(checks(public_health={'healthy': False, 'status': None, 'reasons': ['HTTP 502']}))
+    assert p0_plan(t, APP, 'nginx') == {'start': [], 'restart': [], 'reload_proxy': True, 'act': True}
+
+
+def test_plan_never_reloads_a_proxy_that_is_down():
+    t = triage_summary(checks(platform=platform(down=['nginx']), public_health=healthy(False)))
+    assert p0_plan(t, APP, 'nginx') == {'start': ['nginx'], 'restart': [], 'reload_proxy': False, 'act': True}
+
+
+def test_public_answer_from_another_platform_is_a_finding():
+    public = healthy(response={'status': 'healthy', 'platform': 'toogoodtogo'})
+    out = triage_summary(checks(public_health=public, platform_name='tgquiz'))
+    assert out['public_healthy'] is False
+    assert out['findings'] == ['public health endpoint https://p/health answers from platform toogoodtogo, not tgquiz']
+    assert p0_plan(out, APP, 'nginx')['reload_proxy'] is True
+    same = triage_summary(checks(public_health=healthy(response={'platform': 'tgquiz'}), platform_name='tgquiz'))
+    assert same['healthy']

@@ -1,0 +1,152 @@
+"""platform_info: one call reads the stack; failed reads are findings; secrets never reach argv or output."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+from ansible_collections.tgops.runbooks.plugins.modules import platform_info
+from tgops_module_runner import run_module
+
+TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw'
+PASSWORD = 'pg-secret-Passw0rd'
+
+
+def inspect_doc(service, status='running', health='healthy', exit_code=0):
+    return {'Name': '/toogoodtogo_%s' % service, 'RestartCount': 0,
+            'State': {'Status': status, 'ExitCode': exit_code, 'OOMKilled': False, 'Health': {'Status': health}},
+            'Config': {'Labels': {'com.docker.compose.service': service}}}
+
+
+class FakeDocker(object):
+    """Answers the docker CLI argv platform_info sends; records every call."""
+
+    def __init__(self, docs, logs=None, ps_rc=0, db_ok=True, logs_rc=0):
+        self.docs, self.logs, self.ps_rc, self.db_ok, self.logs_rc = docs, logs or {}, ps_rc, db_ok, logs_rc
+        self.calls = []
+
+    def __call__(self, argv, environ_update=None, data=None, **kwargs):
+        self.calls.append((list(argv), data))
+        if argv[0].endswith('timeout'):
+            argv = argv[3:]
+        verb = argv[1]
+        if verb == 'ps':
+            if self.ps_rc:
+                return self.ps_rc, '', 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock'
+            return 0, '\n'.join('id-%s' % d['Config']['Labels']['com.docker.compose.service'] for d in self.docs), ''
+        if verb == 'inspect':
+            return 0, json.dumps(self.docs), ''
+        if verb == 'logs':
+            if self.logs_rc:
+                return self.logs_rc, '', 'error from daemon: can not get logs'
+            return 0, self.logs.get(argv[-1], ''), ''
+        if verb == 'exec' and any('psql' in a for a in argv):
+            return (0, '1\n', '') if self.db_ok and data == PASSWORD else (
+                2, '', 'psql: error: password authentication failed for user "toogoodtogo" (%s)' % data)
+        if verb == 'exec' and argv[-2:] == ['redis-cli', 'ping']:
+            return 0, 'PONG\n', ''
+        raise AssertionError('unexpected command %r' % argv)
+
+
+def args(**extra):
+    base = {'project': 'toogoodtogo', 'services': ['postgres', 'redis', 'bot'], 'paths': ['/'],
+            'database': {'service': 'postgres', 'name': 'toogoodtogo', 'user': 'toogoodtogo', 'password': PASSWORD},
+            'redis_service': 'redis', 'redact': [TOKEN]}
+    base.update(extra)
+    return base
+
+
+def test_healthy_stack_has_no_findings_and_password_only_on_stdin():
+    fake = FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')])
+    result = run_module(platform_info, args(), run_command=fake)
+    assert not result.get('failed'), result
+    assert result['findings'] == [] and result['healthy'] is True
+    assert result['database'] == {'checked': True, 'reachable': True, 'error': ''}
+    assert result['redis']['reachable'] is True
+    assert result['changed'] is False
+    for argv, data in fake.calls:
+        assert PASSWORD not in ' '.join(argv)
+    assert any(call[1] == PASSWORD for call in fake.calls), 'the password goes on standard input'
+
+
+def test_exited_service_and_log_errors_are_found_and_redacted():
+    logs = {'toogoodtogo_bot': 'INFO start\nERROR telegram call https://api.telegram.org/bot%s/getMe failed\n' % TOKEN}
+    fake = FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')], logs=logs)
+    fake.docs[2]['State'].update({'Status': 'exited', 'ExitCode': 137})
+    result = run_module(platform_info, args(), run_command=fake)
+    assert result['down'] == ['bot']
+    assert 'service bot is exited (exit code 137)' in result['findings']
+    # an exited container's logs are still read: they say why it died
+    assert result['logs']['error_count'] == 1
+    assert result['logs']['errors'] == ['bot | ERROR telegram call https://api.telegram.org/bot********/getMe failed']
+    assert TOKEN not in json.dumps(result)
+
+
+def test_an_engine_that_does_not_answer_is_a_finding_not_silence():
+    fake = FakeDocker([], ps_rc=1)
+    result = run_module(platform_info, args(), run_command=fake)
+    assert result['healthy'] is False
+    assert result['findings'][0].startswith('docker ps failed: Cannot connect to the Docker daemon')
+    assert all(s['state'] == 'unknown' for s in result['services'])
+    assert result['logs']['failures'], 'unread logs must be reported'
+
+
+def test_unreadable_logs_are_a_finding():
+    fake = FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')], logs_rc=1)
+    result = run_module(platform_info, args(), run_command=fake)
+    assert 'logs could not be read: postgres: error from daemon: can not get logs' in result['findings']
+
+
+def test_wrong_database_password_is_reported_without_the_password():
+    fake = FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')], db_ok=False)
+    result = run_module(platform_info, args(), run_command=fake)
+    assert result['database']['reachable'] is False
+    assert 'password authentication failed' in result['database']['error']
+    assert PASSWORD not in json.dumps(result)
+
+
+def test_database_down_is_not_queried():
+    fake = FakeDocker([inspect_doc('postgres', 'exited', '', 0), inspect_doc('redis'), inspect_doc('bot')])
+    result = run_module(platform_info, args(), run_command=fake)
+    assert result['database'] == {'checked': True, 'reachable': False, 'error': 'service postgres is exited'}
+    assert not [call for call in fake.calls if 'psql' in ' '.join(call[0])]
+
+
+def test_env_file_names_only(tmp_path):
+    env = tmp_path / '.env.production'
+    env.write_text('TELEGRAM_BOT_TOKEN=%s\nSECRET_KEY=\n' % TOKEN)
+    fake = FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')])
+    result = run_module(platform_info, args(env_file=str(env), required_env=['TELEGRAM_BOT_TOKEN', 'SECRET_KEY',
+                                                                              'POSTGRES_PASSWORD']),
+                        run_command=fake)
+    assert result['env']['missing'] == ['POSTGRES_PASSWORD'] and result['env']['empty'] == ['SECRET_KEY']
+    assert TOKEN not in json.dumps(result)
+    missing = run_module(platform_info, args(env_file=str(tmp_path / 'nope'), required_env=['A']), run_command=fake)
+    assert 'env file %s is missing' % (tmp_path / 'nope') in missing['findings']
+
+
+def test_backups_with_a_non_utf8_name(tmp_path):
+    (tmp_path / 'toogoodtogo_20261123_030000.sql.gz').write_bytes(b'x')
+    (tmp_path / b'toogoodtogo_\xff.sql.gz'.decode('utf-8', 'surrogateescape')).write_bytes(b'y')
+    fake = FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')])
+    result = run_module(platform_info, args(backup_dir=str(tmp_path), backup_pattern='toogoodtogo_*.sql.gz'),
+                        run_command=fake)
+    assert result['backups']['count'] == 2
+    json.dumps(result)  # serialisable: no surrogates
+
+
+def test_systemd_unit_state_is_read():
+    fake = FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')])
+
+    def run(argv, **kwargs):
+        if argv[0].endswith('systemctl'):
+            return 0, 'ActiveState=inactive\nSubState=dead\n', ''
+        return fake(argv, **kwargs)
+    result = run_module(platform_info, args(service_manager='systemd', systemd_unit='toogoodtogo'), run_command=run)
+    assert result['unit'] == {'name': 'toogoodtogo', 'active_state': 'inactive', 'sub_state': 'dead'}
+    assert result['findings'][0] == 'systemd unit toogoodtogo is inactive (dead)'
+
+
+def test_bad_thresholds_fail_cleanly():
+    for bad in (float('nan'), float('inf'), -1):
+        result = run_module(platform_info, args(disk_warn_percent=bad), run_command=FakeDocker([]))
+        assert result['failed'] and 'disk_warn_percent' in result['msg']
