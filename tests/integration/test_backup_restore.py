@@ -406,11 +406,12 @@ def _lab_vars():
         return yaml.safe_load(src) or {}
 
 
-def _s3_client():
+def _s3_client(secrets_file):
     import boto3  # only this test talks to the lab's S3 server
     lab = _lab_vars()
     return boto3.client("s3", endpoint_url=lab["lab_s3_endpoint_url"], region_name=lab.get("lab_s3_region", "us-east-1"),
-                        aws_access_key_id=lab["lab_s3_access_key"], aws_secret_access_key=lab["lab_s3_secret_key"])
+                        aws_access_key_id=secrets_file["s3"]["access_key"],
+                        aws_secret_access_key=secrets_file["s3"]["secret_key"])
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -419,11 +420,11 @@ def test_offsite_copy_round_trip_through_the_s3_server(platform, secrets_file, u
         pytest.skip("the lab has no S3 server (lab_s3_endpoint_url)")
     dump, result = backup(platform, "-e", "backup_label=test_offsite")
     host = "%s-lab" % platform
-    recorded = [r for r in results(result, "Record the off-site copy").values()]
+    recorded = list(results(result, "Record the off-site copy").values())
     assert recorded, "the lab enables the off-site copy"
     compare = results(result, "Compare the stored object with the local file")[host]
     assert not compare.get("failed") and not compare["changed"]
-    s3 = _s3_client()
+    s3 = _s3_client(secrets_file)
     bucket = _lab_vars()["lab_s3_bucket"]
     key = "%s/postgres/%s" % (platform, dump["name"])
     listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="%s/postgres/" % platform).get("Contents", [])]
