@@ -52,7 +52,9 @@ def test_health_status_and_code(serve, pg, redis_, status, code):
     assert resp.status_code == code
     assert resp.headers["Content-Type"] == "application/json"
     body = resp.json()
-    assert set(body) == {"status", "version", "uptime_seconds", "dependencies"}
+    assert set(body) == {"status", "version", "uptime_seconds", "dependencies", "platform"}
+    # Behind nginx, the platform field proves the public URL reached this platform's app.
+    assert body["platform"] == app.settings.app_platform
     assert body["status"] == status
     assert body["version"] == app.settings.version and body["version"] != "unknown"
     assert isinstance(body["uptime_seconds"], int) and body["uptime_seconds"] >= 0
