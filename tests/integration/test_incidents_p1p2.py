@@ -51,7 +51,10 @@ def report(tmp_path, host):
         return handle.read()
 
 
-def started_at(platform, container):
+def started_at(platform, service):
+    """When the service's container last started (container names differ between the platforms)."""
+    container = compose(platform, "ps -q %s" % service).stdout.strip()
+    assert container, "%s has no %s container" % (platform, service)
     return ssh(platform, "docker inspect -f '{{.State.StartedAt}}' %s" % container).stdout.strip()
 
 
@@ -127,7 +130,7 @@ def test_p1_database_exhausted_connections(tmp_path, secrets_file):
         assert not os.listdir(tmp_path)
 
         # Not confirmed: the sessions stay; the ladder's next step restarts the app services.
-        before = started_at("tgquiz", "tgquiz-backend-api-1")
+        before = started_at("tgquiz", "backend-api")
         run("p1_database.yml", tmp_path / "unconfirmed", *age)
         text = report(tmp_path / "unconfirmed", "tgquiz-lab")
         assert "connections exhausted: " in text
@@ -136,7 +139,7 @@ def test_p1_database_exhausted_connections(tmp_path, secrets_file):
         assert "Restarted backend-api, telegram-bot" in text
         assert "**Status:** Investigating" in text
         assert hogs.alive() == len(hogs.conns), "sessions were ended without confirmation"
-        assert started_at("tgquiz", "tgquiz-backend-api-1") != before
+        assert started_at("tgquiz", "backend-api") != before
 
         # Confirmed: the leaked sessions end, connections are back, the service is verified.
         run("p1_database.yml", tmp_path / "confirmed", "-e", "p1_database_terminate_confirm=true", *age)
@@ -203,7 +206,7 @@ def test_p1_bot_deletes_the_leftover_webhook_of_a_polling_bot(tmp_path, secrets_
     token = secrets_file["tgquiz"]["bot_token"]
     set_webhook(token, "https://tgquiz.lab/leftover")
     try:
-        before = started_at("tgquiz", "tgquiz-telegram-bot-1")
+        before = started_at("tgquiz", "telegram-bot")
         run("p1_bot.yml", tmp_path, "-l", "tgquiz")
         text = report(tmp_path, "tgquiz-lab")
         assert "a webhook is set on a polling bot (getUpdates answers 409 Conflict)" in text
@@ -211,7 +214,7 @@ def test_p1_bot_deletes_the_leftover_webhook_of_a_polling_bot(tmp_path, secrets_
         assert "Restarted telegram-bot" in text
         assert "**Status:** Resolved" in text
         assert bot_state(token)["webhook_url"] == ""
-        assert started_at("tgquiz", "tgquiz-telegram-bot-1") != before
+        assert started_at("tgquiz", "telegram-bot") != before
     finally:
         requests.post(TELEGRAM + "/bot%s/deleteWebhook" % token, timeout=5)
         wait_health("tgquiz")
@@ -222,14 +225,14 @@ def test_p1_bot_reports_a_revoked_token_and_does_not_restart(tmp_path, secrets_f
     r = requests.post(TELEGRAM + "/_control/bots/%s/revoke" % token.split(":")[0], timeout=5)
     assert r.json()["ok"] is True, r.text
     try:
-        before = started_at("toogoodtogo", "toogoodtogo-bot-1")
+        before = started_at("toogoodtogo", "bot")
         proc = run("p1_bot.yml", tmp_path, "-l", "toogoodtogo")
         text = report(tmp_path, "toogoodtogo-lab")
         assert "Telegram rejected the bot token (401" in text
         assert "restarting cannot fix this" in text
         assert "Not restarting bot: Telegram rejects the token, a restart cannot fix that" in text
         assert "**Status:** Investigating" in text
-        assert started_at("toogoodtogo", "toogoodtogo-bot-1") == before, "the bot was restarted"
+        assert started_at("toogoodtogo", "bot") == before, "the bot was restarted"
         assert token not in proc.stdout and token not in text
     finally:
         requests.post(TELEGRAM + "/_control/bots", json={"token": token}, timeout=5).raise_for_status()
@@ -328,13 +331,13 @@ def test_p2_memory_remedies_only_when_confirmed(tmp_path):
     # Memory pressure simulated by the threshold: every container is "over" it.
     low = ["-l", "tgquiz", "-e", "resources_container_warn_percent=0.001"]
     try:
-        before = started_at("tgquiz", "tgquiz-backend-api-1")
+        before = started_at("tgquiz", "backend-api")
         run("p2_memory.yml", tmp_path / "unconfirmed", *low)
         text = report(tmp_path / "unconfirmed", "tgquiz-lab")
         assert "container backend-api uses" in text and "of its host memory" in text
         assert "Not restarting backend-api, telegram-bot: confirm with -e p2_memory_restart_confirm=true" in text
         assert cache.exists(key)
-        assert started_at("tgquiz", "tgquiz-backend-api-1") == before
+        assert started_at("tgquiz", "backend-api") == before
 
         run("p2_memory.yml", tmp_path / "confirmed", *low,
             "-e", "p2_memory_restart_confirm=true", "-e", "p2_memory_flush_redis_confirm=true")
@@ -343,7 +346,7 @@ def test_p2_memory_remedies_only_when_confirmed(tmp_path):
         assert "Flushed Redis database 0" in text
         assert "Health at end: healthy" in text
         assert not cache.exists(key)
-        assert started_at("tgquiz", "tgquiz-backend-api-1") != before
+        assert started_at("tgquiz", "backend-api") != before
     finally:
         cache.delete(key)
         wait_health("tgquiz")
