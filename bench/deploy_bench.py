@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Requests through nginx at a steady, bounded rate while playbooks/deploy.yml deploys a healthy release.
 
     flock /tmp/tgops-lab.lock .venv/bin/python bench/deploy_bench.py [--platform toogoodtogo] [--rate 20]
