@@ -418,10 +418,10 @@ def _s3_client(secrets_file):
 def test_offsite_copy_round_trip_through_the_s3_server(platform, secrets_file, untouched):
     if "lab_s3_endpoint_url" not in _lab_vars():
         pytest.skip("the lab has no S3 server (lab_s3_endpoint_url)")
-    dump, result = backup(platform, "-e", "backup_label=test_offsite")
+    dump, result = backup(platform, "-e", "backup_label=test_offsite", "-e", "backup_offsite_enabled=true")
     host = "%s-lab" % platform
     recorded = list(results(result, "Record the off-site copy").values())
-    assert recorded, "the lab enables the off-site copy"
+    assert recorded and recorded[0]["ansible_facts"]["backup_result"]["offsite"]["verified"]
     compare = results(result, "Compare the stored object with the local file")[host]
     assert not compare.get("failed") and not compare["changed"]
     s3 = _s3_client(secrets_file)
