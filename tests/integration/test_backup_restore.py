@@ -9,6 +9,7 @@ import shlex
 
 import psycopg2
 import pytest
+import requests
 import yaml
 
 from conftest import ROOT, ansible_playbook, compose, ssh, wait_health
@@ -416,8 +417,13 @@ def _s3_client(secrets_file):
 
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_offsite_copy_round_trip_through_the_s3_server(platform, secrets_file, untouched):
-    if "lab_s3_endpoint_url" not in _lab_vars():
+    endpoint = _lab_vars().get("lab_s3_endpoint_url")
+    if not endpoint:
         pytest.skip("the lab has no S3 server (lab_s3_endpoint_url)")
+    try:
+        requests.get(endpoint, timeout=5)
+    except requests.RequestException as exc:
+        pytest.fail("the lab's S3 server at %s does not answer: %s" % (endpoint, exc))
     dump, result = backup(platform, "-e", "backup_label=test_offsite", "-e", "backup_offsite_enabled=true")
     host = "%s-lab" % platform
     recorded = list(results(result, "Record the off-site copy").values())
