@@ -1,0 +1,188 @@
+"""P0 through ansible-runner, the way AWX runs a job, against the lab.
+
+The private data directory is laid out as AWX lays it out for a job:
+
+- project/: the project checkout (the files git tracks, as an SCM update gives them);
+- requirements_collections/: the collections AWX installs for the project (here tgops.runbooks itself);
+- inventory/hosts: the inventory AWX renders from its database (hosts and group variables, no Vault file);
+- env/extravars: what the job's credentials inject, rendered from the credential types declared in
+  awx/vars/tgops.yml with the lab's secrets (the same vault_* variables the Vault file would give);
+- env/ssh_key: the machine credential's key (ansible-runner loads it into an ssh-agent);
+- env/passwords, env/envvars, env/settings.
+
+Then `ansible-runner run` on playbooks/p0_outage.yml in check mode (the P0 workflow's triage node), and
+the job's status and events are checked; no secret of .lab/secrets.json appears in any event, the
+stdout or the command line.
+"""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RUNNER = os.path.join(ROOT, ".venv", "bin", "ansible-runner")
+
+
+class _Loader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
+    """Reads Ansible's !unsafe as a plain string."""
+
+
+_Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def _yaml(path):
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_Loader)  # nosec - SafeLoader subclass
+
+
+def _secret_values(secrets):
+    values = []
+    for value in secrets.values():
+        values.extend(_secret_values(value) if isinstance(value, dict) else [str(value)])
+    return [v for v in values if len(v) >= 6]
+
+
+def credential_extravars(secrets):
+    """What AWX's credential injectors put in env/extravars for the lab's secrets."""
+    awx = _yaml(os.path.join(ROOT, "awx", "vars", "tgops.yml"))
+    inputs = {
+        "tgquiz_bot_token": secrets["tgquiz"]["bot_token"],
+        "toogoodtogo_bot_token": secrets["toogoodtogo"]["bot_token"],
+        "toogoodtogo_webhook_secret": secrets["toogoodtogo"]["webhook_secret"],
+        "toncenter_api_key": secrets["tgquiz"]["toncenter_api_key"],
+        "ton_wallet_address": secrets["tgquiz"]["ton_wallet_address"],
+        "pinata_api_key": secrets["tgquiz"]["pinata_api_key"],
+        "pinata_secret_key": secrets["tgquiz"]["pinata_secret_key"],
+        "stripe_api_key": secrets["toogoodtogo"]["stripe_api_key"],
+        "tgquiz_postgres_password": secrets["tgquiz"]["postgres_password"],
+        "toogoodtogo_postgres_password": secrets["toogoodtogo"]["postgres_password"],
+    }
+    extravars = {}
+    for ctype in awx["tgops_awx_credential_types"]:
+        for name, template in ctype["injectors"]["extra_vars"].items():
+            field = template.strip("{} ")
+            extravars[name] = inputs[field]
+    return extravars
+
+
+def awx_inventory():
+    """The lab inventory as AWX renders it: hosts with their group variables, connection by credential."""
+    hosts = _yaml(os.path.join(ROOT, "inventories", "lab", "hosts.yml"))
+    common = dict(hosts["all"]["vars"])
+    common.pop("ansible_ssh_private_key_file", None)  # the machine credential gives the key (env/ssh_key)
+    common.update(_yaml(os.path.join(ROOT, "inventories", "lab", "group_vars", "all", "lab.yml")))
+    children = {}
+    for group, body in hosts["all"]["children"].items():
+        group_vars = _yaml(os.path.join(ROOT, "inventories", "lab", "group_vars", group + ".yml"))
+        children[group] = {"hosts": body["hosts"], "vars": group_vars}
+    return {"all": {"vars": common, "children": children}}
+
+
+def private_data_dir(base, secrets):
+    pdd = os.path.join(base, "awx_job")
+    project = os.path.join(pdd, "project")
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for rel in filter(None, tracked.decode().split("\0")):
+        src = os.path.join(ROOT, rel)
+        if os.path.isfile(src) and not rel.startswith(("lab/", "bench/", "tests/")):
+            os.makedirs(os.path.dirname(os.path.join(project, rel)), exist_ok=True)
+            shutil.copy2(src, os.path.join(project, rel))
+    collections = os.path.join(pdd, "requirements_collections", "ansible_collections", "tgops")
+    os.makedirs(collections)
+    os.symlink(project, os.path.join(collections, "runbooks"))
+    os.makedirs(os.path.join(pdd, "inventory"))
+    with open(os.path.join(pdd, "inventory", "hosts"), "w", encoding="utf-8") as handle:
+        yaml.safe_dump(awx_inventory(), handle)
+    env = os.path.join(pdd, "env")
+    os.makedirs(env)
+    with open(os.path.join(env, "extravars"), "w", encoding="utf-8") as handle:
+        yaml.safe_dump(credential_extravars(secrets), handle)
+    with open(os.path.join(env, "passwords"), "w", encoding="utf-8") as handle:
+        json.dump({"Enter passphrase for .*:\\s*?$": "", "SSH [pP]assword:\\s*?$": ""}, handle)
+    shutil.copy(os.path.join(ROOT, ".lab", "ssh", "id_ed25519"), os.path.join(env, "ssh_key"))
+    os.chmod(os.path.join(env, "ssh_key"), 0o600)
+    no_vault = os.path.join(base, "no-vault-client.sh")
+    with open(no_vault, "w", encoding="utf-8") as handle:
+        handle.write("#!/bin/sh\necho no-vault-in-this-job\n")
+    os.chmod(no_vault, 0o700)
+    with open(os.path.join(env, "envvars"), "w", encoding="utf-8") as handle:
+        json.dump({
+            "ANSIBLE_COLLECTIONS_PATH": os.path.join(pdd, "requirements_collections"),
+            # The project's ansible.cfg names the lab's vault password file (.lab/vault-pass), which an AWX
+            # checkout does not have, and Ansible refuses to start without it. The job needs no Vault (its
+            # secrets come from the credentials), so a password client that decrypts nothing stands in.
+            "ANSIBLE_VAULT_PASSWORD_FILE": no_vault,
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
+            "ANSIBLE_HOST_KEY_CHECKING": "False",
+            "TGOPS_REPORT_DIR": os.path.join(base, "reports"),
+        }, handle)
+    with open(os.path.join(env, "settings"), "w", encoding="utf-8") as handle:
+        json.dump({"idle_timeout": 300, "job_timeout": 600, "pexpect_timeout": 5, "suppress_ansible_output": False},
+                  handle)
+    return pdd
+
+
+@pytest.fixture(name="job", scope="module")
+def fixture_job(tmp_path_factory, secrets_file):
+    base = str(tmp_path_factory.mktemp("runner"))
+    pdd = private_data_dir(base, secrets_file)
+    proc = subprocess.run([RUNNER, "run", pdd, "-p", "playbooks/p0_outage.yml", "--ident", "p0-check",
+                           "--cmdline=--check"], capture_output=True, text=True, timeout=600, check=False,
+                          env=dict(os.environ, PATH=os.path.dirname(RUNNER) + os.pathsep + os.environ["PATH"]))
+    artifacts = os.path.join(pdd, "artifacts", "p0-check")
+    return {"proc": proc, "artifacts": artifacts, "pdd": pdd}
+
+
+def _events(artifacts):
+    directory = os.path.join(artifacts, "job_events")
+    events = []
+    for name in sorted(os.listdir(directory)):
+        with open(os.path.join(directory, name), encoding="utf-8") as handle:
+            events.append(json.load(handle))
+    return events
+
+
+def test_job_is_successful(job):
+    with open(os.path.join(job["artifacts"], "status"), encoding="utf-8") as handle:
+        status = handle.read().strip()
+    with open(os.path.join(job["artifacts"], "rc"), encoding="utf-8") as handle:
+        rc = handle.read().strip()
+    assert (status, rc) == ("successful", "0"), job["proc"].stdout[-3000:]
+
+
+def test_events_tell_the_job(job):
+    events = _events(job["artifacts"])
+    kinds = {event["event"] for event in events}
+    assert {"playbook_on_start", "playbook_on_play_start", "runner_on_ok", "playbook_on_stats"} <= kinds
+    hosts = {event["event_data"].get("host") for event in events if event["event"] == "runner_on_ok"}
+    assert {"tgquiz-lab", "toogoodtogo-lab"} <= hosts
+    stats = next(event for event in events if event["event"] == "playbook_on_stats")["event_data"]
+    assert not stats.get("failures") and not stats.get("dark"), stats
+    assert set(stats["ok"]) == {"tgquiz-lab", "toogoodtogo-lab"}
+    assert all(event["event_data"].get("playbook") == "playbooks/p0_outage.yml"
+               for event in events if event["event"] == "playbook_on_start")
+    # The triage really ran on each host (the diagnosis is an event of its own).
+    tasks = {event["event_data"].get("task") for event in events if event["event"] == "runner_on_ok"}
+    assert any("iagnos" in (task or "") for task in tasks), sorted(t for t in tasks if t)
+
+
+def test_no_secret_in_any_event(job, secrets_file):
+    secrets = _secret_values(secrets_file)
+    assert secrets
+    leaks = []
+    paths = [os.path.join(job["artifacts"], "job_events", name)
+             for name in os.listdir(os.path.join(job["artifacts"], "job_events"))]
+    paths += [os.path.join(job["artifacts"], name) for name in ("stdout", "command") if
+              os.path.exists(os.path.join(job["artifacts"], name))]
+    for path in paths:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+        leaks += [(os.path.basename(path), secret[:4] + "...") for secret in secrets if secret in text]
+    assert leaks == []
+    assert len(paths) > 10
+    # The secrets did reach the job: the extravars file carries them (AWX deletes it after the job).
+    with open(os.path.join(job["pdd"], "env", "extravars"), encoding="utf-8") as handle:
+        assert secrets_file["tgquiz"]["bot_token"] in handle.read()
