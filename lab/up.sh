@@ -24,8 +24,17 @@ if [ "$running" != "$LAB_ID/$LAB_LAYOUT" ]; then
     rm -f .lab/ready
     bash lab/down.sh
 fi
-"$DOCKER" compose -f lab/docker-compose.lab.yml up -d --wait --wait-timeout 120 --remove-orphans >/dev/null
-echo "[lab] servers and emulators up"
+"$DOCKER" compose -f lab/docker-compose.lab.yml up -d --remove-orphans >/dev/null
+# Not `up --wait`: the lab's own health checks run once a minute (what an idle lab costs), so the
+# first one would come a minute late. Ask the emulators and S3 on their published ports instead.
+for url in http://127.0.0.1:1808{1,2,3,4}/_control/health http://127.0.0.1:19000/moto-api/; do
+    for _ in $(seq 1 120); do
+        curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null && break
+        sleep 0.5
+    done
+    curl -fsS -o /dev/null --max-time 5 "$url" || { echo "[lab] $url does not answer"; exit 1; }
+done
+echo "[lab] servers, emulators and S3 up"
 
 # sshd is up when the container is healthy, but give the first connection a few tries.
 for _ in $(seq 1 30); do
