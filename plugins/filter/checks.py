@@ -19,7 +19,10 @@ from decimal import Decimal, InvalidOperation
 
 from ansible.errors import AnsibleFilterError
 
-OK, WARN, FAIL, SKIP = 'ok', 'warn', 'fail', 'skip'
+OK = 'ok'
+WARN = 'warn'
+FAIL = 'fail'
+SKIP = 'skip'
 
 # The checks each checklist runs, in the order the summary lists them.
 DAILY = ['health_public', 'health_host', 'services', 'disk', 'backup_recency', 'backup_verify', 'log_errors',

@@ -53,8 +53,9 @@ def test_healthy_daily_passes():
     checks = checks_evaluate(reads(), 'daily', now=NOW)
     summary = checks_summary(checks, 'h1')
     assert summary['passed'] and summary['status'] == 'ok', summary['lines']
-    assert [c['name'] for c in checks] == ['health_public', 'health_host', 'services', 'disk', 'backup_recency',
-                                          'backup_verify', 'log_errors', 'backup_timer']
+    names = ['health_public', 'health_host', 'services', 'disk', 'backup_recency', 'backup_verify', 'log_errors',
+             'backup_timer']
+    assert [c['name'] for c in checks] == names
 
 
 def test_weekly_adds_checks_and_skips_unconfigured_ton():
