@@ -113,7 +113,7 @@ names:
   elements: str
   sample: [secret_key, db_password]
 vault_keys:
-  description: Secret name to its vault variable, for the steps (M(tgops.runbooks.secret_store) O(rename)).
+  description: Secret name to its vault variable, for the steps (the O(tgops.runbooks.secret_store#module:rename) option).
   returned: success
   type: dict
   sample: {db_password: vault_toogoodtogo_postgres_password}
@@ -143,7 +143,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             requested=dict(type='list', elements='raw', required=True),
-            secrets=dict(type='dict', required=True),
+            secrets=dict(type='dict', required=True, no_log=False),
             confirm=dict(type='bool', default=False),
             new_values=dict(type='dict', default={}, no_log=True),
             current_values=dict(type='dict', default={}, no_log=True),

@@ -16,7 +16,7 @@ author:
   - tgops.runbooks developers (@tgops)
 description:
   - Sets variables in an inventory's Ansible Vault file so the next run knows the rotated secrets. Run it on the
-    controller (C(delegate_to: localhost)).
+    controller (delegate the task to C(localhost)).
   - The file is decrypted with C(ansible-vault decrypt --output -) (the plain text only on a pipe), the values
     set, the plain text written to a C(0600) temporary file next to it, encrypted in place with
     C(ansible-vault encrypt), then renamed over the vault file. No secret is ever on a command line.
