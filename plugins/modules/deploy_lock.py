@@ -271,7 +271,7 @@ def main():
 
     record = dict(owner=params['owner'], time=_release.format_time(now), token=params['token'] or secrets.token_hex(16))
     for key in ('controller', 'pid', 'release'):
-        if params[key] not in (None, ''):
+        if params[key] not in (None, '', 0):
             record[key] = params[key]
 
     if exists:
