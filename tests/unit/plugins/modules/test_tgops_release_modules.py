@@ -311,3 +311,8 @@ def test_lock_missing_directory_and_token(tmp_path):
     run_module(deploy_lock, lock_args(tmp_path))
     result = run_module(deploy_lock, dict(path=str(tmp_path / 'deploy.lock'), state='absent'))
     assert result['failed'] and 'token is required' in result['msg']
+
+
+def test_lock_without_a_controller_pid_records_none(tmp_path):
+    result = run_module(deploy_lock, lock_args(tmp_path, pid=0))
+    assert not result.get('failed') and 'pid' not in json.loads((tmp_path / 'deploy.lock').read_text())
