@@ -21,7 +21,13 @@ stage() {
     mkdir -p .build/ee-files "$out"
     # pip inside the build reaches PyPI through the build machine's CA bundle.
     cp "${TGOPS_BUILD_CA:-/etc/ssl/certs/ca-certificates.crt}" .build/ee-files/build-ca.crt
-    .venv/bin/ansible-galaxy collection build --force --output-path "$out" . >/dev/null
+    # The collection from the files git tracks (their working-tree content): tool caches in the checkout
+    # (.ansible/, .hypothesis/, ...) change while other jobs run and are no part of the collection.
+    local src
+    src=$(mktemp -d /tmp/tgops-ee-src.XXXXXX)
+    git ls-files -z | xargs -0 -I{} cp --parents -- {} "$src/" 2>/dev/null || true
+    .venv/bin/ansible-galaxy collection build --force --output-path "$out" "$src" >/dev/null
+    rm -rf "$src"
     mv "$out"/tgops-runbooks-*.tar.gz .build/ee-files/tgops-runbooks.tar.gz
 }
 
