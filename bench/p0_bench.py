@@ -81,7 +81,7 @@ def median(values):
 
 def bench_healthy(repeat):
     ours, literal = [], []
-    for _ in range(repeat):
+    for _run in range(repeat):
         ours.append(timed([PLAYBOOK, 'playbooks/p0_outage.yml'], env=env()))
         literal.append(timed([PLAYBOOK, 'bench/playbooks/p0_literal.yml'], env=env()))
     return {'p0_outage_s': ours, 'literal_s': literal, 'ratio': round(median(ours) / median(literal), 2)}
@@ -89,7 +89,7 @@ def bench_healthy(repeat):
 
 def bench_drill(repeat):
     times = []
-    for _ in range(repeat):
+    for _run in range(repeat):
         subprocess.run(['docker', 'kill'] + app_containers(), check=True, capture_output=True)
         times.append(timed([PLAYBOOK, 'playbooks/p0_outage.yml'], env=env()))
         if not public_ok():
@@ -99,7 +99,7 @@ def bench_drill(repeat):
 
 def bench_floor(repeat):
     times = []
-    for _ in range(repeat):
+    for _run in range(repeat):
         ids = app_containers()
         subprocess.run(['docker', 'kill'] + ids, check=True, capture_output=True)
         start = time.monotonic()
@@ -139,7 +139,7 @@ def bench_scale(repeat):
             args, extra = [], {'ANSIBLE_FORKS': str(total)}
             inventory = scaled_inventory(total // 2)
         out['%d_hosts_s' % total] = [timed([PLAYBOOK, '-i', inventory, 'playbooks/p0_outage.yml'] + args,
-                                           env=env(**extra)) for _ in range(repeat)]
+                                           env=env(**extra)) for _run in range(repeat)]
     out['ratio_16_to_1'] = round(median(out['16_hosts_s']) / median(out['1_hosts_s']), 2)
     return out
 

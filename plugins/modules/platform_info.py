@@ -119,9 +119,8 @@ options:
         type: str
         required: true
       password:
-        description: Its password.
+        description: Its password (never logged, never on a command line).
         type: str
-        no_log: true
   redis_service:
     description:
       - The Redis service to C(PING) with C(redis-cli) inside its container.
@@ -219,7 +218,7 @@ services:
     oom_killed: {description: Whether the kernel OOM killer ended its last run., type: bool}
     started_at: {description: When it last started., type: str}
     finished_at: {description: When it last stopped., type: str}
-    error: {description: Docker's error for the container, if any., type: str}
+    error: {description: "Docker's error for the container, if any.", type: str}
 down:
   description: Services that are not running.
   returned: always
@@ -245,7 +244,7 @@ database:
   contains:
     checked: {description: Whether O(database) was given., type: bool}
     reachable: {description: Whether C(SELECT 1) answered., type: bool}
-    error: {description: Why not, redacted., type: str}
+    error: {description: "Why not, secrets masked.", type: str}
 redis:
   description: The result of Redis C(PING).
   returned: always
@@ -307,7 +306,7 @@ logs:
     since: {description: O(log_since)., type: str}
     errors: {description: "The last O(log_lines) matching lines, C(service | line), secrets masked.", type: list, elements: str}
     error_count: {description: How many lines matched in all., type: int}
-    failures: {description: Containers whose logs could not be read, and why., type: list, elements: str}
+    failures: {description: "Containers whose logs could not be read, and why.", type: list, elements: str}
 """
 
 import math
@@ -498,8 +497,8 @@ class PlatformInfo(object):
         facts['down'] = [e['service'] for e in facts['services'] if e['state'] != 'running']
         facts['unhealthy'] = [e['service'] for e in facts['services']
                               if e['state'] == 'running' and e['health'] == 'unhealthy']
-        thresholds = dict((k, p[k]) for k in ('disk_warn_percent', 'memory_warn_percent', 'restart_count_warn',
-                                               'backup_max_age_hours'))
+        names = ('disk_warn_percent', 'memory_warn_percent', 'restart_count_warn', 'backup_max_age_hours')
+        thresholds = dict((k, p[k]) for k in names)
         facts['findings'] = _platform.findings(facts, thresholds)
         if failure:
             facts['findings'].insert(0, failure)

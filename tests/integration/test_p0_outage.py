@@ -109,12 +109,13 @@ def test_p0_fixes_a_stopped_service_and_reports(tmp_path):
     assert "UTC - Started backend-api (docker compose up -d)" in report, "actions belong in the timeline"
     assert "Services impacted: backend-api" in report
     assert "and https://127.0.0.1:18443/health" in report, "the public URL was not verified"
-    assert "Automated triage found nothing wrong." in other[0] and "No action taken." in other[0]
+    # The healthy platform is left alone (its report may still list observations, such as old ERROR lines).
+    assert "**Status:** Resolved" in other[0] and "No action taken." in other[0]
 
 
 def test_p0_after_both_apps_are_killed_each_public_url_serves_its_own_platform(tmp_path):
     """The drill that once left each nginx proxying to the other platform's app: verified on the public path."""
-    for cycle in range(2):
+    for cycle in range(2):  # the mix-up showed after some cycles; bench/p0_bench.py drill runs more
         apps = [container("tgquiz", "backend-api"), container("toogoodtogo", "bot")]
         subprocess.run(["docker", "kill"] + apps, check=True, capture_output=True)
         proc = ansible_playbook("playbooks/p0_outage.yml", env={"TGOPS_REPORT_DIR": str(tmp_path)})
@@ -125,31 +126,25 @@ def test_p0_after_both_apps_are_killed_each_public_url_serves_its_own_platform(t
         assert "**Status:** Resolved" in text
 
 
-def test_p0_masks_secrets_in_the_log_lines_of_the_report(tmp_path, secrets_file):
+def test_p0_masks_secrets_in_log_lines_and_finds_a_leftover_webhook(tmp_path, secrets_file):
+    """Two faults, one run: a token in the app's log, and a webhook left on a polling bot (getUpdates 409)."""
     token = secrets_file["tgquiz"]["bot_token"]
     bot = container("tgquiz", "telegram-bot")
     # A line on the app's own stdout, as a careless exception handler would log it.
     ssh("tgquiz", "docker exec %s sh -c 'echo \"ERROR getMe failed for https://api.telegram.org/bot%s/getMe\" "
         "> /proc/1/fd/1'" % (bot, token))
-    proc = ansible_playbook("playbooks/p0_outage.yml", "-l", "tgquiz", env={"TGOPS_REPORT_DIR": str(tmp_path)})
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-    assert token not in proc.stdout + proc.stderr
-    (report,) = reports_in(tmp_path).values()
-    assert token not in report
-    assert "telegram-bot | ERROR getMe failed for https://api.telegram.org/bot********/getMe" in report
-
-
-def test_p0_finds_a_leftover_webhook_on_a_polling_bot(tmp_path, secrets_file):
-    token = secrets_file["tgquiz"]["bot_token"]
     r = requests.post("%s/bot%s/setWebhook" % (TELEGRAM, token), data={"url": "https://tgquiz.lab/leftover"}, timeout=5)
     assert r.json()["ok"], r.text
     try:
         proc = ansible_playbook("playbooks/p0_outage.yml", "-l", "tgquiz", env={"TGOPS_REPORT_DIR": str(tmp_path)})
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-        (report,) = reports_in(tmp_path).values()
-        assert "Telegram: " in report and "https://tgquiz.lab/leftover" in report, report
     finally:
         requests.post("%s/bot%s/deleteWebhook" % (TELEGRAM, token), timeout=5)
+    assert token not in proc.stdout + proc.stderr
+    (report,) = reports_in(tmp_path).values()
+    assert token not in report
+    assert "telegram-bot | ERROR getMe failed for https://api.telegram.org/bot********/getMe" in report
+    assert "Telegram: " in report and "https://tgquiz.lab/leftover" in report, report
 
 
 def test_p0_writes_its_report_under_the_current_directory_by_default(tmp_path):

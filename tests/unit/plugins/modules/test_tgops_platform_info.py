@@ -115,9 +115,8 @@ def test_env_file_names_only(tmp_path):
     env = tmp_path / '.env.production'
     env.write_text('TELEGRAM_BOT_TOKEN=%s\nSECRET_KEY=\n' % TOKEN)
     fake = FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')])
-    result = run_module(platform_info, args(env_file=str(env), required_env=['TELEGRAM_BOT_TOKEN', 'SECRET_KEY',
-                                                                              'POSTGRES_PASSWORD']),
-                        run_command=fake)
+    required = ['TELEGRAM_BOT_TOKEN', 'SECRET_KEY', 'POSTGRES_PASSWORD']
+    result = run_module(platform_info, args(env_file=str(env), required_env=required), run_command=fake)
     assert result['env']['missing'] == ['POSTGRES_PASSWORD'] and result['env']['empty'] == ['SECRET_KEY']
     assert TOKEN not in json.dumps(result)
     missing = run_module(platform_info, args(env_file=str(tmp_path / 'nope'), required_env=['A']), run_command=fake)
