@@ -100,8 +100,8 @@ class PinataEmulator(Emulator):
             raise ControlError(400, "name must be a non-empty string")
         if not spec.get("jwt") and not (spec.get("api_key") and spec.get("secret_api_key")):
             raise ControlError(400, "an account needs jwt or api_key + secret_api_key")
-        account = self.accounts.get(name) or {"name": name, "pins": {}, "base_count": 0, "base_size": 0,
-                                               "uuid": str(uuid.uuid4())}
+        account = self.accounts.get(name) or {
+            "name": name, "pins": {}, "base_count": 0, "base_size": 0, "uuid": str(uuid.uuid4())}
         if account.get("api_key") and account["api_key"] != spec.get("api_key"):
             self.keys.pop(account["api_key"], None)  # the account's key was replaced: the old one is gone
         account.update(api_key=spec.get("api_key"), secret_api_key=spec.get("secret_api_key"), jwt=spec.get("jwt"))

@@ -105,7 +105,7 @@ class StripeEmulator(Emulator):
             if entry["expires_at"] is not None:
                 raise ControlError(409, "that key was already rolled")
             prefix = KEY_PREFIX_RE.match(old).group(1)
-            new = data.get("new_key") or prefix + "51" + "".join(secrets.choice(KEY_ALPHABET) for _ in range(97))
+            new = data.get("new_key") or prefix + "51" + "".join(secrets.choice(KEY_ALPHABET) for _char in range(97))
             if not isinstance(new, str) or not new.startswith(prefix) or new in self.keys:
                 raise ControlError(400, "new_key must be a new key with the prefix %s" % prefix)
             self.keys[new] = dict(entry, available=[dict(a) for a in entry["available"]],
