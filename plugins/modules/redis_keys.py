@@ -60,10 +60,6 @@ options:
     description: Keys per C(UNLINK) command.
     type: int
     default: 500
-  scan_count:
-    description: The C(COUNT) hint of each C(SCAN) step (how much work one step does on the server).
-    type: int
-    default: 1000
   docker_cli:
     description: The Docker CLI.
     type: path
@@ -196,8 +192,8 @@ class RedisKeys(object):
 
     def clear(self, container, result):
         pattern = self.params['pattern']
-        out = self.cli(container, ['--scan', '--pattern', pattern, '--count', str(self.params['scan_count'])],
-                       what='redis-cli --scan')
+        # no --count: redis-cli before 7.2 (Debian 12 ships 7.0) does not know it
+        out = self.cli(container, ['--scan', '--pattern', pattern], what='redis-cli --scan')
         keys, stray = _redis_keys.scanned_keys(out, pattern)
         result.update(matched=len(keys), keys_sample=keys[:20], stray_lines=len(stray), changed=bool(keys))
         if keys and not self.module.check_mode:
@@ -220,7 +216,6 @@ def main():
             db=dict(type='int', default=0),
             flushall=dict(type='bool', default=False),
             batch_size=dict(type='int', default=500),
-            scan_count=dict(type='int', default=1000),
             docker_cli=dict(type='path', default='docker'),
         ),
         supports_check_mode=True,
@@ -230,8 +225,6 @@ def main():
         module.fail_json(msg='db must be between 0 and 65535, got %d' % params['db'])
     if not 1 <= params['batch_size'] <= 100000:
         module.fail_json(msg='batch_size must be between 1 and 100000, got %d' % params['batch_size'])
-    if not 1 <= params['scan_count'] <= 1000000:
-        module.fail_json(msg='scan_count must be between 1 and 1000000, got %d' % params['scan_count'])
     if params['flushall'] and params['pattern'] is not None:
         module.fail_json(msg='pattern and flushall are mutually exclusive: flushall removes every key')
     if not params['flushall']:

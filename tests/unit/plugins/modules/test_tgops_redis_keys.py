@@ -21,6 +21,7 @@ class FakeRedis(object):
         args = argv[argv.index('redis-cli') + 3:]
         assert 'KEYS' not in [a.upper() for a in args]
         if args[:1] == ['--scan']:
+            assert args[1:2] == ['--pattern'] and len(args) == 3, 'redis-cli 7.0 knows no --count'
             from ansible_collections.tgops.runbooks.plugins.module_utils._redis_keys import glob_match
             pattern = args[args.index('--pattern') + 1]
             return 0, ''.join(k + '\n' for k in self.keys if glob_match(pattern, k)), ''
