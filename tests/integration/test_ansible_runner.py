@@ -38,10 +38,15 @@ def _yaml(path):
         return yaml.load(handle, Loader=_Loader)  # nosec - SafeLoader subclass
 
 
+# The TON wallet's address is public (on chain) and triage reports it with the balance on purpose.
+PUBLIC = {"ton_wallet_address"}
+
+
 def _secret_values(secrets):
     values = []
-    for value in secrets.values():
-        values.extend(_secret_values(value) if isinstance(value, dict) else [str(value)])
+    for key, value in secrets.items():
+        if key not in PUBLIC:
+            values.extend(_secret_values(value) if isinstance(value, dict) else [str(value)])
     return [v for v in values if len(v) >= 6]
 
 
