@@ -69,10 +69,12 @@ def fixture_image():
 
 
 def test_image_has_the_collection_and_its_dependencies(image):
-    proc = subprocess.run(["docker", "run", "--rm", "--entrypoint", "", image, "bash", "-c",
+    # As root, as P0 runs below: without the builder's entrypoint, uid 1000 has no passwd entry and no
+    # writable HOME for ansible's local temp dir.
+    proc = subprocess.run(["docker", "run", "--rm", "--user", "0", "--entrypoint", "", image, "bash", "-c",
                            "ansible-galaxy collection list --format json; python3 -c 'import cryptography'; "
                            "command -v ssh ansible-runner"], capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     listing = json.loads(proc.stdout[:proc.stdout.rindex("}") + 1])
     found = {name for path in listing.values() for name in path}
     assert {"tgops.runbooks", "community.docker", "community.general", "community.postgresql"} <= found
