@@ -51,9 +51,10 @@ def _check(name, status, detail):
     return {'name': name, 'status': status, 'detail': detail}
 
 
-def _failed_module(result):
-    """The message of a module that failed (registered with failed_when: false), else None."""
-    if result.get('failed'):
+def _failed_module(result, success_key):
+    """The message of a module that failed, else None. Registered with failed_when: false, a failed read has
+    failed=false, so a read is judged by ``success_key``, which only a success returns."""
+    if result.get('failed') or success_key not in result:
         return str(result.get('msg') or 'the module failed')
     return None
 
@@ -186,7 +187,7 @@ def _timer(timer):
 def _database_size(db, t):
     if not _ran(db):
         return _check('database_size', SKIP, 'not checked')
-    err = _failed_module(db)
+    err = _failed_module(db, 'database_size_bytes')
     if err:
         return _check('database_size', FAIL, 'cannot read the database: %s' % err)
     size_mb = _num(db.get('database_size_bytes') or 0, 'database_size_bytes') / 1048576.0
@@ -199,7 +200,7 @@ def _database_size(db, t):
 def _slow_queries(db, t):
     if not _ran(db):
         return _check('slow_queries', SKIP, 'not checked')
-    err = _failed_module(db)
+    err = _failed_module(db, 'database_size_bytes')
     if err:
         return _check('slow_queries', FAIL, 'cannot read the database: %s' % err)
     if not db.get('pg_stat_statements'):
@@ -215,7 +216,7 @@ def _slow_queries(db, t):
 def _ton(ton):
     if not _ran(ton):
         return _check('ton_balance', SKIP, 'no TON wallet configured')
-    err = _failed_module(ton)
+    err = _failed_module(ton, 'balance_ton')
     if err:
         return _check('ton_balance', FAIL, 'cannot read the balance: %s' % err)
     try:
@@ -231,7 +232,7 @@ def _ton(ton):
 def _certificate(cert, t, now):
     if not _ran(cert):
         return _check('certificate', SKIP, 'not checked')
-    err = _failed_module(cert)
+    err = _failed_module(cert, 'not_after')
     if err:
         return _check('certificate', FAIL, 'cannot read the certificate: %s' % err)
     days = cert_days_left(cert.get('not_after'), now)

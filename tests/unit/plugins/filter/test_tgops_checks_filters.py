@@ -216,3 +216,12 @@ def test_ssl_renew_due():
     assert not ssl_renew_due({'not_after': stamp(60)}, 30, now=NOW)
     assert ssl_renew_due({'not_after': stamp(-2)}, 0, now=NOW)
     assert abs(cert_days_left(stamp(10), NOW) - 10) < 1e-6
+
+
+def test_failed_reads_registered_with_failed_when_false_fail():
+    # failed_when: false leaves failed=false: only the missing success keys tell
+    db = {'failed': False, 'msg': 'connection refused'}
+    checks = checks_evaluate(reads(database=db, ton={'failed': False, 'msg': 'x'}, certificate={'failed': False, 'msg': 'y'}),
+                             'weekly', now=NOW)
+    for name in ('database_size', 'slow_queries', 'ton_balance', 'certificate'):
+        assert verdict(checks, name)['status'] == 'fail', name
