@@ -7,13 +7,15 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup state venv docker lab lab-down lab-clean demo test lint sanity unit integration molecule build bench
+.PHONY: help setup state venv docker lab lab-down lab-clean demo test lint sanity unit integration molecule build bench docs docs-lint ee
 
 help:
 	@echo "make demo      set up everything, break the lab, run playbooks/p0_outage.yml against it"
 	@echo "make test      set up everything, then lint, sanity, unit and integration tests"
 	@echo "make lab       bring the lab up (make lab-down removes it, make lab-clean also its state)"
 	@echo "make bench     benchmarks (see docs/performance.md)"
+	@echo "make docs      the collection's docs site (antsibull-docs) in .build/docs; make docs-lint checks it"
+	@echo "make ee        build the execution environment image (docs/awx.md)"
 
 venv: $(VENV)/.stamp
 $(VENV)/.stamp: requirements.txt requirements-lab-test.txt
@@ -72,3 +74,15 @@ test: lint unit sanity integration
 bench: lab
 	PGPASSWORD="$$($(BIN)/python -c 'import json; print(json.load(open(".lab/secrets.json"))["tgquiz"]["postgres_password"])')" \
 	TGOPS_BENCH_DSN=postgresql://postgres@127.0.0.1:15432/postgres $(BIN)/python bench/backup_verify_bench.py
+
+# The collection's documentation site, generated with antsibull-docs into .build/docs (not committed).
+docs: venv
+	bash scripts/docs.sh
+
+docs-lint: venv
+	bash scripts/docs.sh lint
+
+# The execution environment image (ansible-builder), built on the lab's engine from its Debian base.
+ee: venv docker
+	bash scripts/ee.sh build
+

@@ -1,15 +1,17 @@
+# shellcheck shell=bash
 # Enter the tgops.runbooks environment in this shell: the tools `make demo` / `make venv` installed in
 # .venv (ansible-playbook, ansible-vault, ansible-lint, ansible-navigator, ...) come first on PATH, and
 # ANSIBLE_CONFIG names this checkout's ansible.cfg, so the README's commands work from any directory.
 #
-#   source scripts/env.sh        # bash or zsh; `deactivate_tgops` undoes it
+#   source scripts/env.sh        # bash; `deactivate_tgops` undoes it
 #
 # Sourced, not run: it changes the calling shell.
-_tgops_src=${BASH_SOURCE[0]:-${(%):-%x}}
+_tgops_src=${BASH_SOURCE[0]}
 _tgops_root=$(cd "$(dirname "$_tgops_src")/.." && pwd)
 if [ ! -x "$_tgops_root/.venv/bin/ansible-playbook" ]; then
     echo "tgops: $_tgops_root/.venv is not set up yet: run 'make demo' (or 'make venv') there first" >&2
     unset _tgops_src _tgops_root
+    # shellcheck disable=SC2317  # exit only when run instead of sourced
     return 1 2>/dev/null || exit 1
 fi
 if [ -z "${_TGOPS_OLD_PATH+x}" ]; then

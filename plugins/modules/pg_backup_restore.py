@@ -26,7 +26,7 @@ description:
     the rows of those tables afterwards and fails when any differs.
   - The format is read from the content (C(PGDMP) magic, gzip magic, SQL text), not from the name.
   - On failure RV(stage) names the step and RV(dropped) says whether the database had already been dropped -
-    then the caller must restore something (the M(tgops.runbooks.restore) role restores its safety backup).
+    then the caller must restore something (the C(tgops.runbooks.restore) role restores its safety backup).
   - Verify the backup first (M(tgops.runbooks.backup_verify) with C(restore_test=true)); this module does not.
   - The password reaches the client programs in a private libpq password file (mode 0600, C(PGPASSFILE)), never
     on their command line or in their environment.
