@@ -50,6 +50,7 @@ demo: lab
 lint: state
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/antsibull-changelog lint
+	bash scripts/docs.sh lint
 
 sanity: venv docker
 	bash scripts/sanity.sh
