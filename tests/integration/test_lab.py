@@ -61,9 +61,9 @@ def test_telegram_emulator_answers_as_the_contract_says(secrets_file):
     r = requests.get(TELEGRAM + "/botnot-a-token/getMe", timeout=5)
     assert r.status_code == 401
     assert r.json() == {"ok": False, "error_code": 401, "description": "Unauthorized: invalid token specified"}
-    # Well-formed but unknown token: 404 Not Found, as the cloud answers.
+    # Well-formed but unknown token: 401 Unauthorized, as the cloud answers (404 is for malformed paths).
     r = requests.get(TELEGRAM + "/bot%s:%s/getMe" % (bot_id[:-1] + "9", "x" * 35), timeout=5)
-    assert r.status_code == 404 and r.json()["description"] == "Not Found"
+    assert r.status_code == 401 and r.json()["description"] == "Unauthorized"
     # Doubled prefix: 404 too.
     r = requests.get(TELEGRAM + "/botbot%s/getMe" % token, timeout=5)
     assert r.status_code == 404
