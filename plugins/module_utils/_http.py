@@ -387,6 +387,17 @@ def _socket_of(resp):
         return None
 
 
+def _answer(resp, status, headers, deadline, max_body):
+    """(status, headers, body) of one answer, error answers included; a body that cannot be read within the
+    bounds raises TransportError carrying the status and headers it came with."""
+    try:
+        return status, headers, _read_body(resp, deadline, max_body)
+    except TransportError as err:
+        err.status = status
+        err.headers = headers
+        raise
+
+
 def _read_body(resp, deadline, max_body):
     """Read ``resp`` to its end, bounded: returns the (inflated) body or raises TransportError."""
     headers = dict((k.lower(), v) for k, v in resp.headers.items()) if resp.headers is not None else {}
@@ -588,22 +599,13 @@ def _exchange(url, method, data, headers, deadline, max_body, validate_certs, ca
             if resp is None or not hasattr(resp, 'read'):
                 return status, resp_headers, b''
             try:
-                return status, resp_headers, _read_body(resp, deadline, max_body)
-            except TransportError as err:
-                err.status = status
-                err.headers = resp_headers
-                raise
+                return _answer(resp, status, resp_headers, deadline, max_body)
             finally:
                 _close(resp)
         try:
             status = resp.getcode()
             resp_headers = dict((k.lower(), v) for k, v in resp.headers.items())
-            try:
-                return status, resp_headers, _read_body(resp, deadline, max_body)
-            except TransportError as err:
-                err.status = status
-                err.headers = resp_headers
-                raise
+            return _answer(resp, status, resp_headers, deadline, max_body)
         finally:
             _close(resp)
     except (TransportError, _DeadlineExceeded):
