@@ -112,6 +112,11 @@ def _argument_specs(role):
     return (_load(path) or {}).get("argument_specs") or {}
 
 
+def _role_defaults(role):
+    path = os.path.join(ROLES, role, "defaults", "main.yml")
+    return (_load(path) or {}) if os.path.exists(path) else {}
+
+
 def reads(playbook):
     """Every identifier the playbook and the roles it includes (transitively) can read."""
     path = os.path.join(PLAYBOOKS, playbook)
@@ -141,7 +146,9 @@ def needs(playbook):
             if spec.get("required") or (name.endswith("_confirm") and role not in mapped):
                 # An option whose default reads a playbook-level variable ('{{ rotate_secrets_confirm |
                 # default(false) }}') is answered through that variable.
-                alias = re.fullmatch(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\|\s*default\(.*\)\s*\}\}", str(spec.get("default", "")))
+                # Typed options carry such a default in the role's defaults/main.yml, not in the spec.
+                default = spec.get("default", _role_defaults(role).get(name, ""))
+                alias = re.fullmatch(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\|\s*default\(.*\)\s*\}\}", str(default))
                 needed.add(alias.group(1) if alias else name)
     return needed
 
