@@ -29,6 +29,11 @@ description:
 extends_documentation_fragment:
   - tgops.runbooks._attributes
 attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - The action plugin fills O(controller) and O(pid) in on the controller, which the host cannot know.
   check_mode:
     support: full
     details:
@@ -59,10 +64,12 @@ options:
   controller:
     description:
       - The machine the deploy runs from, for the message a second deploy gets.
+      - Defaults to the controller's host name (the module's action plugin fills it in on the controller).
     type: str
   pid:
     description:
       - The process id of the deploy on O(controller) (C(ansible-playbook)), for the message a second deploy gets.
+      - Defaults to the pid of the C(ansible-playbook) run (filled in on the controller by the action plugin).
     type: int
   release:
     description:
@@ -95,7 +102,6 @@ EXAMPLES = r"""
   tgops.runbooks.deploy_lock:
     path: /var/lib/toogoodtogo/deploy.lock
     owner: alice
-    controller: ops1
     release: v1.2.3
   register: lock
 
