@@ -81,7 +81,7 @@ def _full_size_cases():
 
 def run_module(path, options, deadline, workdir):
     """(result dict or None, seconds, peak RSS MB) of one module run in its own process."""
-    args = dict(options, path=path, fail_on_error=False)
+    args = dict(options, path=path, fail_on_problem=False)
     args_file = os.path.join(workdir, 'args.json')
     with open(args_file, 'w') as f:
         json.dump({'ANSIBLE_MODULE_ARGS': args}, f)

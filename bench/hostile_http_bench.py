@@ -148,10 +148,8 @@ def run_case(name, args):
 def verdict(result):
     if result.get('failed'):
         return 'failed: ' + ' '.join(str(result.get('msg', '')).split())[:90]
-    if 'healthy' in result:
-        return 'healthy=%s' % result['healthy']
-    if 'authenticated' in result:
-        return 'authenticated=%s' % result['authenticated']
+    if 'passed' in result:
+        return 'passed=%s' % result['passed']
     return 'ok'
 
 

@@ -17,6 +17,8 @@ options:
   bot_token:
     description:
       - The bot's token as issued by @BotFather, C(<bot id>:<secret>), without the C(bot) URL prefix.
+      - When not set, the module reads the environment variable E(TELEGRAM_BOT_TOKEN) (of the module's process - the
+        controller's for a task delegated to C(localhost), else set it with the task keyword C(environment)).
       - The shape is checked loosely before any request (numeric id without a leading zero, C(:), a secret of
         letters, digits, C(_) and C(-)); a malformed token fails without being echoed.
       - The token is part of every request URL. The module removes it, raw and URL-quoted (C(%3A) for C(:)),

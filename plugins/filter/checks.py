@@ -80,7 +80,7 @@ def cert_days_left(not_after, now=None):
 def _health(name, result, url):
     if not _ran(result):
         return _check(name, SKIP, 'not checked')
-    if result.get('healthy'):
+    if result.get('passed'):
         return _check(name, OK, '%s healthy (%s)' % (url, result.get('version') or 'no version'))
     status = result.get('status')
     reasons = result.get('reasons') or [result.get('msg') or 'no answer']
@@ -224,7 +224,7 @@ def _ton(ton):
     except (InvalidOperation, ValueError):
         return _check('ton_balance', FAIL, 'unreadable balance %r' % ton.get('balance_ton'))
     detail = '%s TON' % balance
-    if ton.get('below_threshold'):
+    if ton.get('passed') is False:
         return _check('ton_balance', FAIL, detail + ' is below %s TON' % ton.get('min_balance_ton'))
     return _check('ton_balance', OK, detail)
 

@@ -48,14 +48,14 @@ def triage_summary(checks):
     findings.extend(platform.get('findings') or [])
 
     health = checks.get('health') or {}
-    app_healthy = _ran(health) and bool(health.get('healthy'))
+    app_healthy = _ran(health) and bool(health.get('passed'))
     if _ran(health) and not app_healthy:
         findings.append(_health_line('health endpoint', checks.get('health_url', ''), health))
 
     public = checks.get('public_health') or {}
     public_healthy = None
     if _ran(public):
-        public_healthy = bool(public.get('healthy'))
+        public_healthy = bool(public.get('passed'))
         answered_by = (public.get('response') or {}).get('platform')
         if not public_healthy:
             findings.append(_health_line('public health endpoint (through nginx)', checks.get('public_health_url', ''),
@@ -81,11 +81,11 @@ def triage_summary(checks):
     if _ran(ton):
         if ton.get('failed'):
             findings.append('TON wallet check failed: %s' % ton.get('msg', 'unknown error'))
-        elif ton.get('below_threshold'):
+        elif ton.get('passed') is False:
             findings.append('TON wallet balance %s TON is below the threshold' % ton.get('balance_ton'))
 
     pinata = checks.get('pinata') or {}
-    if _ran(pinata) and (pinata.get('failed') or not pinata.get('authenticated', True)):
+    if _ran(pinata) and (pinata.get('failed') or not pinata.get('passed', True)):
         findings.append('Pinata authentication failed: %s' % pinata.get('msg', 'not authenticated'))
 
     down = list(platform.get('down') or [])

@@ -18,6 +18,7 @@ import json
 import re
 import time
 
+from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
@@ -147,7 +148,7 @@ def describe_bot(result):
 def telegram_argument_spec():
     """Options of every module that talks to the Bot API (doc fragments _telegram and _http)."""
     spec = dict(
-        bot_token=dict(type='str', required=True, no_log=True),
+        bot_token=dict(type='str', required=True, no_log=True, fallback=(env_fallback, ['TELEGRAM_BOT_TOKEN'])),
         api_url=dict(type='str', default=DEFAULT_API_URL),
     )
     spec.update(http_argument_spec())

@@ -29,7 +29,7 @@ description:
     has its data block), C(expected_tables), C(checksum) (with O(expected_sha256)), and with O(restore_test)
     C(restore) and C(restore_min_rows).
   - A failed check fails the task with a message naming the check and where the problem is (byte offset,
-    TOC entry, table), unless O(fail_on_error=false).
+    TOC entry, table), unless O(fail_on_problem=false).
   - O(restore_test=true) restores the backup into a throwaway database, with exit-on-error semantics, counts
     rows of named tables and drops the database again even when the restore fails.
   - O(retention) lists every backup matching O(pattern) and which ones a keep-N / keep-days policy would
@@ -37,6 +37,7 @@ description:
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._postgres
+  - tgops.runbooks._postgres.maintenance_db
 attributes:
   check_mode:
     support: partial
@@ -105,11 +106,14 @@ options:
       - Count COPY rows per table while reading (plain dumps, and custom archives with zlib or no compression).
     type: bool
     default: true
-  fail_on_error:
+  fail_on_problem:
     description:
       - Fail the task when any check fails. V(false) returns RV(passed=false) and RV(failed_checks) instead.
+      - Defaults to V(true) because this is a check action (see the notes); the C(_info) modules default to V(false).
+      - The alias O(fail_on_error) is deprecated and will be removed in version 2.0.0.
     type: bool
     default: true
+    aliases: [fail_on_error]
   restore_test:
     description:
       - Restore the backup into a new database named O(restore_db_prefix) plus random characters, with
@@ -170,6 +174,10 @@ notes:
   - When C(integrity) fails on a structural error (wrong magic, a corrupt length), reading stops there, so
     RV(sha256) is not computed; a 30 GB file with a bad header is not read to its end.
   - The restore test has no timeout of its own; bound it with the task keyword C(timeout).
+  - Not named C(backup_verify_info) - it is a check action whose purpose is to stop the play on a bad backup
+    (hence O(fail_on_problem=true) by default), and its restore test creates and drops a scratch database;
+    C(_info) modules only read and never fail on their verdict by default. The collection's vocabulary is in
+    C(docs/module-vocabulary.md).
   - Plain dumps written by pg_dump 17.6, 16.10, 15.14, 14.19, 13.22 or later begin with a C(\restrict) line that
     older C(psql) cannot run; restore-test them with a C(psql) at least as new (O(bin_dir)).
 seealso:
@@ -212,14 +220,14 @@ EXAMPLES = r"""
       users: 1
       quiz_results: 1
     login_host: 127.0.0.1
-    port: 15432
+    login_port: 15432
     login_user: postgres
     login_password: "{{ vault_tgquiz_postgres_password }}"
 
 - name: Collect the verdict without failing the play
   tgops.runbooks.backup_verify:
     path: /opt/backups/postgres/toogoodtogo_20250120_030000.sql.gz
-    fail_on_error: false
+    fail_on_problem: false
   register: verdict
 
 - name: Alert when the backup is bad
@@ -349,7 +357,11 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream impo
     retention_plan,
     verify_backup,
 )
-from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import postgres_common_argument_spec
+from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
+    connection_problem,
+    postgres_common_argument_spec,
+    postgres_maintenance_db_spec,
+)
 
 
 def _min_rows_detail(restore, min_rows):
@@ -386,10 +398,9 @@ def _invalid_params(params):
         return 'max_age: %s' % exc
     if params['min_size'] < 0:
         return 'min_size cannot be negative (got %d)' % params['min_size']
-    if not 1 <= params['port'] <= 65535:
-        return 'port must be between 1 and 65535 (got %d)' % params['port']
-    if params['connect_timeout'] < 0:
-        return 'connect_timeout cannot be negative (got %d)' % params['connect_timeout']
+    problem = connection_problem(params)
+    if problem:
+        return problem
     sha = params['expected_sha256']
     if sha is not None and not (len(sha.strip()) == 64 and all(c in '0123456789abcdefABCDEF' for c in sha.strip())):
         return 'expected_sha256 must be 64 hexadecimal digits (got %d characters)' % len(sha)
@@ -498,10 +509,12 @@ def main():
         expected_tables=dict(type='list', elements='str', default=[]),
         expected_sha256=dict(type='str'),
         count_rows=dict(type='bool', default=True),
-        fail_on_error=dict(type='bool', default=True),
+        fail_on_problem=dict(type='bool', default=True, aliases=['fail_on_error'], deprecated_aliases=[
+            dict(name='fail_on_error', version='2.0.0', collection_name='tgops.runbooks')]),
         restore_test=dict(type='bool', default=False),
         restore_min_rows=dict(type='dict', default={}),
         restore_db_prefix=dict(type='str', default='tgops_verify_'),
+        maintenance_db=postgres_maintenance_db_spec(),
         bin_dir=dict(type='path'),
         retention=dict(type='dict', options=dict(
             keep=dict(type='int'),
@@ -538,7 +551,7 @@ def main():
             result = dict(changed=False, path=path, passed=False, failed_checks=['readable'], checks={
                 'readable': {'passed': False, 'detail': 'no file in %s matches %s' % (path, params['pattern'])}},
                 msg='no backup in %s matches %s' % (path, params['pattern']), **extra)
-            if params['fail_on_error']:
+            if params['fail_on_problem']:
                 module.fail_json(**result)
             module.exit_json(**result)
         path = backups[0]['path']
@@ -583,7 +596,7 @@ def main():
     for warning in result.pop('warnings'):
         module.warn(warning)
     result['changed'] = False
-    if not result['passed'] and params['fail_on_error']:
+    if not result['passed'] and params['fail_on_problem']:
         module.fail_json(**result)
     module.exit_json(**result)
 

@@ -88,12 +88,15 @@ options:
         (scheme, host and port) of O(url), never to another host a redirect points to.
     type: dict
     default: {}
-  fail_on_unhealthy:
+  fail_on_problem:
     description:
-      - Fail the task when the endpoint is not healthy by the deadline. V(false) returns RV(healthy=false)
+      - Fail the task when the endpoint is not healthy by the deadline. V(false) returns RV(passed=false)
         and RV(reasons) instead.
+      - Defaults to V(true) because this is a check action (see the notes); the C(_info) modules default to V(false).
+      - The alias O(fail_on_unhealthy) is deprecated and will be removed in version 2.0.0.
     type: bool
     default: true
+    aliases: [fail_on_unhealthy]
 notes:
   - Redirects are followed (at most 5); caller headers and URL credentials go only to the origin of O(url), and
     not over a downgrade from C(https) to C(http).
@@ -103,6 +106,10 @@ notes:
   - Why not M(ansible.builtin.uri) with C(until)/C(retries) - C(uri) can only retry on what one Jinja condition
     sees; judging each dependency's status, the version after a deploy and degraded-versus-unhealthy in one
     retry loop, and reporting which dependency kept it unhealthy, needs this module.
+  - Not named C(health_check_info) although it changes nothing - it is a check action, like
+    M(ansible.builtin.wait_for), whose purpose is to stop the play when the service is not healthy (hence
+    O(fail_on_problem=true) by default); C(_info) modules report and never fail on their verdict by default.
+    The collection's vocabulary is in C(docs/module-vocabulary.md).
   - Requests go through C(ansible.module_utils.urls.open_url), so proxies and TLS settings behave as in
     M(ansible.builtin.uri).
 seealso:
@@ -133,18 +140,23 @@ EXAMPLES = r"""
     url: http://127.0.0.1:8000/health
     timeout: 0
     allow_degraded: true
-    fail_on_unhealthy: false
+    fail_on_problem: false
   register: health
 
 - name: Name the failing dependency
   ansible.builtin.debug:
     msg: "Unhealthy dependencies: {{ health.unhealthy_dependencies | join(', ') }}"
-  when: not health.healthy
+  when: not health.passed
 """
 
 RETURN = r"""
+passed:
+  description: Whether the last answer was healthy (the collection's verdict key).
+  returned: always
+  type: bool
 healthy:
-  description: Whether the last answer was healthy.
+  description:
+    - Deprecated, use RV(passed); same value. Will be removed in version 2.0.0.
   returned: always
   type: bool
 status:
@@ -302,7 +314,8 @@ def main():
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
         headers=dict(type='dict', default={}, no_log=True),
-        fail_on_unhealthy=dict(type='bool', default=True),
+        fail_on_problem=dict(type='bool', default=True, aliases=['fail_on_unhealthy'], deprecated_aliases=[
+            dict(name='fail_on_unhealthy', version='2.0.0', collection_name='tgops.runbooks')]),
     ))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     refuse_bad_ints(module, bad_ints)
@@ -354,7 +367,8 @@ def main():
 
     result = dict(
         changed=False,
-        healthy=verdict['healthy'],
+        passed=verdict['healthy'],
+        healthy=verdict['healthy'],  # deprecated alias of passed, removed in 2.0.0
         status=verdict['status'],
         version=verdict['version'],
         uptime_seconds=verdict['uptime_seconds'],
@@ -378,7 +392,7 @@ def main():
     result['msg'] = '%s is not healthy after %d attempt(s) in %.1f s: %s' % (
         shown_url, attempts, result['elapsed_seconds'], excerpt('; '.join(verdict['reasons']), redact, 2000))
     result = redact.redact_obj(result)
-    if params['fail_on_unhealthy']:
+    if params['fail_on_problem']:
         module.fail_json(**result)
     module.exit_json(**result)
 

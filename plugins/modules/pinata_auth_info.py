@@ -17,8 +17,8 @@ author:
 description:
   - Calls Pinata's C(GET /data/testAuthentication) with an API key and secret or with a JWT and reports whether
     the credentials are accepted.
-  - Rejected credentials (HTTP 400, 401 or 403) are a result (RV(authenticated=false)), not a task failure,
-    unless O(fail_on_invalid=true). An unreachable API or a server error (5xx) fails the task.
+  - Rejected credentials (HTTP 400, 401 or 403) are a result (RV(passed=false)), not a task failure,
+    unless O(fail_on_problem=true). An unreachable API or a server error (5xx) fails the task.
   - Only an HTTP 200 answer carrying a JSON object counts as authenticated. Any other 2xx answer (a proxy's HTML
     page, an empty C(204)) fails the task, as it does not say whether the credentials work.
   - An empty credential, or one with whitespace or control characters around or in it, fails before any request.
@@ -33,15 +33,21 @@ options:
     description:
       - Pinata API key, sent in the C(pinata_api_key) header. Requires O(api_secret).
       - Mutually exclusive with O(jwt); one of the two is required.
+      - When none of O(api_key), O(api_secret) and O(jwt) is set, the module reads the environment variables
+        E(PINATA_JWT), or else E(PINATA_API_KEY) with E(PINATA_SECRET_KEY) (of the module's process - the
+        controller's for a task delegated to C(localhost), else set it with the task keyword C(environment)).
+        Given options always win; the environment is never mixed with them.
     type: str
   api_secret:
     description:
       - Pinata API secret, sent in the C(pinata_secret_api_key) header.
+      - When not set, read from the environment variable E(PINATA_SECRET_KEY) as described for O(api_key).
     type: str
     aliases: [secret_api_key]
   jwt:
     description:
       - Pinata JWT, sent in the C(Authorization) header as C(Bearer <jwt>).
+      - When not set, read from the environment variable E(PINATA_JWT) as described for O(api_key).
     type: str
   api_url:
     description:
@@ -54,11 +60,14 @@ options:
       - A key without permission for that route gives RV(usage=null) and a warning, not a failure.
     type: bool
     default: false
-  fail_on_invalid:
+  fail_on_problem:
     description:
-      - Fail the task when the credentials are rejected.
+      - Fail the task when the credentials are rejected (RV(passed=false)).
+      - By default the task succeeds and reports RV(passed) (an C(_info) module fails on its verdict only when asked).
+      - The alias O(fail_on_invalid) is deprecated and will be removed in version 2.0.0.
     type: bool
     default: false
+    aliases: [fail_on_invalid]
 notes:
   - Pinata allows 30 requests per minute on C(/data/*). A C(429) answer carries C(Retry-After) (often 60 s); it is
     waited out only if it fits into O(max_retry_wait), otherwise the module fails at once and says so.
@@ -73,7 +82,7 @@ EXAMPLES = r"""
   tgops.runbooks.pinata_auth_info:
     api_key: "{{ vault_pinata_api_key }}"
     api_secret: "{{ vault_pinata_api_secret }}"
-    fail_on_invalid: true
+    fail_on_problem: true
 
 - name: Check a JWT and read the pinning usage
   tgops.runbooks.pinata_auth_info:
@@ -84,12 +93,18 @@ EXAMPLES = r"""
 - name: Report rejected credentials
   ansible.builtin.debug:
     msg: "Pinata refused the credentials: {{ pinata.reason }} ({{ pinata.message }})"
-  when: not pinata.authenticated
+  when: not pinata.passed
 """
 
 RETURN = r"""
+passed:
+  description: Whether Pinata accepted the credentials (the collection's verdict key).
+  returned: success
+  type: bool
+  sample: true
 authenticated:
-  description: Whether Pinata accepted the credentials.
+  description:
+    - Deprecated, use RV(passed); same value. Will be removed in version 2.0.0.
   returned: success
   type: bool
   sample: true
@@ -134,6 +149,8 @@ usage:
       sample: 2097152
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
@@ -177,6 +194,40 @@ def parse_error(response, redact):
             excerpt(to_text(details), redact) if isinstance(details, (str, int)) else None)
 
 
+# The conventional variables, as the platforms' env files name them.
+ENV_JWT = 'PINATA_JWT'
+ENV_API_KEY = 'PINATA_API_KEY'
+ENV_API_SECRET = 'PINATA_SECRET_KEY'
+
+
+def env_credentials(module, environ=None):
+    """Fill the credentials from the environment when no credential option is set.
+
+    Not argument_spec fallbacks: ansible-core applies those before its mutually_exclusive check, so a
+    PINATA_API_KEY in the environment would make an explicit O(jwt) fail, and a mix of a given key with an
+    environment secret would be sent. Given options win as a whole; the environment is read as a whole.
+    """
+    params = module.params
+    environ = os.environ if environ is None else environ
+    if all(params[name] is None for name in ('jwt', 'api_key', 'api_secret')):
+        if environ.get(ENV_JWT):
+            params['jwt'] = environ[ENV_JWT]
+        elif environ.get(ENV_API_KEY) or environ.get(ENV_API_SECRET):
+            params['api_key'] = environ.get(ENV_API_KEY)
+            params['api_secret'] = environ.get(ENV_API_SECRET)
+            if params['api_key'] is None or params['api_secret'] is None:
+                given, missing = (ENV_API_KEY, ENV_API_SECRET) if params['api_secret'] is None \
+                    else (ENV_API_SECRET, ENV_API_KEY)
+                module.fail_json(msg='%s is set in the environment but %s is not: set both, or %s, or the '
+                                     'api_key and api_secret options' % (given, missing, ENV_JWT))
+    for name in ('jwt', 'api_key', 'api_secret'):
+        if params[name]:
+            module.no_log_values.add(params[name])
+    if params['jwt'] is None and params['api_key'] is None:
+        module.fail_json(msg='one of the following is required: jwt, api_key (or the environment variables '
+                             'PINATA_JWT, or PINATA_API_KEY with PINATA_SECRET_KEY)')
+
+
 def main():
     argument_spec = dict(
         api_key=dict(type='str', no_log=True),
@@ -184,7 +235,8 @@ def main():
         jwt=dict(type='str', no_log=True),
         api_url=dict(type='str', default='https://api.pinata.cloud'),
         usage=dict(type='bool', default=False),
-        fail_on_invalid=dict(type='bool', default=False),
+        fail_on_problem=dict(type='bool', default=False, aliases=['fail_on_invalid'], deprecated_aliases=[
+            dict(name='fail_on_invalid', version='2.0.0', collection_name='tgops.runbooks')]),
     )
     argument_spec.update(http_argument_spec())
     argument_spec, bad_ints = guard_int_options(argument_spec)
@@ -193,10 +245,10 @@ def main():
         supports_check_mode=True,
         mutually_exclusive=[('jwt', 'api_key'), ('jwt', 'api_secret')],
         required_together=[('api_key', 'api_secret')],
-        required_one_of=[('jwt', 'api_key')],
     )
     refuse_bad_ints(module, bad_ints)
     params = module.params
+    env_credentials(module)
     redact = Redactor([params['api_key'], params['api_secret'], params['jwt']])
     problem = check_http_params(params) or check_url(params['api_url'], 'api_url')
     for name in ('jwt', 'api_key', 'api_secret'):
@@ -226,11 +278,11 @@ def main():
     result['status'] = response.status
     if response.status == 200 and isinstance(response.json, dict):
         # Only Pinata's JSON answer proves the credentials work: a proxy's HTML page or an empty 204 does not.
-        result['authenticated'] = True
+        result['passed'] = result['authenticated'] = True  # authenticated: deprecated, removed in 2.0.0
         message = response.json.get('message')
         result['message'] = excerpt(message, redact) if isinstance(message, str) else None
     elif response.status in AUTH_FAILURES:
-        result['authenticated'] = False
+        result['passed'] = result['authenticated'] = False
         result['reason'], result['message'] = parse_error(response, redact)
     elif 200 <= response.status < 300:
         module.fail_json(msg=redact('testAuthentication failed: Pinata answered HTTP %d without a JSON object '
@@ -244,7 +296,7 @@ def main():
             response.status, (' %s' % reason) if reason else '', details or response.excerpt(redact) or '(empty)')),
             **redact.redact_obj(result))
 
-    if result['authenticated'] and params['usage']:
+    if result['passed'] and params['usage']:
         try:
             usage_response = client.request('GET', '/data/userPinnedDataTotal')
         except APIError as exc:
@@ -269,7 +321,7 @@ def main():
                 **redact.redact_obj(result))
 
     result = redact.redact_obj(result)
-    if not result['authenticated'] and params['fail_on_invalid']:
+    if not result['passed'] and params['fail_on_problem']:
         module.fail_json(msg='Pinata rejected the credentials (%s): HTTP %d %s: %s' % (
             method, result['status'], result['reason'] or '', result['message'] or ''), **result)
     module.exit_json(**result)

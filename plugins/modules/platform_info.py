@@ -119,7 +119,10 @@ options:
         type: str
         required: true
       password:
-        description: Its password (never logged, never on a command line).
+        description:
+          - Its password (never logged, never on a command line).
+          - When not set, the module reads the environment variable E(PGPASSWORD) (of the module's process - the
+            controller's for a task delegated to C(localhost), else set it with the task keyword C(environment)).
         type: str
   redis_service:
     description:
@@ -193,8 +196,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+passed:
+  description: Whether triage found nothing wrong (RV(findings) is empty); the collection's verdict key.
+  returned: always
+  type: bool
 healthy:
-  description: Whether triage found nothing wrong (RV(findings) is empty).
+  description:
+    - Deprecated, use RV(passed); same value. Will be removed in version 2.0.0.
   returned: always
   type: bool
 findings:
@@ -314,7 +322,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import Redactor
@@ -502,7 +510,8 @@ class PlatformInfo(object):
         facts['findings'] = _platform.findings(facts, thresholds)
         if failure:
             facts['findings'].insert(0, failure)
-        facts['healthy'] = not facts['findings']
+        facts['passed'] = not facts['findings']
+        facts['healthy'] = facts['passed']  # deprecated alias of passed, removed in 2.0.0
         return facts
 
     @staticmethod
@@ -556,7 +565,7 @@ def main():
                 service=dict(type='str', required=True),
                 name=dict(type='str', required=True),
                 user=dict(type='str', required=True),
-                password=dict(type='str', no_log=True),
+                password=dict(type='str', no_log=True, fallback=(env_fallback, ['PGPASSWORD'])),
             )),
             redis_service=dict(type='str'),
             redact=dict(type='list', elements='str', default=[], no_log=True),

@@ -46,12 +46,15 @@ options:
       - A webhook delivery error (C(last_error_date)) more recent than this many seconds is a problem.
       - Unset, delivery errors are reported but not judged.
     type: int
-  fail_on_unhealthy:
+  fail_on_problem:
     description:
-      - Fail the task when RV(healthy) is V(false); the message lists the problems.
-      - By default the task succeeds and the caller decides what to do with RV(problems).
+      - Fail the task when RV(passed) is V(false); the message lists the problems.
+      - By default the task succeeds and the caller decides what to do with RV(problems) (an C(_info) module
+        reports; it fails on its verdict only when asked).
+      - The alias O(fail_on_unhealthy) is deprecated and will be removed in version 2.0.0.
     type: bool
     default: false
+    aliases: [fail_on_unhealthy]
 seealso:
   - module: tgops.runbooks.telegram_webhook
   - name: Telegram Bot API getWebhookInfo
@@ -69,7 +72,7 @@ EXAMPLES = r"""
 - name: Show why polling is blocked
   ansible.builtin.debug:
     msg: "{{ quiz_bot.problems }}"
-  when: not quiz_bot.healthy
+  when: not quiz_bot.passed
 
 - name: Fail when the webhook bot is failing deliveries or lagging behind
   tgops.runbooks.telegram_bot_info:
@@ -77,7 +80,7 @@ EXAMPLES = r"""
     expect_webhook: true
     max_pending_updates: 100
     max_error_age: 600
-    fail_on_unhealthy: true
+    fail_on_problem: true
 
 - name: Against a self-hosted Bot API server or an emulator
   tgops.runbooks.telegram_bot_info:
@@ -199,13 +202,19 @@ webhook:
       description: RV(webhook.last_synchronization_error_date) as ISO-8601 UTC.
       type: str
       sample: "2025-11-23T12:13:20Z"
+passed:
+  description: V(false) when at least one threshold option found a problem (the collection's verdict key).
+  returned: success
+  type: bool
+  sample: false
 healthy:
-  description: V(false) when at least one threshold option found a problem.
+  description:
+    - Deprecated, use RV(passed); same value. Will be removed in version 2.0.0.
   returned: success
   type: bool
   sample: false
 problems:
-  description: One human-readable sentence per problem found; empty when healthy.
+  description: One human-readable sentence per problem found; empty when RV(passed).
   returned: success
   type: list
   elements: str
@@ -257,7 +266,8 @@ def main():
         expect_webhook=dict(type='bool'),
         max_pending_updates=dict(type='int'),
         max_error_age=dict(type='int'),
-        fail_on_unhealthy=dict(type='bool', default=False),
+        fail_on_problem=dict(type='bool', default=False, aliases=['fail_on_unhealthy'], deprecated_aliases=[
+            dict(name='fail_on_unhealthy', version='2.0.0', collection_name='tgops.runbooks')]),
     )
     argument_spec, bad_ints = guard_int_options(argument_spec)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -280,9 +290,10 @@ def main():
 
     problems = find_problems(webhook, params['expect_webhook'], params['max_pending_updates'],
                              params['max_error_age'])
-    result = redact.redact_obj(dict(changed=False, bot=bot, webhook=webhook, healthy=not problems,
+    result = redact.redact_obj(dict(changed=False, bot=bot, webhook=webhook, passed=not problems,
+                                    healthy=not problems,  # deprecated alias of passed, removed in 2.0.0
                                     problems=problems))
-    if problems and params['fail_on_unhealthy']:
+    if problems and params['fail_on_problem']:
         module.fail_json(msg='bot is unhealthy: ' + '; '.join(result['problems']), **result)
     module.exit_json(**result)
 

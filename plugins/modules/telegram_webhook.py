@@ -82,6 +82,8 @@ options:
         characters of C(A-Z), C(a-z), C(0-9), C(_) and C(-).
       - Telegram never returns it; see O(secret_token_update).
       - When C(setWebhook) is called without it, Telegram removes any secret the webhook had.
+      - When not set, the module reads the environment variable E(TELEGRAM_WEBHOOK_SECRET) (of the module's process - the
+        controller's for a task delegated to C(localhost), else set it with the task keyword C(environment)).
     type: str
   secret_token_update:
     description:
@@ -284,7 +286,7 @@ import re
 import stat
 
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import guard_int_options, refuse_bad_ints, shown
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
@@ -486,7 +488,7 @@ def main():
     argument_spec.update(
         state=dict(type='str', default='present', choices=['present', 'absent']),
         url=dict(type='str'),
-        secret_token=dict(type='str', no_log=True),
+        secret_token=dict(type='str', no_log=True, fallback=(env_fallback, ['TELEGRAM_WEBHOOK_SECRET'])),
         secret_token_update=dict(type='str', default='on_create', choices=['always', 'on_create'], no_log=False),
         allowed_updates=dict(type='list', elements='str'),
         max_connections=dict(type='int'),

@@ -47,7 +47,8 @@ options:
     description:
       - toncenter API key, sent in the C(X-API-Key) header. Keys are issued per network.
       - Without a key toncenter allows about one request per second.
-      - If not set, the environment variable E(TONCENTER_API_KEY) is used.
+      - When not set, the module reads the environment variable E(TONCENTER_API_KEY) (of the module's process - the
+        controller's for a task delegated to C(localhost), else set it with the task keyword C(environment)).
     type: str
   api_url:
     description:
@@ -63,13 +64,16 @@ options:
         sign, C(_) or non-ASCII digits. It is converted with exact integer arithmetic, never rounded.
       - Quote it as a string to keep YAML from turning it into a float; numbers are converted through their
         shortest decimal text, never used as floats. V(.inf) and V(.nan) are refused.
-      - RV(below_threshold) is V(true) when the balance is lower.
+      - RV(passed) is V(false) when the balance is lower.
     type: raw
-  fail_below_threshold:
+  fail_on_problem:
     description:
-      - Fail the task when the balance is below O(min_balance_ton).
+      - Fail the task when the balance is below O(min_balance_ton) (RV(passed=false)).
+      - By default the task succeeds and reports RV(passed) (an C(_info) module fails on its verdict only when asked).
+      - The alias O(fail_below_threshold) is deprecated and will be removed in version 2.0.0.
     type: bool
     default: false
+    aliases: [fail_below_threshold]
 seealso:
   - name: TEP-2 addresses
     description: The address forms this module validates.
@@ -91,7 +95,7 @@ EXAMPLES = r"""
     address: EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N
     api_key: "{{ vault_toncenter_api_key }}"
     min_balance_ton: "5"
-    fail_below_threshold: true
+    fail_on_problem: true
   register: treasury
 
 - name: Show the balance
@@ -191,8 +195,17 @@ min_balance_ton:
   returned: success
   type: str
   sample: "5"
+passed:
+  description:
+    - V(false) when the balance is below O(min_balance_ton); V(true) when it is not or no minimum is set (the
+      collection's verdict key).
+  returned: success
+  type: bool
+  sample: true
 below_threshold:
-  description: Whether the balance is below O(min_balance_ton); V(false) when no minimum is set.
+  description:
+    - Deprecated, use RV(passed) (its negation). Will be removed in version 2.0.0.
+    - Whether the balance is below O(min_balance_ton); V(false) when no minimum is set.
   returned: success
   type: bool
   sample: false
@@ -382,7 +395,8 @@ def main():
         api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['TONCENTER_API_KEY'])),
         api_url=dict(type='str'),
         min_balance_ton=dict(type='raw'),
-        fail_below_threshold=dict(type='bool', default=False),
+        fail_on_problem=dict(type='bool', default=False, aliases=['fail_below_threshold'], deprecated_aliases=[
+            dict(name='fail_below_threshold', version='2.0.0', collection_name='tgops.runbooks')]),
     )
     argument_spec.update(http_argument_spec())
     argument_spec, bad_ints = guard_int_options(argument_spec)
@@ -433,14 +447,15 @@ def main():
         balance_ton=nanoton_to_ton(balance),
         state=state,
         min_balance_ton=nanoton_to_ton(min_nanoton) if min_nanoton is not None else None,
-        below_threshold=min_nanoton is not None and balance < min_nanoton,
+        passed=min_nanoton is None or balance >= min_nanoton,
+        below_threshold=min_nanoton is not None and balance < min_nanoton,  # deprecated, removed in 2.0.0
     )
     if isinstance(info.get('last_transaction_id'), dict):
         result['last_transaction_id'] = info['last_transaction_id']
     if isinstance(info.get('sync_utime'), int) and not isinstance(info['sync_utime'], bool):
         result['sync_utime'] = info['sync_utime']
     result = redact.redact_obj(result)
-    if result['below_threshold'] and params['fail_below_threshold']:
+    if not result['passed'] and params['fail_on_problem']:
         module.fail_json(msg='balance of %s is %s TON, below min_balance_ton %s TON' % (
             address.input, result['balance_ton'], result['min_balance_ton']), **result)
     module.exit_json(**result)

@@ -32,8 +32,8 @@ def platform(**kw):
 
 def reads(**kw):
     base = {'platform': platform(), 'public_url': 'https://p/health', 'host_url': 'http://h/health',
-            'health_public': {'healthy': True, 'status': 'healthy', 'version': 'v1'},
-            'health_host': {'healthy': True, 'status': 'healthy', 'version': 'v1'},
+            'health_public': {'passed': True, 'status': 'healthy', 'version': 'v1'},
+            'health_host': {'passed': True, 'status': 'healthy', 'version': 'v1'},
             'backup_verify': {'passed': True, 'path': '/backup/b.dump'},
             'timer': {'method': 'systemd', 'name': 'toogoodtogo-backup.timer', 'active_state': 'active'},
             'database': {'database': 'db', 'database_size_bytes': 10 * 1048576, 'pg_stat_statements': True,
@@ -140,7 +140,7 @@ def test_services_fail(change):
 
 
 def test_unhealthy_public_url_fails_with_reason():
-    bad = {'healthy': False, 'status': None, 'reasons': ['no answer: certificate verify failed']}
+    bad = {'passed': False, 'status': None, 'reasons': ['no answer: certificate verify failed']}
     c = verdict(checks_evaluate(reads(health_public=bad), now=NOW), 'health_public')
     assert c['status'] == 'fail' and 'certificate verify failed' in c['detail']
 
@@ -156,9 +156,9 @@ def test_backup_timer(timer, status):
 
 
 def test_ton_below_threshold_fails_and_unreadable_fails():
-    low = {'balance_ton': '0.1', 'below_threshold': True, 'min_balance_ton': '0.5'}
+    low = {'balance_ton': '0.1', 'passed': False, 'min_balance_ton': '0.5'}
     assert verdict(checks_evaluate(reads(ton=low), 'weekly', now=NOW), 'ton_balance')['status'] == 'fail'
-    fine = {'balance_ton': '12.5', 'below_threshold': False}
+    fine = {'balance_ton': '12.5', 'passed': True}
     assert verdict(checks_evaluate(reads(ton=fine), 'weekly', now=NOW), 'ton_balance')['status'] == 'ok'
     err = {'failed': True, 'msg': 'toncenter said 401'}
     assert verdict(checks_evaluate(reads(ton=err), 'weekly', now=NOW), 'ton_balance')['status'] == 'fail'

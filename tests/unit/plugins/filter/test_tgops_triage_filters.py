@@ -16,7 +16,7 @@ def platform(down=(), unhealthy=(), findings=()):
 
 
 def healthy(ok=True, status='healthy', **extra):
-    result = {'healthy': ok, 'status': status if ok else None, 'reasons': [] if ok else ['no answer: refused']}
+    result = {'passed': ok, 'status': status if ok else None, 'reasons': [] if ok else ['no answer: refused']}
     result.update(extra)
     return result
 
@@ -38,11 +38,11 @@ def test_healthy():
 def test_findings_from_every_check():
     out = triage_summary(checks(
         platform=platform(down=['backend-api'], findings=['service backend-api is exited (exit code 137)']),
-        health=healthy(False), public_health={'healthy': False, 'status': 'unhealthy', 'unhealthy_dependencies': ['postgres']},
-        telegram={'healthy': False, 'problems': ['webhook last error 5 s ago'], 'webhook': {'url': 'https://evil/x'}},
+        health=healthy(False), public_health={'passed': False, 'status': 'unhealthy', 'unhealthy_dependencies': ['postgres']},
+        telegram={'passed': False, 'problems': ['webhook last error 5 s ago'], 'webhook': {'url': 'https://evil/x'}},
         webhook_url='https://good/webhook',
-        ton={'below_threshold': True, 'balance_ton': '0.1'},
-        pinata={'authenticated': False, 'msg': 'HTTP 401'}))
+        ton={'passed': False, 'balance_ton': '0.1'},
+        pinata={'passed': False, 'msg': 'HTTP 401'}))
     assert out['findings'] == [
         'service backend-api is exited (exit code 137)',
         'health endpoint http://h/health is not healthy: no answer: refused',
@@ -99,7 +99,7 @@ def test_plan_restarts_a_running_but_unhealthy_app_only_when_allowed():
 
 def test_plan_reloads_a_stale_nginx():
     # the app answers directly, the public URL does not: nginx proxies to an old address
-    t = triage_summary(checks(public_health={'healthy': False, 'status': None, 'reasons': ['HTTP 502']}))
+    t = triage_summary(checks(public_health={'passed': False, 'status': None, 'reasons': ['HTTP 502']}))
     assert p0_plan(t, APP, 'nginx') == {'start': [], 'restart': [], 'reload_proxy': True, 'act': True}
 
 

@@ -107,13 +107,13 @@ def run(name, args, check_mode=False, limit=None):
 
 
 def verdict_is_failure(name, result):
-    """A clean failure: failed with a message, or (health_check with fail_on_unhealthy) not healthy."""
+    """A clean failure: failed with a message, or (health_check with fail_on_problem) not healthy."""
     assert result.get('failed') is True, result
     assert isinstance(result['msg'], str) and result['msg']
     if name == 'health_check':
-        assert result['healthy'] is False
+        assert result['passed'] is False
     if name == 'pinata_auth_info':
-        assert result.get('authenticated') is not True
+        assert result.get('passed') is not True
     assert len(result['msg']) < 4000, 'unbounded message of %d characters' % len(result['msg'])
 
 
@@ -182,7 +182,7 @@ def test_health_check_polling_ends_at_its_timeout(hostile, case):
     # request_timeout larger than timeout: the overall deadline wins.
     url = hostile.case_url(case) + '/health'
     result = run('health_check', dict(url=url, timeout=1.5, request_timeout=5, interval=0.2), limit=1.5 + 1.5)
-    assert result['failed'] is True and result['healthy'] is False
+    assert result['failed'] is True and result['passed'] is False
 
 
 def test_deadline_covers_every_attempt_not_each(hostile, no_sleep):
@@ -245,9 +245,9 @@ def test_min_balance_ton_hostile_values_fail_cleanly(hostile, value):
 def test_min_balance_ton_is_exact(hostile):
     result = run('ton_wallet_info', module_args('ton_wallet_info', hostile.case_url('ok'),
                                                 min_balance_ton='1.500000001'))
-    assert result['below_threshold'] is True and result['min_balance_ton'] == '1.500000001'
+    assert result['passed'] is False and result['min_balance_ton'] == '1.500000001'
     result = run('ton_wallet_info', module_args('ton_wallet_info', hostile.case_url('ok'), min_balance_ton='1.5'))
-    assert result['below_threshold'] is False
+    assert result['passed'] is True
     assert result['balance_nanoton'] == 1500000000 and result['balance_ton'] == '1.5'
 
 
@@ -273,7 +273,7 @@ def test_malformed_webhook_info_is_a_clean_failure_never_no_webhook(hostile, nam
 def test_getme_without_a_bot_is_never_healthy(hostile, case):
     result = run('telegram_bot_info', module_args('telegram_bot_info', hostile.case_url(case)), limit=5)
     verdict_is_failure('telegram_bot_info', result)
-    assert 'malformed' in result['msg'] and result.get('healthy') is not True
+    assert 'malformed' in result['msg'] and result.get('passed') is not True
 
 
 @pytest.mark.parametrize('name', API_MODULES)
@@ -294,7 +294,7 @@ def test_echoed_secrets_are_redacted_before_any_cut(hostile, name, case):
     result = run(name, args, limit=5)
     if name == 'pinata_auth_info' and case == 'echo_token':
         # HTTP 400 is Pinata rejecting the credentials: a result, not a task failure.
-        assert result['authenticated'] is False and len(result['message']) < 400
+        assert result['passed'] is False and len(result['message']) < 400
     else:
         verdict_is_failure(name, result)
 
@@ -318,12 +318,12 @@ def test_health_check_invocation_masks_url_password_and_headers(hostile):
     """Through the real exit_json (not the test runner's): what Ansible prints, the invocation included."""
     url = hostile.case_url('health_unhealthy_200').replace('http://', 'http://ops:%s@' % URL_PASSWORD) + '/health'
     args = dict(url=url, timeout=0, request_timeout=2, headers={'Authorization': HEADER_SECRET},
-                fail_on_unhealthy=False)
+                fail_on_problem=False)
     out = io.StringIO()
     with patch_module_args(args), redirect_stdout(out), pytest.raises(SystemExit):
         health_check.main()
     result = json.loads(out.getvalue())
-    assert result['healthy'] is False
+    assert result['passed'] is False
     assert 'invocation' in result
     assert URL_PASSWORD not in out.getvalue() and HEADER_SECRET not in out.getvalue()
     assert not leaks(result)
@@ -335,7 +335,7 @@ def test_redirect_to_another_origin_never_carries_credentials(hostile, case):
     url = hostile.case_url(case).replace('http://', 'http://ops:%s@' % URL_PASSWORD) + '/health'
     result = run('health_check', dict(url=url, timeout=0, request_timeout=3,
                                       headers={'Authorization': HEADER_SECRET, 'X-Api-Key': 'k3y-Secret-value'}))
-    assert result['healthy'] is True  # the collector answers healthy
+    assert result['passed'] is True  # the collector answers healthy
     collected = hostile.collected()
     assert len(collected) == 1
     sent = collected[0].headers
@@ -346,7 +346,7 @@ def test_redirect_within_the_origin_keeps_headers(hostile):
     hostile.reset()
     result = run('health_check', dict(url=hostile.case_url('redirect_same_origin') + '/health', timeout=0,
                                       request_timeout=3, headers={'Authorization': HEADER_SECRET}))
-    assert result['healthy'] is True
+    assert result['passed'] is True
     final = [r for r in hostile.requests if r.case == 'ok']
     assert final and final[0].headers.get('authorization') == HEADER_SECRET
 
@@ -355,7 +355,7 @@ def test_redirect_within_the_origin_keeps_headers(hostile):
 def test_redirect_loops_and_file_urls_fail_cleanly(hostile, case):
     result = run('health_check', dict(url=hostile.case_url(case) + '/health', timeout=0, request_timeout=3),
                  limit=5)
-    assert result['failed'] is True and result['healthy'] is False
+    assert result['failed'] is True and result['passed'] is False
 
 
 @pytest.mark.parametrize('name', ['telegram_bot_info', 'telegram_webhook', 'ton_wallet_info', 'pinata_auth_info'])
@@ -441,7 +441,7 @@ def test_ton_never_echoes_a_huge_address(hostile, address):
                                   'health_status_dict', 'health_deps_list'])
 def test_health_check_wrong_verdicts(hostile, case):
     result = run('health_check', module_args('health_check', hostile.case_url(case)), limit=5)
-    assert result['healthy'] is False and result['failed'] is True, result
+    assert result['passed'] is False and result['failed'] is True, result
 
 
 def test_certificate_fifo_never_blocks(tmp_path, api):

@@ -154,7 +154,7 @@ def test_telegram_bot_info_any_options(hostile, no_sleep, data):
         expect_webhook=data.draw(maybe(st.sampled_from([None, True, False]))),
         max_pending_updates=data.draw(maybe(st.integers(0, 100))),
         max_error_age=data.draw(maybe(st.integers(0, 100))),
-        fail_on_unhealthy=data.draw(maybe(st.booleans())),
+        fail_on_problem=data.draw(maybe(st.booleans())),
     )
     check_run(telegram_bot_info, args, [token, token.split(':')[1]], limit=6)
 
@@ -197,7 +197,7 @@ def test_ton_wallet_info_any_options(hostile, no_sleep, data):
         api_url=data.draw(maybe(st.sampled_from(FAST_CASES).map(hostile.case_url))),
         min_balance_ton=data.draw(maybe(st.one_of(st.decimals(allow_nan=False, allow_infinity=False).map(str),
                                                   st.integers(0, 10 ** 6)))),
-        fail_below_threshold=data.draw(maybe(st.booleans())),
+        fail_on_problem=data.draw(maybe(st.booleans())),
         timeout=data.draw(timeouts), max_retries=data.draw(retries), max_retry_wait=data.draw(waits),
     )
     check_run(ton_wallet_info, args, [key], limit=6)
@@ -211,7 +211,7 @@ def test_pinata_auth_info_any_options(hostile, no_sleep, data):
                                        dict(jwt=jwt, api_key=key), dict(api_key=key), dict()]))
     args = dict(
         api_url=data.draw(maybe(st.sampled_from(FAST_CASES).map(hostile.case_url))),
-        usage=data.draw(maybe(st.booleans())), fail_on_invalid=data.draw(maybe(st.booleans())),
+        usage=data.draw(maybe(st.booleans())), fail_on_problem=data.draw(maybe(st.booleans())),
         timeout=data.draw(timeouts), max_retries=data.draw(retries), max_retry_wait=data.draw(waits),
     )
     args.update(creds)
@@ -238,7 +238,7 @@ def test_health_check_any_options(hostile, data):
         validate_certs=data.draw(maybe(st.booleans())),
         ca_path=data.draw(maybe(st.sampled_from([None, '/dev/zero', '/nonexistent']))),
         headers=data.draw(maybe(st.fixed_dictionaries({'Authorization': st.just('Bearer ' + header)}))),
-        fail_on_unhealthy=data.draw(maybe(st.booleans())),
+        fail_on_problem=data.draw(maybe(st.booleans())),
     )
     check_run(health_check, args, [password, header], limit=4)
 

@@ -146,7 +146,7 @@ def test_corrupt_backup_fails_with_check_and_offset(tmp_path):
 def test_fail_on_error_false_returns_verdict(tmp_path):
     path = str(tmp_path / 'empty.sql.gz')
     open(path, 'wb').close()
-    result = run({'path': path, 'fail_on_error': False})
+    result = run({'path': path, 'fail_on_problem': False})
     assert not result.get('failed')
     assert result['passed'] is False
     assert result['failed_checks'] == ['size', 'integrity', 'completeness']
@@ -189,7 +189,7 @@ def test_restore_not_run_on_bad_file(tmp_path):
     with open(path, 'wb') as f:
         f.write(b'PGDMP')
     fake = FakePostgres()
-    result = run(dict(CONN, path=path, restore_test=True, fail_on_error=False), fake=fake)
+    result = run(dict(CONN, path=path, restore_test=True, fail_on_problem=False), fake=fake)
     assert result['restore']['skipped'] and fake.calls == []
 
 
@@ -253,7 +253,7 @@ def test_exception_during_restore_still_drops():
 def test_too_few_rows():
     fake = FakePostgres(counts={'"users"': 0})
     result = run(dict(CONN, path=CUSTOM, restore_test=True, restore_min_rows={'users': 1, 'public.nope': 1},
-                      fail_on_error=False), fake=fake)
+                      fail_on_problem=False), fake=fake)
     assert result['passed'] is False
     assert result['failed_checks'] == ['restore_min_rows']
     detail = result['checks']['restore_min_rows']['detail']
@@ -263,7 +263,7 @@ def test_too_few_rows():
 
 def test_create_failure_nothing_to_drop():
     fake = FakePostgres(create_rc=1)
-    result = run(dict(CONN, path=CUSTOM, restore_test=True, fail_on_error=False), fake=fake)
+    result = run(dict(CONN, path=CUSTOM, restore_test=True, fail_on_problem=False), fake=fake)
     assert result['failed_checks'] == ['restore']
     assert 'could not create the scratch database' in result['checks']['restore']['detail']
     assert len(fake.calls) == 1 and result['restore']['dropped'] is None
@@ -275,7 +275,7 @@ def test_drop_falls_back_without_force_and_warns_when_it_fails():
     result = run(dict(CONN, path=CUSTOM, restore_test=True), fake=fake)
     assert result['passed'] and fake.argvs()[-1][-1].endswith('"%s"' % result['restore']['database'])
     fake = FakePostgres(drop_force_rc=1, drop_rc=1)
-    result = run(dict(CONN, path=CUSTOM, restore_test=True, fail_on_error=False), fake=fake)
+    result = run(dict(CONN, path=CUSTOM, restore_test=True, fail_on_problem=False), fake=fake)
     assert result['failed_checks'] == ['restore']
     assert 'could not drop the scratch database' in result['checks']['restore']['detail']
     assert any('may be left behind' in w for w in result['warnings'])
@@ -299,7 +299,7 @@ def test_restore_plain_client_exits_without_reading():
     # psql that fails before opening its --file (e.g. authentication): the feeder must not hang
     fake = FakePostgres(restore_rc=2, read_fifo=False)
     started = time.time()
-    result = run(dict(CONN, path=PLAIN_GZ, restore_test=True, fail_on_error=False), fake=fake)
+    result = run(dict(CONN, path=PLAIN_GZ, restore_test=True, fail_on_problem=False), fake=fake)
     assert time.time() - started < 10
     assert result['failed_checks'] == ['restore']
     assert result['restore']['dropped'] is True
@@ -316,7 +316,7 @@ def test_restore_plain_client_stops_reading(tmp_path):
             f.write(b'-- filler ' + os.urandom(4096).hex().encode() + b'\n')
         f.write(sql)
     fake = FakePostgres(restore_rc=3, read_limit=1000)
-    result = run(dict(CONN, path=big, restore_test=True, fail_on_error=False), fake=fake)
+    result = run(dict(CONN, path=big, restore_test=True, fail_on_problem=False), fake=fake)
     assert result['failed_checks'] == ['restore'] and 'rc=3' in result['checks']['restore']['detail']
     assert result['restore']['dropped'] is True
 
@@ -326,7 +326,7 @@ def test_gzipped_custom_archive_is_not_restore_tested(tmp_path):
     with open(CUSTOM, 'rb') as src, gzip.open(path, 'wb') as dst:
         dst.write(src.read())
     fake = FakePostgres()
-    result = run(dict(CONN, path=path, restore_test=True, fail_on_error=False), fake=fake)
+    result = run(dict(CONN, path=path, restore_test=True, fail_on_problem=False), fake=fake)
     assert result['failed_checks'] == ['restore'] and fake.calls == []
     assert 'gunzip it first' in result['checks']['restore']['detail']
 

@@ -101,7 +101,7 @@ def test_healthy(server):
     result = run(url)
     assert not result.get('failed'), result['msg']
     assert result['changed'] is False
-    assert result['healthy'] is True
+    assert result['passed'] is True
     assert result['status'] == 'healthy'
     assert result['version'] == 'v1.2.3'
     assert result['uptime_seconds'] == 86400
@@ -118,7 +118,7 @@ def test_unhealthy_503_names_dependency(server):
     url = server.route('/health', (503, doc('unhealthy', redis='unhealthy')))
     result = run(url, timeout=1, interval=0.2)
     assert result['failed'] is True
-    assert result['healthy'] is False
+    assert result['passed'] is False
     assert result['http_status'] == 503
     assert result['status'] == 'unhealthy'
     assert result['unhealthy_dependencies'] == ['redis']
@@ -129,27 +129,27 @@ def test_unhealthy_503_names_dependency(server):
 
 def test_degraded(server):
     url = server.route('/health', (200, doc('degraded', redis='degraded')))
-    result = run(url, timeout=0, fail_on_unhealthy=False)
+    result = run(url, timeout=0, fail_on_problem=False)
     assert not result.get('failed')
-    assert result['healthy'] is False and result['attempts'] == 1
+    assert result['passed'] is False and result['attempts'] == 1
     assert result['reasons'][0] == 'status "degraded" (allow_degraded is false)'
     assert result['unhealthy_dependencies'] == ['redis']
     result = run(url, timeout=0, allow_degraded=True)
-    assert result['healthy'] is True and result['unhealthy_dependencies'] == []
+    assert result['passed'] is True and result['unhealthy_dependencies'] == []
 
 
 def test_becomes_healthy_after_restart(server):
     url = server.route('/health', (503, doc('unhealthy', postgres='unhealthy')), (502, 'Bad Gateway'),
                        (200, doc()))
     result = run(url, timeout=5, interval=0.05)
-    assert result['healthy'] is True
+    assert result['passed'] is True
     assert result['attempts'] == 3
 
 
 def test_expected_version(server):
     url = server.route('/health', (200, doc(version='v1.2.2')), (200, doc(version='1.2.3')))
     result = run(url, expected_version='v1.2.3', timeout=3)
-    assert result['healthy'] is True and result['attempts'] == 2
+    assert result['passed'] is True and result['attempts'] == 2
     result = run(server.route('/old', (200, doc(version='v1.2.2'))), expected_version='v1.2.3', timeout=0.3)
     assert result['failed'] and 'version v1.2.2, expected v1.2.3' in result['msg']
 
@@ -157,7 +157,7 @@ def test_expected_version(server):
 def test_non_json_2xx_is_healthy_by_status(server):
     url = server.route('/health', (200, 'OK'))
     result = run(url)
-    assert result['healthy'] is True
+    assert result['passed'] is True
     assert result['body_format'] == 'text'
     assert result['status'] == 'healthy' and result['version'] is None
     assert 'response' not in result
@@ -167,16 +167,16 @@ def test_non_json_2xx_is_healthy_by_status(server):
 
 def test_non_json_error_status(server):
     url = server.route('/health', (500, 'Internal Server Error'))
-    result = run(url, timeout=0, fail_on_unhealthy=False)
-    assert result['healthy'] is False and result['http_status'] == 500
+    result = run(url, timeout=0, fail_on_problem=False)
+    assert result['passed'] is False and result['http_status'] == 500
     assert result['status'] is None
 
 
 def test_status_codes(server):
     url = server.route('/health', (204, ''))
-    assert run(url, timeout=0, fail_on_unhealthy=False)['healthy'] is False
+    assert run(url, timeout=0, fail_on_problem=False)['passed'] is False
     result = run(url, timeout=0, status_codes=[200, 204])
-    assert result['healthy'] is True and result['body_format'] == 'empty'
+    assert result['passed'] is True and result['body_format'] == 'empty'
 
 
 def test_slow_answer_times_out_within_deadline(server):
@@ -200,7 +200,7 @@ def test_connection_refused(server):
 def test_check_mode_same_answer(server):
     url = server.route('/health', (200, doc()))
     result = run_module(health_check, {'url': url, 'timeout': 0}, check_mode=True)
-    assert result['healthy'] is True and result['changed'] is False
+    assert result['passed'] is True and result['changed'] is False
 
 
 def test_evaluate_shapes():

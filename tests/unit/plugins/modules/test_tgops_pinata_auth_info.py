@@ -35,7 +35,7 @@ def run(api, **args):
 def test_key_pair_authenticated(api):
     api.route(AUTH, (200, {'message': CONGRATS}))
     result = run(api)
-    assert result['authenticated'] is True and result['status'] == 200
+    assert result['passed'] is True and result['status'] == 200
     assert result['message'] == CONGRATS and result['reason'] is None
     assert result['auth_method'] == 'api_key' and result['usage'] is None
     req = api.calls()[0]
@@ -47,7 +47,7 @@ def test_jwt_and_usage(api):
     api.route(AUTH, (200, {'message': CONGRATS}))
     api.route(USAGE, (200, {'pin_count': 3, 'pin_size_total': 1024, 'pin_size_with_replications_total': 2048}))
     result = run(api, jwt=JWT, usage=True)
-    assert result['authenticated'] is True and result['auth_method'] == 'jwt'
+    assert result['passed'] is True and result['auth_method'] == 'jwt'
     assert result['usage'] == {'pin_count': 3, 'pin_size_total': 1024, 'pin_size_with_replications_total': 2048}
     assert api.calls()[0].headers['Authorization'] == 'Bearer ' + JWT
 
@@ -66,7 +66,7 @@ def test_rejections_are_results(api, status, body, reason, message):
     api.route(AUTH, (status, body))
     result = run(api, usage=True)
     assert 'failed' not in result
-    assert result['authenticated'] is False
+    assert result['passed'] is False
     assert result['status'] == status
     assert result['reason'] == reason and result['message'] == message
     assert result['usage'] is None
@@ -75,10 +75,10 @@ def test_rejections_are_results(api, status, body, reason, message):
 
 def test_fail_on_invalid(api):
     api.route(AUTH, (401, {'error': {'reason': 'INVALID_CREDENTIALS', 'details': 'Invalid/expired credentials'}}))
-    result = run(api, fail_on_invalid=True)
+    result = run(api, fail_on_problem=True)
     assert result['failed'] is True
     assert 'Pinata rejected the credentials' in result['msg'] and 'INVALID_CREDENTIALS' in result['msg']
-    assert result['authenticated'] is False
+    assert result['passed'] is False
 
 
 def test_secret_echoed_by_server_is_masked(api):
@@ -113,7 +113,7 @@ def test_429_retry_after_honoured(api, no_sleep):
     api.route(AUTH, (429, {'error': 'Too Many Requests'}, {'Retry-After': '5', 'X-RateLimit-Remaining': '0'}),
               (200, {'message': CONGRATS}))
     result = run(api)
-    assert result['authenticated'] is True
+    assert result['passed'] is True
     assert no_sleep == [5]
 
 
@@ -132,7 +132,7 @@ def test_usage_refused_is_a_warning(api):
     api.route(USAGE, (403, refused))
     result = run(api, usage=True)
     assert 'failed' not in result
-    assert result['authenticated'] is True and result['usage'] is None
+    assert result['passed'] is True and result['usage'] is None
     assert any('NO_SCOPES_FOUND' in w for w in result['warnings'])
 
 

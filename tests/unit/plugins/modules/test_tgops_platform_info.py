@@ -59,7 +59,7 @@ def test_healthy_stack_has_no_findings_and_password_only_on_stdin():
     fake = FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')])
     result = run_module(platform_info, args(), run_command=fake)
     assert not result.get('failed'), result
-    assert result['findings'] == [] and result['healthy'] is True
+    assert result['findings'] == [] and result['passed'] is True
     assert result['database'] == {'checked': True, 'reachable': True, 'error': ''}
     assert result['redis']['reachable'] is True
     assert result['changed'] is False
@@ -84,7 +84,7 @@ def test_exited_service_and_log_errors_are_found_and_redacted():
 def test_an_engine_that_does_not_answer_is_a_finding_not_silence():
     fake = FakeDocker([], ps_rc=1)
     result = run_module(platform_info, args(), run_command=fake)
-    assert result['healthy'] is False
+    assert result['passed'] is False
     assert result['findings'][0].startswith('docker ps failed: Cannot connect to the Docker daemon')
     assert all(s['state'] == 'unknown' for s in result['services'])
     assert result['logs']['failures'], 'unread logs must be reported'

@@ -35,14 +35,14 @@ def test_identity_and_no_webhook(api):
     assert result['bot']['id'] == 5550001234
     assert result['webhook']['is_set'] is False
     assert result['webhook']['url'] == ''
-    assert result['healthy'] is True and result['problems'] == []
+    assert result['passed'] is True and result['problems'] == []
 
 
 def test_leftover_webhook_blocks_polling(api):
     fake = FakeTelegram(api, TOKEN)
     fake.webhook.update(url='https://old.example.org/hook', max_connections=40, ip_address='203.0.113.9')
     result = run(api, expect_webhook=False)
-    assert result['healthy'] is False
+    assert result['passed'] is False
     assert len(result['problems']) == 1
     assert '409 Conflict' in result['problems'][0]
     assert 'https://old.example.org/hook' in result['problems'][0]
@@ -53,7 +53,7 @@ def test_expected_webhook_missing(api):
     fake = FakeTelegram(api, TOKEN)
     fake.webhook['pending_update_count'] = 7
     result = run(api, expect_webhook=True)
-    assert result['healthy'] is False
+    assert result['passed'] is False
     assert 'no webhook is set' in result['problems'][0]
     assert '7 pending' in result['problems'][0]
 
@@ -71,7 +71,7 @@ def test_thresholds_and_error_dates(api):
     assert hook['last_error_date_iso'].endswith('Z') and 'T' in hook['last_error_date_iso']
     assert hook['last_synchronization_error_date_iso'].endswith('Z')
     assert hook['allowed_updates'] == ['message']
-    assert result['healthy'] is False
+    assert result['passed'] is False
     assert len(result['problems']) == 2
     assert any('250 updates are pending' in p for p in result['problems'])
     assert any('500 Internal Server Error' in p for p in result['problems'])
@@ -82,17 +82,17 @@ def test_old_error_is_not_a_problem(api):
     fake.webhook.update(url='https://h.example.org/hook', last_error_date=int(time.time()) - 7200,
                         last_error_message='old')
     result = run(api, max_error_age=600)
-    assert result['healthy'] is True
+    assert result['passed'] is True
 
 
 def test_fail_on_unhealthy(api):
     fake = FakeTelegram(api, TOKEN)
     fake.webhook.update(url='https://h.example.org/bot%s/hook' % TOKEN)
-    result = run(api, expect_webhook=False, fail_on_unhealthy=True)
+    result = run(api, expect_webhook=False, fail_on_problem=True)
     assert result['failed'] is True
     assert result['msg'].startswith('bot is unhealthy: a webhook is set')
     assert '********' in result['msg']  # token inside the webhook URL is masked
-    assert result['healthy'] is False
+    assert result['passed'] is False
 
 
 @pytest.mark.parametrize('token', ['bot' + TOKEN, TOKEN + '\n', 'not-a-token', '5550001234:bad/secret'])

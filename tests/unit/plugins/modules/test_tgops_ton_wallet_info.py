@@ -78,7 +78,7 @@ def test_balance_and_forms(api):
     assert result['address']['bounceable'] == BOUNCEABLE
     assert result['address']['non_bounceable'] == NON_BOUNCEABLE
     assert result['address']['testnet_bounceable'] == TESTNET
-    assert result['below_threshold'] is False and result['min_balance_ton'] is None
+    assert result['passed'] is True and result['min_balance_ton'] is None
     assert result['sync_utime'] == 1763900000
     req = api.calls()[0]
     assert req.query == {'address': BOUNCEABLE}
@@ -94,12 +94,12 @@ def test_legacy_integer_balance_and_tiny_amount(api):
 def test_threshold(api):
     api.route(INFO, ok_info('499999999'))
     result = run(api, min_balance_ton='0.5')
-    assert result['below_threshold'] is True and result['min_balance_ton'] == '0.5'
+    assert result['passed'] is False and result['min_balance_ton'] == '0.5'
     assert 'failed' not in result
-    failed = run(api, min_balance_ton='0.5', fail_below_threshold=True)
+    failed = run(api, min_balance_ton='0.5', fail_on_problem=True)
     assert failed['failed'] is True
     assert 'below min_balance_ton 0.5 TON' in failed['msg'] and '0.499999999 TON' in failed['msg']
-    assert run(api, min_balance_ton=0.499999999)['below_threshold'] is False
+    assert run(api, min_balance_ton=0.499999999)['passed'] is True
 
 
 def test_bad_threshold(api):
