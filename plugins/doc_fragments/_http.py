@@ -16,10 +16,11 @@ class ModuleDocFragment(object):
 options:
   timeout:
     description:
-      - Deadline in seconds for each API call as a whole - connecting, sending, reading every byte of the
-        answer, and the retries of a rate-limited call with their waits - not per socket operation, so a
-        server that trickles its answer is cut off in time. A rate-limit wait that would pass the deadline is
-        not started; the module fails at once and says so.
+      - Deadline in seconds for the whole module call - every API request it makes, each one's connecting,
+        sending and reading every byte of the answer, and the retries of rate-limited requests with their waits.
+        It is not per request nor per socket operation, so a server that trickles its answer is cut off in
+        time. A rate-limit wait that would pass the deadline is not started; the module fails at once and says
+        so.
       - Between 1 and 86400.
     type: int
     default: 10

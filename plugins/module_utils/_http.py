@@ -756,8 +756,10 @@ class JSONAPIClient(object):
     :arg service: human name used in messages (``Telegram``, ``toncenter``, ``Pinata``).
     :arg redactor: a :class:`Redactor` holding every secret of the call.
     :arg headers: headers sent with every request (credentials go here, never into messages).
-    :arg timeout: deadline in seconds for one :meth:`request` as a whole - every attempt's connect and read
-        and the waits between rate-limited attempts; a wait that would pass it is not started.
+    :arg timeout: deadline in seconds for the whole module run - every :meth:`request` of this client, each
+        attempt's connect and read and the waits between rate-limited attempts; a wait that would pass it is
+        not started. It starts with the first request. (The collection's vocabulary: ``timeout`` always bounds
+        the whole call; docs/module-vocabulary.md.)
     :arg max_retries: how many times a rate-limited request is retried.
     :arg max_retry_wait: total seconds the client may sleep for rate limits in one module run.
     :arg default_wait: wait before a retry when the server names none (doubles on each retry).
@@ -784,6 +786,13 @@ class JSONAPIClient(object):
         self.max_body = max_body
         self.waited = 0.0
         self.retries = 0
+        self._deadline = None
+
+    def deadline(self):
+        """The deadline of the whole run, started by the first request (one module, one client)."""
+        if self._deadline is None:
+            self._deadline = Deadline(self.timeout)
+        return self._deadline
 
     @property
     def shown_url(self):
@@ -805,8 +814,8 @@ class JSONAPIClient(object):
                                                       validate_certs=self.validate_certs, max_redirects=0)
         except TransportError as exc:
             if exc.kind == 'timeout':
-                msg = '%s API at %s did not answer completely within %s seconds (timeout)' % (
-                    self.service, self.shown_url, _fmt(self.timeout))
+                msg = ('%s API at %s did not answer completely within %s seconds (timeout: one deadline for the '
+                       'whole call)' % (self.service, self.shown_url, _fmt(self.timeout)))
             elif exc.kind == 'too_large':
                 msg = '%s API at %s answered%s with a body too large to read: %s' % (
                     self.service, self.shown_url, (' HTTP %s' % exc.status) if exc.status else '', exc.detail)
@@ -839,7 +848,7 @@ class JSONAPIClient(object):
             req_headers['Content-Type'] = content_type
         req_headers.update(headers or {})
         url = self.url(path, params)
-        deadline = Deadline(self.timeout)
+        deadline = self.deadline()
 
         while True:
             response = self._open(method, url, data, req_headers, deadline)
@@ -859,7 +868,7 @@ class JSONAPIClient(object):
                            'of %s s (max_retry_wait=%s, waited %s s so far)' % (
                                _fmt(wait), _fmt(max(remaining, 0)), self.max_retry_wait, _fmt(self.waited)))
                 else:
-                    # The timeout is a deadline for the whole call, retries included.
+                    # The timeout is a deadline for the whole call, every request and retry included.
                     why = ('giving up without waiting: the next wait of %s s would pass the deadline of the call '
                            '(timeout=%s, %s s left)' % (_fmt(wait), _fmt(self.timeout), _fmt(max(left, 0))))
                 msg = '%s API rate limit: %s; %s' % (self.service, what, why)
