@@ -88,9 +88,16 @@ def test_p0_check_mode_on_a_running_but_unhealthy_app_waits_for_nothing(tmp_path
         wait_health("tgquiz")
 
 
-def test_p0_fixes_a_stopped_service_and_reports(tmp_path):
+def incident_channel(secrets_file, platform):
+    """The control URL of what the platform's bot posted (the lab's incident channel is posted to by it)."""
+    bot_id = secrets_file[platform]["bot_token"].split(":")[0]
+    return "%s/_control/bots/%s/sent" % (TELEGRAM, bot_id)
+
+
+def test_p0_fixes_a_stopped_service_and_reports(tmp_path, secrets_file):
     compose("tgquiz", "stop backend-api")
     assert not running("tgquiz", "backend-api")
+    requests.delete(incident_channel(secrets_file, "tgquiz"), timeout=5).raise_for_status()
     proc = ansible_playbook("playbooks/p0_outage.yml", env={"TGOPS_REPORT_DIR": str(tmp_path)})
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     status, body = wait_health("tgquiz", timeout=5)
@@ -111,6 +118,17 @@ def test_p0_fixes_a_stopped_service_and_reports(tmp_path):
     assert "and https://127.0.0.1:18443/health" in report, "the public URL was not verified"
     # The healthy platform is left alone (its report may still list observations, such as old ERROR lines).
     assert "**Status:** Resolved" in other[0] and "No action taken." in other[0]
+
+    # The incident channel heard "acknowledged" first, then the outcome; no secret of the platform went there.
+    posted = [m for m in requests.get(incident_channel(secrets_file, "tgquiz"), timeout=5).json()["messages"]
+              if m["chat_id"] == "-1001000000001"]
+    assert len(posted) == 2, posted
+    assert posted[0]["text"].startswith("[P0] tgquiz-lab (tgquiz): acknowledged by "), posted
+    assert "Resolved." in posted[1]["text"] and "Started backend-api" in posted[1]["text"], posted
+    assert "Report: %s/" % tmp_path in posted[1]["text"], posted
+    for message in posted:
+        for secret in secrets_file["tgquiz"].values():
+            assert not (isinstance(secret, str) and len(secret) >= 8 and secret in message["text"])
 
 
 def test_p0_after_both_apps_are_killed_each_public_url_serves_its_own_platform(tmp_path):
