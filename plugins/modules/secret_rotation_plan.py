@@ -67,6 +67,10 @@ options:
         Telegram token of another bot.
     type: dict
     default: {}
+notes:
+  - Not named C(secret_rotation_plan_info) although it changes nothing - it reads no existing state to report;
+    it decides a plan from its options and draws new values, which differ on every run. C(_info) modules report
+    what exists. The collection's vocabulary is in C(docs/module-vocabulary.md).
 """
 
 EXAMPLES = r"""

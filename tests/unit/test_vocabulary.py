@@ -1,0 +1,267 @@
+"""One vocabulary across the modules (docs/module-vocabulary.md), checked on every module so the rule cannot rot.
+
+Loads each module's real ``argument_spec`` (captured where ``main()`` builds its AnsibleModule), its
+``DOCUMENTATION`` with the collection's doc fragments, and ``RETURN``, plus the tables of the doc page, and fails
+when a module:
+
+- has a "fail on a bad verdict" switch not named ``fail_on_problem``, or that switch with the wrong default;
+- keeps a former name that is not a deprecated alias (version 2.0.0, collection tgops.runbooks);
+- returns a verdict not named ``passed``, or a former verdict key not documented as deprecated;
+- has a timeout option other than ``timeout`` (the whole call) or the per-unit names, or a ``timeout`` not
+  documented as the deadline of the whole call;
+- has a secret option without its environment variable (read as a fallback and named in its description);
+- is read-only without the ``_info`` suffix and without saying why, or is missing from the doc's module table.
+
+The run-time behaviour (aliases work, old keys equal the new one, fallbacks are read) is in
+tests/unit/plugins/modules/test_vocabulary_modules.py.
+"""
+import importlib
+import os
+import re
+
+import pytest
+import yaml
+
+from ansible.module_utils import basic
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.testing import patch_module_args
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODULES_DIR = os.path.join(ROOT, "plugins", "modules")
+DOC = os.path.join(ROOT, "docs", "module-vocabulary.md")
+MODULES = sorted(name[:-3] for name in os.listdir(MODULES_DIR) if name.endswith(".py") and not name.startswith("_"))
+
+SWITCH = "fail_on_problem"
+VERDICT = "passed"
+CHECK_ACTIONS = {"health_check", "backup_verify"}  # the only modules whose switch defaults to true
+# Former names: switches (options) and verdict keys (RETURN). They may live on only as deprecated.
+OLD_SWITCHES = {"fail_on_unhealthy", "fail_below_threshold", "fail_on_invalid", "fail_on_error"}
+OLD_VERDICTS = {"healthy", "below_threshold", "authenticated"}
+# Other spellings of a verdict that must not appear as a top-level result key.
+VERDICT_LIKE = OLD_VERDICTS | {"ok", "success", "successful", "valid", "is_healthy", "verdict", "all_passed", "good"}
+UNIT_TIMEOUTS = {"request_timeout", "command_timeout", "connect_timeout"}
+DEPRECATION = {"version": "2.0.0", "collection_name": "tgops.runbooks"}
+
+# Every no_log option: the environment variable it reads, or why it has none. ``how`` is ``fallback`` (an
+# argument_spec env_fallback), ``module`` (the module reads it, see pinata_auth_info.env_credentials) or
+# ``libpq`` (the client library reads it when the option is empty).
+SECRET_ENV = {
+    ("telegram_bot_info", "bot_token"): ("TELEGRAM_BOT_TOKEN", "fallback"),
+    ("telegram_webhook", "bot_token"): ("TELEGRAM_BOT_TOKEN", "fallback"),
+    ("telegram_webhook", "secret_token"): ("TELEGRAM_WEBHOOK_SECRET", "fallback"),
+    ("ton_wallet_info", "api_key"): ("TONCENTER_API_KEY", "fallback"),
+    ("pinata_auth_info", "jwt"): ("PINATA_JWT", "module"),
+    ("pinata_auth_info", "api_key"): ("PINATA_API_KEY", "module"),
+    ("pinata_auth_info", "api_secret"): ("PINATA_SECRET_KEY", "module"),
+    ("platform_info", "database.password"): ("PGPASSWORD", "fallback"),
+    ("incident_notify", "bot_token"): ("TGOPS_NOTIFY_TELEGRAM_BOT_TOKEN", "fallback"),
+    ("incident_notify", "slack_webhook_url"): ("TGOPS_NOTIFY_SLACK_WEBHOOK_URL", "fallback"),
+}
+PG_PASSWORD = ("login_password", ("PGPASSWORD", "libpq"))  # every module with the PostgreSQL connection options
+MANY_VALUES = {"values", "new_values", "current_values", "headers", "redact"}  # no single conventional variable
+
+
+class _Captured(BaseException):
+    """Raised from AnsibleModule.__init__ to take the spec; BaseException so no module's except catches it."""
+
+    def __init__(self, kwargs):
+        super(_Captured, self).__init__("captured")
+        self.kwargs = kwargs
+
+
+def module_spec(name):
+    module = importlib.import_module("ansible_collections.tgops.runbooks.plugins.modules.%s" % name)
+
+    def capture(self, *args, **kwargs):
+        if args:
+            kwargs["argument_spec"] = args[0]
+        raise _Captured(kwargs)
+
+    original = basic.AnsibleModule.__init__
+    basic.AnsibleModule.__init__ = capture
+    try:
+        with patch_module_args({}):
+            module.main()
+    except _Captured as exc:
+        return module, exc.kwargs["argument_spec"]
+    finally:
+        basic.AnsibleModule.__init__ = original
+    raise AssertionError("%s: main() built no AnsibleModule" % name)
+
+
+def _fragment(ref):
+    """DOCUMENTATION of a doc fragment reference such as tgops.runbooks._attributes.info_module."""
+    parts = ref.split(".")
+    assert parts[:2] == ["tgops", "runbooks"], "unexpected fragment %s" % ref
+    frag = importlib.import_module("ansible_collections.tgops.runbooks.plugins.doc_fragments.%s" % parts[2])
+    return yaml.safe_load(getattr(frag.ModuleDocFragment, parts[3].upper() if len(parts) > 3 else "DOCUMENTATION"))
+
+
+def module_docs(module):
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    options = dict(doc.get("options") or {})
+    notes = list(doc.get("notes") or [])
+    for ref in doc.get("extends_documentation_fragment") or []:
+        frag = _fragment(ref) or {}
+        for key, value in (frag.get("options") or {}).items():
+            options.setdefault(key, value)
+        notes.extend(frag.get("notes") or [])
+    doc["options"], doc["notes"] = options, notes
+    return doc, yaml.safe_load(module.RETURN) or {}
+
+
+def _text(value):
+    return " ".join(value) if isinstance(value, list) else str(value or "")
+
+
+def walk(spec, docs, prefix=""):
+    """(dotted name, spec entry, doc entry) for every option and sub-option."""
+    for key, entry in spec.items():
+        doc = (docs or {}).get(key) or {}
+        yield prefix + key, entry, doc
+        if entry.get("options"):
+            for item in walk(entry["options"], doc.get("suboptions"), prefix + key + "."):
+                yield item
+
+
+@pytest.fixture(scope="module", params=MODULES)
+def loaded(request):
+    module, spec = module_spec(request.param)
+    doc, ret = module_docs(module)
+    return request.param, spec, doc, ret
+
+
+def doc_table(heading):
+    """Rows of the first table under ``## heading`` in docs/module-vocabulary.md, as lists of cells."""
+    with open(DOC, encoding="utf-8") as handle:
+        text = handle.read()
+    section = text.split("## %s\n" % heading, 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    return [[cell.strip().strip("`") for cell in row.strip("|").split("|")] for row in rows[2:]]
+
+
+def test_every_module_is_loaded():
+    assert len(MODULES) >= 20 and "health_check" in MODULES
+
+
+def test_fail_switch(loaded):
+    name, spec, doc, ret = loaded
+    for option, entry, dummy in walk(spec, doc["options"]):
+        assert not (option.startswith("fail_") and option != SWITCH), (
+            "%s: option %s - the fail-on-a-bad-verdict switch is named %s" % (name, option, SWITCH))
+        assert option not in OLD_SWITCHES
+    if SWITCH not in spec:
+        return
+    entry = spec[SWITCH]
+    assert entry.get("type") == "bool"
+    want = name in CHECK_ACTIONS
+    assert entry.get("default") is want, "%s: %s defaults to %s (rule: true only in check actions)" % (
+        name, SWITCH, want)
+    assert VERDICT in ret, "%s has %s but returns no %s" % (name, SWITCH, VERDICT)
+
+
+def test_former_names_are_deprecated_aliases(loaded):
+    name, spec, doc, ret = loaded
+    for option, entry, opt_doc in walk(spec, doc["options"]):
+        old = set(entry.get("aliases") or []) & OLD_SWITCHES
+        if not old:
+            continue
+        assert option == SWITCH
+        deprecated = {d["name"]: d for d in entry.get("deprecated_aliases") or []}
+        for alias in old:
+            assert alias in deprecated, "%s: alias %s of %s is not deprecated" % (name, alias, option)
+            assert {k: deprecated[alias].get(k) for k in DEPRECATION} == DEPRECATION
+            assert alias in (opt_doc.get("aliases") or [])
+            assert "%s) is deprecated and will be removed in version 2.0.0" % alias in _text(opt_doc["description"])
+
+
+def test_verdict_key(loaded):
+    name, spec, doc, ret = loaded
+    for key in set(ret) & VERDICT_LIKE:
+        text = _text(ret[key].get("description"))
+        assert key in OLD_VERDICTS and text.startswith("Deprecated, use RV(passed)") and "2.0.0" in text, (
+            "%s returns %s: the verdict key is %s (former keys only as documented deprecated ones)" % (
+                name, key, VERDICT))
+        assert VERDICT in ret
+    if VERDICT in ret:
+        assert ret[VERDICT]["type"] == "bool"
+
+
+def test_timeouts(loaded):
+    name, spec, doc, ret = loaded
+    options = dict((option, (entry, opt_doc)) for option, entry, opt_doc in walk(spec, doc["options"]))
+    for option, (entry, opt_doc) in options.items():
+        leaf = option.rsplit(".", 1)[-1]
+        if "timeout" not in leaf:
+            continue
+        assert leaf == "timeout" or leaf in UNIT_TIMEOUTS, "%s: %s is not a vocabulary timeout name" % (name, option)
+        if leaf == "timeout":
+            assert re.search(r"deadline\b.*\bwhole (call|module call|run)", _text(opt_doc.get("description")), re.I), (
+                "%s: timeout must be documented as the deadline of the whole call" % name)
+    if "request_timeout" in options:
+        assert "timeout" in options, "%s: request_timeout without an overall timeout" % name
+
+
+def test_secret_options_read_their_environment_variable(loaded):
+    name, spec, doc, ret = loaded
+    for option, entry, opt_doc in walk(spec, doc["options"]):
+        if not entry.get("no_log"):
+            continue
+        if option.rsplit(".", 1)[-1] in MANY_VALUES:
+            assert entry.get("type") in ("dict", "list"), "%s: %s holds one value, give it a variable" % (
+                name, option)
+            continue
+        if option == PG_PASSWORD[0]:
+            variable, how = PG_PASSWORD[1]
+            fallback = entry.get("fallback")
+            assert fallback is None or fallback == (env_fallback, [variable])
+            continue
+        assert (name, option) in SECRET_ENV, "%s: secret option %s has no environment variable in the table" % (
+            name, option)
+        variable, how = SECRET_ENV[(name, option)]
+        if how == "fallback":
+            assert entry.get("fallback") == (env_fallback, [variable]), "%s: %s must fall back to %s" % (
+                name, option, variable)
+        else:
+            assert entry.get("fallback") is None
+        assert "E(%s)" % variable in _text(opt_doc.get("description")), (
+            "%s: the description of %s must name E(%s)" % (name, option, variable))
+
+
+def test_secret_table_in_the_doc_matches():
+    rows = doc_table("Secret options and their environment variables")
+    in_doc = set()
+    for modules, option, variable in rows:
+        for module in re.findall(r"[a-z_]+", modules.replace("the PostgreSQL modules", "")):
+            in_doc.add((module, option, variable))
+    in_test = set((module, option, variable) for (module, option), (variable, dummy) in SECRET_ENV.items())
+    assert in_test <= in_doc and len([r for r in rows if r[1] == "login_password"]) == 1
+    assert (in_doc - in_test) == set()
+
+
+def test_module_names(loaded):
+    name, spec, doc, ret = loaded
+    kinds = dict((row[0], row[1]) for row in doc_table("Module names"))
+    assert name in kinds, "%s is missing from the module table of docs/module-vocabulary.md" % name
+    kind = kinds[name]
+    assert kind in ("changes", "info", "check", "plan")
+    assert (kind == "info") == name.endswith("_info"), "%s: read-only modules end in _info, others do not" % name
+    if kind in ("check", "plan"):
+        assert any("Not named C(%s_info)" % name in _text(note) for note in doc["notes"]), (
+            "%s changes nothing but is not named _info: its notes must say why" % name)
+    if kind == "check":
+        assert spec.get(SWITCH, {}).get("default") is True
+
+
+def test_module_table_lists_only_modules():
+    assert sorted(row[0] for row in doc_table("Module names")) == MODULES
+
+
+def test_the_words_table_names_the_vocabulary():
+    rows = doc_table("The words")
+    names = " ".join(row[1] for row in rows)
+    for word in (SWITCH, VERDICT, "timeout") + tuple(sorted(UNIT_TIMEOUTS)):
+        assert "%s" % word in names
+    former = " ".join(row[4] for row in rows)
+    for word in OLD_SWITCHES | OLD_VERDICTS:
+        assert word in former
