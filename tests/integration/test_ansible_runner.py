@@ -69,7 +69,8 @@ def credential_extravars(secrets):
     for ctype in awx["tgops_awx_credential_types"]:
         for name, template in ctype["injectors"]["extra_vars"].items():
             field = template.strip("{} ")
-            extravars[name] = inputs[field]
+            # An optional input left empty (the incident channel) renders as "", as AWX renders it.
+            extravars[name] = inputs.get(field, "")
     return extravars
 
 
