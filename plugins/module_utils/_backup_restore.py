@@ -12,12 +12,8 @@ which takes an argv list and ``environ_update``. Nothing goes through a shell.
 * custom archives: ``pg_restore --exit-on-error --no-owner --dbname SCRATCH FILE`` (pg_restore reads the
   file itself);
 * plain SQL (``.sql``): ``psql -X -q -v ON_ERROR_STOP=1 --file FILE``;
-* gzip-compressed SQL (``.sql.gz``) or archive: ``psql``/``pg_restore`` read a named pipe (FIFO, mode 0600,
-  in a private temporary directory) that a thread of this process fills with the decompressed stream, 1 MiB
-  at a time. ``run_command(data=...)`` would hold the whole dump in memory and ``gunzip -c | psql`` would need
-  a shell. The feeder opens the FIFO non-blocking and retries until the client opens it, so a client that
-  fails before reading (wrong password, server down) never leaves the thread blocked; a client that stops
-  reading (ON_ERROR_STOP) ends it with EPIPE.
+* gzip-compressed SQL (``.sql.gz``): ``psql`` reads a named pipe that a thread of this process fills with the
+  decompressed stream (``_pg_backup.GzipFifo``, shared with pg_backup_restore).
 
 The scratch database is created with a random name and dropped in ``finally`` whatever happened.
 """
@@ -26,22 +22,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import binascii
-import errno
-import gzip
 import os
 import re
-import shutil
-import tempfile
-import threading
 import time
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
-    libpq_argv,
-    libpq_environ,
+from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
+    GzipFifo,
+    conn_environ,
+    psql_argv,
     quote_ident,
+    restore_argv,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import conn_from_params
 
-FEED_BLOCK = 1024 * 1024
 # lower case so that the name means the same quoted or not; 41 + 12 random characters stay under 63 bytes
 DB_PREFIX_RE = re.compile(r'[a-z_][a-z0-9_]{0,40}\Z')
 
@@ -67,87 +60,12 @@ def _err_text(out, err):
     return '\n'.join(lines[-20:])
 
 
-class _FifoFeeder(object):
-    """Writes the decompressed content of ``path`` into the FIFO ``fifo`` from a thread.
-
-    The feeder stops once the whole stream is written, or when ``finish()`` is called (the client has
-    exited). Only ``psql`` reads a FIFO: ``pg_restore`` opens its input file twice (format detection, then
-    reading), which a pipe cannot serve, so a gzip-compressed custom archive is not restore-tested."""
-
-    def __init__(self, path, fifo, max_opens=1):
-        self.path = path
-        self.fifo = fifo
-        self.max_opens = max_opens
-        self.stop = threading.Event()
-        self.error = None
-        self.bytes_written = 0
-        self.opens = 0
-        self.complete = False
-        self.thread = threading.Thread(target=self._run, name='tgops-restore-feeder')
-        self.thread.daemon = True
-
-    def start(self):
-        self.thread.start()
-
-    def _open(self):
-        while not self.stop.is_set():
-            try:
-                return os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError as exc:
-                if exc.errno != errno.ENXIO:  # ENXIO: no reader yet
-                    self.error = 'cannot open the restore pipe: %s' % exc
-                    return None
-                self.stop.wait(0.05)
-        return None
-
-    def _run(self):
-        while self.opens < self.max_opens and not self.complete:
-            fd = self._open()
-            if fd is None:
-                return
-            self.opens += 1
-            self.error = None
-            self.bytes_written = 0
-            try:
-                os.set_blocking(fd, True)
-                with os.fdopen(fd, 'wb') as out:
-                    fd = None
-                    with gzip.open(self.path, 'rb') as src:
-                        while True:
-                            block = src.read(FEED_BLOCK)
-                            if not block:
-                                break
-                            out.write(block)
-                            self.bytes_written += len(block)
-                self.complete = True
-            except (IOError, OSError, EOFError) as exc:
-                if getattr(exc, 'errno', None) == errno.EPIPE:
-                    self.error = 'the client stopped reading after %d bytes' % self.bytes_written
-                else:
-                    self.error = 'feeding the restore pipe failed after %d bytes: %s' % (self.bytes_written, exc)
-                    return
-            finally:
-                if fd is not None:
-                    os.close(fd)
-
-    def finish(self, timeout=30):
-        self.stop.set()
-        self.thread.join(timeout)
-
-
-def build_restore_argv(fmt, compression, input_path, dbname, params, bins):
-    """argv of the restore command. ``input_path`` is the backup itself or the FIFO that carries it."""
-    if fmt == 'custom':
-        return [bins['pg_restore'], '--exit-on-error', '--no-owner'] + libpq_argv(params, dbname) + [input_path]
-    return ([bins['psql'], '-X', '-q', '-v', 'ON_ERROR_STOP=1'] + libpq_argv(params, dbname)
-            + ['--file', input_path])
-
-
-def build_psql_argv(params, dbname, sql, bins, tuples_only=False):
-    argv = [bins['psql'], '-X', '-q', '-v', 'ON_ERROR_STOP=1']
-    if tuples_only:
-        argv.extend(['-A', '-t'])
-    return argv + libpq_argv(params, dbname) + ['--command', sql]
+def build_restore_argv(fmt, input_path, dbname, conn, bins):
+    """argv of the restore command. ``input_path`` is the backup itself or the FIFO that carries it. No
+    ``--single-transaction`` (a failed restore test drops the scratch database anyway); ``--no-owner``: the
+    scratch database's owner is the connecting role."""
+    return restore_argv(bins, conn, dbname, 'custom' if fmt == 'custom' else 'plain', input_path,
+                        single_transaction=False, no_owner=True)
 
 
 def run_restore_test(run_command, verified, params, bins, min_rows=None, prefix='tgops_verify_',
@@ -158,7 +76,8 @@ def run_restore_test(run_command, verified, params, bins, min_rows=None, prefix=
     duration_seconds, row_counts, min_rows_failed, count_errors, dropped, commands (argv lists; they carry no
     password: it is in the environment)."""
     min_rows = dict(min_rows or {})
-    env = libpq_environ(params)
+    conn = conn_from_params(params)
+    env = conn_environ(conn, password_env=True)
     maint = params.get('maintenance_db') or 'postgres'
     dbname = scratch_db_name(prefix)
     report = {
@@ -176,43 +95,35 @@ def run_restore_test(run_command, verified, params, bins, min_rows=None, prefix=
                            'first')
         report['dropped'] = None
         return report
-    create = build_psql_argv(params, maint, 'CREATE DATABASE %s' % quote_ident(dbname), bins)
+    create = psql_argv(bins['psql'], conn, maint, 'CREATE DATABASE %s' % quote_ident(dbname))
     rc, out, err = run(create)
     if rc != 0:
         report['error'] = 'could not create the scratch database %s: %s' % (dbname, _err_text(out, err))
         report['dropped'] = None  # nothing was created
         return report
     started = time.time()
-    workdir = None
-    feeder = None
+    fifo = None
     try:
         path = verified['path']
         # gzip around the whole file (a .sql.gz, or a gzipped archive) is decompressed into a FIFO; the zlib
         # data blocks inside a custom archive are pg_restore's business
-        streamed = verified['format'] == 'plain' and verified.get('compression') == 'gzip'
-        if streamed:
-            workdir = tempfile.mkdtemp(prefix='tgops-restore-', dir=tmpdir)
-            os.chmod(workdir, 0o700)
-            fifo = os.path.join(workdir, 'backup.pipe')
-            os.mkfifo(fifo, 0o600)
-            feeder = _FifoFeeder(path, fifo)
-            feeder.start()
-            path = fifo
-        argv = build_restore_argv(verified['format'], verified.get('compression'), path, dbname, params, bins)
-        rc, out, err = run(argv)
-        if feeder is not None:
-            feeder.finish()
+        if verified['format'] == 'plain' and verified.get('compression') == 'gzip':
+            fifo = GzipFifo(path, tmpdir).__enter__()
+            path = fifo.path
+        rc, out, err = run(build_restore_argv(verified['format'], path, dbname, conn, bins))
+        if fifo is not None:
+            fifo.feeder.finish()
         if rc != 0:
             report['error'] = 'restore into %s failed (rc=%d): %s' % (dbname, rc, _err_text(out, err))
             return report
-        if feeder is not None and not feeder.complete:
+        if fifo is not None and not fifo.feeder.complete:
             report['error'] = 'restore into %s: the client did not read the whole backup (%s)' % (
-                dbname, feeder.error or 'pipe not read to its end')
+                dbname, fifo.feeder.error or 'pipe not read to its end')
             return report
         report['duration_seconds'] = round(time.time() - started, 3)
         for table in sorted(min_rows):
             sql = 'SELECT count(*) FROM %s' % quote_ident(table)
-            rc, out, err = run(build_psql_argv(params, dbname, sql, bins, tuples_only=True))
+            rc, out, err = run(psql_argv(bins['psql'], conn, dbname, sql, tuples_only=True))
             count = None
             if rc == 0:
                 try:
@@ -227,27 +138,25 @@ def run_restore_test(run_command, verified, params, bins, min_rows=None, prefix=
         report['passed'] = not report['min_rows_failed']
         return report
     finally:
-        if feeder is not None:
-            feeder.finish()
+        if fifo is not None:
+            fifo.__exit__(None, None, None)
         if report['duration_seconds'] is None:
             report['duration_seconds'] = round(time.time() - started, 3)
-        drop_error = _drop(run, params, maint, dbname, bins)
+        drop_error = _drop(run, conn, maint, dbname, bins)
         if drop_error:
             report['error'] = '; '.join(e for e in (report['error'], drop_error) if e)
             report['passed'] = False
         else:
             report['dropped'] = True
-        if workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _drop(run, params, maint, dbname, bins):
+def _drop(run, conn, maint, dbname, bins):
     sql = 'DROP DATABASE IF EXISTS %s WITH (FORCE)' % quote_ident(dbname)
-    rc, out, err = run(build_psql_argv(params, maint, sql, bins))
+    rc, out, err = run(psql_argv(bins['psql'], conn, maint, sql))
     if rc == 0:
         return None
     # PostgreSQL before 13 has no WITH (FORCE)
-    rc, out2, err2 = run(build_psql_argv(params, maint, 'DROP DATABASE IF EXISTS %s' % quote_ident(dbname), bins))
+    rc, out2, err2 = run(psql_argv(bins['psql'], conn, maint, 'DROP DATABASE IF EXISTS %s' % quote_ident(dbname)))
     if rc == 0:
         return None
     return 'could not drop the scratch database %s: %s' % (dbname, _err_text(out2, err2) or _err_text(out, err))

@@ -156,6 +156,79 @@ def pgpass_escape(value):
     return value.replace('\\', '\\\\').replace(':', '\\:')
 
 
+# libpq keywords that have their own option (or must never reach argv: the password) and so cannot be set
+# through ``connect_params``
+RESERVED_CONNECT_PARAMS = frozenset(['dbname', 'host', 'hostaddr', 'password', 'passfile', 'port', 'user',
+                                     'service', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey'])
+CONNECT_PARAM_RE = re.compile(r'^[a-z][a-z_]*$')
+
+
+def connect_params_problem(connect_params):
+    """None if ``connect_params`` (libpq keyword -> value) can go into a connection string, else why not."""
+    for key in sorted(connect_params or {}, key=str):
+        if not isinstance(key, str) or not CONNECT_PARAM_RE.match(key):
+            return 'connect_params: %r is not a libpq connection keyword' % (key,)
+        if key in RESERVED_CONNECT_PARAMS:
+            return ('connect_params: %s has its own option (or, for a password, must never reach a command line); '
+                    'use that option instead' % key)
+        value = connect_params[key]
+        if isinstance(value, (dict, list)) or value is None:
+            return 'connect_params: %s needs a single value' % key
+        if '\x00' in str(value):
+            return 'connect_params: %s contains a NUL character' % key
+    return None
+
+
+def conninfo_value(value):
+    """A libpq connection-string value in single quotes, backslash and quote escaped."""
+    return "'%s'" % value.replace('\\', '\\\\').replace("'", "\\'")
+
+
+def dbname_conninfo(dbname, connect_params=None):
+    """The ``--dbname`` argument for ``dbname``: a connection string with that key (and ``connect_params``).
+
+    psql, pg_dump and pg_restore read a ``--dbname`` containing ``=`` (or starting with ``postgresql://``) as a
+    whole connection string, so a database name such as ``x host=other dbname=prod`` would connect elsewhere.
+    Always passing ``dbname='...'`` makes libpq take the name literally, whatever characters it has."""
+    problem = connect_params_problem(connect_params)
+    if problem:
+        raise ValueError(problem)
+    pairs = ['dbname=%s' % conninfo_value(dbname)]
+    for key in sorted(connect_params or {}):
+        value = connect_params[key]
+        if isinstance(value, bool):
+            value = int(value)
+        pairs.append('%s=%s' % (key, conninfo_value(str(value))))
+    return ' '.join(pairs)
+
+
+def conn_argv(conn, dbname):
+    """libpq options for host, port, user, database (``conn``: host, port, user, unix_socket (wins over
+    host), password (see PassFile), env (more libpq variables such as PGSSLMODE), connect_params (more
+    connection-string keywords)). Never the password.
+
+    ``--no-password``: a wrong or missing password fails at once instead of waiting for a prompt. The
+    database name goes in as a quoted connection-string value (see dbname_conninfo())."""
+    argv = []
+    host = conn.get('unix_socket') or conn.get('host')
+    if host:
+        argv.extend(['--host', host])
+    argv.extend(['--port', str(conn.get('port') or 5432)])
+    if conn.get('user'):
+        argv.extend(['--username', conn['user']])
+    return argv + ['--no-password', '--dbname', dbname_conninfo(dbname, conn.get('connect_params'))]
+
+
+def conn_environ(conn, password_env=False):
+    """libpq environment of the client programs: application name, connect timeout and ``conn['env']``
+    (SSL settings). The password only with ``password_env`` (``PGPASSWORD``); otherwise see PassFile."""
+    env = {'PGAPPNAME': 'tgops.runbooks', 'PGCONNECT_TIMEOUT': '10'}
+    env.update(conn.get('env') or {})
+    if password_env and conn.get('password'):
+        env['PGPASSWORD'] = conn['password']
+    return env
+
+
 class PassFile(object):
     """A libpq password file (0600) in a private directory, removed on exit; ``environ()`` points at it.
 
@@ -181,10 +254,9 @@ class PassFile(object):
         return self
 
     def environ(self, extra=None):
-        env = {'PGAPPNAME': 'tgops.runbooks', 'PGCONNECT_TIMEOUT': '10'}
+        env = conn_environ({'env': extra})
         if self.path:
             env['PGPASSFILE'] = self.path
-        env.update(extra or {})
         return env
 
     def __exit__(self, *exc):
@@ -193,35 +265,16 @@ class PassFile(object):
         return False
 
 
-def conn_from_params(params):
-    """The collection's connection contract (postgres_common_argument_spec) as the ``conn`` dict used here."""
-    env = {'PGSSLMODE': params.get('ssl_mode') or 'prefer',
-           'PGCONNECT_TIMEOUT': str(params.get('connect_timeout') or 10)}
-    if params.get('ca_cert'):
-        env['PGSSLROOTCERT'] = params['ca_cert']
-    return {'host': params.get('login_host'), 'unix_socket': params.get('login_unix_socket'),
-            'port': params.get('port'), 'user': params.get('login_user'), 'password': params.get('login_password'),
-            'env': env}
-
-
-def conn_argv(conn, dbname):
-    """libpq options for host, port, user, database (``conn``: host, port, user, unix_socket (wins over
-    host), password (see PassFile), env (more libpq variables such as PGSSLMODE)).
-
-    ``--no-password``: a wrong or missing password fails at once instead of waiting for a prompt."""
-    argv = []
-    host = conn.get('unix_socket') or conn.get('host')
-    if host:
-        argv.extend(['--host', host])
-    argv.extend(['--port', str(conn.get('port') or 5432)])
-    if conn.get('user'):
-        argv.extend(['--username', conn['user']])
-    return argv + ['--no-password', '--dbname', dbname]
-
-
 def quote_ident(name):
-    """``public.users`` -> ``"public"."users"``; ``users`` -> ``"users"``."""
-    return '.'.join('"%s"' % part.replace('"', '""') for part in name.split('.', 1))
+    """Quote a possibly schema-qualified identifier: ``public.users`` -> ``"public"."users"``; an already
+    quoted name (``"Mixed Case"``) is taken as one identifier."""
+    parts = name.split('.', 1) if not name.startswith('"') else [name]
+    quoted = []
+    for part in parts:
+        if part.startswith('"') and part.endswith('"') and len(part) > 1:
+            part = part[1:-1].replace('""', '"')
+        quoted.append('"%s"' % part.replace('"', '""'))
+    return '.'.join(quoted)
 
 
 def _err_text(out, err, lines=20):
@@ -360,16 +413,23 @@ def detect_format(path):
 
 
 class GzipFifoFeeder(object):
-    """Writes the decompressed content of ``path`` into the FIFO ``fifo`` from a thread, for psql to read.
+    """Writes the decompressed content of ``path`` into the FIFO ``fifo`` from a thread, for a client to read.
 
-    The FIFO is opened non-blocking and retried until psql opens it, so a psql that fails before reading
-    never leaves the thread blocked; a psql that stops reading (ON_ERROR_STOP) ends it with EPIPE."""
+    ``run_command(data=...)`` would hold the whole dump in memory and ``gunzip -c | psql`` would need a shell.
+    The FIFO is opened non-blocking and retried until the client opens it, so a client that fails before
+    reading (wrong password, server down) never leaves the thread blocked; a client that stops reading
+    (ON_ERROR_STOP) ends it with EPIPE. It stops once the whole stream is written, or when ``finish()`` is
+    called (the client has exited). Only ``psql`` reads a FIFO: ``pg_restore`` opens its input twice (format
+    detection, then reading), which a pipe cannot serve."""
 
-    def __init__(self, path, fifo):
+    def __init__(self, path, fifo, max_opens=1):
         self.path = path
         self.fifo = fifo
+        self.max_opens = max_opens
         self.stop = threading.Event()
         self.error = None
+        self.bytes_written = 0
+        self.opens = 0
         self.complete = False
         self.thread = threading.Thread(target=self._run, name='tgops-restore-feeder')
         self.thread.daemon = True
@@ -383,37 +443,76 @@ class GzipFifoFeeder(object):
             try:
                 return os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
             except OSError as exc:
-                if exc.errno != errno.ENXIO:
+                if exc.errno != errno.ENXIO:  # ENXIO: no reader yet
                     self.error = 'cannot open the restore pipe: %s' % exc
                     return None
                 self.stop.wait(0.05)
         return None
 
     def _run(self):
-        fd = self._open()
-        if fd is None:
-            return
-        try:
-            os.set_blocking(fd, True)
-            with os.fdopen(fd, 'wb') as out:
-                fd = None
-                with gzip.open(self.path, 'rb') as src:
-                    while True:
-                        block = src.read(FEED_BLOCK)
-                        if not block:
-                            break
-                        out.write(block)
-            self.complete = True
-        except (IOError, OSError, EOFError) as exc:
-            self.error = ('psql stopped reading' if getattr(exc, 'errno', None) == errno.EPIPE
-                          else 'feeding the restore pipe failed: %s' % exc)
-        finally:
-            if fd is not None:
-                os.close(fd)
+        while self.opens < self.max_opens and not self.complete:
+            fd = self._open()
+            if fd is None:
+                return
+            self.opens += 1
+            self.error = None
+            self.bytes_written = 0
+            try:
+                os.set_blocking(fd, True)
+                with os.fdopen(fd, 'wb') as out:
+                    fd = None
+                    with gzip.open(self.path, 'rb') as src:
+                        while True:
+                            block = src.read(FEED_BLOCK)
+                            if not block:
+                                break
+                            out.write(block)
+                            self.bytes_written += len(block)
+                self.complete = True
+            except (IOError, OSError, EOFError) as exc:
+                if getattr(exc, 'errno', None) == errno.EPIPE:
+                    self.error = 'the client stopped reading after %d bytes' % self.bytes_written
+                else:
+                    self.error = 'feeding the restore pipe failed after %d bytes: %s' % (self.bytes_written, exc)
+                    return
+            finally:
+                if fd is not None:
+                    os.close(fd)
 
     def finish(self, timeout=30):
         self.stop.set()
         self.thread.join(timeout)
+
+
+class GzipFifo(object):
+    """``with GzipFifo(path, tmpdir) as fifo:`` a FIFO (0600, in a private directory) that a GzipFifoFeeder
+    fills with the decompressed ``path``; ``fifo.path`` goes to the client, ``fifo.feeder`` says how it went.
+    On exit the feeder is stopped and the directory removed."""
+
+    def __init__(self, path, tmpdir=None):
+        self.source = path
+        self.tmpdir = tmpdir
+        self.workdir = None
+        self.path = None
+        self.feeder = None
+
+    def __enter__(self):
+        self.workdir = tempfile.mkdtemp(prefix='tgops-restore-', dir=self.tmpdir)
+        try:
+            os.chmod(self.workdir, 0o700)
+            self.path = os.path.join(self.workdir, 'backup.pipe')
+            os.mkfifo(self.path, 0o600)
+            self.feeder = GzipFifoFeeder(self.source, self.path).start()
+        except BaseException:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.feeder is not None:
+            self.feeder.finish()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        return False
 
 
 def psql_argv(psql, conn, dbname, sql, tuples_only=False):
@@ -490,27 +589,16 @@ def restore_database(run_command, bins, conn, dbname, path, owner=None, maintena
         run('drop', steps[0][1])
         report['dropped'] = True
         run('create', steps[1][1])
-        workdir = None
-        feeder = None
-        try:
-            source = path
-            if fmt == 'plain_gz':
-                workdir = tempfile.mkdtemp(prefix='tgops-restore-', dir=tmpdir)
-                os.chmod(workdir, 0o700)
-                source = os.path.join(workdir, 'backup.pipe')
-                os.mkfifo(source, 0o600)
-                feeder = GzipFifoFeeder(path, source).start()
-            run('restore', restore_argv(bins, conn, dbname, fmt, source, single_transaction, no_owner))
-            if feeder is not None:
-                feeder.finish()
-                if not feeder.complete:
+        if fmt == 'plain_gz':
+            with GzipFifo(path, tmpdir) as fifo:
+                run('restore', restore_argv(bins, conn, dbname, fmt, fifo.path, single_transaction, no_owner))
+                fifo.feeder.finish()
+                if not fifo.feeder.complete:
                     raise BackupError('restore', 'psql did not read the whole backup: %s'
-                                      % (feeder.error or 'pipe not read to its end'), dropped=True, report=report)
-        finally:
-            if feeder is not None:
-                feeder.finish()
-            if workdir:
-                shutil.rmtree(workdir, ignore_errors=True)
+                                      % (fifo.feeder.error or 'pipe not read to its end'), dropped=True,
+                                      report=report)
+        else:
+            run('restore', restore_argv(bins, conn, dbname, fmt, path, single_transaction, no_owner))
         for table in sorted(expected_row_counts or {}):
             out = run('count', psql_argv(bins['psql'], conn, dbname, 'SELECT count(*) FROM %s' % quote_ident(table),
                                          tuples_only=True))

@@ -6,84 +6,101 @@
 
 """One PostgreSQL connection contract for the collection's modules (private).
 
-Modelled on community.postgresql's ``postgres_common_argument_spec()``: the same option names and aliases,
-documented once in ``plugins/doc_fragments/_postgres.py``. The modules drive the PostgreSQL client programs
-(psql, pg_restore) rather than a Python driver, so the contract turns into command-line arguments (never
-the password) and libpq environment variables (``PGPASSWORD`` and friends), which ``ps`` does not show.
+The option names, aliases and deprecations of community.postgresql 4.2's ``postgres_common_argument_spec()``
+and of its modules' ``login_db``, documented once in ``plugins/doc_fragments/_postgres.py``, so that one
+``module_defaults`` (the ``postgresql`` action group in ``meta/runtime.yml``) serves both collections. The
+modules drive the PostgreSQL client programs (psql, pg_dump, pg_restore) rather than a Python driver: the
+contract turns into command-line arguments (never the password) and libpq environment variables, built by
+the Ansible-free client layer in ``_pg_backup.py`` (which the scheduled backup runner also uses).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (  # noqa: F401 (re-exported)
+    conn_argv,
+    conn_environ,
+    connect_params_problem,
+    conninfo_value,
+    dbname_conninfo,
+    quote_ident,
+)
 
 SSL_MODES = ['allow', 'disable', 'prefer', 'require', 'verify-ca', 'verify-full']
+COLLECTION = 'tgops.runbooks'
+# the release that drops the aliases deprecated here
+ALIAS_REMOVAL = '2.0.0'
+
+
+def _deprecated(names):
+    return [dict(name=name, version=ALIAS_REMOVAL, collection_name=COLLECTION) for name in names]
 
 
 def postgres_common_argument_spec():
-    """Connection options shared by every module that talks to PostgreSQL."""
+    """Connection options shared by every module that talks to PostgreSQL.
+
+    The names and aliases of community.postgresql 4.2, with its deprecations (here removed from this
+    collection in its 2.0.0), plus ``connect_timeout`` (``PGCONNECT_TIMEOUT``)."""
     return dict(
-        login_user=dict(type='str', default='postgres', aliases=['login']),
+        login_user=dict(type='str', default='postgres', aliases=['login'], deprecated_aliases=_deprecated(['login'])),
         login_password=dict(type='str', default='', no_log=True),
-        login_host=dict(type='str', default='', aliases=['host']),
-        login_unix_socket=dict(type='str', default='', aliases=['unix_socket']),
-        port=dict(type='int', default=5432, aliases=['login_port']),
-        maintenance_db=dict(type='str', default='postgres', aliases=['login_db']),
+        login_host=dict(type='str', default='', aliases=['host'], deprecated_aliases=_deprecated(['host'])),
+        login_unix_socket=dict(type='str', default='', aliases=['unix_socket'],
+                               deprecated_aliases=_deprecated(['unix_socket'])),
+        # port was this collection's primary name before 0.1.0's release, login_port community.postgresql's
+        login_port=dict(type='int', default=5432, aliases=['port'], deprecated_aliases=_deprecated(['port'])),
         ssl_mode=dict(type='str', default='prefer', choices=SSL_MODES),
         ca_cert=dict(type='str', aliases=['ssl_rootcert']),
+        ssl_cert=dict(type='path'),
+        ssl_key=dict(type='path'),
+        connect_params=dict(type='dict', default={}),
         connect_timeout=dict(type='int', default=10),
     )
 
 
-def conninfo_value(value):
-    """A libpq connection-string value in single quotes, backslash and quote escaped."""
-    return "'%s'" % value.replace('\\', '\\\\').replace("'", "\\'")
+def postgres_maintenance_db_spec():
+    """``maintenance_db`` (as in community.postgresql's postgresql_db): where CREATE/DROP DATABASE run."""
+    return dict(type='str', default='postgres')
 
 
-def dbname_conninfo(dbname):
-    """The ``--dbname`` argument for ``dbname``: a connection string with that one key.
+def postgres_login_db_spec(old_aliases=()):
+    """``login_db``, the database a module works on, as community.postgresql's modules name it: alias ``db``,
+    deprecated. ``old_aliases`` are this module's former names, deprecated too."""
+    aliases = ['db'] + [name for name in old_aliases if name != 'db']
+    return dict(type='str', required=True, aliases=aliases,
+                deprecated_aliases=_deprecated(aliases))
 
-    psql and pg_restore read a ``--dbname`` containing ``=`` (or starting with ``postgresql://``) as a whole
-    connection string, so a database name such as ``x host=other dbname=prod`` would connect elsewhere.
-    Always passing ``dbname='...'`` makes libpq take the name literally, whatever characters it has."""
-    return 'dbname=%s' % conninfo_value(dbname)
+
+def connection_problem(params):
+    """None if the connection options can be used, else a message naming the option."""
+    port = params.get('login_port')
+    if port is not None and not 1 <= port <= 65535:
+        return 'login_port must be between 1 and 65535 (got %d)' % port
+    timeout = params.get('connect_timeout')
+    if timeout is not None and timeout < 0:
+        return 'connect_timeout cannot be negative (got %d)' % timeout
+    return connect_params_problem(params.get('connect_params'))
+
+
+def conn_from_params(params):
+    """The connection contract as the ``conn`` dict of ``_pg_backup`` (host, unix_socket, port, user, password,
+    env: the libpq SSL and timeout variables, connect_params)."""
+    env = {'PGSSLMODE': params.get('ssl_mode') or 'prefer',
+           'PGCONNECT_TIMEOUT': str(params.get('connect_timeout') or 10)}
+    for option, variable in (('ca_cert', 'PGSSLROOTCERT'), ('ssl_cert', 'PGSSLCERT'), ('ssl_key', 'PGSSLKEY')):
+        if params.get(option):
+            env[variable] = params[option]
+    return {'host': params.get('login_host'), 'unix_socket': params.get('login_unix_socket'),
+            'port': params.get('login_port'), 'user': params.get('login_user'),
+            'password': params.get('login_password'), 'env': env,
+            'connect_params': params.get('connect_params') or {}}
 
 
 def libpq_argv(params, dbname):
-    """Client program arguments for host, port, user and database; never the password.
-
-    ``--no-password`` makes a missing or wrong password fail at once instead of waiting for a prompt. The
-    database name goes in as a quoted connection-string value (see dbname_conninfo())."""
-    argv = []
-    host = params.get('login_unix_socket') or params.get('login_host')
-    if host:
-        argv.extend(['--host', host])
-    argv.extend(['--port', str(params.get('port') or 5432)])
-    if params.get('login_user'):
-        argv.extend(['--username', params['login_user']])
-    argv.extend(['--no-password', '--dbname', dbname_conninfo(dbname)])
-    return argv
+    """Client program arguments for host, port, user and database; never the password (see conn_argv())."""
+    return conn_argv(conn_from_params(params), dbname)
 
 
 def libpq_environ(params):
-    """libpq environment for the client programs: the password travels here, not in argv."""
-    env = {
-        'PGSSLMODE': params.get('ssl_mode') or 'prefer',
-        'PGCONNECT_TIMEOUT': str(params.get('connect_timeout') or 10),
-        'PGAPPNAME': 'tgops.runbooks',
-    }
-    if params.get('login_password'):
-        env['PGPASSWORD'] = params['login_password']
-    if params.get('ca_cert'):
-        env['PGSSLROOTCERT'] = params['ca_cert']
-    return env
-
-
-def quote_ident(name):
-    """Quote a possibly schema-qualified identifier: ``public.users`` -> ``"public"."users"``."""
-    parts = name.split('.', 1) if not name.startswith('"') else [name]
-    quoted = []
-    for part in parts:
-        if part.startswith('"') and part.endswith('"') and len(part) > 1:
-            part = part[1:-1].replace('""', '"')
-        quoted.append('"%s"' % part.replace('"', '""'))
-    return '.'.join(quoted)
+    """libpq environment for the client programs, the password in ``PGPASSWORD`` (not in argv)."""
+    return conn_environ(conn_from_params(params), password_env=True)

@@ -34,12 +34,13 @@ attributes:
     details:
       - A second run finds no stuck row and changes nothing (until another mint gets stuck).
 options:
-  db:
+  login_db:
     description:
       - The platform's database.
+      - The aliases C(db) and C(login_db_name) are deprecated and will be removed in version 2.0.0.
     type: str
     required: true
-    aliases: [login_db_name]
+    aliases: [db, login_db_name]
   table:
     description:
       - The mint table, optionally C(schema.table).
@@ -64,7 +65,7 @@ EXAMPLES = r"""
   tgops.runbooks.mint_transactions:
     login_host: 127.0.0.1
     login_password: "{{ vault_tgquiz_postgres_password }}"
-    db: tgquiznft_prod
+    login_db: tgquiznft_prod
     older_than: 3600
   register: swept
 
@@ -90,7 +91,12 @@ ids:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError, PgSession
-from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import postgres_common_argument_spec, quote_ident
+from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
+    connection_problem,
+    postgres_common_argument_spec,
+    postgres_login_db_spec,
+    quote_ident,
+)
 
 STUCK = "status = 'pending' AND created_at < now() - make_interval(secs => {age})"
 
@@ -109,19 +115,22 @@ def sql_literal(text):
 def main():
     argument_spec = postgres_common_argument_spec()
     argument_spec.update(
-        db=dict(type='str', required=True, aliases=['login_db_name']),
+        login_db=postgres_login_db_spec(old_aliases=['login_db_name']),
         table=dict(type='str', default='mint_transactions'),
         older_than=dict(type='int', default=3600),
         error=dict(type='str', default='stuck in pending; marked failed by tgops.runbooks'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
+    problem = connection_problem(params)
+    if problem:
+        module.fail_json(msg=problem)
     if params['older_than'] < 0:
         module.fail_json(msg='older_than must be 0 or more, got %d' % params['older_than'])
     if '\x00' in params['error']:
         module.fail_json(msg='error must not contain NUL characters')
     table = quote_ident(params['table'])
-    session = PgSession(module.run_command, module.get_bin_path('psql', required=True), params, params['db'])
+    session = PgSession(module.run_command, module.get_bin_path('psql', required=True), params, params['login_db'])
     values = dict(table=table, age=params['older_than'], error=sql_literal(params['error']))
     try:
         if module.check_mode:
@@ -130,7 +139,7 @@ def main():
             rows = session.query_json(UPDATE_SQL.format(**values)) or []
     except PgQueryError as exc:
         module.fail_json(msg='cannot mark stuck mints failed in %s (database %s): %s'
-                         % (params['table'], params['db'], exc.msg))
+                         % (params['table'], params['login_db'], exc.msg))
     ids = [row['id'] for row in rows]
     module.exit_json(changed=bool(ids), count=len(ids), ids=ids)
 

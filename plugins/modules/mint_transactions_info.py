@@ -23,12 +23,13 @@ extends_documentation_fragment:
   - tgops.runbooks._attributes.info_module
   - tgops.runbooks._postgres
 options:
-  db:
+  login_db:
     description:
       - The platform's database.
+      - The aliases C(db) and C(login_db_name) are deprecated and will be removed in version 2.0.0.
     type: str
     required: true
-    aliases: [login_db_name]
+    aliases: [db, login_db_name]
   table:
     description:
       - The mint table, optionally C(schema.table); it needs the columns C(id), C(status), C(error) and
@@ -59,7 +60,7 @@ EXAMPLES = r"""
   tgops.runbooks.mint_transactions_info:
     login_host: 127.0.0.1
     login_password: "{{ vault_tgquiz_postgres_password }}"
-    db: tgquiznft_prod
+    login_db: tgquiznft_prod
   register: mints
 
 - name: Say how many mints are stuck
@@ -125,7 +126,12 @@ findings:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError, PgSession, redact_text
-from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import postgres_common_argument_spec, quote_ident
+from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
+    connection_problem,
+    postgres_common_argument_spec,
+    postgres_login_db_spec,
+    quote_ident,
+)
 
 QUEUE_SQL = """
 SELECT json_build_object(
@@ -167,7 +173,7 @@ def mint_findings(stats, stuck_after, failed_since):
 def main():
     argument_spec = postgres_common_argument_spec()
     argument_spec.update(
-        db=dict(type='str', required=True, aliases=['login_db_name']),
+        login_db=postgres_login_db_spec(old_aliases=['login_db_name']),
         table=dict(type='str', default='mint_transactions'),
         stuck_after=dict(type='int', default=3600),
         recent=dict(type='int', default=10),
@@ -175,21 +181,24 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
+    problem = connection_problem(params)
+    if problem:
+        module.fail_json(msg=problem)
     for name in ('stuck_after', 'failed_since'):
         if params[name] < 0:
             module.fail_json(msg='%s must be 0 or more, got %d' % (name, params[name]))
     if not 1 <= params['recent'] <= 1000:
         module.fail_json(msg='recent must be between 1 and 1000, got %d' % params['recent'])
     table = quote_ident(params['table'])
-    session = PgSession(module.run_command, module.get_bin_path('psql', required=True), params, params['db'])
+    session = PgSession(module.run_command, module.get_bin_path('psql', required=True), params, params['login_db'])
     try:
         exists = session.query_json(QUEUE_SQL.format(regclass=table.replace("'", "''")))['exists']
         if not exists:
-            module.fail_json(msg='table %s does not exist in database %s' % (params['table'], params['db']))
+            module.fail_json(msg='table %s does not exist in database %s' % (params['table'], params['login_db']))
         stats = session.query_json(STATS_SQL.format(table=table, stuck=params['stuck_after'],
                                                     since=params['failed_since'], recent=params['recent']))
     except PgQueryError as exc:
-        module.fail_json(msg='cannot read %s in database %s: %s' % (params['table'], params['db'], exc.msg))
+        module.fail_json(msg='cannot read %s in database %s: %s' % (params['table'], params['login_db'], exc.msg))
     for row in stats['recent_failures']:
         row['error'] = redact_text(row.get('error'), session.secrets)
     stats['pending_count'] = int(stats['by_status'].get('pending', 0))

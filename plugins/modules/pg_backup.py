@@ -44,12 +44,13 @@ attributes:
       - A backup is an action, not a state - every run writes a new file and reports RV(ignore:changed=true).
         Use M(tgops.runbooks.backup_retention) to bound how many are kept.
 options:
-  db:
+  login_db:
     description:
       - Database to dump.
+      - The aliases C(db) and C(name) are deprecated and will be removed in version 2.0.0.
     type: str
     required: true
-    aliases: [name]
+    aliases: [db, name]
   dest:
     description:
       - Directory the backup is written to. It must exist.
@@ -83,7 +84,7 @@ options:
         version must be at least the server's.
     type: path
 notes:
-  - The dump runs on the host with its PostgreSQL client against O(login_host)/O(port) (the stack's published
+  - The dump runs on the host with its PostgreSQL client against O(login_host)/O(login_port) (the stack's published
     port), rather than C(docker compose exec pg_dump > file) - the redirection would lose C(pg_dump)'s exit status
     without C(pipefail) and buffer the output through the compose CLI.
 seealso:
@@ -95,12 +96,12 @@ seealso:
 EXAMPLES = r"""
 - name: Back up tgquiz as its runbook does (custom format, /backup/backup_YYYYMMDD_HHMMSS.dump)
   tgops.runbooks.pg_backup:
-    db: tgquiznft_prod
+    login_db: tgquiznft_prod
     dest: /backup
     prefix: backup
     format: custom
     login_host: 127.0.0.1
-    port: 15432
+    login_port: 15432
     login_user: postgres
     login_password: "{{ vault_tgquiz_postgres_password }}"
   register: tgquiz_backup
@@ -112,13 +113,13 @@ EXAMPLES = r"""
 
 - name: Pre-deployment backup of toogoodtogo (toogoodtogo_YYYYMMDD_HHMMSS_pre_deployment.sql.gz)
   tgops.runbooks.pg_backup:
-    db: toogoodtogo
+    login_db: toogoodtogo
     dest: /opt/backups/postgres
     prefix: toogoodtogo
     format: plain_gz
     label: pre_deployment
     login_host: 127.0.0.1
-    port: 25432
+    login_port: 25432
     login_user: toogoodtogo
     login_password: "{{ vault_toogoodtogo_postgres_password }}"
 """
@@ -175,18 +176,22 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     BackupError,
     check_label,
-    conn_from_params,
     dump_argv,
     plan_backup,
     take_backup,
 )
-from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import postgres_common_argument_spec
+from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
+    conn_from_params,
+    connection_problem,
+    postgres_common_argument_spec,
+    postgres_login_db_spec,
+)
 
 
 def main():
     argument_spec = postgres_common_argument_spec()
     argument_spec.update(
-        db=dict(type='str', required=True, aliases=['name']),
+        login_db=postgres_login_db_spec(old_aliases=['name']),
         dest=dict(type='path', required=True),
         prefix=dict(type='str', required=True),
         format=dict(type='str', default='custom', choices=['custom', 'plain_gz']),
@@ -196,6 +201,9 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
+    problem = connection_problem(params)
+    if problem:
+        module.fail_json(msg=problem)
     try:
         label = check_label(params['label'])
         planned = plan_backup(params['dest'], params['prefix'], params['format'], label, datetime.datetime.now())
@@ -211,7 +219,7 @@ def main():
     if module.check_mode:
         if not os.path.isdir(params['dest']):
             module.warn('backup directory %s does not exist' % params['dest'])
-        result['command'] = dump_argv('pg_dump', conn_from_params(params), params['db'], params['format'],
+        result['command'] = dump_argv('pg_dump', conn_from_params(params), params['login_db'], params['format'],
                                       planned['path'])
         module.exit_json(**result)
 
@@ -222,11 +230,11 @@ def main():
         return module.run_command(argv, environ_update=environ_update)
     conn = conn_from_params(params)
     try:
-        backup = take_backup(run_command, pg_dump, conn, params['db'], params['dest'], params['prefix'],
+        backup = take_backup(run_command, pg_dump, conn, params['login_db'], params['dest'], params['prefix'],
                              params['format'], label=label, mode=mode, tmpdir=module.tmpdir)
     except BackupError as exc:
         result.update(changed=False, stage=exc.stage,
-                      command=dump_argv(pg_dump, conn, params['db'], params['format'], planned['path']))
+                      command=dump_argv(pg_dump, conn, params['login_db'], params['format'], planned['path']))
         module.fail_json(msg=exc.message, **result)
     except OSError as exc:
         module.fail_json(msg='backup into %s failed: %s' % (params['dest'], exc), changed=False, stage='dump')

@@ -33,6 +33,7 @@ description:
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._postgres
+  - tgops.runbooks._postgres.maintenance_db
 attributes:
   check_mode:
     support: full
@@ -46,12 +47,13 @@ attributes:
     details:
       - A restore is an action; every run drops and restores the database and reports RV(ignore:changed=true).
 options:
-  db:
+  login_db:
     description:
-      - The database to replace.
+      - The database to replace. The module connects to O(maintenance_db) to drop and create it.
+      - The aliases C(db) and C(name) are deprecated and will be removed in version 2.0.0.
     type: str
     required: true
-    aliases: [name]
+    aliases: [db, name]
   path:
     description:
       - The backup file - a custom archive (C(.dump)), plain SQL (C(.sql)) or gzipped plain SQL (C(.sql.gz)).
@@ -89,10 +91,10 @@ seealso:
 EXAMPLES = r"""
 - name: Restore a tgquiz backup (the runbook's "Database Restore", steps 2 and 3)
   tgops.runbooks.pg_backup_restore:
-    db: tgquiznft_prod
+    login_db: tgquiznft_prod
     path: /backup/backup_20250120_143000.dump
     login_host: 127.0.0.1
-    port: 15432
+    login_port: 15432
     login_user: postgres
     login_password: "{{ vault_tgquiz_postgres_password }}"
     expected_row_counts:
@@ -137,18 +139,24 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     BackupError,
-    conn_from_params,
     detect_format,
     restore_database,
     restore_plan,
 )
-from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import postgres_common_argument_spec
+from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
+    conn_from_params,
+    connection_problem,
+    postgres_common_argument_spec,
+    postgres_login_db_spec,
+    postgres_maintenance_db_spec,
+)
 
 
 def main():
     argument_spec = postgres_common_argument_spec()
     argument_spec.update(
-        db=dict(type='str', required=True, aliases=['name']),
+        login_db=postgres_login_db_spec(old_aliases=['name']),
+        maintenance_db=postgres_maintenance_db_spec(),
         path=dict(type='path', required=True),
         owner=dict(type='str'),
         single_transaction=dict(type='bool', default=True),
@@ -158,6 +166,9 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
+    problem = connection_problem(params)
+    if problem:
+        module.fail_json(msg=problem)
     expected = {}
     for table, value in params['expected_row_counts'].items():
         try:
@@ -177,7 +188,7 @@ def main():
     opt_dirs = [params['bin_dir']] if params['bin_dir'] else []
     if module.check_mode:
         bins = {'psql': 'psql', 'pg_restore': 'pg_restore'}
-        steps = restore_plan(bins, conn, params['db'], owner, fmt, params['path'], params['maintenance_db'],
+        steps = restore_plan(bins, conn, params['login_db'], owner, fmt, params['path'], params['maintenance_db'],
                              params['single_transaction'], params['no_owner'])
         result.update(changed=True, commands=[argv for _stage, argv in steps])
         module.exit_json(**result)
@@ -188,7 +199,7 @@ def main():
     def run_command(argv, environ_update=None):
         return module.run_command(argv, environ_update=environ_update)
     try:
-        report = restore_database(run_command, bins, conn, params['db'], params['path'], owner=owner,
+        report = restore_database(run_command, bins, conn, params['login_db'], params['path'], owner=owner,
                                   maintenance_db=params['maintenance_db'],
                                   single_transaction=params['single_transaction'], no_owner=params['no_owner'],
                                   expected_row_counts=expected, tmpdir=module.tmpdir)
@@ -197,7 +208,7 @@ def main():
         result.update(changed=bool(exc.details.get('dropped')), dropped=bool(exc.details.get('dropped')),
                       commands=report.get('commands', []), row_counts=report.get('row_counts', {}), stage=exc.stage)
         module.fail_json(msg='restore of %s into %s failed at %s: %s%s' % (
-            params['path'], params['db'], exc.stage, exc.message,
+            params['path'], params['login_db'], exc.stage, exc.message,
             ' (the database was dropped)' if result['dropped'] else ' (the database was not touched)'), **result)
     result.update(changed=True, **report)
     module.exit_json(**result)

@@ -28,12 +28,13 @@ extends_documentation_fragment:
   - tgops.runbooks._attributes.info_module
   - tgops.runbooks._postgres
 options:
-  db:
+  login_db:
     description:
       - The application's database (sizes, tables and statements are read for it).
+      - The aliases C(db) and C(login_db_name) are deprecated and will be removed in version 2.0.0.
     type: str
     required: true
-    aliases: [login_db_name]
+    aliases: [db, login_db_name]
   connections_warn_percent:
     description:
       - Connection use, in percent of the connections an application role may open (C(max_connections) less
@@ -85,10 +86,10 @@ EXAMPLES = r"""
 - name: Read the database's connections and statistics
   tgops.runbooks.postgres_activity_info:
     login_host: 127.0.0.1
-    port: 5432
+    login_port: 5432
     login_user: postgres
     login_password: "{{ vault_tgquiz_postgres_password }}"
-    db: tgquiznft_prod
+    login_db: tgquiznft_prod
     idle_in_transaction_age: 600
   register: db_activity
 
@@ -274,7 +275,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._db_findings import analyse
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError, PgSession, redact_text
-from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import postgres_common_argument_spec
+from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
+    connection_problem,
+    postgres_common_argument_spec,
+    postgres_login_db_spec,
+)
 
 CLIENTS = "backend_type = 'client backend' AND pid <> pg_backend_pid()"
 
@@ -323,7 +328,7 @@ ORDER BY s.{mean} DESC LIMIT {top}
 def main():
     argument_spec = postgres_common_argument_spec()
     argument_spec.update(
-        db=dict(type='str', required=True, aliases=['login_db_name']),
+        login_db=postgres_login_db_spec(old_aliases=['login_db_name']),
         connections_warn_percent=dict(type='int', default=80),
         idle_in_transaction_age=dict(type='int', default=300),
         slow_query_mean_ms=dict(type='int', default=1000),
@@ -334,6 +339,9 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
+    problem = connection_problem(params)
+    if problem:
+        module.fail_json(msg=problem)
     for name in ('connections_warn_percent', 'idle_in_transaction_age', 'slow_query_mean_ms', 'seq_scan_min_rows',
                  'dead_rows_percent', 'database_size_warn_mb'):
         if params[name] < 0:
@@ -342,7 +350,7 @@ def main():
         module.fail_json(msg='top must be between 1 and 1000, got %d' % params['top'])
 
     psql = module.get_bin_path('psql', required=True)
-    session = PgSession(module.run_command, psql, params, params['db'])
+    session = PgSession(module.run_command, psql, params, params['login_db'])
     try:
         activity = session.query_json(ACTIVITY_SQL.format(clients=CLIENTS, top=params['top']))
         statements = []
@@ -352,7 +360,7 @@ def main():
                 total='total_time' if old else 'total_exec_time', mean='mean_time' if old else 'mean_exec_time',
                 top=params['top']))
     except PgQueryError as exc:
-        module.fail_json(msg='cannot read the activity of database %s: %s' % (params['db'], exc.msg))
+        module.fail_json(msg='cannot read the activity of database %s: %s' % (params['login_db'], exc.msg))
     for statement in statements:
         statement['query'] = redact_text(statement.get('query'), session.secrets)
     activity['statements'] = statements

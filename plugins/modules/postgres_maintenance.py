@@ -47,12 +47,13 @@ options:
     type: str
     required: true
     choices: [terminate_idle_in_transaction, vacuum_analyze, vacuum_full, create_index]
-  db:
+  login_db:
     description:
       - The application's database.
+      - The aliases C(db) and C(login_db_name) are deprecated and will be removed in version 2.0.0.
     type: str
     required: true
-    aliases: [login_db_name]
+    aliases: [db, login_db_name]
   older_than:
     description:
       - With O(action=terminate_idle_in_transaction), the minimum seconds a session has been idle in a transaction.
@@ -91,7 +92,7 @@ EXAMPLES = r"""
   tgops.runbooks.postgres_maintenance:
     login_host: 127.0.0.1
     login_password: "{{ vault_tgquiz_postgres_password }}"
-    db: tgquiznft_prod
+    login_db: tgquiznft_prod
     action: terminate_idle_in_transaction
     older_than: 600
 
@@ -99,7 +100,7 @@ EXAMPLES = r"""
   tgops.runbooks.postgres_maintenance:
     login_host: 127.0.0.1
     login_password: "{{ vault_tgquiz_postgres_password }}"
-    db: tgquiznft_prod
+    login_db: tgquiznft_prod
     action: create_index
     index:
       name: idx_quiz_results_user_id
@@ -134,7 +135,12 @@ statements:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError, PgSession
-from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import postgres_common_argument_spec, quote_ident
+from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
+    connection_problem,
+    postgres_common_argument_spec,
+    postgres_login_db_spec,
+    quote_ident,
+)
 
 IDLE_SQL = """
 SELECT pid, application_name AS application,
@@ -180,7 +186,7 @@ def main():
     argument_spec.update(
         action=dict(type='str', required=True,
                     choices=['terminate_idle_in_transaction', 'vacuum_analyze', 'vacuum_full', 'create_index']),
-        db=dict(type='str', required=True, aliases=['login_db_name']),
+        login_db=postgres_login_db_spec(old_aliases=['login_db_name']),
         older_than=dict(type='int', default=300),
         tables=dict(type='list', elements='str', default=[]),
         index=dict(type='dict', options=dict(
@@ -192,10 +198,13 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[('action', 'create_index', ['index'])])
     params = module.params
+    problem = connection_problem(params)
+    if problem:
+        module.fail_json(msg=problem)
     action = params['action']
     result = dict(changed=False, terminated=[], statements=[])
     psql = module.get_bin_path('psql', required=True)
-    session = PgSession(module.run_command, psql, params, params['db'])
+    session = PgSession(module.run_command, psql, params, params['login_db'])
     try:
         if action == 'terminate_idle_in_transaction':
             if params['older_than'] < 0:
@@ -231,7 +240,7 @@ def main():
                     session.execute(result['statements'][0] + ';\n')
                 result['changed'] = True
     except PgQueryError as exc:
-        module.fail_json(msg='%s on database %s failed: %s' % (action, params['db'], exc.msg), **result)
+        module.fail_json(msg='%s on database %s failed: %s' % (action, params['login_db'], exc.msg), **result)
     module.exit_json(**result)
 
 

@@ -362,8 +362,10 @@ def test_max_age_non_finite_or_negative_fails_cleanly(value):
 
 @pytest.mark.parametrize('args, message', [
     ({'min_size': -1}, 'min_size cannot be negative'),
-    ({'port': 0}, 'port must be between 1 and 65535'),
+    ({'login_port': 0}, 'login_port must be between 1 and 65535'),
     ({'port': 70000}, 'port must be between 1 and 65535'),
+    ({'connect_params': {'password': 'x'}}, 'connect_params: password has its own option'),
+    ({'connect_params': {'host=evil': 'x'}}, "connect_params: 'host=evil' is not a libpq connection keyword"),
     ({'connect_timeout': -3}, 'connect_timeout cannot be negative'),
     ({'restore_min_rows': {'users': float('inf')}}, 'restore_min_rows: users needs a non-negative integer'),
     ({'restore_min_rows': {'users': float('nan')}}, 'restore_min_rows: users needs a non-negative integer'),

@@ -186,8 +186,59 @@ def test_password_with_newline_is_refused(tmp_path):
 def test_conn_argv_never_carries_the_password():
     argv = pgb.conn_argv(CONN, 'tgquiznft_prod')
     assert argv == ['--host', '127.0.0.1', '--port', '15432', '--username', 'postgres', '--no-password',
-                    '--dbname', 'tgquiznft_prod']
+                    '--dbname', "dbname='tgquiznft_prod'"]
     assert pgb.conn_argv({'unix_socket': '/run/postgresql', 'host': 'x'}, 'd')[:2] == ['--host', '/run/postgresql']
+
+
+def test_dump_database_name_is_never_read_as_a_connection_string():
+    # pg_dump reads a --dbname with "=" as a whole connection string: a raw name would connect elsewhere
+    argv = pgb.dump_argv('pg_dump', CONN, "prod host=evil.example dbname=other", 'custom', '/backup/x')
+    assert argv[argv.index('--dbname') + 1] == "dbname='prod host=evil.example dbname=other'"
+
+
+def test_connect_params_join_the_connection_string_quoted():
+    conn = dict(CONN, connect_params={'application_name': "it's", 'keepalives': True, 'keepalives_idle': 30})
+    value = pgb.conn_argv(conn, 'd')[-1]
+    assert value == "dbname='d' application_name='it\\'s' keepalives='1' keepalives_idle='30'"
+
+
+@pytest.mark.parametrize('params, message', [
+    ({'password': 'x'}, 'password has its own option'),
+    ({'host': 'evil'}, 'host has its own option'),
+    ({'dbname': 'other'}, 'dbname has its own option'),
+    ({"a='b' host": 'x'}, 'is not a libpq connection keyword'),
+    ({'options': ['-c', 'x']}, 'options needs a single value'),
+    ({'options': 'a\x00b'}, 'NUL'),
+])
+def test_connect_params_that_would_change_the_contract_are_refused(params, message):
+    assert message in pgb.connect_params_problem(params)
+    with pytest.raises(ValueError, match=message):
+        pgb.conn_argv(dict(CONN, connect_params=params), 'd')
+
+
+def test_environment_carries_ssl_settings_and_the_password_only_when_asked():
+    conn = dict(CONN, env={'PGSSLMODE': 'require'})
+    assert pgb.conn_environ(conn) == {'PGAPPNAME': 'tgops.runbooks', 'PGCONNECT_TIMEOUT': '10', 'PGSSLMODE': 'require'}
+    assert pgb.conn_environ(conn, password_env=True)['PGPASSWORD'] == PASSWORD
+
+
+def test_gzip_fifo_feeds_the_whole_stream_and_cleans_up(tmp_path):
+    with pgb.GzipFifo(PLAIN_GZ, str(tmp_path)) as fifo:
+        assert stat.S_ISFIFO(os.stat(fifo.path).st_mode) and stat.S_IMODE(os.stat(fifo.path).st_mode) == 0o600
+        with open(fifo.path, 'rb') as src:
+            data = src.read()
+        fifo.feeder.finish()
+        assert fifo.feeder.complete and fifo.feeder.bytes_written == len(data)
+    with gzip.open(PLAIN_GZ, 'rb') as src:
+        assert data == src.read()
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_gzip_fifo_nobody_reads_no_hang(tmp_path):
+    with pgb.GzipFifo(PLAIN_GZ, str(tmp_path)) as fifo:
+        pass
+    assert not fifo.feeder.thread.is_alive() and not fifo.feeder.complete
+    assert os.listdir(str(tmp_path)) == []
 
 
 # --- backup -----------------------------------------------------------------------------------------------
@@ -334,11 +385,11 @@ def test_restore_custom_drops_creates_and_restores_with_exit_on_error(tmp_path):
     report = pgb.restore_database(fake, BINS, CONN, 'tgquiznft_prod', CUSTOM, owner='postgres',
                                   expected_row_counts={'public.users': 40}, tmpdir=str(tmp_path))
     drop, create, restore, count = fake.calls
-    assert drop[-1] == 'DROP DATABASE IF EXISTS "tgquiznft_prod" WITH (FORCE)' and drop[drop.index('--dbname') + 1] == 'postgres'
+    assert drop[-1] == 'DROP DATABASE IF EXISTS "tgquiznft_prod" WITH (FORCE)' and drop[drop.index('--dbname') + 1] == "dbname='postgres'"
     assert create[-1] == 'CREATE DATABASE "tgquiznft_prod" TEMPLATE template0 OWNER "postgres"'
     assert restore[:3] == ['/usr/bin/pg_restore', '--exit-on-error', '--single-transaction']
     assert '--no-owner' not in restore and restore[-1] == CUSTOM
-    assert count[count.index('--dbname') + 1] == 'tgquiznft_prod'
+    assert count[count.index('--dbname') + 1] == "dbname='tgquiznft_prod'"
     assert report['row_counts'] == {'public.users': 40} and report['dropped'] and report['format'] == 'custom'
 
 

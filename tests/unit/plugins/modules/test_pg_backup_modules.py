@@ -27,7 +27,7 @@ FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'back
 CUSTOM = os.path.abspath(os.path.join(FIXTURES, 'tgquiz_fixture.dump'))
 PLAIN_GZ = os.path.abspath(os.path.join(FIXTURES, 'toogoodtogo_fixture.sql.gz'))
 PASSWORD = 'Sup3r:secret\\pw'
-CONN = dict(login_host='127.0.0.1', port=15432, login_user='postgres', login_password=PASSWORD)
+CONN = dict(login_host='127.0.0.1', login_port=15432, login_user='postgres', login_password=PASSWORD)
 BINS = {'pg_dump': '/usr/bin/pg_dump', 'psql': '/usr/bin/psql', 'pg_restore': '/usr/bin/pg_restore'}
 
 
@@ -53,7 +53,7 @@ class Dump(object):
 
 def test_pg_backup_writes_a_new_file(tmp_path):
     fake = Dump()
-    result = run_module(pg_backup, dict(CONN, db='tgquiznft_prod', dest=str(tmp_path), prefix='backup'),
+    result = run_module(pg_backup, dict(CONN, login_db='tgquiznft_prod', dest=str(tmp_path), prefix='backup'),
                         run_command=fake, bin_paths=BINS)
     assert not result.get('failed'), result
     assert result['changed'] is True and result['format'] == 'custom' and result['label'] is None
@@ -65,7 +65,7 @@ def test_pg_backup_writes_a_new_file(tmp_path):
 
 
 def test_pg_backup_check_mode_writes_nothing(tmp_path):
-    result = run_module(pg_backup, dict(CONN, db='toogoodtogo', dest=str(tmp_path), prefix='toogoodtogo',
+    result = run_module(pg_backup, dict(CONN, login_db='toogoodtogo', dest=str(tmp_path), prefix='toogoodtogo',
                                         format='plain_gz', label='pre_deployment'),
                         check_mode=True, run_command=Dump(), bin_paths=BINS)
     assert result['changed'] is True and os.listdir(str(tmp_path)) == []
@@ -75,7 +75,7 @@ def test_pg_backup_check_mode_writes_nothing(tmp_path):
 
 
 def test_pg_backup_failure_reports_stage_and_leaves_nothing(tmp_path):
-    result = run_module(pg_backup, dict(CONN, db='tgquiznft_prod', dest=str(tmp_path), prefix='backup'),
+    result = run_module(pg_backup, dict(CONN, login_db='tgquiznft_prod', dest=str(tmp_path), prefix='backup'),
                         run_command=Dump(rc=1), bin_paths=BINS)
     assert result['failed'] and result['stage'] == 'dump' and result['changed'] is False
     assert 'exited with status 1' in result['msg']
@@ -90,7 +90,7 @@ def test_pg_backup_failure_reports_stage_and_leaves_nothing(tmp_path):
     ({'mode': '01777'}, 'give permissions'),
 ])
 def test_pg_backup_bad_input(tmp_path, args, message):
-    base = dict(CONN, db='d', dest=str(tmp_path), prefix='backup')
+    base = dict(CONN, login_db='d', dest=str(tmp_path), prefix='backup')
     base.update(args)
     result = run_module(pg_backup, base, run_command=Dump(), bin_paths=BINS)
     assert result['failed'] and message in result['msg']
@@ -156,7 +156,7 @@ class Postgres(object):
 
 def test_restore_check_mode_lists_commands_and_runs_nothing():
     fake = Postgres()
-    result = run_module(pg_backup_restore, dict(CONN, db='tgquiznft_prod', path=CUSTOM), check_mode=True,
+    result = run_module(pg_backup_restore, dict(CONN, login_db='tgquiznft_prod', path=CUSTOM), check_mode=True,
                         run_command=fake, bin_paths=BINS)
     assert result['changed'] and fake.calls == []
     assert result['format'] == 'custom' and len(result['commands']) == 3
@@ -166,7 +166,7 @@ def test_restore_check_mode_lists_commands_and_runs_nothing():
 
 def test_restore_success_reports_counts(tmp_path):
     fake = Postgres()
-    result = run_module(pg_backup_restore, dict(CONN, db='toogoodtogo', path=PLAIN_GZ,
+    result = run_module(pg_backup_restore, dict(CONN, login_db='toogoodtogo', path=PLAIN_GZ,
                                                 expected_row_counts={'public.users': '40'}),
                         run_command=fake, bin_paths=BINS)
     assert not result.get('failed'), result
@@ -176,7 +176,7 @@ def test_restore_success_reports_counts(tmp_path):
 
 
 def test_restore_failure_after_the_drop_says_so():
-    result = run_module(pg_backup_restore, dict(CONN, db='tgquiznft_prod', path=CUSTOM),
+    result = run_module(pg_backup_restore, dict(CONN, login_db='tgquiznft_prod', path=CUSTOM),
                         run_command=Postgres(fail='pg_restore'), bin_paths=BINS)
     assert result['failed'] and result['stage'] == 'restore' and result['dropped'] is True
     assert 'the database was dropped' in result['msg'] and 'role "ghost" does not exist' in result['msg']
@@ -184,17 +184,17 @@ def test_restore_failure_after_the_drop_says_so():
 
 
 def test_restore_failure_before_the_drop_says_untouched():
-    result = run_module(pg_backup_restore, dict(CONN, db='tgquiznft_prod', path=CUSTOM),
+    result = run_module(pg_backup_restore, dict(CONN, login_db='tgquiznft_prod', path=CUSTOM),
                         run_command=Postgres(fail='DROP DATABASE'), bin_paths=BINS)
     assert result['failed'] and result['dropped'] is False and result['changed'] is False
     assert 'the database was not touched' in result['msg']
 
 
 def test_restore_missing_file_and_bad_counts(tmp_path):
-    result = run_module(pg_backup_restore, dict(CONN, db='d', path=str(tmp_path / 'none.dump')),
+    result = run_module(pg_backup_restore, dict(CONN, login_db='d', path=str(tmp_path / 'none.dump')),
                         run_command=Postgres(), bin_paths=BINS)
     assert result['failed'] and result['stage'] == 'format' and 'does not exist' in result['msg']
-    result = run_module(pg_backup_restore, dict(CONN, db='d', path=CUSTOM, expected_row_counts={'users': 'many'}),
+    result = run_module(pg_backup_restore, dict(CONN, login_db='d', path=CUSTOM, expected_row_counts={'users': 'many'}),
                         run_command=Postgres(), bin_paths=BINS)
     assert result['failed'] and 'users needs an integer' in result['msg']
 
@@ -210,6 +210,9 @@ def test_documented_options_are_the_argument_spec(module):
     if 'tgops.runbooks._postgres' in doc.get('extends_documentation_fragment', []):
         from ansible_collections.tgops.runbooks.plugins.doc_fragments import _postgres
         documented |= set(yaml.safe_load(_postgres.ModuleDocFragment.DOCUMENTATION)['options'])
+    if 'tgops.runbooks._postgres.maintenance_db' in doc.get('extends_documentation_fragment', []):
+        from ansible_collections.tgops.runbooks.plugins.doc_fragments import _postgres
+        documented |= set(yaml.safe_load(_postgres.ModuleDocFragment.MAINTENANCE_DB)['options'])
     captured = {}
 
     class Stop(Exception):

@@ -12,7 +12,7 @@ from ansible_collections.tgops.runbooks.plugins.modules import (
 from tgops_module_runner import run_module
 
 PASSWORD = "s3cr3t-Pa55'word"
-CONN = dict(login_host="127.0.0.1", port=15432, login_password=PASSWORD, db="tgquiznft_prod")
+CONN = dict(login_host="127.0.0.1", login_port=15432, login_password=PASSWORD, login_db="tgquiznft_prod")
 
 
 class FakePsql(object):
