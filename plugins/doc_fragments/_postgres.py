@@ -102,3 +102,27 @@ options:
     type: str
     default: postgres
 """
+
+    # login_db of the modules that work on one database; the module's description says what it does to it.
+    LOGIN_DB = r"""
+options:
+  login_db:
+    description:
+      - The database the module works on, as C(login_db) names it in C(community.postgresql).
+      - The aliases C(db) and C(login_db_name) are deprecated and will be removed in version 2.0.0.
+    type: str
+    required: true
+    aliases: [db, login_db_name]
+"""
+
+    # login_db of the backup modules, formerly db with alias name (as community.postgresql.postgresql_db).
+    LOGIN_DB_NAME = r"""
+options:
+  login_db:
+    description:
+      - The database the module works on, as C(login_db) names it in C(community.postgresql).
+      - The aliases C(db) and C(name) are deprecated and will be removed in version 2.0.0.
+    type: str
+    required: true
+    aliases: [db, name]
+"""

@@ -17,6 +17,8 @@ the Ansible-free client layer in ``_pg_backup.py`` (which the scheduled backup r
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (  # noqa: F401 (re-exported)
     conn_argv,
     conn_environ,
@@ -69,6 +71,23 @@ def postgres_login_db_spec(old_aliases=()):
     aliases = ['db'] + [name for name in old_aliases if name != 'db']
     return dict(type='str', required=True, aliases=aliases,
                 deprecated_aliases=_deprecated(aliases))
+
+
+def postgres_module(argument_spec, login_db_aliases=None, maintenance_db=False, **kwargs):
+    """The AnsibleModule of a module that works on one database: the connection contract, ``login_db`` (with
+    this module's former names ``login_db_aliases``, see postgres_login_db_spec()), ``maintenance_db`` when it
+    creates or drops databases, then ``argument_spec``; fails on connection options that cannot be used.
+    Documented by the ``tgops.runbooks._postgres`` fragments (``.login_db`` or ``.login_db_name``)."""
+    spec = postgres_common_argument_spec()
+    spec['login_db'] = postgres_login_db_spec(login_db_aliases or ())
+    if maintenance_db:
+        spec['maintenance_db'] = postgres_maintenance_db_spec()
+    spec.update(argument_spec)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+    problem = connection_problem(module.params)
+    if problem:
+        module.fail_json(msg=problem)
+    return module
 
 
 def connection_problem(params):

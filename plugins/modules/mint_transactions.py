@@ -16,12 +16,13 @@ author:
   - tgops.runbooks developers (@tgops)
 description:
   - The runbook's "Clean up stuck transactions" (P1 "NFT Minting Failures") - sets C(status = 'failed') on every
-    C(mint_transactions) row still C(pending) more than O(older_than) seconds after it was created, with
+    C(mint_transactions) row of O(login_db) still C(pending) more than O(older_than) seconds after it was created, with
     O(error) as the reason, and returns how many and which rows it changed.
   - A failed mint is picked up again by the platform's C(retry_failed_mints) command.
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._postgres
+  - tgops.runbooks._postgres.login_db
 attributes:
   check_mode:
     support: full
@@ -34,13 +35,6 @@ attributes:
     details:
       - A second run finds no stuck row and changes nothing (until another mint gets stuck).
 options:
-  login_db:
-    description:
-      - The platform's database.
-      - The aliases C(db) and C(login_db_name) are deprecated and will be removed in version 2.0.0.
-    type: str
-    required: true
-    aliases: [db, login_db_name]
   table:
     description:
       - The mint table, optionally C(schema.table).
@@ -88,13 +82,9 @@ ids:
   sample: [17, 18]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError, PgSession
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
-    connection_problem,
-    postgres_common_argument_spec,
-    postgres_login_db_spec,
+    postgres_module,
     quote_ident,
 )
 
@@ -113,18 +103,12 @@ def sql_literal(text):
 
 
 def main():
-    argument_spec = postgres_common_argument_spec()
-    argument_spec.update(
-        login_db=postgres_login_db_spec(old_aliases=['login_db_name']),
+    module = postgres_module(dict(
         table=dict(type='str', default='mint_transactions'),
         older_than=dict(type='int', default=3600),
         error=dict(type='str', default='stuck in pending; marked failed by tgops.runbooks'),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    ), login_db_aliases=['login_db_name'])
     params = module.params
-    problem = connection_problem(params)
-    if problem:
-        module.fail_json(msg=problem)
     if params['older_than'] < 0:
         module.fail_json(msg='older_than must be 0 or more, got %d' % params['older_than'])
     if '\x00' in params['error']:

@@ -15,21 +15,15 @@ version_added: 0.2.0
 author:
   - tgops.runbooks developers (@tgops)
 description:
-  - Reads the C(mint_transactions) table (runbook P1 "NFT Minting Failures", step 4) - rows per status, the pending
+  - Reads the C(mint_transactions) table of O(login_db) (runbook P1 "NFT Minting Failures", step 4) - rows per status, the pending
     rows older than O(stuck_after) seconds (stuck) and the most recent failures with their error text.
   - Returns RV(findings) for stuck and recently failed mints.
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._attributes.info_module
   - tgops.runbooks._postgres
+  - tgops.runbooks._postgres.login_db
 options:
-  login_db:
-    description:
-      - The platform's database.
-      - The aliases C(db) and C(login_db_name) are deprecated and will be removed in version 2.0.0.
-    type: str
-    required: true
-    aliases: [db, login_db_name]
   table:
     description:
       - The mint table, optionally C(schema.table); it needs the columns C(id), C(status), C(error) and
@@ -123,13 +117,9 @@ findings:
   sample: ["2 mint transaction(s) pending for more than 3600 s (oldest 7260 s)"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError, PgSession, redact_text
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
-    connection_problem,
-    postgres_common_argument_spec,
-    postgres_login_db_spec,
+    postgres_module,
     quote_ident,
 )
 
@@ -171,19 +161,13 @@ def mint_findings(stats, stuck_after, failed_since):
 
 
 def main():
-    argument_spec = postgres_common_argument_spec()
-    argument_spec.update(
-        login_db=postgres_login_db_spec(old_aliases=['login_db_name']),
+    module = postgres_module(dict(
         table=dict(type='str', default='mint_transactions'),
         stuck_after=dict(type='int', default=3600),
         recent=dict(type='int', default=10),
         failed_since=dict(type='int', default=3600),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    ), login_db_aliases=['login_db_name'])
     params = module.params
-    problem = connection_problem(params)
-    if problem:
-        module.fail_json(msg=problem)
     for name in ('stuck_after', 'failed_since'):
         if params[name] < 0:
             module.fail_json(msg='%s must be 0 or more, got %d' % (name, params[name]))

@@ -15,7 +15,7 @@ version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:
-  - Runs C(pg_dump) on the host against the database and writes a new backup into O(dest), named
+  - Runs C(pg_dump) on the host against the database O(login_db) and writes a new backup into O(dest), named
     C(<prefix>_YYYYMMDD_HHMMSS.<ext>) or, with O(label), C(<prefix>_YYYYMMDD_HHMMSS_<label>.<ext>) - the tgquiz
     runbook's C(backup_20250120_143000.dump) and the toogoodtogo runbook's
     C(toogoodtogo_20250120_030000_pre_deployment.sql.gz). The stamp is the host's local time.
@@ -31,6 +31,7 @@ description:
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._postgres
+  - tgops.runbooks._postgres.login_db_name
 attributes:
   check_mode:
     support: full
@@ -44,13 +45,6 @@ attributes:
       - A backup is an action, not a state - every run writes a new file and reports RV(ignore:changed=true).
         Use M(tgops.runbooks.backup_retention) to bound how many are kept.
 options:
-  login_db:
-    description:
-      - Database to dump.
-      - The aliases C(db) and C(name) are deprecated and will be removed in version 2.0.0.
-    type: str
-    required: true
-    aliases: [db, name]
   dest:
     description:
       - Directory the backup is written to. It must exist.
@@ -171,8 +165,6 @@ stage:
 import datetime
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     BackupError,
     check_label,
@@ -182,28 +174,20 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
 )
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
     conn_from_params,
-    connection_problem,
-    postgres_common_argument_spec,
-    postgres_login_db_spec,
+    postgres_module,
 )
 
 
 def main():
-    argument_spec = postgres_common_argument_spec()
-    argument_spec.update(
-        login_db=postgres_login_db_spec(old_aliases=['name']),
+    module = postgres_module(dict(
         dest=dict(type='path', required=True),
         prefix=dict(type='str', required=True),
         format=dict(type='str', default='custom', choices=['custom', 'plain_gz']),
         label=dict(type='str'),
         mode=dict(type='raw', default='0600'),
         bin_dir=dict(type='path'),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    ), login_db_aliases=['name'])
     params = module.params
-    problem = connection_problem(params)
-    if problem:
-        module.fail_json(msg=problem)
     try:
         label = check_label(params['label'])
         planned = plan_backup(params['dest'], params['prefix'], params['format'], label, datetime.datetime.now())

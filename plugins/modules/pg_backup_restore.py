@@ -17,6 +17,7 @@ author:
 description:
   - The runbooks' restore - drop the database, create it again, restore the backup into it - with exit-on-error
     semantics the runbooks' commands lack.
+  - O(login_db) is the database replaced; the module connects to O(maintenance_db) to drop and create it.
   - C(DROP DATABASE ... WITH (FORCE)) (ends the sessions still connected; PostgreSQL 13 or later), then
     C(CREATE DATABASE ... TEMPLATE template0 OWNER) O(owner), then C(pg_restore --exit-on-error) (custom archives)
     or C(psql -v ON_ERROR_STOP=1) (plain SQL; a C(.sql.gz) is decompressed by the module into a private named
@@ -33,6 +34,7 @@ description:
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._postgres
+  - tgops.runbooks._postgres.login_db_name
   - tgops.runbooks._postgres.maintenance_db
 attributes:
   check_mode:
@@ -47,13 +49,6 @@ attributes:
     details:
       - A restore is an action; every run drops and restores the database and reports RV(ignore:changed=true).
 options:
-  login_db:
-    description:
-      - The database to replace. The module connects to O(maintenance_db) to drop and create it.
-      - The aliases C(db) and C(name) are deprecated and will be removed in version 2.0.0.
-    type: str
-    required: true
-    aliases: [db, name]
   path:
     description:
       - The backup file - a custom archive (C(.dump)), plain SQL (C(.sql)) or gzipped plain SQL (C(.sql.gz)).
@@ -135,8 +130,6 @@ duration_seconds:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     BackupError,
     detect_format,
@@ -145,30 +138,20 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
 )
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
     conn_from_params,
-    connection_problem,
-    postgres_common_argument_spec,
-    postgres_login_db_spec,
-    postgres_maintenance_db_spec,
+    postgres_module,
 )
 
 
 def main():
-    argument_spec = postgres_common_argument_spec()
-    argument_spec.update(
-        login_db=postgres_login_db_spec(old_aliases=['name']),
-        maintenance_db=postgres_maintenance_db_spec(),
+    module = postgres_module(dict(
         path=dict(type='path', required=True),
         owner=dict(type='str'),
         single_transaction=dict(type='bool', default=True),
         no_owner=dict(type='bool', default=False),
         expected_row_counts=dict(type='dict', default={}),
         bin_dir=dict(type='path'),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    ), login_db_aliases=['name'], maintenance_db=True)
     params = module.params
-    problem = connection_problem(params)
-    if problem:
-        module.fail_json(msg=problem)
     expected = {}
     for table, value in params['expected_row_counts'].items():
         try:

@@ -18,7 +18,7 @@ description:
   - Reads, in one C(psql) call, what the runbooks' P1 "Database Connection Failures" and P2 "High Memory Usage"
     and "Slow Database Queries" sections look at - connections against C(max_connections)
     (C(pg_stat_activity)), sessions idle in a transaction, the database size, the largest tables with their
-    scan and dead-row counts - and, when the C(pg_stat_statements) extension is installed in O(db), the
+    scan and dead-row counts - and, when the C(pg_stat_statements) extension is installed in O(login_db), the
     statements with the highest mean execution time.
   - Turns them into verdicts with the thresholds below (RV(findings), RV(connections_exhausted),
     RV(idle_in_transaction_over_age), RV(slow_statements), RV(seq_scan_tables), RV(vacuum_tables)).
@@ -27,14 +27,8 @@ extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._attributes.info_module
   - tgops.runbooks._postgres
+  - tgops.runbooks._postgres.login_db
 options:
-  login_db:
-    description:
-      - The application's database (sizes, tables and statements are read for it).
-      - The aliases C(db) and C(login_db_name) are deprecated and will be removed in version 2.0.0.
-    type: str
-    required: true
-    aliases: [db, login_db_name]
   connections_warn_percent:
     description:
       - Connection use, in percent of the connections an application role may open (C(max_connections) less
@@ -174,17 +168,17 @@ idle_in_transaction_over_age:
   type: list
   elements: dict
 database:
-  description: The database read (O(db)).
+  description: The database read (O(login_db)).
   returned: success
   type: str
   sample: tgquiznft_prod
 database_size_bytes:
-  description: Size of O(db) in bytes.
+  description: Size of O(login_db) in bytes.
   returned: success
   type: int
   sample: 8520383
 tables:
-  description: The O(top) largest tables of O(db), with their scan and row statistics.
+  description: The O(top) largest tables of O(login_db), with their scan and row statistics.
   returned: success
   type: list
   elements: dict
@@ -220,12 +214,12 @@ tables:
       description: Last manual or automatic analyze, ISO 8601, or V(null).
       type: str
 pg_stat_statements:
-  description: Whether the C(pg_stat_statements) extension is installed in O(db).
+  description: Whether the C(pg_stat_statements) extension is installed in O(login_db).
   returned: success
   type: bool
   sample: true
 statements:
-  description: The O(top) statements of O(db) with the highest mean execution time (empty without the extension).
+  description: The O(top) statements of O(login_db) with the highest mean execution time (empty without the extension).
   returned: success
   type: list
   elements: dict
@@ -271,14 +265,10 @@ findings:
   sample: ["connections exhausted: 97 in use of 97 usable (max_connections 100)"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.tgops.runbooks.plugins.module_utils._db_findings import analyse
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError, PgSession, redact_text
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
-    connection_problem,
-    postgres_common_argument_spec,
-    postgres_login_db_spec,
+    postgres_module,
 )
 
 CLIENTS = "backend_type = 'client backend' AND pid <> pg_backend_pid()"
@@ -326,9 +316,7 @@ ORDER BY s.{mean} DESC LIMIT {top}
 
 
 def main():
-    argument_spec = postgres_common_argument_spec()
-    argument_spec.update(
-        login_db=postgres_login_db_spec(old_aliases=['login_db_name']),
+    module = postgres_module(dict(
         connections_warn_percent=dict(type='int', default=80),
         idle_in_transaction_age=dict(type='int', default=300),
         slow_query_mean_ms=dict(type='int', default=1000),
@@ -336,12 +324,8 @@ def main():
         dead_rows_percent=dict(type='int', default=20),
         database_size_warn_mb=dict(type='int', default=0),
         top=dict(type='int', default=10),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    ), login_db_aliases=['login_db_name'])
     params = module.params
-    problem = connection_problem(params)
-    if problem:
-        module.fail_json(msg=problem)
     for name in ('connections_warn_percent', 'idle_in_transaction_age', 'slow_query_mean_ms', 'seq_scan_min_rows',
                  'dead_rows_percent', 'database_size_warn_mb'):
         if params[name] < 0:

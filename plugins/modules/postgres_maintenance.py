@@ -15,9 +15,9 @@ version_added: 0.2.0
 author:
   - tgops.runbooks developers (@tgops)
 description:
-  - O(action=terminate_idle_in_transaction) ends (C(pg_terminate_backend)) the sessions of O(db) that have been
+  - O(action=terminate_idle_in_transaction) ends (C(pg_terminate_backend)) the sessions of O(login_db) that have been
     C(idle in transaction) for at least O(older_than) seconds (runbook P1 "Database Connection Failures").
-  - O(action=vacuum_analyze) runs C(VACUUM ANALYZE) on O(tables), or on the whole O(db) when empty; O(action=vacuum_full)
+  - O(action=vacuum_analyze) runs C(VACUUM ANALYZE) on O(tables), or on the whole O(login_db) when empty; O(action=vacuum_full)
     runs C(VACUUM FULL) the same way, which locks each table exclusively while it is rewritten (runbook P2 "High
     Memory Usage" and "Slow Database Queries").
   - O(action=create_index) runs C(CREATE INDEX CONCURRENTLY) for O(index) unless an index of that name exists
@@ -27,6 +27,7 @@ description:
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._postgres
+  - tgops.runbooks._postgres.login_db
 attributes:
   check_mode:
     support: full
@@ -47,13 +48,6 @@ options:
     type: str
     required: true
     choices: [terminate_idle_in_transaction, vacuum_analyze, vacuum_full, create_index]
-  login_db:
-    description:
-      - The application's database.
-      - The aliases C(db) and C(login_db_name) are deprecated and will be removed in version 2.0.0.
-    type: str
-    required: true
-    aliases: [db, login_db_name]
   older_than:
     description:
       - With O(action=terminate_idle_in_transaction), the minimum seconds a session has been idle in a transaction.
@@ -132,13 +126,9 @@ statements:
   sample: ["VACUUM (ANALYZE) \"public\".\"quiz_results\""]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError, PgSession
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
-    connection_problem,
-    postgres_common_argument_spec,
-    postgres_login_db_spec,
+    postgres_module,
     quote_ident,
 )
 
@@ -182,11 +172,9 @@ def index_statement(index):
 
 
 def main():
-    argument_spec = postgres_common_argument_spec()
-    argument_spec.update(
+    module = postgres_module(dict(
         action=dict(type='str', required=True,
                     choices=['terminate_idle_in_transaction', 'vacuum_analyze', 'vacuum_full', 'create_index']),
-        login_db=postgres_login_db_spec(old_aliases=['login_db_name']),
         older_than=dict(type='int', default=300),
         tables=dict(type='list', elements='str', default=[]),
         index=dict(type='dict', options=dict(
@@ -194,13 +182,8 @@ def main():
             table=dict(type='str', required=True),
             columns=dict(type='list', elements='str', required=True),
         )),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[('action', 'create_index', ['index'])])
+    ), login_db_aliases=['login_db_name'], required_if=[('action', 'create_index', ['index'])])
     params = module.params
-    problem = connection_problem(params)
-    if problem:
-        module.fail_json(msg=problem)
     action = params['action']
     result = dict(changed=False, terminated=[], statements=[])
     psql = module.get_bin_path('psql', required=True)

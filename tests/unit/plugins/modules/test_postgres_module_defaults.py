@@ -19,12 +19,10 @@ import json
 import os
 import subprocess
 import sys
-from unittest import mock
 
 import pytest
 import yaml
 
-from ansible.module_utils import basic
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.tgops.runbooks.plugins.doc_fragments import _postgres as postgres_doc
@@ -34,6 +32,7 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
     libpq_environ,
     postgres_common_argument_spec,
 )
+from tgops_module_runner import module_argument_spec
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 MODULES_DIR = os.path.join(ROOT, 'plugins', 'modules')
@@ -71,20 +70,7 @@ def _group_modules():
 
 
 def _spec_of(module_name):
-    """The argument_spec the module's main() hands to AnsibleModule."""
-    module = importlib.import_module(PREFIX + module_name)
-    captured = {}
-
-    class Stop(Exception):
-        pass
-
-    def fake_init(self, argument_spec, **kwargs):
-        captured.update(argument_spec)
-        raise Stop()
-    with mock.patch.object(basic.AnsibleModule, '__init__', fake_init):
-        with pytest.raises(Stop):
-            module.main()
-    return captured
+    return module_argument_spec(importlib.import_module(PREFIX + module_name))
 
 
 def _postgres_modules():
@@ -93,7 +79,8 @@ def _postgres_modules():
     for name in sorted(os.listdir(MODULES_DIR)):
         if name.endswith('.py') and not name.startswith('_'):
             with open(os.path.join(MODULES_DIR, name)) as src:
-                if 'postgres_common_argument_spec()' in src.read():
+                source = src.read()
+                if 'postgres_common_argument_spec()' in source or 'postgres_module(' in source:
                     found.append(name[:-3])
     return found
 
@@ -197,19 +184,8 @@ def test_common_spec_has_community_postgresql_names_aliases_and_deprecations(mon
 
 def _their_spec(module_name):
     _theirs()
-    module = importlib.import_module('ansible_collections.community.postgresql.plugins.modules.' + module_name)
-    captured = {}
-
-    class Stop(Exception):
-        pass
-
-    def fake_init(self, argument_spec, **kwargs):
-        captured.update(argument_spec)
-        raise Stop()
-    with mock.patch.object(basic.AnsibleModule, '__init__', fake_init):
-        with pytest.raises(Stop):
-            module.main()
-    return captured
+    return module_argument_spec(importlib.import_module('ansible_collections.community.postgresql.plugins.modules.'
+                                                  + module_name))
 
 
 @pytest.mark.parametrize('module_name', _group_modules())

@@ -73,3 +73,23 @@ def run_module(module, args, check_mode=False, diff=False, run_command=None, bin
         for patch in reversed(patches):
             patch.__exit__(None, None, None)
     raise AssertionError('module did not call exit_json or fail_json')
+
+
+class _SpecCaptured(BaseException):
+    """Raised from AnsibleModule.__init__; BaseException so that no module's ``except Exception`` catches it."""
+
+    def __init__(self, argument_spec):
+        super(_SpecCaptured, self).__init__('argument_spec captured')
+        self.argument_spec = argument_spec
+
+
+def module_argument_spec(module):
+    """The argument_spec ``module.main()`` hands to AnsibleModule (nothing else of main() runs)."""
+    def capture(self, argument_spec, **kwargs):
+        raise _SpecCaptured(argument_spec)
+    with mock.patch.object(basic.AnsibleModule, '__init__', capture):
+        try:
+            module.main()
+        except _SpecCaptured as exc:
+            return dict(exc.argument_spec)
+    raise AssertionError('%s.main() did not build an AnsibleModule' % module.__name__)
