@@ -116,6 +116,25 @@ EXAMPLES = r"""
     login_port: 25432
     login_user: toogoodtogo
     login_password: "{{ vault_toogoodtogo_postgres_password }}"
+
+- name: Connect once for this collection's and community.postgresql's modules
+  module_defaults:
+    group/tgops.runbooks.postgresql:  # extends group/community.postgresql.all
+      login_host: 127.0.0.1
+      login_port: 15432
+      login_user: postgres
+      login_password: "{{ vault_tgquiz_postgres_password }}"
+      login_db: tgquiznft_prod
+  block:
+    - name: Back up before the migration
+      tgops.runbooks.pg_backup:
+        dest: /backup
+        prefix: backup
+        label: pre_migration
+
+    - name: Run the migration's SQL
+      community.postgresql.postgresql_query:
+        query: ALTER TABLE users ADD COLUMN IF NOT EXISTS locale text
 """
 
 RETURN = r"""

@@ -228,3 +228,21 @@ def test_ansible_resolves_the_group_to_both_collections(tmp_path):
     except pytest.skip.Exception:
         return
     assert {'community.postgresql.postgresql_query', 'community.postgresql.postgresql_db'} <= members
+
+
+def test_the_documented_module_defaults_example_serves_both_collections():
+    from ansible_collections.tgops.runbooks.plugins.modules import pg_backup
+    task = [t for t in yaml.safe_load(pg_backup.EXAMPLES) if 'module_defaults' in t][0]
+    block = task['module_defaults']['group/tgops.runbooks.postgresql']
+    for module_name in _group_modules():
+        result = ArgumentSpecValidator(_spec_of(module_name)).validate(
+            dict(block, **OWN_REQUIRED.get(module_name, {})))
+        assert not result.error_messages and not result._deprecations, (module_name, result.error_messages)
+    for their_module in ('postgresql_query', 'postgresql_user', 'postgresql_ping'):
+        spec = _their_spec(their_module)
+        args = dict(block, **({'name': 'someone'} if their_module == 'postgresql_user' else {}))
+        result = ArgumentSpecValidator(spec).validate(args)
+        assert not result.error_messages, (their_module, result.error_messages)
+    modules_in_block = {key for t in task['block'] for key in t if key.count('.') == 2}
+    assert 'tgops.runbooks.pg_backup' in modules_in_block
+    assert 'community.postgresql.postgresql_query' in modules_in_block
