@@ -19,14 +19,15 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (  # noqa: F401 (re-exported)
+from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     conn_argv,
     conn_environ,
     connect_params_problem,
-    conninfo_value,
-    dbname_conninfo,
-    quote_ident,
+    quote_ident as _quote_ident,
 )
+
+# the client layer's identifier quoting, for the modules' SQL
+quote_ident = _quote_ident
 
 SSL_MODES = ['allow', 'disable', 'prefer', 'require', 'verify-ca', 'verify-full']
 COLLECTION = 'tgops.runbooks'
