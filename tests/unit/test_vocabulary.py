@@ -120,8 +120,7 @@ def walk(spec, docs, prefix=""):
         doc = (docs or {}).get(key) or {}
         yield prefix + key, entry, doc
         if entry.get("options"):
-            for item in walk(entry["options"], doc.get("suboptions"), prefix + key + "."):
-                yield item
+            yield from walk(entry["options"], doc.get("suboptions"), prefix + key + ".")
 
 
 @pytest.fixture(scope="module", params=MODULES)
