@@ -143,7 +143,7 @@ def test_corrupt_backup_fails_with_check_and_offset(tmp_path):
     assert 'the file ends at byte offset 7000 inside the data block of TOC entry' in result['msg']
 
 
-def test_fail_on_error_false_returns_verdict(tmp_path):
+def test_fail_on_problem_false_returns_verdict(tmp_path):
     path = str(tmp_path / 'empty.sql.gz')
     open(path, 'wb').close()
     result = run({'path': path, 'fail_on_problem': False})

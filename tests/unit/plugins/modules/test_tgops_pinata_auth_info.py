@@ -73,7 +73,7 @@ def test_rejections_are_results(api, status, body, reason, message):
     assert len(api.calls()) == 1  # no usage call without authentication
 
 
-def test_fail_on_invalid(api):
+def test_fail_on_problem(api):
     api.route(AUTH, (401, {'error': {'reason': 'INVALID_CREDENTIALS', 'details': 'Invalid/expired credentials'}}))
     result = run(api, fail_on_problem=True)
     assert result['failed'] is True

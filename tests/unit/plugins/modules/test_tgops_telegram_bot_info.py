@@ -85,7 +85,7 @@ def test_old_error_is_not_a_problem(api):
     assert result['passed'] is True
 
 
-def test_fail_on_unhealthy(api):
+def test_fail_on_problem(api):
     fake = FakeTelegram(api, TOKEN)
     fake.webhook.update(url='https://h.example.org/bot%s/hook' % TOKEN)
     result = run(api, expect_webhook=False, fail_on_problem=True)
