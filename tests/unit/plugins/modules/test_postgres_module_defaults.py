@@ -184,8 +184,8 @@ def test_common_spec_has_community_postgresql_names_aliases_and_deprecations(mon
 
 def _their_spec(module_name):
     _theirs()
-    return module_argument_spec(importlib.import_module('ansible_collections.community.postgresql.plugins.modules.'
-                                                  + module_name))
+    theirs = 'ansible_collections.community.postgresql.plugins.modules.'
+    return module_argument_spec(importlib.import_module(theirs + module_name))
 
 
 @pytest.mark.parametrize('module_name', _group_modules())
