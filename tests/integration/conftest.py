@@ -15,6 +15,8 @@ PROJECT = {
     "tgquiz": "/opt/tgquiz",
     "toogoodtogo": "/opt/toogoodtogo/deployment",
 }
+# What an incident playbook changes on every run by design: its report, and the incident channel it tells.
+REPORT_TASKS = {"Create the report directory", "Write the incident report", "Tell the incident channel"}
 HEALTH = {"tgquiz": "http://127.0.0.1:18000/health", "toogoodtogo": "http://127.0.0.1:8000/health"}
 
 

@@ -12,12 +12,11 @@ import pytest
 import redis
 import requests
 
-from conftest import ansible_playbook, changed_tasks, compose, ssh, wait_health
+from conftest import REPORT_TASKS, ansible_playbook, changed_tasks, compose, ssh, wait_health
 
 TELEGRAM = "http://127.0.0.1:18081"
 TONCENTER = "http://127.0.0.1:18082"
 PINATA = "http://127.0.0.1:18083"
-REPORT_TASKS = {"Create the report directory", "Write the incident report"}
 WEBHOOK = "https://toogoodtogo.lab/webhook/telegram"
 
 

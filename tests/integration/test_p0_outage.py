@@ -8,9 +8,8 @@ import subprocess
 
 import requests
 
-from conftest import ROOT, STATE, ansible_playbook, changed_tasks, compose, ssh, wait_health
+from conftest import REPORT_TASKS, ROOT, STATE, ansible_playbook, changed_tasks, compose, ssh, wait_health
 
-REPORT_TASKS = {"Create the report directory", "Write the incident report"}
 PUBLIC = {"tgquiz": "https://127.0.0.1:18443/health", "toogoodtogo": "https://127.0.0.1:28443/health"}
 TELEGRAM = "http://127.0.0.1:18081"
 

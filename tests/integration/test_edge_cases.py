@@ -1,0 +1,69 @@
+"""The toogoodtogo runbook's edge cases, each with its real fault injected into the lab."""
+import json
+
+import pytest
+
+from conftest import REPORT_TASKS, ansible_playbook, changed_tasks, compose, ssh, wait_health
+
+ENV_FILE = "/opt/toogoodtogo/deployment/.env.production"
+
+
+def env_names():
+    text = ssh("toogoodtogo", "cat %s" % ENV_FILE).stdout
+    return {line.split("=", 1)[0]: line.split("=", 1)[1] for line in text.splitlines() if "=" in line}
+
+
+@pytest.fixture(name="env_file_kept")
+def fixture_env_file_kept():
+    """The env file as it was (a copy on the host), put back, and the bot recreated, whatever the test did."""
+    ssh("toogoodtogo", "cp -p %s %s.test-orig" % (ENV_FILE, ENV_FILE))
+    yield
+    if ssh("toogoodtogo", "cmp -s %s %s.test-orig" % (ENV_FILE, ENV_FILE), check=False).returncode != 0:
+        ssh("toogoodtogo", "mv %s.test-orig %s" % (ENV_FILE, ENV_FILE))
+        compose("toogoodtogo", "up -d --force-recreate --no-deps bot")
+    ssh("toogoodtogo", "rm -f %s.test-orig %s.*~" % (ENV_FILE, ENV_FILE))
+    wait_health("toogoodtogo")
+
+
+def test_missing_secret_key_is_named_then_put_back_from_the_vault(tmp_path, secrets_file, env_file_kept):
+    secret = secrets_file["toogoodtogo"]["secret_key"]
+    assert env_names()["SECRET_KEY"] == secret
+    # The fault: SECRET_KEY gone from the env file, and the bot recreated without it (the runbook's symptom:
+    # the bot fails to start).
+    ssh("toogoodtogo", "sed -i '/^SECRET_KEY=/d' %s" % ENV_FILE)
+    compose("toogoodtogo", "up -d --force-recreate --no-deps bot", check=False)
+    report_env = {"TGOPS_REPORT_DIR": str(tmp_path)}
+
+    # Without the confirmation: named (never its value), nothing written, the host fails with the way out.
+    check = ansible_playbook("playbooks/missing_env.yml", "-l", "toogoodtogo", "--check", env=report_env)
+    assert check.returncode == 0, check.stdout[-5000:] + check.stderr[-2000:]
+    assert "SECRET_KEY can be put back from the vault" in check.stdout
+    plain = ansible_playbook("playbooks/missing_env.yml", "-l", "toogoodtogo", env=report_env)
+    assert plain.returncode != 0
+    assert "Still missing from %s: SECRET_KEY" % ENV_FILE in plain.stdout
+    assert "missing_env_restore_confirm=true" in plain.stdout
+    assert "SECRET_KEY" not in env_names()
+
+    # Confirmed: written from the vault, the bot recreated and healthy, the report says so.
+    fixed = ansible_playbook("playbooks/missing_env.yml", "-l", "toogoodtogo",
+                             "-e", "missing_env_restore_confirm=true", env=report_env)
+    assert fixed.returncode == 0, fixed.stdout[-6000:] + fixed.stderr[-2000:]
+    assert env_names()["SECRET_KEY"] == secret
+    assert ssh("toogoodtogo", "stat -c %%a %s" % ENV_FILE).stdout.strip() == "600"
+    status, body = wait_health("toogoodtogo", timeout=5)
+    assert status == 200 and body["status"] == "healthy"
+    for proc in (check, plain, fixed):
+        assert secret not in proc.stdout + proc.stderr
+    reports = sorted(tmp_path.glob("*.md"))  # check mode writes none
+    assert len(reports) == 2
+    last = reports[-1].read_text()
+    assert secret not in last
+    assert "**Status:** Resolved" in last
+    assert "SECRET_KEY is missing from %s (the vault holds it: vault_toogoodtogo_secret_key)" % ENV_FILE in last
+    assert "Put SECRET_KEY back into %s from the vault" % ENV_FILE in last
+
+    # Nothing missing any more: a second confirmed run changes nothing but the report.
+    again = ansible_playbook("playbooks/missing_env.yml", "-l", "toogoodtogo",
+                             "-e", "missing_env_restore_confirm=true", env=report_env, json_output=True)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert set(changed_tasks(json.loads(again.stdout))) <= REPORT_TASKS
