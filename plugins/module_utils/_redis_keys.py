@@ -4,7 +4,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Pure helpers of the redis_keys module: Redis glob matching, key quoting for redis-cli, batching.
+"""Pure helpers of the redis_keys and redis_memory_info modules: Redis glob matching, key quoting for
+redis-cli, batching; INFO parsing and the memory verdict.
 
 ``redis-cli --scan`` prints one key per line, so a key holding a newline arrives split in pieces. Every
 key is matched again here with Redis's own glob rules before anything is deleted, so a piece of such a
@@ -162,3 +163,64 @@ def validate_pattern(pattern):
     if '\n' in pattern or '\r' in pattern:
         return 'pattern must be a single line'
     return None
+
+
+# Policies that evict keys at maxmemory; any other (noeviction) refuses writes with OOM.
+_EVICTING = ('allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random',
+             'volatile-ttl')
+
+
+def parse_info(text):
+    """``field:value`` lines of ``INFO`` (sections and comments skipped) as a dict of strings."""
+    fields = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith('#') or ':' not in line:
+            continue
+        name, _sep, value = line.partition(':')
+        fields[name] = value
+    return fields
+
+
+def _int_field(info, name, default=None):
+    value = info.get(name)
+    if value is None:
+        if default is None:
+            raise ValueError('%s is missing' % name)
+        return default
+    if not value.isdigit():
+        raise ValueError('%s is not a count of bytes or keys: %r' % (name, value[:40]))
+    return int(value)
+
+
+def _mib(count):
+    return '%.1f MiB' % (count / 1048576.0)
+
+
+def memory_problems(info, max_percent, require_maxmemory=False):
+    """Facts and verdict from parsed ``INFO memory``, ``stats`` and ``keyspace`` fields."""
+    used = _int_field(info, 'used_memory')
+    limit = _int_field(info, 'maxmemory', 0)
+    policy = info.get('maxmemory_policy', 'noeviction')
+    evicted = _int_field(info, 'evicted_keys', 0)
+    keys = {}
+    for name, value in info.items():
+        if name.startswith('db') and name[2:].isdigit():
+            for field in value.split(','):
+                key, _sep, count = field.partition('=')
+                if key == 'keys' and count.isdigit():
+                    keys[name] = int(count)
+    percent = round(used * 100.0 / limit, 1) if limit else None
+    problems = []
+    if limit and percent >= max_percent:
+        if policy in _EVICTING:
+            problems.append('Redis uses %s of its %s maxmemory (%s%%) with policy %s: it evicts keys (%d evicted '
+                            'since start)' % (_mib(used), _mib(limit), percent, policy, evicted))
+        else:
+            problems.append('Redis uses %s of its %s maxmemory (%s%%) with policy %s: writes fail with OOM'
+                            % (_mib(used), _mib(limit), percent, policy))
+    if not limit and require_maxmemory:
+        problems.append('Redis has no maxmemory (uses %s): it can grow until the host runs out of memory'
+                        % _mib(used))
+    return dict(used_memory=used, maxmemory=limit, maxmemory_policy=policy, percent=percent,
+                evicted_keys=evicted, keys=keys, passed=not problems, problems=problems)

@@ -46,7 +46,8 @@ options:
     default: redis
   pattern:
     description:
-      - Redis glob pattern of the keys to delete, for example V(quiz:*). Required unless O(flushall=true).
+      - Redis glob pattern of the keys to delete, for example V(quiz:*). Required unless O(flushall=true) or
+        O(flushdb=true).
     type: str
   db:
     description: The Redis database number (C(redis-cli -n)).
@@ -56,6 +57,13 @@ options:
     description: Remove every key of every database with C(FLUSHALL).
     type: bool
     default: false
+  flushdb:
+    description:
+      - Remove every key of database O(db) with C(FLUSHDB) (the toogoodtogo runbook's mitigation of Redis memory
+        exhaustion); other databases keep theirs.
+    type: bool
+    default: false
+    version_added: 0.3.0
   batch_size:
     description: Keys per C(UNLINK) command.
     type: int
@@ -98,7 +106,7 @@ container:
   type: str
   sample: tgquiz-redis-1
 pattern:
-  description: The pattern, or an empty string with O(flushall).
+  description: The pattern, or an empty string with O(flushall) or O(flushdb).
   returned: always
   type: str
 matched:
@@ -120,11 +128,12 @@ stray_lines:
   returned: always
   type: int
 keys_before:
-  description: With O(flushall), how many keys all databases held before (from C(INFO keyspace)).
-  returned: when O(flushall=true)
+  description: With O(flushall), how many keys all databases held before; with O(flushdb), how many database O(db)
+    held (from C(INFO keyspace)).
+  returned: when O(flushall=true) or O(flushdb=true)
   type: int
 flushed:
-  description: Whether C(FLUSHALL) ran.
+  description: Whether C(FLUSHALL) or C(FLUSHDB) ran.
   returned: always
   type: bool
 """
@@ -135,12 +144,12 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.tgops.runbooks.plugins.module_utils import _redis_keys
 
 
-def keyspace_keys(info):
-    """Total keys of every database from ``INFO keyspace`` (``db0:keys=3,expires=0,...``)."""
+def keyspace_keys(info, db=None):
+    """Keys of every database (or of database ``db``) from ``INFO keyspace`` (``db0:keys=3,expires=0,...``)."""
     total = 0
     for line in info.splitlines():
         line = line.strip()
-        if line.startswith('db') and ':' in line:
+        if line.startswith('db') and ':' in line and (db is None or line.split(':', 1)[0] == 'db%d' % db):
             for field in line.split(':', 1)[1].split(','):
                 name, _sep, value = field.partition('=')
                 if name == 'keys' and value.isdigit():
@@ -190,6 +199,17 @@ class RedisKeys(object):
             result['changed'] = True
         return result
 
+    def flushdb(self, container, result):
+        before = keyspace_keys(self.cli(container, ['INFO', 'keyspace'], what='INFO keyspace'), self.params['db'])
+        result['keys_before'] = before
+        result['changed'] = before > 0
+        if before and not self.module.check_mode:
+            reply = self.cli(container, ['FLUSHDB'], what='FLUSHDB').strip()
+            if reply != 'OK':
+                self.module.fail_json(msg='FLUSHDB answered %r' % reply[:200], **result)
+            result['flushed'] = True
+        return result
+
     def clear(self, container, result):
         pattern = self.params['pattern']
         # no --count: redis-cli before 7.2 (Debian 12 ships 7.0) does not know it
@@ -215,6 +235,7 @@ def main():
             pattern=dict(type='str'),
             db=dict(type='int', default=0),
             flushall=dict(type='bool', default=False),
+            flushdb=dict(type='bool', default=False),
             batch_size=dict(type='int', default=500),
             docker_cli=dict(type='path', default='docker'),
         ),
@@ -227,19 +248,24 @@ def main():
         module.fail_json(msg='batch_size must be between 1 and 100000, got %d' % params['batch_size'])
     if params['flushall'] and params['pattern'] is not None:
         module.fail_json(msg='pattern and flushall are mutually exclusive: flushall removes every key')
-    if not params['flushall']:
+    if params['flushdb'] and (params['flushall'] or params['pattern'] is not None):
+        module.fail_json(msg='flushdb is mutually exclusive with pattern and flushall: it removes every key of db')
+    if not (params['flushall'] or params['flushdb']):
         if params['pattern'] is None:
-            module.fail_json(msg='pattern is required unless flushall=true')
+            module.fail_json(msg='pattern is required unless flushall=true or flushdb=true')
         reason = _redis_keys.validate_pattern(params['pattern'])
         if reason:
             module.fail_json(msg=reason)
 
     worker = RedisKeys(module)
     container = worker.container()
-    result = dict(changed=False, container=container, pattern='' if params['flushall'] else params['pattern'],
+    result = dict(changed=False, container=container,
+                  pattern='' if params['flushall'] or params['flushdb'] else params['pattern'],
                   matched=0, deleted=0, keys_sample=[], stray_lines=0, flushed=False)
     if params['flushall']:
         worker.flushall(container, result)
+    elif params['flushdb']:
+        worker.flushdb(container, result)
     else:
         worker.clear(container, result)
     module.exit_json(**result)

@@ -1,5 +1,6 @@
 """The toogoodtogo runbook's edge cases, each with its real fault injected into the lab."""
 import json
+import subprocess
 
 import pytest
 
@@ -65,5 +66,60 @@ def test_missing_secret_key_is_named_then_put_back_from_the_vault(tmp_path, secr
     # Nothing missing any more: a second confirmed run changes nothing but the report.
     again = ansible_playbook("playbooks/missing_env.yml", "-l", "toogoodtogo",
                              "-e", "missing_env_restore_confirm=true", env=report_env, json_output=True)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert set(changed_tasks(json.loads(again.stdout))) <= REPORT_TASKS
+
+
+REDIS = "toogoodtogo_redis"
+
+
+def redis_cli(*args):
+    return subprocess.run(["docker", "exec", REDIS, "redis-cli"] + list(args), capture_output=True, text=True,
+                          timeout=60, check=True).stdout
+
+
+def redis_info(field):
+    for line in redis_cli("INFO", "memory").splitlines():
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError("INFO memory has no %s" % field)
+
+
+@pytest.fixture(name="redis_limit_kept")
+def fixture_redis_limit_kept():
+    """maxmemory put back, and the fill keys gone, whatever the test did."""
+    limit = redis_cli("CONFIG", "GET", "maxmemory").split()[1]
+    yield
+    redis_cli("CONFIG", "SET", "maxmemory", limit)
+    redis_cli("EVAL", "for _, k in ipairs(redis.call('KEYS', 'tgops-fill:*')) do redis.call('UNLINK', k) end", "0")
+    wait_health("toogoodtogo")
+
+
+def test_exhausted_redis_is_found_then_relieved_with_flushdb(tmp_path, redis_limit_kept):
+    # The fault: a maxmemory just above what Redis uses, then writes until noeviction refuses them (OOM).
+    used = int(redis_info("used_memory"))
+    redis_cli("CONFIG", "SET", "maxmemory", str(used + 1536 * 1024))
+    redis_cli("EVAL", "for i = 1, 4000 do redis.call('SET', 'tgops-fill:' .. i, string.rep('x', 1024)) end", "0")
+    assert int(redis_info("used_memory")) >= 0.9 * int(redis_info("maxmemory"))
+    assert wait_health("toogoodtogo", want="degraded", timeout=30)[1]["dependencies"]["redis"]["status"] == "unhealthy"
+    report_env = {"TGOPS_REPORT_DIR": str(tmp_path)}
+
+    plain = ansible_playbook("playbooks/redis_memory.yml", "-l", "toogoodtogo", env=report_env)
+    assert plain.returncode != 0
+    assert "with policy noeviction: writes fail with OOM" in plain.stdout
+    assert "-e redis_memory_flush_confirm=true" in plain.stdout
+    assert int(redis_info("used_memory")) >= 0.9 * int(redis_info("maxmemory")), "nothing may change unconfirmed"
+
+    fixed = ansible_playbook("playbooks/redis_memory.yml", "-l", "toogoodtogo", "-e", "redis_memory_flush_confirm=true",
+                             env=report_env)
+    assert fixed.returncode == 0, fixed.stdout[-6000:] + fixed.stderr[-2000:]
+    assert redis_cli("EXISTS", "tgops-fill:1", "tgops-fill:100").strip() == "0"
+    assert wait_health("toogoodtogo", timeout=30)[0] == 200
+    last = sorted(tmp_path.glob("*.md"))[-1].read_text()
+    assert "**Status:** Resolved" in last
+    assert "Flushed Redis database 0 (" in last and "Long term: raise maxmemory" in last
+
+    again = ansible_playbook("playbooks/redis_memory.yml", "-l", "toogoodtogo", "-e", "redis_memory_flush_confirm=true",
+                             env=report_env, json_output=True)
     assert again.returncode == 0, again.stdout[-4000:]
     assert set(changed_tasks(json.loads(again.stdout))) <= REPORT_TASKS

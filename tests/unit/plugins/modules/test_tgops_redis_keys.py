@@ -30,6 +30,10 @@ class FakeRedis(object):
         if args == ['FLUSHALL']:
             self.keys.clear()
             return 0, 'OK\n', ''
+        if args == ['FLUSHDB']:
+            assert argv[argv.index('redis-cli') + 1:][:2] == ['-n', '0'], 'the fake holds db0 only'
+            self.keys.clear()
+            return 0, 'OK\n', ''
         if args == [] and data is not None:
             import shlex
             out = []
@@ -72,7 +76,23 @@ def test_flushall():
     assert result['flushed'] and result['changed'] and not fake.keys
 
 
+def test_flushdb_empties_only_its_database():
+    fake = FakeRedis(['a', 'b'])
+    result = run({'project': 'p', 'flushdb': True, 'db': 0}, fake, check_mode=True)
+    assert result['keys_before'] == 2 and result['changed'] and not result['flushed'] and fake.keys
+    result = run({'project': 'p', 'flushdb': True, 'db': 0}, fake)
+    assert result['flushed'] and result['changed'] and not fake.keys and result['pattern'] == ''
+    # An empty database: nothing to flush, no change (idempotent).
+    assert run({'project': 'p', 'flushdb': True, 'db': 0}, fake)['changed'] is False
+    # db1 holds nothing in INFO keyspace (only db0 is listed): untouched.
+    fake = FakeRedis(['a'])
+    result = run({'project': 'p', 'flushdb': True, 'db': 1}, fake)
+    assert result['changed'] is False and fake.keys
+
+
 @pytest.mark.parametrize('args,words', [
+    ({'project': 'p', 'flushdb': True, 'pattern': 'a*'}, 'flushdb is mutually exclusive'),
+    ({'project': 'p', 'flushdb': True, 'flushall': True}, 'flushdb is mutually exclusive'),
     ({'project': 'p'}, 'pattern is required'),
     ({'project': 'p', 'pattern': '*'}, 'matches every key'),
     ({'project': 'p', 'pattern': 'a*', 'flushall': True}, 'mutually exclusive'),
