@@ -44,6 +44,7 @@ def env_restore_plan(env_report, secrets):
     unknown = [name for name in missing if name not in by_env]
     where = env_report.get('file') or 'the env file'
     findings = [] if env_report.get('exists', True) else ['env file %s does not exist' % where]
+
     def what(name):
         return '%s is %s %s' % (name, 'empty in' if name in empty else 'missing from', where)
 
