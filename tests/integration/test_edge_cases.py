@@ -1,10 +1,12 @@
 """The toogoodtogo runbook's edge cases, each with its real fault injected into the lab."""
 import json
+import os
 import subprocess
 
 import pytest
+import requests
 
-from conftest import REPORT_TASKS, ansible_playbook, changed_tasks, compose, ssh, wait_health
+from conftest import REPORT_TASKS, STATE, ansible_playbook, changed_tasks, compose, ssh, wait_health
 
 ENV_FILE = "/opt/toogoodtogo/deployment/.env.production"
 
@@ -123,3 +125,35 @@ def test_exhausted_redis_is_found_then_relieved_with_flushdb(tmp_path, redis_lim
                              env=report_env, json_output=True)
     assert again.returncode == 0, again.stdout[-4000:]
     assert set(changed_tasks(json.loads(again.stdout))) <= REPORT_TASKS
+
+
+TELEGRAM_EMULATOR = "tgops-lab-telegram-api-1"
+
+
+def test_an_unreachable_bot_api_is_named_from_the_host(tmp_path):
+    # The fault: the Bot API black-holed (the emulator's container paused: connections open, nothing answers).
+    subprocess.run(["docker", "pause", TELEGRAM_EMULATOR], check=True, capture_output=True)
+    try:
+        proc = ansible_playbook("playbooks/network.yml", "-l", "toogoodtogo", env={"TGOPS_REPORT_DIR": str(tmp_path)})
+    finally:
+        subprocess.run(["docker", "unpause", TELEGRAM_EMULATOR], check=True, capture_output=True)
+    assert proc.returncode != 0
+    assert "http://127.0.0.1:18081: no answer within 5.0 seconds (timeout) - the host cannot reach it" in proc.stdout
+    (report,) = [p.read_text() for p in tmp_path.glob("*.md")]
+    assert "**Status:** Investigating" in report and "the host cannot reach it" in report
+    assert "firewall: " in report
+    # Reachable again: the same playbook passes and changes nothing but the report.
+    again = ansible_playbook("playbooks/network.yml", "-l", "toogoodtogo", env={"TGOPS_REPORT_DIR": str(tmp_path)},
+                             json_output=True)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert set(changed_tasks(json.loads(again.stdout))) <= REPORT_TASKS
+
+
+def test_a_stopped_proxy_is_started_and_the_public_url_verified(tmp_path):
+    compose("toogoodtogo", "stop nginx")
+    proc = ansible_playbook("playbooks/network.yml", "-l", "toogoodtogo", env={"TGOPS_REPORT_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    (report,) = [p.read_text() for p in tmp_path.glob("*.md")]
+    assert "**Status:** Resolved" in report and "Services impacted: nginx" in report
+    public = requests.get("https://127.0.0.1:28443/health", verify=os.path.join(STATE, "ca", "ca.crt"), timeout=10)
+    assert public.status_code == 200 and public.json()["platform"] == "toogoodtogo"
