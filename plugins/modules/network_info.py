@@ -35,7 +35,15 @@ options:
     elements: str
     default: []
   timeout:
-    description: Deadline in seconds for each URL (resolving, connecting, TLS and the answer's headers).
+    description:
+      - Deadline in seconds for the whole module call - every URL together. A URL checked when it has passed is
+        reported as not checked (a problem), never waited for.
+    type: float
+    default: 30
+  request_timeout:
+    description:
+      - Deadline in seconds for one URL (resolving, connecting, TLS and the answer's headers), never beyond what is
+        left of O(timeout).
     type: float
     default: 5
   validate_certs:
@@ -130,9 +138,12 @@ def resolve(host):
 
 
 def check_one(url, timeout, validate_certs, ca_path, fetcher=fetch, clock=time.monotonic):
-    """Resolve and HEAD one URL; the entry RV(urls) returns."""
+    """Resolve and HEAD one URL within ``timeout`` seconds; the entry RV(urls) returns."""
     host = urlsplit(url).hostname or ''
     entry = dict(url=url, host=host, addresses=[], reachable=False, status=None, seconds=0.0, error=None)
+    if timeout <= 0:
+        entry['error'] = 'not checked: the deadline of the whole call (timeout) had passed'
+        return entry
     started = clock()
     addresses, error = resolve(host)
     entry['addresses'] = addresses
@@ -146,7 +157,7 @@ def check_one(url, timeout, validate_certs, ca_path, fetcher=fetch, clock=time.m
                 # An answer arrived (a HEAD body is not read): the path works.
                 entry.update(reachable=True, status=exc.status)
             elif exc.kind == 'timeout':
-                error = 'no answer within %s seconds (timeout)' % shown(timeout, 20)
+                error = 'no answer within %s seconds (timeout)' % shown(round(timeout, 1), 20)
             else:
                 error = shown(to_text(exc.detail), 300)
     entry['seconds'] = round(clock() - started, 3)
@@ -180,7 +191,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             urls=dict(type='list', elements='str', default=[]),
-            timeout=dict(type='float', default=5),
+            timeout=dict(type='float', default=30),
+            request_timeout=dict(type='float', default=5),
             validate_certs=dict(type='bool', default=True),
             ca_path=dict(type='path'),
             firewall=dict(type='bool', default=True),
@@ -189,15 +201,18 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if not 0 < p['timeout'] <= MAX_TIMEOUT:  # also refuses NaN
-        module.fail_json(msg='timeout must be above 0 and at most %d seconds' % MAX_TIMEOUT)
+    for name in ('timeout', 'request_timeout'):
+        if not 0 < p[name] <= MAX_TIMEOUT:  # also refuses NaN
+            module.fail_json(msg='%s must be above 0 and at most %d seconds' % (name, MAX_TIMEOUT))
     for url in p['urls']:
         problem = check_url(url, 'urls')
         if problem:
             module.fail_json(msg=problem)
         if '@' in (urlsplit(url).netloc or ''):
             module.fail_json(msg='urls must not carry user information (credentials): %s' % shown(urlsplit(url).hostname))
-    entries = [check_one(url, p['timeout'], p['validate_certs'], p['ca_path']) for url in p['urls']]
+    deadline = Deadline(p['timeout'])
+    entries = [check_one(url, min(p['request_timeout'], deadline.remaining()), p['validate_certs'], p['ca_path'])
+               for url in p['urls']]
     problems = ['%s: %s - the host cannot reach it' % (e['url'], e['error']) for e in entries if not e['reachable']]
 
     firewall = dict(tool='none', active=False, default_incoming=None, rules=[])

@@ -81,14 +81,24 @@ def test_a_refused_connection_is_a_problem():
 
 
 def test_a_black_hole_is_a_timeout_within_the_deadline(silent_port):
-    result = run({"urls": ["http://127.0.0.1:%d/" % silent_port], "timeout": 1})
+    result = run({"urls": ["http://127.0.0.1:%d/" % silent_port], "request_timeout": 1})
     entry = result["urls"][0]
     assert entry["reachable"] is False and "no answer within 1.0 seconds (timeout)" in entry["error"]
     assert entry["seconds"] < 3
 
 
+def test_the_whole_call_has_one_deadline(silent_port):
+    url = "http://127.0.0.1:%d/" % silent_port
+    result = run({"urls": [url, url, url], "timeout": 1.5, "request_timeout": 1})
+    errors = [entry["error"] for entry in result["urls"]]
+    assert errors[0] == "no answer within 1.0 seconds (timeout)"
+    assert errors[1] == "no answer within 0.5 seconds (timeout)"
+    assert errors[2].startswith("not checked: the deadline of the whole call")
+    assert sum(entry["seconds"] for entry in result["urls"]) < 2.5
+
+
 def test_a_name_that_does_not_resolve():
-    result = run({"urls": ["https://does-not-exist.invalid/"], "timeout": 2})
+    result = run({"urls": ["https://does-not-exist.invalid/"], "request_timeout": 2})
     entry = result["urls"][0]
     assert entry["addresses"] == [] and "does not resolve" in entry["error"] and result["passed"] is False
 
@@ -120,6 +130,7 @@ def test_a_failing_ufw_is_a_warning():
     ({"urls": ["https://user:pass@example.org/"]}, "user information"),
     ({"urls": [], "timeout": 0}, "timeout must be"),
     ({"urls": [], "timeout": float("nan")}, "timeout must be"),
+    ({"urls": [], "request_timeout": -1}, "request_timeout must be"),
 ])
 def test_bad_input_is_refused(args, expect):
     result = run(args)
