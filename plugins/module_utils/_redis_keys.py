@@ -165,6 +165,21 @@ def validate_pattern(pattern):
     return None
 
 
+def redis_argument_spec():
+    """Options of the modules that run redis-cli in a compose project's container (doc fragment _redis)."""
+    return dict(
+        project=dict(type='str', required=True),
+        service=dict(type='str', default='redis'),
+        docker_cli=dict(type='path', default='docker'),
+    )
+
+
+def service_container_argv(params):
+    """``docker ps`` listing the running containers of the Redis service (by compose labels)."""
+    return [params['docker_cli'], 'ps', '-q', '--filter', 'label=com.docker.compose.project=%s' % params['project'],
+            '--filter', 'label=com.docker.compose.service=%s' % params['service']]
+
+
 # Policies that evict keys at maxmemory; any other (noeviction) refuses writes with OOM.
 _EVICTING = ('allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random',
              'volatile-ttl')

@@ -26,6 +26,7 @@ description:
   - A pattern that is empty or matches every key (C(*)) is refused; clearing everything is O(flushall).
 extends_documentation_fragment:
   - tgops.runbooks._attributes
+  - tgops.runbooks._redis
 attributes:
   check_mode:
     support: full
@@ -36,14 +37,6 @@ attributes:
     support: full
     details: A second run finds no matching key and reports no change (keys written again meanwhile are deleted again).
 options:
-  project:
-    description: The compose project (its containers are found by the C(com.docker.compose.project) label).
-    type: str
-    required: true
-  service:
-    description: The Redis service of the project.
-    type: str
-    default: redis
   pattern:
     description:
       - Redis glob pattern of the keys to delete, for example V(quiz:*). Required unless O(flushall=true) or
@@ -68,10 +61,6 @@ options:
     description: Keys per C(UNLINK) command.
     type: int
     default: 500
-  docker_cli:
-    description: The Docker CLI.
-    type: path
-    default: docker
 notes:
   - Redis without a password (the runbooks' compose Redis listens on the project network only). A Redis with
     C(requirepass) is not supported yet, because C(redis-cli -a) would put the password on a command line.
@@ -170,10 +159,7 @@ class RedisKeys(object):
         return to_text(out, errors='surrogate_or_replace')
 
     def container(self):
-        out = self.run([self.docker, 'ps', '-q',
-                        '--filter', 'label=com.docker.compose.project=%s' % self.params['project'],
-                        '--filter', 'label=com.docker.compose.service=%s' % self.params['service']],
-                       what='docker ps')
+        out = self.run(_redis_keys.service_container_argv(self.params), what='docker ps')
         ids = out.split()
         if not ids:
             self.module.fail_json(msg='no running container for service %s of project %s'
@@ -228,19 +214,15 @@ class RedisKeys(object):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            project=dict(type='str', required=True),
-            service=dict(type='str', default='redis'),
-            pattern=dict(type='str'),
-            db=dict(type='int', default=0),
-            flushall=dict(type='bool', default=False),
-            flushdb=dict(type='bool', default=False),
-            batch_size=dict(type='int', default=500),
-            docker_cli=dict(type='path', default='docker'),
-        ),
-        supports_check_mode=True,
+    argument_spec = _redis_keys.redis_argument_spec()
+    argument_spec.update(
+        pattern=dict(type='str'),
+        db=dict(type='int', default=0),
+        flushall=dict(type='bool', default=False),
+        flushdb=dict(type='bool', default=False),
+        batch_size=dict(type='int', default=500),
     )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     if not 0 <= params['db'] <= 65535:
         module.fail_json(msg='db must be between 0 and 65535, got %d' % params['db'])

@@ -25,15 +25,8 @@ description:
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._attributes.info_module
+  - tgops.runbooks._redis
 options:
-  project:
-    description: The compose project (its containers are found by the C(com.docker.compose.project) label).
-    type: str
-    required: true
-  service:
-    description: The Redis service of the project.
-    type: str
-    default: redis
   max_percent:
     description: C(used_memory) at or above this percentage of C(maxmemory) is a problem.
     type: float
@@ -46,10 +39,6 @@ options:
     description: Fail the task when RV(passed) is V(false); the message lists the problems.
     type: bool
     default: false
-  docker_cli:
-    description: The docker client on the host.
-    type: path
-    default: docker
 seealso:
   - module: tgops.runbooks.redis_keys
   - name: Redis INFO
@@ -120,21 +109,22 @@ problems:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._redis_keys import memory_problems, parse_info
+from ansible_collections.tgops.runbooks.plugins.module_utils._redis_keys import (
+    memory_problems,
+    parse_info,
+    redis_argument_spec,
+    service_container_argv,
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            project=dict(type='str', required=True),
-            service=dict(type='str', default='redis'),
-            max_percent=dict(type='float', default=90),
-            require_maxmemory=dict(type='bool', default=False),
-            fail_on_problem=dict(type='bool', default=False),
-            docker_cli=dict(type='path', default='docker'),
-        ),
-        supports_check_mode=True,
+    argument_spec = redis_argument_spec()
+    argument_spec.update(
+        max_percent=dict(type='float', default=90),
+        require_maxmemory=dict(type='bool', default=False),
+        fail_on_problem=dict(type='bool', default=False),
     )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     if not 0 < p['max_percent'] <= 100:  # also refuses NaN
         module.fail_json(msg='max_percent must be above 0 and at most 100, got %s' % p['max_percent'])
@@ -145,8 +135,7 @@ def main():
             module.fail_json(msg='%s failed (rc=%d): %s' % (what, rc, to_text(err or out).strip()[:500]))
         return to_text(out, errors='surrogate_or_replace')
 
-    ids = run([p['docker_cli'], 'ps', '-q', '--filter', 'label=com.docker.compose.project=%s' % p['project'],
-               '--filter', 'label=com.docker.compose.service=%s' % p['service']], 'docker ps').split()
+    ids = run(service_container_argv(p), 'docker ps').split()
     if not ids:
         module.fail_json(msg='no running container for service %s of project %s: Redis is down (start it first)'
                          % (p['service'], p['project']))
