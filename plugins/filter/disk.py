@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What is wrong with a platform's disk and what the runbook's clean-up would free (the toogoodtogo runbook's
+"Disk Space Exhaustion" edge case and "Disk Space Issues"). The role gathers data (platform_info's disk rows, a
+find of the backup directory, backup_retention in check mode, Docker's /system/df); this decides on it."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import fnmatch
+import math
+import os
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.six import string_types
+
+_MB = 1048576.0
+
+
+def _number(value, name):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError('disk_space_plan: %s must be a number, got %r' % (name, value))
+    if not math.isfinite(number) or number < 0:
+        raise AnsibleFilterError('disk_space_plan: %s must be a finite number, 0 or more' % name)
+    return number
+
+
+def _size(value):
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _mb(size):
+    return '%.1f MB' % (size / _MB)
+
+
+def _docker_reclaimable(df):
+    """What `docker system prune -f` would free, from the engine's /system/df (docker_host_info verbose
+    disk_usage): stopped containers, dangling images nothing uses, build cache not in use. Never volumes."""
+    containers = [c for c in df.get('Containers') or [] if isinstance(c, dict) and c.get('State') != 'running']
+    images = []
+    for image in df.get('Images') or []:
+        if not isinstance(image, dict):
+            continue
+        tags = [t for t in image.get('RepoTags') or [] if t != '<none>:<none>']
+        if not tags and not image.get('Containers'):
+            images.append(image)
+    cache = [b for b in df.get('BuildCache') or [] if isinstance(b, dict) and not b.get('InUse')
+             and not b.get('Shared')]
+
+    def image_size(image):
+        shared = _size(image.get('SharedSize'))
+        return max(_size(image.get('Size')) - shared, 0)
+
+    result = {
+        'containers': len(containers),
+        'containers_bytes': sum(_size(c.get('SizeRw')) for c in containers),
+        'images': len(images),
+        'images_bytes': sum(image_size(i) for i in images),
+        'build_cache': len(cache),
+        'build_cache_bytes': sum(_size(b.get('Size')) for b in cache),
+    }
+    result['bytes'] = result['containers_bytes'] + result['images_bytes'] + result['build_cache_bytes']
+    return result
+
+
+def disk_space_plan(data):
+    """Decide, from gathered data, which paths are over the threshold and what the clean-up would remove.
+
+    ``data`` keys: ``disk`` (platform_info's disk rows), ``labels`` (path -> what it is, such as ``backups``),
+    ``max_percent``, ``backup_dir``, ``files`` (find's files in the backup directory: path, size),
+    ``old_patterns`` (shell patterns of leftovers such as ``*.sql.gz.old``), ``retention`` (backup_retention's
+    result in check mode: removed, kept, labelled), ``retention_rule`` (words for the findings), ``docker``
+    (/system/df, or empty when not read), ``docker_root`` and ``docker_warn_mb``.
+    """
+    if not isinstance(data, dict):
+        raise AnsibleFilterError('disk_space_plan expects a dict (disk, max_percent, files, retention, docker, ...)')
+    rows = data.get('disk')
+    if not isinstance(rows, list):
+        raise AnsibleFilterError('disk_space_plan: disk must be the list of platform_info\'s disk rows')
+    limit = _number(data.get('max_percent', 90), 'max_percent')
+    if limit > 100:
+        raise AnsibleFilterError('disk_space_plan: max_percent must be at most 100')
+    docker_warn = _number(data.get('docker_warn_mb', 1024), 'docker_warn_mb') * _MB
+    labels = data.get('labels') or {}
+    if not isinstance(labels, dict):
+        raise AnsibleFilterError('disk_space_plan: labels must map paths to what they are')
+    docker_root = data.get('docker_root') or ''
+    backup_dir = data.get('backup_dir') or ''
+    files = data.get('files') or []
+    retention = data.get('retention') or {}
+    patterns = data.get('old_patterns') or []
+    if not isinstance(files, list) or not isinstance(retention, dict) or not isinstance(patterns, list):
+        raise AnsibleFilterError('disk_space_plan: files and old_patterns must be lists, retention a dict')
+
+    findings, notes, paths = [], [], []
+    by_mount = {}
+    for row in rows:
+        if not isinstance(row, dict) or not isinstance(row.get('path'), string_types):
+            raise AnsibleFilterError('disk_space_plan: each disk row needs a path (platform_info\'s disk)')
+        path = row['path']
+        label = labels.get(path) or path
+        entry = {'path': path, 'label': label, 'mount': row.get('mount'), 'used_percent': row.get('used_percent'),
+                 'inodes_used_percent': row.get('inodes_used_percent'), 'avail_mb': row.get('avail_mb'),
+                 'over': False, 'error': row.get('error') or ''}
+        paths.append(entry)
+        if entry['error']:
+            # Where the engine is remote (the lab's hosts share the machine's socket) its root is not here.
+            if path == docker_root and 'No such file' in entry['error']:
+                notes.append('Docker root %s is not on this host (the engine runs elsewhere): its disk is not '
+                             'read here' % path)
+            else:
+                findings.append('cannot read the usage of %s (%s): %s' % (label, path, entry['error']))
+            continue
+        used = _number(row.get('used_percent') or 0, 'used_percent of %s' % path)
+        inodes = _number(row.get('inodes_used_percent') or 0, 'inodes_used_percent of %s' % path)
+        entry['over'] = used >= limit or inodes >= limit
+        if entry['over']:
+            by_mount.setdefault(entry['mount'] or path, []).append(entry)
+    for mount, entries in by_mount.items():
+        first = entries[0]
+        what = ' and '.join('%s (%s)' % (e['label'], e['path']) for e in entries)
+        words = '%.1f%% full' % first['used_percent']
+        if _number(first['inodes_used_percent'] or 0, 'inodes') >= limit:
+            words += ', %.1f%% of inodes used' % first['inodes_used_percent']
+        findings.append('%s on %s: %s, %s MB left (threshold %g%%)' % (what, mount, words, first['avail_mb'], limit))
+
+    sizes = {}
+    for item in files:
+        if isinstance(item, dict) and isinstance(item.get('path'), string_types):
+            sizes[item['path']] = _size(item.get('size'))
+    removed = [p for p in retention.get('removed') or [] if isinstance(p, string_types)]
+    backups_bytes = sum(sizes.get(p, 0) for p in removed)
+    if removed:
+        findings.append('%d backup(s) beyond retention (%s) in %s: %s' % (
+            len(removed), data.get('retention_rule') or 'the platform\'s retention', backup_dir, _mb(backups_bytes)))
+    old = sorted(p for p in sizes if any(fnmatch.fnmatchcase(os.path.basename(p), pat) for pat in patterns))
+    old_bytes = sum(sizes[p] for p in old)
+    if old:
+        findings.append('%d leftover(s) %s in %s: %s' % (len(old), ', '.join(patterns), backup_dir, _mb(old_bytes)))
+
+    docker = data.get('docker') or {}
+    if not isinstance(docker, dict):
+        raise AnsibleFilterError('disk_space_plan: docker must be the engine\'s /system/df (a dict) or empty')
+    reclaim = _docker_reclaimable(docker) if docker else None
+    if reclaim and reclaim['bytes'] and reclaim['bytes'] >= docker_warn:
+        findings.append('Docker: about %s reclaimable (%d stopped container(s), %d dangling image(s), %d build cache '
+                        'record(s)); volumes are never pruned' % (_mb(reclaim['bytes']), reclaim['containers'],
+                                                                 reclaim['images'], reclaim['build_cache']))
+    return {
+        'findings': findings,
+        'notes': notes,
+        'paths': paths,
+        'over': [e['path'] for e in paths if e['over']],
+        'passed': not any(e['over'] for e in paths),
+        'backups_remove': removed,
+        'backups_bytes': backups_bytes,
+        'backups_kept': [p for p in retention.get('kept') or [] if isinstance(p, string_types)],
+        'backups_labelled': [p for p in retention.get('labelled') or [] if isinstance(p, string_types)],
+        'old_files': old,
+        'old_bytes': old_bytes,
+        'docker': reclaim,
+    }
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'disk_space_plan': disk_space_plan}
