@@ -43,15 +43,19 @@ def _mb(size):
 
 
 def _docker_reclaimable(df):
-    """What `docker system prune -f` would free, from the engine's /system/df (docker_host_info verbose
-    disk_usage): stopped containers, dangling images nothing uses, build cache not in use. Never volumes."""
-    containers = [c for c in df.get('Containers') or [] if isinstance(c, dict) and c.get('State') != 'running']
+    """What `docker system prune -f` would free, from the engine's lists (docker_host_info verbose containers and
+    images, or /system/df): stopped containers, dangling images no container uses, build cache not in use (only
+    /system/df lists it). Never volumes. Container sizes are known only where the engine computed them."""
+    every = [c for c in df.get('Containers') or [] if isinstance(c, dict)]
+    containers = [c for c in every if c.get('State') != 'running']
+    used = set(c.get('ImageID') for c in every if c.get('ImageID'))
     images = []
     for image in df.get('Images') or []:
         if not isinstance(image, dict):
             continue
         tags = [t for t in image.get('RepoTags') or [] if t != '<none>:<none>']
-        if not tags and not image.get('Containers'):
+        # /images/json says -1 for Containers unless asked to count; the containers' ImageID is the fallback.
+        if not tags and _size(image.get('Containers')) == 0 and image.get('Id') not in used:
             images.append(image)
     cache = [b for b in df.get('BuildCache') or [] if isinstance(b, dict) and not b.get('InUse')
              and not b.get('Shared')]
@@ -67,6 +71,9 @@ def _docker_reclaimable(df):
         'images_bytes': sum(image_size(i) for i in images),
         'build_cache': len(cache),
         'build_cache_bytes': sum(_size(b.get('Size')) for b in cache),
+        'build_cache_read': 'BuildCache' in df,
+        # /images/json does not compute shared layers (SharedSize -1): then an image's Size is an upper bound.
+        'upper_bound': any(not isinstance(i.get('SharedSize'), int) or i['SharedSize'] < 0 for i in images),
     }
     result['bytes'] = result['containers_bytes'] + result['images_bytes'] + result['build_cache_bytes']
     return result
@@ -152,12 +159,16 @@ def disk_space_plan(data):
         raise AnsibleFilterError('disk_space_plan: docker must be the engine\'s /system/df (a dict) or empty')
     reclaim = _docker_reclaimable(docker) if docker else None
     if reclaim and reclaim['bytes'] and reclaim['bytes'] >= docker_warn:
-        findings.append('Docker: about %s reclaimable (%d stopped container(s), %d dangling image(s), %d build cache '
-                        'record(s)); volumes are never pruned' % (_mb(reclaim['bytes']), reclaim['containers'],
-                                                                 reclaim['images'], reclaim['build_cache']))
+        cache = ', %d build cache record(s)' % reclaim['build_cache'] if reclaim['build_cache_read'] else ''
+        findings.append('Docker: %s %s reclaimable (%d stopped container(s), %d dangling image(s)%s); volumes are '
+                        'never pruned' % ('at most' if reclaim['upper_bound'] else 'about', _mb(reclaim['bytes']),
+                                          reclaim['containers'], reclaim['images'], cache))
+    summary = ', '.join('%s %s%%' % (e['label'], e['used_percent']) if not e['error'] else
+                        '%s unread' % e['label'] for e in paths)
     return {
         'findings': findings,
         'notes': notes,
+        'summary': summary,
         'paths': paths,
         'over': [e['path'] for e in paths if e['over']],
         'passed': not any(e['over'] for e in paths),

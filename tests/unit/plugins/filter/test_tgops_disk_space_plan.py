@@ -30,6 +30,7 @@ def test_a_healthy_host_has_no_finding_and_nothing_to_remove():
     plan = disk_space_plan(data())
     assert plan["findings"] == [] and plan["over"] == [] and plan["passed"] is True
     assert plan["backups_remove"] == [] and plan["old_files"] == [] and plan["docker"] is None
+    assert plan["summary"] == "project 40.0%, backups 50.0%"
 
 
 def test_a_path_at_the_threshold_is_over_it_and_named_with_its_label():
@@ -86,7 +87,7 @@ DF = {
     "Images": [{"RepoTags": ["app:1"], "Containers": 0, "Size": 999, "SharedSize": 0},
                {"RepoTags": None, "Containers": 0, "Size": 300 * 1048576, "SharedSize": 100 * 1048576},
                {"RepoTags": ["<none>:<none>"], "Containers": 1, "Size": 50, "SharedSize": 0},
-               {"RepoTags": [], "Containers": 0, "Size": 400 * 1048576, "SharedSize": -1}],
+               {"RepoTags": [], "Containers": 0, "Size": 400 * 1048576, "SharedSize": 0}],
     "BuildCache": [{"InUse": False, "Shared": False, "Size": 24 * 1048576}, {"InUse": True, "Size": 7},
                    {"InUse": False, "Shared": True, "Size": 9}],
     "Volumes": [{"Name": "pgdata", "UsageData": {"Size": 10 ** 12, "RefCount": 0}}],
@@ -97,7 +98,7 @@ def test_docker_reclaimable_is_what_system_prune_frees_never_volumes_nor_tagged_
     plan = disk_space_plan(data(docker=DF))
     assert plan["docker"] == {"containers": 2, "containers_bytes": 800 * 1048576, "images": 2,
                               "images_bytes": 600 * 1048576, "build_cache": 1, "build_cache_bytes": 24 * 1048576,
-                              "bytes": 1424 * 1048576}
+                              "build_cache_read": True, "upper_bound": False, "bytes": 1424 * 1048576}
     assert plan["findings"] == ["Docker: about 1424.0 MB reclaimable (2 stopped container(s), 2 dangling image(s), "
                                 "1 build cache record(s)); volumes are never pruned"]
     # Below the threshold it is reported in plan.docker, not as a finding.
@@ -118,3 +119,16 @@ def test_docker_reclaimable_is_what_system_prune_frees_never_volumes_nor_tagged_
 def test_bad_input_is_refused_with_a_clear_message(bad, message):
     with pytest.raises(AnsibleFilterError, match=message):
         disk_space_plan(bad)
+
+
+def test_docker_lists_without_sizes_count_images_a_container_still_uses_as_kept():
+    lists = {"Containers": [{"State": "exited", "ImageID": "sha256:old"}, {"State": "running", "ImageID": "sha256:a"}],
+             "Images": [{"Id": "sha256:old", "RepoTags": None, "Containers": -1, "Size": 5 * 1048576, "SharedSize": -1},
+                        {"Id": "sha256:gone", "RepoTags": None, "Containers": -1, "Size": 7 * 1048576, "SharedSize": -1},
+                        {"Id": "sha256:a", "RepoTags": ["app:2"], "Containers": -1, "Size": 1}]}
+    plan = disk_space_plan(data(docker=lists, docker_warn_mb=1))
+    assert plan["docker"]["containers"] == 1 and plan["docker"]["images"] == 1
+    assert plan["docker"]["bytes"] == 7 * 1048576 and plan["docker"]["build_cache_read"] is False
+    assert plan["docker"]["upper_bound"] is True
+    assert plan["findings"] == ["Docker: at most 7.0 MB reclaimable (1 stopped container(s), 1 dangling image(s)); "
+                                "volumes are never pruned"]
