@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+import yaml
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PLAYBOOK = os.path.join(ROOT, '.venv', 'bin', 'ansible-playbook')
@@ -116,7 +118,7 @@ def bench_floor(repeat):
 def scaled_inventory(per_platform):
     """Copies of the two lab hosts under other names (same SSH endpoints, read-only use)."""
     with open(os.path.join(ROOT, 'inventories', 'lab', 'hosts.yml')) as handle:
-        hosts = json.load(handle)
+        hosts = yaml.safe_load(handle)  # JSON under a comment line: YAML reads both
     for group in hosts['all']['children'].values():
         (name, host_vars), = group['hosts'].items()
         group['hosts'] = dict(('%s-%02d' % (name, i), host_vars) for i in range(per_platform))
