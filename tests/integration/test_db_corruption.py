@@ -80,20 +80,31 @@ def corrupt(secrets_file):
         cur.execute("SELECT pg_relation_filepath(%s)", (TABLE,))
         relpath = cur.fetchone()[0]
     conn.close()
-    docker("stop", CONTAINER)
+    # A fast shutdown (a checkpoint, then exit): docker stop's SIGTERM is PostgreSQL's smart shutdown, which waits
+    # for the bot's connections until docker kills it, and crash recovery would replay full-page images over the
+    # damage. The container's restart policy (unless-stopped) is off meanwhile, or it comes straight back.
+    policy = docker("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", CONTAINER).stdout.strip()
+    docker("update", "--restart=no", CONTAINER)
     try:
+        docker("exec", CONTAINER, "sh", "-c", "kill -INT $(head -1 %s/postmaster.pid)" % PGDATA)
+        deadline = time.monotonic() + 60
+        while docker("inspect", "-f", "{{.State.Running}}", CONTAINER).stdout.strip() == "true":
+            assert time.monotonic() < deadline, "PostgreSQL did not shut down in 60 s"
+            time.sleep(0.5)
         image = docker("inspect", "-f", "{{.Config.Image}}", CONTAINER).stdout.strip()
         garbage = "\\377" * 24
         docker("run", "--rm", "--volumes-from", CONTAINER, "--entrypoint", "sh", image, "-c",
                "printf '%s' | dd of=%s conv=notrunc bs=24 count=1 status=none"
                % (garbage, shlex.quote("%s/%s" % (PGDATA, relpath))))
     finally:
+        docker("update", "--restart=" + (policy or "unless-stopped"), CONTAINER)
         docker("start", CONTAINER)
     wait_postgres(secrets_file)
     return relpath
 
 
 def run(tmp_path, *args):
+    os.makedirs(str(tmp_path), exist_ok=True)
     proc = ansible_playbook("playbooks/db_corruption.yml", "-l", PLATFORM, *args, json_output=True,
                             env={"TGOPS_REPORT_DIR": str(tmp_path)})
     try:
@@ -112,6 +123,7 @@ def results(result, task_name):
 
 
 def reports(tmp_path):
+    os.makedirs(str(tmp_path), exist_ok=True)
     return sorted(p for p in os.listdir(tmp_path) if p.endswith(".md") and "-%s-" % HOST in p)
 
 
@@ -168,7 +180,7 @@ def test_corruption_is_named_then_restored_when_confirmed(tmp_path, secrets_file
     password = secrets_file[PLATFORM]["postgres_password"]
 
     # Check mode: says what it would do, changes nothing.
-    proc, result = run(tmp_path, "--check", "-e", "db_corruption_restore_confirm=" + DBNAME)
+    proc, result = run(tmp_path / "check", "--check", "-e", "db_corruption_restore_confirm=" + DBNAME)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert app_running() and not healthy_database(secrets_file)
     actions = results(result, "Say what was done")[HOST]["msg"]
@@ -176,7 +188,7 @@ def test_corruption_is_named_then_restored_when_confirmed(tmp_path, secrets_file
 
     # Not confirmed: the finding names the table, its file and PostgreSQL's error; nothing restored; host fails.
     started = time.monotonic()
-    proc, result = run(tmp_path)
+    proc, result = run(tmp_path / "unconfirmed")
     unconfirmed_s = time.monotonic() - started
     assert proc.returncode != 0
     read = results(result, "Read every table of the database")[HOST]
@@ -190,12 +202,14 @@ def test_corruption_is_named_then_restored_when_confirmed(tmp_path, secrets_file
     assert password not in proc.stdout
     failed = results(result, "Fail while the database is still corrupted")[HOST]
     assert "db_corruption_restore_confirm=%s" % DBNAME in failed["msg"]
-    first = reports(tmp_path)
-    assert len(first) >= 2 and "Investigating" in open(os.path.join(tmp_path, first[-1])).read()
+    first = reports(tmp_path / "unconfirmed")
+    assert len(first) == 1
+    text = open(os.path.join(tmp_path / "unconfirmed", first[0])).read()
+    assert "Investigating" in text and "public.%s" % TABLE in text and password not in text
 
     # Confirmed, the backup picked as the newest of the platform's naming: restored and verified.
     started = time.monotonic()
-    proc, result = run(tmp_path, "-e", "db_corruption_restore_confirm=" + DBNAME)
+    proc, result = run(tmp_path / "confirmed", "-e", "db_corruption_restore_confirm=" + DBNAME)
     restore_s = time.monotonic() - started
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert results(result, "Drop, re-create and restore the database")[HOST]["changed"] is True
@@ -206,6 +220,8 @@ def test_corruption_is_named_then_restored_when_confirmed(tmp_path, secrets_file
     wait_health(PLATFORM, timeout=60)
     assert results(result, "Verify the service is healthy")
     assert password not in proc.stdout
-    text = open(os.path.join(tmp_path, sorted(set(reports(tmp_path)) - set(first))[0])).read()
+    done = reports(tmp_path / "confirmed")
+    assert len(done) == 1
+    text = open(os.path.join(tmp_path / "confirmed", done[0])).read()
     assert "Resolved" in text and "Restored %s from %s/%s" % (DBNAME, BACKUP_DIR, backup_name) in text
     print("unconfirmed run %.1f s, confirmed restore run %.1f s" % (unconfirmed_s, restore_s))
