@@ -94,8 +94,8 @@ def judge(checked):
         if rel.get('error'):
             name = '%s.%s' % (rel['schema'], rel['name'])
             corrupted.append(name)
-            findings.append('%s %s cannot be read (%s): %s' % (rel['kind'], name, rel.get('file') or 'no file',
-                                                                rel['error']))
+            where = rel.get('file') or 'no file'
+            findings.append('%s %s cannot be read (%s): %s' % (rel['kind'], name, where, rel['error']))
     tables = [r for r in checked['relations'] if r['kind'] == 'table']
     if not tables:
         findings.append('no user table found in database %s: nothing was read (wrong database?)'
