@@ -5,6 +5,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# The lab's Vault password (lab/state.py writes it; ansible.cfg names none, see there).
+export ANSIBLE_VAULT_PASSWORD_FILE := $(CURDIR)/.lab/vault-pass
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help setup state venv docker lab lab-down lab-clean demo test lint sanity unit integration molecule build bench docs docs-lint ee
@@ -30,8 +32,8 @@ docker:
 
 setup: venv docker
 
-# The lab's generated state (SSH key, CA, vault password, inventory): ansible.cfg names its vault
-# password file, so every ansible command, ansible-lint's syntax checks included, needs it.
+# The lab's generated state (SSH key, CA, vault password, inventory): the lab inventory's vault file
+# is encrypted with it, so every ansible command, ansible-lint's syntax checks included, needs it.
 state: venv
 	$(BIN)/python lab/state.py
 

@@ -121,7 +121,9 @@ def deploy(platform, release, with_backup):
             "-e", "deploy_release=%s" % release]
     if not with_backup:
         argv += ["-e", "deploy_skip_backup=true"]
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), TGOPS_OPERATOR="deploy-bench")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), TGOPS_OPERATOR="deploy-bench",
+               ANSIBLE_VAULT_PASSWORD_FILE=os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE",
+                                                          os.path.join(ROOT, ".lab", "vault-pass")))
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
 

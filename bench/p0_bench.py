@@ -40,6 +40,8 @@ APPS = [('tgquiz', 'backend-api'), ('toogoodtogo', 'bot')]
 
 def env(**extra):
     e = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+             ANSIBLE_VAULT_PASSWORD_FILE=os.environ.get('ANSIBLE_VAULT_PASSWORD_FILE',
+                                                        os.path.join(ROOT, '.lab', 'vault-pass')),
              TGOPS_REPORT_DIR=tempfile.mkdtemp(prefix='p0bench-'))
     e.update(extra)
     return e

@@ -28,6 +28,10 @@ S3 = {"lab_s3_endpoint_url": "http://127.0.0.1:19000", "lab_s3_bucket": "tgops-l
       "lab_s3_region": "us-east-1"}
 
 
+# ansible.cfg names no vault password file (an AWX checkout has none): the lab's is given here.
+VAULT_ENV = dict(os.environ, ANSIBLE_VAULT_PASSWORD_FILE=os.path.join(STATE, "vault-pass"))
+
+
 def run(argv, **kw):
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, **kw)
 
@@ -141,7 +145,8 @@ def inventory(key, data):
         if os.path.exists(names_path) and open(names_path).read().strip() == names:
             return
         current = yaml.safe_load(subprocess.run([os.path.join(VENV_BIN, "ansible-vault"), "view", vault_path],
-                                                cwd=ROOT, check=True, capture_output=True, text=True).stdout) or {}
+                                                cwd=ROOT, env=VAULT_ENV, check=True, capture_output=True,
+                                                text=True).stdout) or {}
         missing = set(vault) - set(current)
         vault = dict(current, **{k: vault[k] for k in missing})
         if not missing:
@@ -151,8 +156,7 @@ def inventory(key, data):
     tmp = vault_path + ".tmp"
     write(tmp, json.dumps(vault, indent=2) + "\n")
     try:
-        # ansible.cfg names the vault password file (.lab/vault-pass).
-        run([os.path.join(VENV_BIN, "ansible-vault"), "encrypt", tmp], cwd=ROOT)
+        run([os.path.join(VENV_BIN, "ansible-vault"), "encrypt", tmp], cwd=ROOT, env=VAULT_ENV)
         os.rename(tmp, vault_path)
     finally:
         if os.path.exists(tmp):

@@ -5,6 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export ANSIBLE_CONFIG="$root/ansible.cfg"
+export ANSIBLE_VAULT_PASSWORD_FILE="$root/.lab/vault-pass"
 ansible=.venv/bin/ansible
 playbook=.venv/bin/ansible-playbook
 

@@ -110,17 +110,9 @@ def private_data_dir(base, secrets):
         json.dump({"Enter passphrase for .*:\\s*?$": "", "SSH [pP]assword:\\s*?$": ""}, handle)
     shutil.copy(os.path.join(ROOT, ".lab", "ssh", "id_ed25519"), os.path.join(env, "ssh_key"))
     os.chmod(os.path.join(env, "ssh_key"), 0o600)
-    no_vault = os.path.join(base, "no-vault-client.sh")
-    with open(no_vault, "w", encoding="utf-8") as handle:
-        handle.write("#!/bin/sh\necho no-vault-in-this-job\n")
-    os.chmod(no_vault, 0o700)
     with open(os.path.join(env, "envvars"), "w", encoding="utf-8") as handle:
         json.dump({
             "ANSIBLE_COLLECTIONS_PATH": os.path.join(pdd, "requirements_collections"),
-            # The project's ansible.cfg names the lab's vault password file (.lab/vault-pass), which an AWX
-            # checkout does not have, and Ansible refuses to start without it. The job needs no Vault (its
-            # secrets come from the credentials), so a password client that decrypts nothing stands in.
-            "ANSIBLE_VAULT_PASSWORD_FILE": no_vault,
             "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
             "ANSIBLE_HOST_KEY_CHECKING": "False",
             "TGOPS_REPORT_DIR": os.path.join(base, "reports"),
@@ -131,13 +123,21 @@ def private_data_dir(base, secrets):
     return pdd
 
 
+def _job_environment():
+    """The runner's environment without the lab's Vault password: an AWX checkout has no .lab/vault-pass and
+    the job's secrets come from its credentials, so the project's ansible.cfg must start without one."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    env["PATH"] = os.path.dirname(RUNNER) + os.pathsep + os.environ["PATH"]
+    return env
+
+
 @pytest.fixture(name="job", scope="module")
 def fixture_job(tmp_path_factory, secrets_file):
     base = str(tmp_path_factory.mktemp("runner"))
     pdd = private_data_dir(base, secrets_file)
     proc = subprocess.run([RUNNER, "run", pdd, "-p", "playbooks/p0_outage.yml", "--ident", "p0-check",
                            "--cmdline=--check"], capture_output=True, text=True, timeout=600, check=False,
-                          env=dict(os.environ, PATH=os.path.dirname(RUNNER) + os.pathsep + os.environ["PATH"]))
+                          env=_job_environment())
     artifacts = os.path.join(pdd, "artifacts", "p0-check")
     return {"proc": proc, "artifacts": artifacts, "pdd": pdd}
 

@@ -87,7 +87,9 @@ def test_p0_runs_in_the_ee_against_the_lab(image, tmp_path):
                  "--pae", "false", "--lf", str(tmp_path / "navigator.log"),
                  "--co=--net=host", "--co=--user=0",
                  "--senv", "ANSIBLE_COLLECTIONS_PATH=/usr/share/ansible/collections",
-                 "--senv", "TGOPS_REPORT_DIR=/tmp/reports"], timeout=900)
+                 "--senv", "TGOPS_REPORT_DIR=/tmp/reports",
+                 # The lab's Vault password file, inside the checkout that navigator mounts at its own path.
+                 "--penv", "ANSIBLE_VAULT_PASSWORD_FILE"], timeout=900)
     print("P0 --check in the EE: %.1f s" % (time.monotonic() - started))
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
