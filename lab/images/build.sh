@@ -31,6 +31,7 @@ cp "$here/server/Dockerfile" "$here/server/server-entrypoint.sh" "$ctx/server/"
 cp "$ca_bundle" "$ctx/server/build-ca.crt"
 cp /usr/local/lib/docker/cli-plugins/docker-compose "$ctx/server/docker-compose"
 build tgops-lab/server:latest "$ctx/server"
+build tgops-lab/firewall-host:latest "$here/firewall-host"
 
 cp "$here/emulators/Dockerfile" "$ctx/emulators/"
 cp -r "$root/lab/emulators/tgops_emulators" "$ctx/emulators/"

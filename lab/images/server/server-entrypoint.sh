@@ -1,5 +1,6 @@
 #!/bin/sh
-# The server shares the machine's network namespace, so sshd listens on loopback only, on its own port.
+# The server shares the machine's network namespace, so sshd listens on loopback only, on its own port
+# (SSH_LISTEN: a host with a network of its own, such as the compromise test's, listens on its interfaces).
 # SERVER_INIT=systemd: systemd becomes PID 1 and runs sshd (ssh.service), cron and the platform's
 # units; otherwise tini is PID 1 with sshd, and cron runs beside it.
 set -eu
@@ -11,7 +12,7 @@ ssh-keygen -A >/dev/null
 # Read by sshd however it is started (Debian's sshd_config includes sshd_config.d/*.conf).
 cat >/etc/ssh/sshd_config.d/tgops-lab.conf <<CONF
 Port $SSH_PORT
-ListenAddress 127.0.0.1
+ListenAddress ${SSH_LISTEN:-127.0.0.1}
 PasswordAuthentication no
 PermitRootLogin prohibit-password
 UseDNS no
