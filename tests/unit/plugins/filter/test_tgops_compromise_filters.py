@@ -1,11 +1,11 @@
-"""filter compromise_rotation_plan: generated secrets always, issuer-made ones only with a new value, pairs whole."""
+"""filters compromise_rotation_plan (generated secrets always, issuer-made ones only with a new value, pairs whole) and firewall_summary."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tgops.runbooks.plugins.filter.rotation import compromise_rotation_plan
+from ansible_collections.tgops.runbooks.plugins.filter.compromise import compromise_rotation_plan, firewall_summary
 
 TOOGOODTOGO = {name: {'env': name.upper(), 'vault': 'vault_' + name}
                for name in ('db_password', 'secret_key', 'telegram_bot_token', 'stripe_key')}
@@ -41,3 +41,12 @@ def test_bad_input_is_refused_by_name():
         compromise_rotation_plan({'ssh_key': {}})
     with pytest.raises(AnsibleFilterError, match='expects platform_secrets'):
         compromise_rotation_plan(['db_password'])
+
+
+def test_firewall_summary_in_words():
+    assert firewall_summary({'tool': 'ufw', 'active': True, 'default_incoming': 'deny',
+                             'rules': ['22/tcp ALLOW IN Anywhere']}) == 'ufw active, incoming deny (1 rule)'
+    assert firewall_summary({'tool': 'ufw', 'active': False, 'default_incoming': None, 'rules': []}) == \
+        'ufw inactive (everything allowed)'
+    assert firewall_summary({'tool': 'none', 'active': False}) == 'no ufw on the host'
+    assert firewall_summary({}) == 'firewall not read' and firewall_summary(None) == 'firewall not read'

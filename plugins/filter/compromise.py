@@ -4,8 +4,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Which of a platform's secrets a suspected compromise can rotate now (the runbook's "rotate ALL secrets").
-Names only: the new values' keys are read, never their values."""
+"""Decisions of the suspected-compromise playbook: which of a platform's secrets can be rotated now (the runbook's
+"rotate ALL secrets"; names only, never values), and the firewall's state in words for the report."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -50,6 +50,19 @@ def compromise_rotation_plan(secrets, new_values=None):
     return dict(rotate=rotate, pending=pending, findings=findings)
 
 
+def firewall_summary(firewall):
+    """``network_info``'s ``firewall`` result in words: ``ufw active, incoming deny (3 rules)``."""
+    if not isinstance(firewall, dict) or not firewall:
+        return 'firewall not read'
+    if firewall.get('tool') != 'ufw':
+        return 'no ufw on the host'
+    if not firewall.get('active'):
+        return 'ufw inactive (everything allowed)'
+    rules = firewall.get('rules') or []
+    return 'ufw active, incoming %s (%d rule%s)' % (firewall.get('default_incoming') or 'unknown', len(rules),
+                                                   '' if len(rules) == 1 else 's')
+
+
 class FilterModule(object):
     def filters(self):
-        return {'compromise_rotation_plan': compromise_rotation_plan}
+        return {'compromise_rotation_plan': compromise_rotation_plan, 'firewall_summary': firewall_summary}
