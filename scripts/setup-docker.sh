@@ -25,7 +25,15 @@ DOCKER=/usr/bin/docker
 if ! "$DOCKER" info >/dev/null 2>&1; then
     log "starting dockerd"
     mkdir -p /var/log
-    setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &
+    # Without the descriptors this script inherited: a `flock LOCK make lab` would otherwise pass its lock to
+    # the daemon, which holds it for as long as it runs, and every later flock on the lab waits forever.
+    (
+        for fd in /proc/self/fd/*; do
+            fd=${fd##*/}
+            [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+        done
+        exec setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null
+    ) &
     for _ in $(seq 1 60); do
         "$DOCKER" info >/dev/null 2>&1 && break
         sleep 1
