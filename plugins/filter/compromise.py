@@ -59,8 +59,8 @@ def firewall_summary(firewall):
     if not firewall.get('active'):
         return 'ufw inactive (everything allowed)'
     rules = firewall.get('rules') or []
-    return 'ufw active, incoming %s (%d rule%s)' % (firewall.get('default_incoming') or 'unknown', len(rules),
-                                                   '' if len(rules) == 1 else 's')
+    plural = '' if len(rules) == 1 else 's'
+    return 'ufw active, incoming %s (%d rule%s)' % (firewall.get('default_incoming') or 'unknown', len(rules), plural)
 
 
 class FilterModule(object):

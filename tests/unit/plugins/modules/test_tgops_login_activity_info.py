@@ -61,7 +61,7 @@ def test_analyse_counts_failures_per_source_and_marks_known_sources():
 def test_findings_name_brute_force_unknown_logins_and_a_missing_log():
     entries = [e for e in (mod.parse_line(line) for line in AUTH_LOG.splitlines()) if e]
     known = mod.Sources(['10.8.0.0/16'])
-    logins, failed, users, _ = mod.analyse(entries, known)
+    logins, failed, users, _sudo = mod.analyse(entries, known)
     findings = mod.findings_of('/var/log/auth.log', logins, failed, users, [], 3, True)
     assert findings == [
         '4 failed login attempts from 198.51.100.23 (users: admin, root, ubuntu)',
