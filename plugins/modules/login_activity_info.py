@@ -347,18 +347,14 @@ def findings_of(log, logins, failed, users_tried, sessions, threshold, known_giv
             findings.append('%d failed login attempts from %s (users: %s%s)' % (
                 failed[source], source, ', '.join(users[:5]), ', ...' if len(users) > 5 else ''))
     outside = 'outside the known sources' if known_given else 'to review (no known sources given)'
-    seen = set()
+    # Accepted logins from unknown sources, one finding per (user, source, method) in order of first appearance.
+    accepted = {}
     for login in logins:
         if login['result'] == 'accepted' and not login['known']:
-            key = (login['user'], login['source'], login['method'])
-            if key in seen:
-                continue
-            seen.add(key)
-            count = sum(1 for x in logins if x['result'] == 'accepted'
-                        and (x['user'], x['source'], x['method']) == key)
-            findings.append('accepted %s login for %s from %s %s (%d time%s, last %s)' % (
-                login['method'], login['user'], login['source'], outside, count, '' if count == 1 else 's',
-                [x['time'] for x in logins if (x['user'], x['source'], x['method']) == key][-1]))
+            accepted.setdefault((login['user'], login['source'], login['method']), []).append(login['time'])
+    for (user, source, method), times in accepted.items():
+        findings.append('accepted %s login for %s from %s %s (%d time%s, last %s)' % (
+            method, user, source, outside, len(times), '' if len(times) == 1 else 's', times[-1]))
     for session in sessions:
         if not session['known']:
             findings.append('open SSH session of %s on %s from %s %s (sshd pid %d, since %s)%s' % (

@@ -69,6 +69,10 @@ def test_findings_name_brute_force_unknown_logins_and_a_missing_log():
         '2026-12-06T19:01:00.000000+00:00)',
     ]
     assert mod.findings_of(None, [], {}, {}, [], 3, True)[0].startswith('no authentication log on the host')
+    # the last accepted time, not a later failure of the same user from the same source
+    later_failure = logins + [dict(time='2026-12-06T20:00:00+00:00', result='failed', user='deploy',
+                                   source='203.0.113.9', method='password', known=False)]
+    assert mod.findings_of('journal', later_failure, {}, {}, [], 3, True) == [findings[1]]
     # below the threshold, from a known network: nothing to look at
     assert mod.findings_of('journal', logins[:1], {'198.51.100.23': 2}, users, [], 3, True) == []
 
