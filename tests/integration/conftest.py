@@ -77,6 +77,14 @@ def ansible_playbook(*args, env=None, timeout=900, json_output=False):
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def docker(*args, check=True, timeout=300):
+    """The machine's docker CLI (the lab's engine); a failure is a test failure unless check=False."""
+    proc = subprocess.run(["docker"] + list(args), capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError("docker %s failed (%d): %s%s" % (" ".join(args), proc.returncode, proc.stdout, proc.stderr))
+    return proc
+
+
 def changed_tasks(json_result):
     """Names of the tasks that reported a change on any host, from the json callback's output."""
     names = []

@@ -13,20 +13,13 @@ import time
 import pytest
 import requests
 
-from conftest import REPORT_TASKS, STATE, ansible_playbook, changed_tasks, wait_health
+from conftest import REPORT_TASKS, STATE, ansible_playbook, changed_tasks, docker, wait_health
 from test_rotate_secrets import assert_consistent, db_login, lab_secrets, out, rotate
 
 HOST = "tgops-lab-compromise"
 SSH_PORT = 2223
 WEB_PORT = 2224
 KEY = os.path.join(STATE, "ssh", "id_ed25519")
-
-
-def docker(*args, check=True):
-    proc = subprocess.run(["docker"] + list(args), capture_output=True, text=True, timeout=120, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError("docker %s failed: %s%s" % (" ".join(args[:2]), proc.stdout, proc.stderr))
-    return proc
 
 
 def host_ssh(command, timeout=20):

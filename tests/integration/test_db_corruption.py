@@ -4,13 +4,12 @@ restores nothing, then restores the backup when confirmed. The database is alway
 import json
 import os
 import shlex
-import subprocess
 import time
 
 import psycopg2
 import pytest
 
-from conftest import ansible_playbook, compose, ssh, wait_health
+from conftest import ansible_playbook, compose, docker, ssh, wait_health
 
 PLATFORM = "toogoodtogo"
 HOST = "toogoodtogo-lab"
@@ -52,13 +51,6 @@ def healthy_database(secrets_file):
         return True
     except psycopg2.Error:
         return False
-
-
-def docker(*args, check=True):
-    proc = subprocess.run(["docker"] + list(args), capture_output=True, text=True, timeout=300, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError("docker %s failed: %s%s" % (" ".join(args), proc.stdout, proc.stderr))
-    return proc
 
 
 def wait_postgres(secrets_file, timeout=60):
