@@ -65,6 +65,11 @@ def triage_summary(checks):
             public_healthy = False
             findings.append('public health endpoint %s answers from platform %s, not %s' % (
                 checks.get('public_health_url', ''), answered_by, checks['platform_name']))
+    # Triage probes the application directly only when the public path fails: a healthy answer through
+    # nginx from this platform is the application's answer.
+    direct_skipped = not _ran(health)
+    if direct_skipped and public_healthy:
+        app_healthy = True
 
     telegram = checks.get('telegram') or {}
     if _ran(telegram):
@@ -99,20 +104,22 @@ def triage_summary(checks):
         'app_healthy': app_healthy,
         'public_healthy': public_healthy,
         'app_services_down': [s for s in app_services if s in down],
-        'health_status': health.get('status') if _ran(health) else None,
+        'health_status': health.get('status') if _ran(health) else (public.get('status') if public_healthy else None),
         'public_health_status': public.get('status') if _ran(public) else None,
         'errors': list((platform.get('logs') or {}).get('errors') or []),
     }
 
 
-def p0_plan(triage, app_services, proxy_service=None, allow_restart=True):
+def p0_plan(triage, app_services, proxy_service=None, allow_restart=True, proxy_resolves=False):
     """What the P0 playbook does first, from the triage verdict (runbook steps 4 and 5).
 
     - ``start``: every service that is not running (``docker compose up -d`` for those, idempotent);
     - ``restart``: the application services, when they all run but the application is unhealthy, or
       unhealthy by Docker's own health check (the runbook's quick restart) - only when allowed;
     - ``reload_proxy``: reload nginx when it runs and the public path fails while the application answers
-      directly (nginx kept an old upstream address), or when an application service is (re)started.
+      directly (nginx kept an old upstream address), or when an application service is (re)started and
+      nginx resolves its upstream only at start (``proxy_resolves`` false: a static ``upstream``). An nginx
+      that re-resolves through Docker's DNS finds a restarted application by itself.
     The verify step after these decides on the quick restart again if health is still bad."""
     if not isinstance(triage, dict):
         raise AnsibleFilterError('p0_plan expects the triage_summary result')
@@ -126,7 +133,7 @@ def p0_plan(triage, app_services, proxy_service=None, allow_restart=True):
     touches_app = bool(restart or [s for s in app_services if s in down])
     proxy_running = bool(proxy_service) and proxy_service not in down
     stale_proxy = triage.get('app_healthy') and triage.get('public_healthy') is False
-    reload_proxy = proxy_running and (touches_app or bool(stale_proxy))
+    reload_proxy = proxy_running and ((touches_app and not proxy_resolves) or bool(stale_proxy))
     return {
         'start': down,
         'restart': restart,
@@ -135,9 +142,26 @@ def p0_plan(triage, app_services, proxy_service=None, allow_restart=True):
     }
 
 
+def p0_verdict(plan, triage, waited=None):
+    """Whether P0 leaves the service healthy, and the health status to report at the end.
+
+    After acting (``plan.act``), ``waited`` is the service_health role's answer (``healthy``: the combined
+    verdict, ``result``: the /health probe) and decides. When nothing needed doing, triage's probes of moments
+    ago are the verification: the application answered healthy and the public URL, when checked, did too."""
+    if not isinstance(plan, dict) or not isinstance(triage, dict):
+        raise AnsibleFilterError('p0_verdict expects the p0_plan and triage_summary results')
+    if plan.get('act'):
+        waited = waited if isinstance(waited, dict) else {}
+        result = waited.get('result') if isinstance(waited.get('result'), dict) else {}
+        return {'healthy': bool(waited.get('healthy')), 'health_after': result.get('status')}
+    healthy = bool(triage.get('app_healthy')) and triage.get('public_healthy') is not False
+    return {'healthy': healthy, 'health_after': triage.get('public_health_status') or triage.get('health_status')}
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'triage_summary': triage_summary,
             'p0_plan': p0_plan,
+            'p0_verdict': p0_verdict,
         }

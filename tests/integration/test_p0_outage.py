@@ -49,10 +49,11 @@ def test_p0_check_mode_diagnoses_without_changing(tmp_path):
                                 env={"TGOPS_REPORT_DIR": str(tmp_path)}, json_output=True)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         result = json.loads(proc.stdout)
-        # It says what it would do: start the stopped service, reload nginx after it.
+        # It says what it would do: start the stopped service; the lab's nginx re-resolves the app through
+        # Docker's DNS (platform_proxy_resolves_upstream), so no reload is planned.
         assert "Say which services a real run would start" in changed_tasks(result)
         plan = task_results(result, "Say what a real run does")["tgquiz-lab"]["msg"]
-        assert plan["start"] == ["backend-api"] and plan["reload_proxy"] is True
+        assert plan["start"] == ["backend-api"] and plan["reload_proxy"] is False
         assert "service backend-api is exited" in proc.stdout
         assert not running("tgquiz", "backend-api"), "check mode started a service"
         assert not list(tmp_path.iterdir()), "check mode wrote a report"
@@ -78,11 +79,34 @@ def test_p0_check_mode_on_a_running_but_unhealthy_app_waits_for_nothing(tmp_path
         result = json.loads(proc.stdout)
         plan = task_results(result, "Say what a real run does")["tgquiz-lab"]["msg"]
         assert plan["start"] == [] and plan["restart"] == ["backend-api", "telegram-bot"]
-        for name in ("Wait for health after acting", "Verify the service is back, directly and through nginx"):
-            assert task_results(result, name)["tgquiz-lab"].get("skipped"), "%s ran in check mode" % name
+        acting = task_results(result, "Act, then wait for health")["tgquiz-lab"]
+        assert acting.get("skipped"), "the acting half ran in check mode: %s" % acting
         assert "Redis PING failed" in proc.stdout
     finally:
         subprocess.run(["docker", "exec", redis, "redis-cli", "-a", "p0-check-test", "--no-auth-warning",
+                        "CONFIG", "SET", "requirepass", ""], check=True, capture_output=True)
+        wait_health("tgquiz")
+
+
+def test_p0_fails_the_host_when_the_service_is_not_back(tmp_path):
+    """Redis refuses the app (/health degraded) and the quick restart is not allowed: nothing is done, so
+    the host fails with what is wrong, and the report says Investigating."""
+    redis = container("tgquiz", "redis")
+    subprocess.run(["docker", "exec", redis, "redis-cli", "CONFIG", "SET", "requirepass", "p0-fail-test"],
+                   check=True, capture_output=True)
+    subprocess.run(["docker", "exec", redis, "redis-cli", "-a", "p0-fail-test", "--no-auth-warning",
+                    "CLIENT", "KILL", "TYPE", "normal"], check=True, capture_output=True)
+    try:
+        wait_health("tgquiz", want="degraded", timeout=30)
+        proc = ansible_playbook("playbooks/p0_outage.yml", "-l", "tgquiz", "-e", "p0_allow_restart=false",
+                                env={"TGOPS_REPORT_DIR": str(tmp_path)})
+        assert proc.returncode != 0, proc.stdout[-4000:]
+        assert "tgquiz is not healthy after the P0 playbook: http://127.0.0.1:18000/health answers degraded" \
+            in proc.stdout, proc.stdout[-4000:]
+        (report,) = reports_in(tmp_path).values()
+        assert "**Status:** Investigating" in report and "No action taken." in report, report
+    finally:
+        subprocess.run(["docker", "exec", redis, "redis-cli", "-a", "p0-fail-test", "--no-auth-warning",
                         "CONFIG", "SET", "requirepass", ""], check=True, capture_output=True)
         wait_health("tgquiz")
 
@@ -97,7 +121,9 @@ def test_p0_fixes_a_stopped_service_and_reports(tmp_path, secrets_file):
     compose("tgquiz", "stop backend-api")
     assert not running("tgquiz", "backend-api")
     requests.delete(incident_channel(secrets_file, "tgquiz"), timeout=5).raise_for_status()
-    proc = ansible_playbook("playbooks/p0_outage.yml", env={"TGOPS_REPORT_DIR": str(tmp_path)})
+    # As for an nginx with a static upstream (resolved once, at start): a restarted app needs the reload.
+    proc = ansible_playbook("playbooks/p0_outage.yml", "-e", "platform_proxy_resolves_upstream=false",
+                            env={"TGOPS_REPORT_DIR": str(tmp_path)})
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     status, body = wait_health("tgquiz", timeout=5)
     assert status == 200 and body["status"] == "healthy"
@@ -141,6 +167,8 @@ def test_p0_after_both_apps_are_killed_each_public_url_serves_its_own_platform(t
         assert public_platform("toogoodtogo") == (200, "toogoodtogo")
     for text in reports_in(tmp_path).values():
         assert "**Status:** Resolved" in text
+        # The lab's nginx found each restarted app through Docker's DNS: P0 had no reason to reload it.
+        assert "Reloaded nginx" not in text, text
 
 
 def test_p0_masks_secrets_in_log_lines_and_finds_a_leftover_webhook(tmp_path, secrets_file):
@@ -184,6 +212,7 @@ def test_p0_on_a_healthy_lab_changes_nothing_but_the_report(tmp_path):
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     result = json.loads(proc.stdout)
     assert set(changed_tasks(result)) <= REPORT_TASKS, changed_tasks(result)
-    # Nothing was done, so nothing was awaited.
-    assert all(r.get("skipped") for r in task_results(result, "Wait for health after acting").values())
+    # Nothing was done, so nothing was awaited: triage's probes were the verification.
+    acting = task_results(result, "Act, then wait for health")
+    assert set(acting) == {"tgquiz-lab", "toogoodtogo-lab"} and all(r.get("skipped") for r in acting.values()), acting
     assert all(s["failures"] == 0 and s["unreachable"] == 0 for s in result["stats"].values())

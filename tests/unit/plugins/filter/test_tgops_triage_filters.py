@@ -116,3 +116,55 @@ def test_public_answer_from_another_platform_is_a_finding():
     assert p0_plan(out, APP, 'nginx')['reload_proxy'] is True
     same = triage_summary(checks(public_health=healthy(response={'platform': 'tgquiz'}), platform_name='tgquiz'))
     assert same['healthy']
+
+
+def test_skipped_direct_probe_takes_the_public_answer():
+    # triage probes /health on the host only when the public URL fails
+    out = triage_summary(checks(health=SKIPPED, public_health=healthy(response={'platform': 'tgquiz'}),
+                                platform_name='tgquiz'))
+    assert out['app_healthy'] is True and out['healthy'] and out['health_status'] == 'healthy'
+    # an answer through nginx from another platform is not this application's health
+    other = triage_summary(checks(health=SKIPPED, public_health=healthy(response={'platform': 'toogoodtogo'}),
+                                  platform_name='tgquiz'))
+    assert other['app_healthy'] is False and other['health_status'] is None
+    # no probe at all: nothing is known, so nothing counts as healthy
+    none = triage_summary(checks(health=SKIPPED, public_health=SKIPPED))
+    assert none['app_healthy'] is False and none['health_status'] is None
+
+
+def test_plan_leaves_a_re_resolving_nginx_alone_after_a_start():
+    t = triage_summary(checks(platform=platform(down=['backend-api']), health=healthy(False),
+                              public_health=healthy(False)))
+    assert p0_plan(t, APP, 'nginx', proxy_resolves=True) == {'start': ['backend-api'], 'restart': [],
+                                                             'reload_proxy': False, 'act': True}
+    restart = triage_summary(checks(health=healthy(False)))
+    assert p0_plan(restart, APP, 'nginx', True, True)['reload_proxy'] is False
+    # a public path that fails while the application answers still needs the reload
+    stale = triage_summary(checks(public_health={'passed': False, 'status': None, 'reasons': ['HTTP 502']}))
+    assert p0_plan(stale, APP, 'nginx', proxy_resolves=True)['reload_proxy'] is True
+
+
+def test_verdict_after_acting_is_the_wait():
+    from ansible_collections.tgops.runbooks.plugins.filter.triage import p0_verdict
+    plan = {'act': True}
+    t = triage_summary(checks(health=healthy(False)))
+    assert p0_verdict(plan, t, {'healthy': True, 'result': {'status': 'healthy'}}) == {'healthy': True,
+                                                                                       'health_after': 'healthy'}
+    assert p0_verdict(plan, t, {'healthy': False, 'result': {'status': None}}) == {'healthy': False,
+                                                                                   'health_after': None}
+    assert p0_verdict(plan, t, None) == {'healthy': False, 'health_after': None}
+
+
+def test_verdict_without_acting_is_triage():
+    from ansible_collections.tgops.runbooks.plugins.filter.triage import p0_verdict
+    idle = {'act': False}
+    ok = triage_summary(checks(health=SKIPPED, public_health=healthy()))
+    assert p0_verdict(idle, ok) == {'healthy': True, 'health_after': 'healthy'}
+    # restart not allowed: the app stays degraded and the verdict says so
+    degraded = triage_summary(checks(health=healthy(False), public_health=healthy(False, status='degraded')))
+    assert p0_verdict(idle, degraded)['healthy'] is False
+    # healthy on the host, but nginx serves another platform
+    wrong = triage_summary(checks(public_health=healthy(response={'platform': 'toogoodtogo'}), platform_name='tgquiz'))
+    assert p0_verdict(idle, wrong)['healthy'] is False
+    with pytest.raises(AnsibleFilterError):
+        p0_verdict(['x'], ok)
