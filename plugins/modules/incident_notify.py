@@ -22,6 +22,11 @@ description:
     nothing sent, no warning.
   - Every string in O(redact), and the bot token, are masked in the text before it leaves the machine, raw and
     URL-quoted, so a log line quoted in a message cannot carry a secret to the chat.
+  - Runs on the controller - the collection's action plugin of the same name sends the message in the task's
+    worker process, with no module shipped anywhere - so the task needs no C(delegate_to) V(localhost), and the
+    environment variables E(TGOPS_NOTIFY_TELEGRAM_BOT_TOKEN) and E(TGOPS_NOTIFY_SLACK_WEBHOOK_URL) are read from
+    the controller's environment. Executed as a module (without the action plugin), it does the same on the host
+    it runs on.
   - A channel that refuses the message (rejected token, unknown chat, revoked Slack webhook, rate limit
     beyond the budget, unreachable API) is a problem - RV(passed=false), RV(problems) - and a warning; the task
     fails on it only with O(fail_on_problem=true), because a failed notification must not stop the incident
@@ -30,6 +35,11 @@ extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._http
 attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - The action plugin does the whole job on the controller, in the task's worker process.
   check_mode:
     support: full
     details:
@@ -140,140 +150,29 @@ problems:
   sample: ["telegram: sendMessage failed: Telegram answered 400: Bad Request: chat not found"]
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
-    APIError,
-    JSONAPIClient,
-    check_http_params,
-    check_url,
-    excerpt,
-    guard_int_options,
-    http_argument_spec,
-    refuse_bad_ints,
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import guard_int_options, refuse_bad_ints
+from ansible_collections.tgops.runbooks.plugins.module_utils._notify import (  # pylint: disable=unused-import
+    MAX_TEXT,  # re-exported: the message length limit, as callers and tests know it
+    NotifyError,
+    argument_spec,
+    notify,
 )
-from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
-    DEFAULT_API_URL,
-    TelegramClient,
-    TelegramError,
-    check_token,
-    token_redactor,
-)
-
-# Telegram's limit on a message's text, in characters (UTF-16 units, but our texts are mostly ASCII).
-MAX_TEXT = 4096
-_CUT = '\n[... cut: the message was longer than %d characters]' % MAX_TEXT
-
-
-def message_text(text, redact):
-    """The text as it may leave the machine: secrets masked, then cut to Telegram's limit."""
-    text = redact(text)
-    if len(text) > MAX_TEXT:
-        text = text[:MAX_TEXT - len(_CUT)] + _CUT
-    return text
-
-
-def config_problems(params):
-    """Why a configured channel cannot be used (never quoting a secret)."""
-    problems = []
-    if params['chat_id'] and not params['bot_token']:
-        problems.append('telegram: chat_id is set but bot_token is not (nor TGOPS_NOTIFY_TELEGRAM_BOT_TOKEN)')
-    elif params['bot_token'] and not params['chat_id']:
-        problems.append('telegram: bot_token is set but chat_id is not: no chat to post to')
-    elif params['chat_id']:
-        problem = check_token(params['bot_token']) or check_url(params['api_url'], 'api_url')
-        if problem:
-            problems.append('telegram: ' + problem)
-    if params['slack_webhook_url']:
-        problem = check_url(params['slack_webhook_url'], 'slack_webhook_url')
-        if problem:
-            # check_url may quote the URL, whose path is the secret: say only what is wrong with it.
-            problems.append('slack: slack_webhook_url is not an http(s) URL')
-    return problems
-
-
-def send_telegram(params, text, redact):
-    client = TelegramClient(params['bot_token'], api_url=params['api_url'], timeout=params['timeout'],
-                            validate_certs=params['validate_certs'], max_retries=params['max_retries'],
-                            max_retry_wait=params['max_retry_wait'], redactor=redact)
-    message = client.call('sendMessage', {'chat_id': params['chat_id'], 'text': text,
-                                          'disable_web_page_preview': True})
-    message_id = message.get('message_id') if isinstance(message, dict) else None
-    if not isinstance(message_id, int) or isinstance(message_id, bool):
-        raise TelegramError('sendMessage answered ok without a message id (malformed response)', kind='malformed')
-    return message_id
-
-
-def send_slack(params, text, redact):
-    """POST the text to the webhook; Slack answers 200 "ok", or an error word (invalid_payload, no_service...)."""
-    # The client joins base and path with "/": split the URL so the webhook's own path is posted to as is.
-    url = urlsplit(params['slack_webhook_url'])
-    path = url.path + ('?' + url.query if url.query else '')
-    client = JSONAPIClient('%s://%s' % (url.scheme, url.netloc), 'Slack', redact, timeout=params['timeout'],
-                           validate_certs=params['validate_certs'], max_retries=params['max_retries'],
-                           max_retry_wait=params['max_retry_wait'])
-    response = client.request('POST', path, json_body={'text': text})
-    if 200 <= response.status < 300:
-        return None
-    raise APIError('Slack answered HTTP %s: %s' % (response.status, response.excerpt(redact) or '(empty body)'),
-                   'api', status=response.status)
 
 
 def main():
-    argument_spec = dict(
-        text=dict(type='str', required=True),
-        chat_id=dict(type='str'),
-        bot_token=dict(type='str', no_log=True, fallback=(env_fallback, ['TGOPS_NOTIFY_TELEGRAM_BOT_TOKEN'])),
-        api_url=dict(type='str', default=DEFAULT_API_URL),
-        slack_webhook_url=dict(type='str', no_log=True, fallback=(env_fallback, ['TGOPS_NOTIFY_SLACK_WEBHOOK_URL'])),
-        redact=dict(type='list', elements='str', default=[], no_log=True),
-        fail_on_problem=dict(type='bool', default=False),
-    )
-    argument_spec.update(http_argument_spec())
-    argument_spec, bad_ints = guard_int_options(argument_spec)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    spec, bad_ints = guard_int_options(argument_spec())
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     refuse_bad_ints(module, bad_ints)
-    params = module.params
-    redact = token_redactor(params['bot_token'], params['slack_webhook_url'], *params['redact'])
-    if params['slack_webhook_url']:
-        # The webhook's path is its credential, whether or not a message quotes the whole URL.
-        redact.add(urlsplit(params['slack_webhook_url']).path)
-    problem = check_http_params(params)
-    if problem:
-        module.fail_json(msg=redact(problem))
-    if not params['text'] or not params['text'].strip():
-        module.fail_json(msg='text is empty: Telegram refuses an empty message')
-
-    text = message_text(params['text'], redact)
-    problems = config_problems(params)
-    channels = []
-    if params['chat_id'] and not any(p.startswith('telegram:') for p in problems):
-        channels.append('telegram')
-    if params['slack_webhook_url'] and not any(p.startswith('slack:') for p in problems):
-        channels.append('slack')
-    configured = bool(params['chat_id'] or params['bot_token'] or params['slack_webhook_url'])
-
-    sent = []
-    for channel in channels:
-        if module.check_mode:
-            sent.append(dict(channel=channel, message_id=None))
-            continue
-        try:
-            if channel == 'telegram':
-                sent.append(dict(channel=channel, message_id=send_telegram(params, text, redact)))
-            else:
-                send_slack(params, text, redact)
-                sent.append(dict(channel=channel, message_id=None))
-        except (TelegramError, APIError) as exc:
-            problems.append('%s: %s' % (channel, excerpt(exc.msg, redact, 600)))
-
-    for problem in problems:
-        module.warn(redact('incident notification: ' + problem))
-    result = dict(changed=bool(sent), skipped=not configured, sent=sent, text=text, passed=not problems,
-                  problems=[redact(p) for p in problems])
-    if problems and params['fail_on_problem']:
-        module.fail_json(msg='incident notification not delivered: ' + '; '.join(result['problems']), **result)
+    try:
+        result, warnings = notify(module.params, module.check_mode)
+    except NotifyError as exc:
+        module.fail_json(msg=exc.msg)
+    for warning in warnings:
+        module.warn(warning)
+    if result.pop('failed', False):
+        module.fail_json(**result)
     module.exit_json(**result)
 
 
