@@ -39,3 +39,16 @@ attributes:
     details:
       - This module does not modify state; it always reports RV(ignore:changed=false).
 '''
+
+    # An API module with the collection's action plugin of the same name (module_utils stay the same code).
+    CONTROLLER_SIDE = r'''
+options: {}
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - On the controller (C(delegate_to) V(localhost), a local connection without C(become)), the action plugin runs
+        the module's own code in the task's worker process - the same result, without a module shipped and started.
+        On any other host the module runs there, as usual.
+'''

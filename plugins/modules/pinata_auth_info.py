@@ -27,6 +27,7 @@ description:
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._attributes.info_module
+  - tgops.runbooks._attributes.controller_side
   - tgops.runbooks._http
 options:
   api_key:
@@ -228,7 +229,8 @@ def env_credentials(module, environ=None):
                              'PINATA_JWT, or PINATA_API_KEY with PINATA_SECRET_KEY)')
 
 
-def main():
+def module_spec():
+    """The options of the module and of its action plugin (which runs it in-process on the controller)."""
     argument_spec = dict(
         api_key=dict(type='str', no_log=True),
         api_secret=dict(type='str', no_log=True, aliases=['secret_api_key']),
@@ -239,14 +241,12 @@ def main():
             dict(name='fail_on_invalid', version='2.0.0', collection_name='tgops.runbooks')]),
     )
     argument_spec.update(http_argument_spec())
-    argument_spec, bad_ints = guard_int_options(argument_spec)
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        mutually_exclusive=[('jwt', 'api_key'), ('jwt', 'api_secret')],
-        required_together=[('api_key', 'api_secret')],
-    )
-    refuse_bad_ints(module, bad_ints)
+    return dict(argument_spec=argument_spec, mutually_exclusive=[('jwt', 'api_key'), ('jwt', 'api_secret')],
+                required_together=[('api_key', 'api_secret')])
+
+
+def run_module(module):
+    """Everything after the options are validated; ends with exit_json or fail_json."""
     params = module.params
     env_credentials(module)
     redact = Redactor([params['api_key'], params['api_secret'], params['jwt']])
@@ -325,6 +325,14 @@ def main():
         module.fail_json(msg='Pinata rejected the credentials (%s): HTTP %d %s: %s' % (
             method, result['status'], result['reason'] or '', result['message'] or ''), **result)
     module.exit_json(**result)
+
+
+def main():
+    spec = module_spec()
+    spec['argument_spec'], bad_ints = guard_int_options(spec['argument_spec'])
+    module = AnsibleModule(supports_check_mode=True, **spec)
+    refuse_bad_ints(module, bad_ints)
+    run_module(module)
 
 
 if __name__ == '__main__':

@@ -27,6 +27,7 @@ description:
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._attributes.info_module
+  - tgops.runbooks._attributes.controller_side
   - tgops.runbooks._telegram
   - tgops.runbooks._http
 options:
@@ -260,7 +261,8 @@ def find_problems(webhook, expect_webhook=None, max_pending_updates=None, max_er
     return problems
 
 
-def main():
+def module_spec():
+    """The options of the module and of its action plugin (which runs it in-process on the controller)."""
     argument_spec = telegram_argument_spec()
     argument_spec.update(
         expect_webhook=dict(type='bool'),
@@ -269,9 +271,11 @@ def main():
         fail_on_problem=dict(type='bool', default=False, aliases=['fail_on_unhealthy'], deprecated_aliases=[
             dict(name='fail_on_unhealthy', version='2.0.0', collection_name='tgops.runbooks')]),
     )
-    argument_spec, bad_ints = guard_int_options(argument_spec)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    refuse_bad_ints(module, bad_ints)
+    return dict(argument_spec=argument_spec)
+
+
+def run_module(module):
+    """Everything after the options are validated; ends with exit_json or fail_json."""
     params = module.params
     redact = token_redactor(params['bot_token'])
     for name in ('max_pending_updates', 'max_error_age'):
@@ -296,6 +300,14 @@ def main():
     if problems and params['fail_on_problem']:
         module.fail_json(msg='bot is unhealthy: ' + '; '.join(result['problems']), **result)
     module.exit_json(**result)
+
+
+def main():
+    spec = module_spec()
+    spec['argument_spec'], bad_ints = guard_int_options(spec['argument_spec'])
+    module = AnsibleModule(supports_check_mode=True, **spec)
+    refuse_bad_ints(module, bad_ints)
+    run_module(module)
 
 
 if __name__ == '__main__':

@@ -25,6 +25,7 @@ description:
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._attributes.info_module
+  - tgops.runbooks._attributes.controller_side
   - tgops.runbooks._http
 options:
   address:
@@ -388,7 +389,8 @@ class Toncenter(object):
         raise ValueError(self.redact(msg))
 
 
-def main():
+def module_spec():
+    """The options of the module and of its action plugin (which runs it in-process on the controller)."""
     argument_spec = dict(
         address=dict(type='str', required=True),
         network=dict(type='str', default='mainnet', choices=['mainnet', 'testnet']),
@@ -399,9 +401,11 @@ def main():
             dict(name='fail_below_threshold', version='2.0.0', collection_name='tgops.runbooks')]),
     )
     argument_spec.update(http_argument_spec())
-    argument_spec, bad_ints = guard_int_options(argument_spec)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    refuse_bad_ints(module, bad_ints)
+    return dict(argument_spec=argument_spec)
+
+
+def run_module(module):
+    """Everything after the options are validated; ends with exit_json or fail_json."""
     params = module.params
     redact = Redactor([params['api_key']])
 
@@ -459,6 +463,14 @@ def main():
         module.fail_json(msg='balance of %s is %s TON, below min_balance_ton %s TON' % (
             address.input, result['balance_ton'], result['min_balance_ton']), **result)
     module.exit_json(**result)
+
+
+def main():
+    spec = module_spec()
+    spec['argument_spec'], bad_ints = guard_int_options(spec['argument_spec'])
+    module = AnsibleModule(supports_check_mode=True, **spec)
+    refuse_bad_ints(module, bad_ints)
+    run_module(module)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Run one of the collection's API modules in the task's worker process when the task runs on the controller.
+
+This is a private plugin_utils (leading underscore): its interface may change without notice.
+
+The API modules (health_check, telegram_bot_info, ton_wallet_info, pinata_auth_info) only send HTTP requests.
+Delegated to the controller, each would still be packed by AnsiballZ and started in a new Python: about half a
+second a task, which the triage of every incident pays several times per host. Their action plugins run the
+module's own code here instead, through :class:`ControllerModule` - the part of ``AnsibleModule`` these modules
+use. On any other connection (a remote host, or ``become``), the module is shipped and run as usual, so where a
+check runs never changes.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.parameters import remove_values
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import _plain_int, shown
+
+
+class ModuleDone(Exception):
+    """``exit_json``/``fail_json`` of :class:`ControllerModule`: the module's result, as AnsibleModule ends with it."""
+
+    def __init__(self, result):
+        super(ModuleDone, self).__init__('module done')
+        self.result = result
+
+
+class ControllerModule(object):
+    """What the API modules use of ``AnsibleModule``, for running their code in an action plugin.
+
+    ``params`` come validated from the module's own argument spec; ``no_log_values`` starts with the values of
+    its no_log options and takes what the module adds, and every result is masked with it, as AnsibleModule does.
+    """
+
+    def __init__(self, params, check_mode, no_log_values):
+        self.params = params
+        self.check_mode = check_mode
+        self.no_log_values = set(no_log_values)
+        self.warnings = []
+
+    def warn(self, warning):
+        self.warnings.append(warning)
+
+    def exit_json(self, **result):
+        result.setdefault('changed', False)
+        raise ModuleDone(result)
+
+    def fail_json(self, msg, **result):
+        result.update(failed=True, msg=msg)
+        raise ModuleDone(result)
+
+
+def bad_int_message(args, spec):
+    """What module_utils._http.refuse_bad_ints says, for raw task arguments (ansible-core's int conversion
+    raises OverflowError on ``inf`` before any check of ours could run)."""
+    bad = []
+    for name, option in spec.items():
+        for key in [name] + list(option.get('aliases') or []):
+            if key not in args:
+                continue
+            value = args[key]
+            if option.get('type') == 'int' and not _plain_int(value):
+                bad.append('%s must be an integer, got %s' % (name, shown(value)))
+            elif option.get('type') == 'list' and option.get('elements') == 'int' and isinstance(value, list) \
+                    and not all(_plain_int(item) for item in value):
+                bad.append('%s must be a list of integers, got %s' % (name, shown(value)))
+    return '; '.join(bad) or None
+
+
+class ControllerSideAction(ActionBase):
+    """Base of the API modules' action plugins. Subclasses name the module and give its spec and body."""
+
+    _supports_check_mode = True
+
+    MODULE = None
+
+    @staticmethod
+    def module_spec():
+        """The module's AnsibleModule arguments (C(argument_spec), C(mutually_exclusive)...): the same function
+        its ``main()`` builds its AnsibleModule from."""
+        raise NotImplementedError
+
+    @staticmethod
+    def run_module(module):
+        """The module's body after AnsibleModule is built: ends with ``exit_json`` or ``fail_json``."""
+        raise NotImplementedError
+
+    def in_process(self):
+        """True on the controller's own local connection without become: the module would run right here."""
+        return getattr(self._connection, 'transport', None) == 'local' and not self._play_context.become
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ControllerSideAction, self).run(tmp, task_vars)
+        del tmp
+        if not self.in_process():
+            result.update(self._execute_module(module_name=self.MODULE, module_args=self._task.args,
+                                               task_vars=task_vars))
+            return result
+        spec = self.module_spec()
+        problem = bad_int_message(self._task.args, spec['argument_spec'])
+        if problem:
+            raise AnsibleActionFail(problem)
+        validation, params = self.validate_argument_spec(**spec)
+        module = ControllerModule(params, bool(self._task.check_mode or self._play_context.check_mode),
+                                  validation._no_log_values)  # pylint: disable=protected-access
+        try:
+            self.run_module(module)
+            outcome = dict(failed=True, msg='%s ended without a result' % self.MODULE)
+        except ModuleDone as done:
+            outcome = done.result
+        warnings = list(result.get('warnings') or []) + module.warnings
+        deprecations = [dict(msg=d['msg'], version=d.get('version'), collection_name=d.get('collection_name'))
+                        for d in getattr(validation, '_deprecations', [])]
+        if warnings:
+            outcome['warnings'] = warnings
+        if deprecations:
+            outcome['deprecations'] = deprecations
+        result.update(remove_values(outcome, module.no_log_values))
+        return result
