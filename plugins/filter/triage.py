@@ -15,20 +15,12 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._health import describe as describe_health
+
 
 def _ran(result):
     """A registered result of a task that ran (not skipped, not absent)."""
     return isinstance(result, dict) and bool(result) and not result.get('skipped')
-
-
-def _health_line(label, url, result):
-    if result.get('status') and result.get('status') != 'healthy':
-        line = '%s %s reports %s' % (label, url, result['status'])
-        if result.get('unhealthy_dependencies'):
-            line += ' (unhealthy: %s)' % ', '.join(result['unhealthy_dependencies'])
-        return line
-    reasons = result.get('reasons') or [result.get('msg') or 'no answer']
-    return '%s %s is not healthy: %s' % (label, url, '; '.join(str(r) for r in reasons))
 
 
 def triage_summary(checks):
@@ -48,9 +40,12 @@ def triage_summary(checks):
     findings.extend(platform.get('findings') or [])
 
     health = checks.get('health') or {}
+    if not _ran(health) and (platform.get('health') or {}).get('checked'):
+        # platform_info probed /health from the host; its findings already say what is wrong with it
+        health = platform['health']
+    elif _ran(health) and not health.get('passed'):
+        findings.append(describe_health('health endpoint', checks.get('health_url', ''), health))
     app_healthy = _ran(health) and bool(health.get('passed'))
-    if _ran(health) and not app_healthy:
-        findings.append(_health_line('health endpoint', checks.get('health_url', ''), health))
 
     public = checks.get('public_health') or {}
     public_healthy = None
@@ -58,17 +53,16 @@ def triage_summary(checks):
         public_healthy = bool(public.get('passed'))
         answered_by = (public.get('response') or {}).get('platform')
         if not public_healthy:
-            findings.append(_health_line('public health endpoint (through nginx)', checks.get('public_health_url', ''),
-                                         public))
+            findings.append(describe_health('public health endpoint (through nginx)',
+                                            checks.get('public_health_url', ''), public))
         elif checks.get('platform_name') and answered_by and answered_by != checks['platform_name']:
             # nginx proxies to another platform's application (a stale or shared upstream address)
             public_healthy = False
             findings.append('public health endpoint %s answers from platform %s, not %s' % (
                 checks.get('public_health_url', ''), answered_by, checks['platform_name']))
-    # Triage probes the application directly only when the public path fails: a healthy answer through
-    # nginx from this platform is the application's answer.
-    direct_skipped = not _ran(health)
-    if direct_skipped and public_healthy:
+    # No probe of /health on the host at all: a healthy answer through nginx from this platform is the
+    # application's answer.
+    if not _ran(health) and public_healthy:
         app_healthy = True
 
     telegram = checks.get('telegram') or {}

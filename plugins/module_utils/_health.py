@@ -18,7 +18,16 @@ JSON counts as healthy by its status code. ``evaluate()`` has no I/O so tests an
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import clean_text, parse_json, shown
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
+    MAX_BODY,
+    MAX_REDIRECTS,
+    TransportError,
+    clean_text,
+    excerpt,
+    fetch,
+    parse_json,
+    shown,
+)
 
 HEALTHY = ('healthy', 'ok', 'up', 'pass')
 DEGRADED = ('degraded', 'warn', 'warning')
@@ -124,3 +133,66 @@ def evaluate(http_status, body, status_codes=(200,), allow_degraded=False, expec
         reasons.append('version %s, expected %s' % (shown(verdict['version'], 60), shown(expected_version, 60)))
     verdict['healthy'] = not reasons
     return verdict
+
+
+def attempt(url, deadline, redact, headers=None, validate_certs=True, ca_path=None, status_codes=(200,),
+            allow_degraded=False, expected_version=None, agent='tgops.runbooks.health_check'):
+    """One bounded request and its verdict: ``(http status or -1, verdict, error or None)``.
+
+    ``verdict`` is :func:`evaluate`'s, with the transport error ("no answer: ...") or a body that cannot be
+    judged (cut at the size limit, undecodable) first among its reasons; ``error`` is the transport error,
+    redacted."""
+    error = body_problem = None
+    body = None
+    try:
+        http_status, dummy, body, dummy = fetch(
+            url, method='GET', headers=headers or {}, deadline=deadline, max_body=MAX_BODY,
+            validate_certs=validate_certs, ca_path=ca_path, max_redirects=MAX_REDIRECTS, http_agent=agent)
+    except TransportError as exc:
+        if exc.status is not None and exc.kind in ('too_large', 'bad_body'):
+            # An answer arrived but its body cannot be judged: never call a cut or undecodable body healthy.
+            http_status, body_problem = exc.status, exc.detail
+        else:
+            http_status, error = -1, exc.detail
+    verdict = evaluate(http_status, body, status_codes=status_codes, allow_degraded=allow_degraded,
+                       expected_version=expected_version)
+    if error:
+        error = excerpt(error, redact)
+        verdict['reasons'].insert(0, 'no answer: %s' % error)
+    if body_problem:
+        verdict['healthy'] = False
+        verdict['status'] = None
+        verdict['reasons'].insert(0, 'the answer cannot be judged: %s' % excerpt(body_problem, redact))
+    return http_status, verdict, error
+
+
+def result_fields(http_status, verdict, error):
+    """The keys health_check returns for a verdict (platform_info's RV(health) has the same)."""
+    result = dict(
+        passed=verdict['healthy'],
+        status=verdict['status'],
+        version=verdict['version'],
+        uptime_seconds=verdict['uptime_seconds'],
+        http_status=http_status,
+        dependencies=verdict['dependencies'],
+        unhealthy_dependencies=verdict['unhealthy_dependencies'],
+        reasons=verdict['reasons'],
+        body_format=verdict['body_format'],
+    )
+    if verdict['json'] is not None:
+        result['response'] = verdict['json']
+    if error:
+        result['error'] = error
+    return result
+
+
+def describe(label, url, result):
+    """One finding for a health answer that is not healthy, e.g. "health endpoint http://h/health reports
+    degraded (unhealthy: redis)" or "... is not healthy: no answer: connection refused"."""
+    if result.get('status') and result.get('status') != 'healthy':
+        line = '%s %s reports %s' % (label, url, result['status'])
+        if result.get('unhealthy_dependencies'):
+            line += ' (unhealthy: %s)' % ', '.join(result['unhealthy_dependencies'])
+        return line
+    reasons = result.get('reasons') or [result.get('msg') or 'no answer']
+    return '%s %s is not healthy: %s' % (label, url, '; '.join(str(r) for r in reasons))

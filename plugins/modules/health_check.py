@@ -28,6 +28,7 @@ description:
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._attributes.info_module
+  - tgops.runbooks._attributes.controller_side
 options:
   url:
     description:
@@ -232,41 +233,23 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._health import evaluate
+from ansible_collections.tgops.runbooks.plugins.module_utils._health import attempt, result_fields
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     guard_int_options,
     refuse_bad_ints,
     MAX_BODY,
-    MAX_REDIRECTS,
     MAX_TIMEOUT,
     Deadline,
     Redactor,
-    TransportError,
     check_header_value,
     check_url,
     excerpt,
-    fetch,
     shown,
     strip_userinfo,
     url_credentials,
 )
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
-
-
-def _request(url, params, deadline):
-    """``(http status or -1, body or None, error or None, body_problem or None)`` for one bounded attempt."""
-    try:
-        status, dummy, body, dummy = fetch(
-            url, method='GET', headers=params['headers'], deadline=deadline, max_body=MAX_BODY,
-            validate_certs=params['validate_certs'], ca_path=params['ca_path'], max_redirects=MAX_REDIRECTS,
-            http_agent='tgops.runbooks.health_check')
-        return status, body, None, None
-    except TransportError as exc:
-        if exc.status is not None and exc.kind in ('too_large', 'bad_body'):
-            # An answer arrived but its body cannot be judged: never call a cut or undecodable body healthy.
-            return exc.status, None, None, exc.detail
-        return -1, None, exc.detail, None
 
 
 def check_params(params):
@@ -302,8 +285,9 @@ def check_params(params):
     return None
 
 
-def main():
-    argument_spec, bad_ints = guard_int_options(dict(
+def module_spec():
+    """The options of the module and of its action plugin (which runs it in-process on the controller)."""
+    return dict(argument_spec=dict(
         url=dict(type='str', required=True),
         timeout=dict(type='float', default=60),
         interval=dict(type='float', default=2),
@@ -317,8 +301,10 @@ def main():
         fail_on_problem=dict(type='bool', default=True, aliases=['fail_on_unhealthy'], deprecated_aliases=[
             dict(name='fail_on_unhealthy', version='2.0.0', collection_name='tgops.runbooks')]),
     ))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    refuse_bad_ints(module, bad_ints)
+
+
+def run_module(module):
+    """Everything after the options are validated; ends with exit_json or fail_json."""
     params = module.params
     # A password in the URL (http://user:password@host) is a secret like any no_log option: masked by Ansible in
     # everything the module returns (the invocation included), and by the module in its own messages.
@@ -347,15 +333,10 @@ def main():
         attempt_started = time.monotonic()
         request_timeout = max(0.5, min(params['request_timeout'], deadline - attempt_started)) \
             if params['timeout'] else params['request_timeout']
-        http_status, body, error, body_problem = _request(params['url'], params, Deadline(request_timeout))
-        verdict = evaluate(http_status, body, status_codes=params['status_codes'],
-                           allow_degraded=params['allow_degraded'], expected_version=params['expected_version'])
-        if error:
-            verdict['reasons'].insert(0, 'no answer: %s' % excerpt(error, redact))
-        if body_problem:
-            verdict['healthy'] = False
-            verdict['status'] = None
-            verdict['reasons'].insert(0, 'the answer cannot be judged: %s' % excerpt(body_problem, redact))
+        http_status, verdict, error = attempt(
+            params['url'], Deadline(request_timeout), redact, headers=params['headers'],
+            validate_certs=params['validate_certs'], ca_path=params['ca_path'], status_codes=params['status_codes'],
+            allow_degraded=params['allow_degraded'], expected_version=params['expected_version'])
         now = time.monotonic()
         if verdict['healthy'] or now >= deadline:
             break
@@ -365,25 +346,9 @@ def main():
             next_start = deadline
         time.sleep(max(0.0, next_start - now))
 
-    result = dict(
-        changed=False,
-        passed=verdict['healthy'],
-        healthy=verdict['healthy'],  # deprecated alias of passed, removed in 2.0.0
-        status=verdict['status'],
-        version=verdict['version'],
-        uptime_seconds=verdict['uptime_seconds'],
-        http_status=http_status,
-        dependencies=verdict['dependencies'],
-        unhealthy_dependencies=verdict['unhealthy_dependencies'],
-        reasons=verdict['reasons'],
-        body_format=verdict['body_format'],
-        attempts=attempts,
-        elapsed_seconds=round(time.monotonic() - started, 3),
-    )
-    if verdict['json'] is not None:
-        result['response'] = verdict['json']
-    if error:
-        result['error'] = excerpt(error, redact)
+    result = dict(changed=False, attempts=attempts, elapsed_seconds=round(time.monotonic() - started, 3),
+                  healthy=verdict['healthy'])  # deprecated alias of passed, removed in 2.0.0
+    result.update(result_fields(http_status, verdict, error))
     if verdict['healthy']:
         result['msg'] = '%s is healthy (status %s%s) after %d attempt(s)' % (
             shown_url, verdict['status'],
@@ -395,6 +360,14 @@ def main():
     if params['fail_on_problem']:
         module.fail_json(**result)
     module.exit_json(**result)
+
+
+def main():
+    spec = module_spec()
+    spec['argument_spec'], bad_ints = guard_int_options(spec['argument_spec'])
+    module = AnsibleModule(supports_check_mode=True, **spec)
+    refuse_bad_ints(module, bad_ints)
+    run_module(module)
 
 
 if __name__ == '__main__':

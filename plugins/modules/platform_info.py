@@ -20,7 +20,8 @@ description:
     database query and a Redis C(PING) inside their containers, the systemd unit that owns the stack,
     disk and inode usage of the platform's paths, memory and load, which required environment variables
     the env file sets (names only, never values), the newest backup and its age, and the recent
-    C(ERROR)/C(CRITICAL) lines of every container's log, with every secret given in O(redact) masked.
+    C(ERROR)/C(CRITICAL) lines of every container's log, with every secret given in O(redact) masked; and, with
+    O(health), the application's health endpoint as seen from the host.
   - Returns RV(findings), one line per thing wrong, so roles decide on data rather than parse text.
   - The container commands run concurrently, so the call takes about as long as its slowest read.
   - A read that fails (the Docker engine does not answer, a log cannot be read) is a finding, never silence.
@@ -128,6 +129,29 @@ options:
     description:
       - The Redis service to C(PING) with C(redis-cli) inside its container.
     type: str
+  health:
+    description:
+      - Probe the application's health endpoint once, from the host, while the other reads run - what
+        M(tgops.runbooks.health_check) does with O(tgops.runbooks.health_check#module:timeout=0), judged the same
+        way (status code, JSON C(status), dependencies). An answer that is not healthy is a finding.
+    type: dict
+    version_added: 0.4.0
+    suboptions:
+      url:
+        description: The URL, for example V(http://127.0.0.1:8000/health).
+        type: str
+        required: true
+      request_timeout:
+        description: Seconds the request may take, connection and whole body included.
+        type: float
+        default: 5
+      validate_certs:
+        description: Verify the server's TLS certificate.
+        type: bool
+        default: true
+      ca_path:
+        description: A PEM file of CA certificates to verify the server with.
+        type: path
   redact:
     description:
       - Secrets to mask in every returned log line (raw, URL-quoted, JSON-, HTML-escaped, base64), as
@@ -187,6 +211,8 @@ EXAMPLES = r"""
       user: toogoodtogo
       password: "{{ vault_toogoodtogo_postgres_password }}"
     redis_service: redis
+    health:
+      url: http://127.0.0.1:8000/health
     redact: ["{{ vault_toogoodtogo_bot_token }}"]
   register: facts
 
@@ -261,6 +287,25 @@ redis:
     checked: {description: Whether O(redis_service) was given., type: bool}
     reachable: {description: Whether it answered C(PONG)., type: bool}
     error: {description: Why not., type: str}
+health:
+  description:
+    - The probe of O(health), with the keys M(tgops.runbooks.health_check) returns for one attempt.
+  returned: always
+  type: dict
+  version_added: 0.4.0
+  contains:
+    checked: {description: Whether O(health) was given., type: bool}
+    passed: {description: Whether the answer was healthy., type: bool, returned: when checked}
+    status: {description: "The answer's C(status) (V(healthy) for a 2xx answer that is not JSON), null without one.", type: str, returned: when checked}
+    version: {description: The version the answer names., type: str, returned: when checked}
+    uptime_seconds: {description: The uptime the answer names., type: int, returned: when checked}
+    http_status: {description: "The HTTP status, V(-1) when nothing answered.", type: int, returned: when checked}
+    dependencies: {description: "The dependencies the answer lists, with their status.", type: dict, returned: when checked}
+    unhealthy_dependencies: {description: Names of the dependencies that are not healthy., type: list, elements: str, returned: when checked}
+    reasons: {description: Why the answer is not healthy., type: list, elements: str, returned: when checked}
+    body_format: {description: "V(json), V(text) or V(empty).", type: str, returned: when checked}
+    response: {description: The JSON document answered., type: dict, returned: when the answer is a JSON object}
+    error: {description: "Why nothing answered, secrets masked.", type: str, returned: when nothing answered}
 disk:
   description: One row per path.
   returned: always
@@ -325,7 +370,9 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import Redactor
+from ansible_collections.tgops.runbooks.plugins.module_utils._health import attempt, result_fields
+from ansible_collections.tgops.runbooks.plugins.module_utils._health import describe as describe_health
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import Deadline, Redactor, check_url, strip_userinfo, url_credentials
 from ansible_collections.tgops.runbooks.plugins.module_utils import _platform
 
 # The password arrives on standard input; it never appears in docker's or psql's arguments.
@@ -340,6 +387,9 @@ class PlatformInfo(object):
         secrets = list(self.params['redact'])
         if self.params['database'] and self.params['database'].get('password'):
             secrets.append(self.params['database']['password'])
+        if self.params['health']:
+            # http://user:password@host/health: the password is a secret like the others
+            secrets.extend(value for value in url_credentials(self.params['health']['url'])[1:] if value)
         self.redact = Redactor(secrets)
         self.timeout_bin = module.get_bin_path('timeout')
 
@@ -458,6 +508,16 @@ class PlatformInfo(object):
         result.update(_platform.newest_backup(entries, self.params['backup_pattern'], time.time()))
         return result
 
+    def probe_health(self):
+        """One health request from the host, judged as health_check judges it."""
+        health = self.params['health']
+        http_status, verdict, error = attempt(
+            health['url'], Deadline(health['request_timeout']), self.redact,
+            validate_certs=health['validate_certs'], ca_path=health['ca_path'], agent='tgops.runbooks.platform_info')
+        result = dict(checked=True)
+        result.update(result_fields(http_status, verdict, error))
+        return self.redact.redact_obj(result)
+
     @staticmethod
     def read_text(path):
         try:
@@ -488,6 +548,8 @@ class PlatformInfo(object):
                 jobs['redis'] = pool.submit(self.check_redis, by_service[p['redis_service']]['container'])
             if p['service_manager'] == 'systemd':
                 jobs['unit'] = pool.submit(self.unit_state)
+            if p['health']:
+                jobs['health'] = pool.submit(self.probe_health)
             # The local reads overlap with the container commands.
             facts['disk'] = self.disk()
             facts['memory'] = _platform.parse_meminfo(self.read_text('/proc/meminfo'))
@@ -498,6 +560,7 @@ class PlatformInfo(object):
 
             if 'unit' in jobs:
                 facts['unit'] = jobs['unit'].result()
+            facts['health'] = jobs['health'].result() if 'health' in jobs else {'checked': False}
             facts['database'] = self._dependency(jobs.get('database'), db and db['service'], by_service)
             facts['redis'] = self._dependency(jobs.get('redis'), p['redis_service'], by_service)
             facts['logs'] = self._logs(jobs.get('logs'), failure)
@@ -508,6 +571,10 @@ class PlatformInfo(object):
         names = ('disk_warn_percent', 'memory_warn_percent', 'restart_count_warn', 'backup_max_age_hours')
         thresholds = dict((k, p[k]) for k in names)
         facts['findings'] = _platform.findings(facts, thresholds)
+        if facts['health'].get('checked') and not facts['health']['passed']:
+            # after the services: a dead service explains a dead endpoint, not the other way round
+            facts['findings'].append(describe_health('health endpoint', strip_userinfo(p['health']['url']),
+                                                     facts['health']))
         if failure:
             facts['findings'].insert(0, failure)
         facts['passed'] = not facts['findings']
@@ -568,6 +635,12 @@ def main():
                 password=dict(type='str', no_log=True, fallback=(env_fallback, ['PGPASSWORD'])),
             )),
             redis_service=dict(type='str'),
+            health=dict(type='dict', options=dict(
+                url=dict(type='str', required=True),
+                request_timeout=dict(type='float', default=5),
+                validate_certs=dict(type='bool', default=True),
+                ca_path=dict(type='path'),
+            )),
             redact=dict(type='list', elements='str', default=[], no_log=True),
             disk_warn_percent=dict(type='float', default=90),
             memory_warn_percent=dict(type='float', default=85),
@@ -589,6 +662,13 @@ def main():
             module.fail_json(msg='%s must be 0 or more' % name)
     if not p['services']:
         module.fail_json(msg='services must name at least one service')
+    if p['health']:
+        timeout = p['health']['request_timeout']
+        if not math.isfinite(timeout) or not 0 < timeout <= 3600:
+            module.fail_json(msg='health.request_timeout must be a number of seconds above 0 and at most 3600')
+        problem = check_url(p['health']['url'], 'health.url')
+        if problem:
+            module.fail_json(msg=problem)  # check_url quotes the URL without its user info
     module.exit_json(changed=False, **PlatformInfo(module).run())
 
 

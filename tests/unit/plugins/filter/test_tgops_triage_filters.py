@@ -118,8 +118,23 @@ def test_public_answer_from_another_platform_is_a_finding():
     assert same['healthy']
 
 
-def test_skipped_direct_probe_takes_the_public_answer():
-    # triage probes /health on the host only when the public URL fails
+def test_platform_info_health_is_the_direct_answer():
+    # triage reads /health from the host inside platform_info: no separate probe, no second finding
+    probe = dict(healthy(False, reasons=['no answer: refused']), checked=True, status=None)
+    down = platform(down=['backend-api'], findings=['service backend-api is exited (exit code 137)',
+                                                    'health endpoint http://h/health is not healthy: no answer'])
+    down['health'] = probe
+    out = triage_summary(checks(platform=down, health=SKIPPED, public_health=healthy(False)))
+    assert out['app_healthy'] is False and out['health_status'] is None
+    assert out['findings'][:2] == down['findings'] and len(out['findings']) == 3  # + the public URL's line
+    up = platform()
+    up['health'] = dict(healthy(), checked=True)
+    stale = triage_summary(checks(platform=up, health=SKIPPED,
+                                  public_health={'passed': False, 'status': None, 'reasons': ['HTTP 502']}))
+    assert stale['app_healthy'] is True and p0_plan(stale, APP, 'nginx', proxy_resolves=True)['reload_proxy'] is True
+
+
+def test_no_direct_probe_takes_the_public_answer():
     out = triage_summary(checks(health=SKIPPED, public_health=healthy(response={'platform': 'tgquiz'}),
                                 platform_name='tgquiz'))
     assert out['app_healthy'] is True and out['healthy'] and out['health_status'] == 'healthy'

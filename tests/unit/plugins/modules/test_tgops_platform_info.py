@@ -149,3 +149,48 @@ def test_bad_thresholds_fail_cleanly():
     for bad in (float('nan'), float('inf'), -1):
         result = run_module(platform_info, args(disk_warn_percent=bad), run_command=FakeDocker([]))
         assert result['failed'] and 'disk_warn_percent' in result['msg']
+
+
+def healthy_stack():
+    return FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')])
+
+
+def test_health_is_probed_from_the_host_with_the_other_reads(api):
+    api.route('/health', (200, {'status': 'healthy', 'version': 'v1.2.3', 'platform': 'toogoodtogo'}))
+    result = run_module(platform_info, args(health={'url': api.url + '/health'}), run_command=healthy_stack())
+    health = result['health']
+    assert health['checked'] is True and health['passed'] is True and health['status'] == 'healthy'
+    assert health['version'] == 'v1.2.3' and health['http_status'] == 200
+    assert health['response']['platform'] == 'toogoodtogo'
+    assert result['findings'] == [] and result['passed'] is True
+    # without the option nothing is probed
+    assert run_module(platform_info, args(), run_command=healthy_stack())['health'] == {'checked': False}
+
+
+def test_an_unhealthy_or_silent_endpoint_is_a_finding(api):
+    api.route('/health', (503, {'status': 'unhealthy', 'dependencies': {'redis': {'status': 'unhealthy'}}}))
+    result = run_module(platform_info, args(health={'url': api.url + '/health'}), run_command=healthy_stack())
+    assert result['health']['passed'] is False and result['passed'] is False
+    assert result['findings'] == ['health endpoint %s/health reports unhealthy (unhealthy: redis)' % api.url]
+    # a port nobody listens on: refused, and said so
+    url = 'http://127.0.0.1:9/health'
+    silent = run_module(platform_info, args(health={'url': url, 'request_timeout': 2}), run_command=healthy_stack())
+    assert silent['health']['http_status'] == -1 and silent['health']['error']
+    assert silent['findings'][-1].startswith('health endpoint %s is not healthy: no answer: ' % url)
+
+
+def test_the_health_url_password_never_comes_back(api):
+    api.route('/health', (503, {'status': 'unhealthy', 'detail': 'auth ops:Hx-health-pw-91 rejected'}))
+    url = api.url.replace('http://', 'http://ops:Hx-health-pw-91@') + '/health'
+    result = run_module(platform_info, args(health={'url': url}), run_command=healthy_stack())
+    assert 'Hx-health-pw-91' not in json.dumps(result)
+    assert result['findings'] == ['health endpoint %s/health reports unhealthy'
+                                  % api.url.replace('http://', 'http://********@')]
+
+
+def test_bad_health_options_fail_clearly():
+    result = run_module(platform_info, args(health={'url': 'ftp://host/health'}), run_command=healthy_stack())
+    assert result['failed'] and 'health.url must be an http:// or https:// URL' in result['msg']
+    result = run_module(platform_info, args(health={'url': 'http://h/health', 'request_timeout': 0}),
+                        run_command=healthy_stack())
+    assert result['failed'] and 'health.request_timeout' in result['msg']
