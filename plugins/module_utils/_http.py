@@ -132,6 +132,17 @@ def refuse_bad_ints(module, names):
             shown(module.params[name])) for name in names))
 
 
+def run_api_module(module_class, module_spec, run_module):
+    """The ``main()`` of an API module whose action plugin can run it in-process: build ``module_class`` (the
+    module's AnsibleModule) from ``module_spec()``, int options guarded as :func:`guard_int_options` says, then
+    ``run_module(module)``."""
+    spec = module_spec()
+    spec['argument_spec'], bad_ints = guard_int_options(spec['argument_spec'])
+    module = module_class(supports_check_mode=True, **spec)
+    refuse_bad_ints(module, bad_ints)
+    run_module(module)
+
+
 def check_http_params(params):
     """Return an error message for out-of-range transport options, or None."""
     timeout = params.get('timeout')

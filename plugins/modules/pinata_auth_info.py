@@ -156,8 +156,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
-    guard_int_options,
-    refuse_bad_ints,
+    run_api_module,
     APIError,
     JSONAPIClient,
     Redactor,
@@ -328,11 +327,7 @@ def run_module(module):
 
 
 def main():
-    spec = module_spec()
-    spec['argument_spec'], bad_ints = guard_int_options(spec['argument_spec'])
-    module = AnsibleModule(supports_check_mode=True, **spec)
-    refuse_bad_ints(module, bad_ints)
-    run_module(module)
+    run_api_module(AnsibleModule, module_spec, run_module)
 
 
 if __name__ == '__main__':

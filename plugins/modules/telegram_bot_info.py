@@ -235,7 +235,7 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     telegram_argument_spec,
     token_redactor,
 )
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import guard_int_options, refuse_bad_ints, shown
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import run_api_module, shown
 
 
 def find_problems(webhook, expect_webhook=None, max_pending_updates=None, max_error_age=None):
@@ -303,11 +303,7 @@ def run_module(module):
 
 
 def main():
-    spec = module_spec()
-    spec['argument_spec'], bad_ints = guard_int_options(spec['argument_spec'])
-    module = AnsibleModule(supports_check_mode=True, **spec)
-    refuse_bad_ints(module, bad_ints)
-    run_module(module)
+    run_api_module(AnsibleModule, module_spec, run_module)
 
 
 if __name__ == '__main__':

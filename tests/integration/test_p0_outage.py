@@ -1,6 +1,7 @@
 """playbooks/p0_outage.yml against the lab: a real outage is diagnosed, fixed, verified (on the host and
 through nginx) and reported; check mode changes nothing and waits for nothing; on a healthy lab a second run
 changes nothing but the report; secrets in log lines never reach the report."""
+import contextlib
 import glob
 import json
 import os
@@ -42,6 +43,24 @@ def reports_in(directory):
     return {os.path.basename(p): open(p).read() for p in glob.glob(os.path.join(str(directory), "*.md"))}
 
 
+@contextlib.contextmanager
+def redis_refusing_tgquiz():
+    """tgquiz's Redis asks for a password the app does not have: /health says degraded (Redis is not critical)."""
+    redis = container("tgquiz", "redis")
+    subprocess.run(["docker", "exec", redis, "redis-cli", "CONFIG", "SET", "requirepass", "p0-redis-test"],
+                   check=True, capture_output=True)
+    # Connections made before the password stay authenticated: drop them so the app must reconnect.
+    subprocess.run(["docker", "exec", redis, "redis-cli", "-a", "p0-redis-test", "--no-auth-warning",
+                    "CLIENT", "KILL", "TYPE", "normal"], check=True, capture_output=True)
+    try:
+        wait_health("tgquiz", want="degraded", timeout=30)
+        yield
+    finally:
+        subprocess.run(["docker", "exec", redis, "redis-cli", "-a", "p0-redis-test", "--no-auth-warning",
+                        "CONFIG", "SET", "requirepass", ""], check=True, capture_output=True)
+        wait_health("tgquiz")
+
+
 def test_p0_check_mode_diagnoses_without_changing(tmp_path):
     compose("tgquiz", "stop backend-api")
     try:
@@ -65,14 +84,7 @@ def test_p0_check_mode_diagnoses_without_changing(tmp_path):
 def test_p0_check_mode_on_a_running_but_unhealthy_app_waits_for_nothing(tmp_path):
     """The app runs, but Redis refuses it (NOAUTH, so /health says degraded): check mode plans the quick
     restart and polls nothing."""
-    redis = container("tgquiz", "redis")
-    subprocess.run(["docker", "exec", redis, "redis-cli", "CONFIG", "SET", "requirepass", "p0-check-test"],
-                   check=True, capture_output=True)
-    # Connections made before the password stay authenticated: drop them so the app must reconnect.
-    subprocess.run(["docker", "exec", redis, "redis-cli", "-a", "p0-check-test", "--no-auth-warning",
-                    "CLIENT", "KILL", "TYPE", "normal"], check=True, capture_output=True)
-    try:
-        wait_health("tgquiz", want="degraded", timeout=30)  # redis is not critical: 200 degraded
+    with redis_refusing_tgquiz():
         proc = ansible_playbook("playbooks/p0_outage.yml", "--check", "-l", "tgquiz",
                                 env={"TGOPS_REPORT_DIR": str(tmp_path)}, json_output=True)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
@@ -82,22 +94,12 @@ def test_p0_check_mode_on_a_running_but_unhealthy_app_waits_for_nothing(tmp_path
         acting = task_results(result, "Act, then wait for health")["tgquiz-lab"]
         assert acting.get("skipped"), "the acting half ran in check mode: %s" % acting
         assert "Redis PING failed" in proc.stdout
-    finally:
-        subprocess.run(["docker", "exec", redis, "redis-cli", "-a", "p0-check-test", "--no-auth-warning",
-                        "CONFIG", "SET", "requirepass", ""], check=True, capture_output=True)
-        wait_health("tgquiz")
 
 
 def test_p0_fails_the_host_when_the_service_is_not_back(tmp_path):
     """Redis refuses the app (/health degraded) and the quick restart is not allowed: nothing is done, so
     the host fails with what is wrong, and the report says Investigating."""
-    redis = container("tgquiz", "redis")
-    subprocess.run(["docker", "exec", redis, "redis-cli", "CONFIG", "SET", "requirepass", "p0-fail-test"],
-                   check=True, capture_output=True)
-    subprocess.run(["docker", "exec", redis, "redis-cli", "-a", "p0-fail-test", "--no-auth-warning",
-                    "CLIENT", "KILL", "TYPE", "normal"], check=True, capture_output=True)
-    try:
-        wait_health("tgquiz", want="degraded", timeout=30)
+    with redis_refusing_tgquiz():
         proc = ansible_playbook("playbooks/p0_outage.yml", "-l", "tgquiz", "-e", "p0_allow_restart=false",
                                 env={"TGOPS_REPORT_DIR": str(tmp_path)})
         assert proc.returncode != 0, proc.stdout[-4000:]
@@ -105,10 +107,6 @@ def test_p0_fails_the_host_when_the_service_is_not_back(tmp_path):
             in proc.stdout, proc.stdout[-4000:]
         (report,) = reports_in(tmp_path).values()
         assert "**Status:** Investigating" in report and "No action taken." in report, report
-    finally:
-        subprocess.run(["docker", "exec", redis, "redis-cli", "-a", "p0-fail-test", "--no-auth-warning",
-                        "CONFIG", "SET", "requirepass", ""], check=True, capture_output=True)
-        wait_health("tgquiz")
 
 
 def incident_channel(secrets_file, platform):

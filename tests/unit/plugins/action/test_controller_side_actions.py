@@ -1,12 +1,10 @@
 """The API modules' action plugins: on the controller's local connection the module's own code runs in the
 worker process (same result as the module, secrets masked, options validated by its spec); anywhere else the
 module is shipped as usual."""
-from unittest import mock
 
 import pytest
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.tgops.runbooks.plugins.action import (
     health_check as health_check_action,
@@ -22,7 +20,7 @@ from ansible_collections.tgops.runbooks.plugins.modules import (
 )
 
 from tgops_fake_api import FakeTelegram, assert_no_secret
-from tgops_module_runner import run_module
+from tgops_module_runner import run_action as run_plugin, run_module
 
 TOKEN = '5550001234:AAE_secretPartOfTheTokenXYZ-abcdefghi'
 PINATA_KEY = 'a1b2c3d4e5f6a7b8c9d0'
@@ -32,27 +30,15 @@ ADDRESS = 'EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N'
 SECRETS = (TOKEN, PINATA_KEY, PINATA_SECRET, TON_KEY)
 
 
-def run_action(plugin, args, transport='local', become=False, check_mode=False):
+def run_action(plugin, args, transport='local', become=False):
     """``(result, shipped)``: the action's result and the module_args of every module it shipped."""
-    task = mock.MagicMock()
-    task.args = args
-    task.check_mode = check_mode
-    task.async_val = 0
-    play_context = mock.MagicMock()
-    play_context.check_mode = check_mode
-    play_context.become = become
-    connection = mock.MagicMock()
-    connection.transport = transport
-    action = plugin.ActionModule(task, connection, play_context, loader=None, templar=None, shared_loader_obj=None)
     shipped = []
 
     def execute_module(module_name=None, module_args=None, task_vars=None):
         shipped.append((module_name, module_args))
         return {'changed': False, 'shipped': True}
 
-    with mock.patch.object(ActionBase, 'run', return_value={}), \
-            mock.patch.object(action, '_execute_module', side_effect=execute_module):
-        result = action.run(task_vars={})
+    result = run_plugin(plugin, args, transport=transport, become=become, execute_module=execute_module)
     assert_no_secret(result, *SECRETS)
     return result, shipped
 

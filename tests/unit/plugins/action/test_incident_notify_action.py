@@ -1,14 +1,13 @@
 """The incident_notify action plugin sends the message from the worker process, with no module shipped."""
-from unittest import mock
 
 import pytest
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.tgops.runbooks.plugins.action import incident_notify
 
 from tgops_fake_api import assert_no_secret
+from tgops_module_runner import run_action as run_plugin
 
 TOKEN = '5550009876:AAE_notifyBotSecretPart-xyz0123456789'
 DB_PASSWORD = 'pg-Secret-Pass-42'
@@ -28,17 +27,7 @@ def sent_message(req):
 
 
 def run_action(args, check_mode=False):
-    task = mock.MagicMock()
-    task.args = args
-    task.check_mode = check_mode
-    task.async_val = 0
-    play_context = mock.MagicMock()
-    play_context.check_mode = check_mode
-    action = incident_notify.ActionModule(task, mock.MagicMock(), play_context, loader=None, templar=None,
-                                          shared_loader_obj=None)
-    with mock.patch.object(ActionBase, 'run', return_value={}), \
-            mock.patch.object(action, '_execute_module', side_effect=AssertionError('no module may be shipped')):
-        result = action.run(task_vars={})
+    result = run_plugin(incident_notify, args, check_mode=check_mode)
     assert_no_secret(result, TOKEN, DB_PASSWORD, SLACK_PATH)
     return result
 

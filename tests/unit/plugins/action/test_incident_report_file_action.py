@@ -1,14 +1,14 @@
 """The incident_report_file action plugin writes the report in the worker process, with no module shipped."""
 import os
 import stat
-from unittest import mock
 
 import pytest
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.tgops.runbooks.plugins.action import incident_report_file
+
+from tgops_module_runner import run_action as run_plugin
 
 REPORT = u'## Incident Report: toogoodtogo\n\n### Timeline\n- 23:11 UTC - acknowledged\n'
 
@@ -18,18 +18,7 @@ def mode_of(path):
 
 
 def run_action(args, check_mode=False, diff=False):
-    task = mock.MagicMock()
-    task.args = args
-    task.check_mode = check_mode
-    task.diff = diff
-    task.async_val = 0
-    play_context = mock.MagicMock()
-    play_context.check_mode = check_mode
-    action = incident_report_file.ActionModule(task, mock.MagicMock(), play_context, loader=None, templar=None,
-                                               shared_loader_obj=None)
-    with mock.patch.object(ActionBase, 'run', return_value={}), \
-            mock.patch.object(action, '_execute_module', side_effect=AssertionError('no module may be shipped')):
-        return action.run(task_vars={})
+    return run_plugin(incident_report_file, args, check_mode=check_mode, diff=diff)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from unittest import mock
 
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
+from ansible.plugins.action import ActionBase
 
 
 class ModuleExit(Exception):
@@ -93,3 +94,24 @@ def module_argument_spec(module):
         except _SpecCaptured as exc:
             return dict(exc.argument_spec)
     raise AssertionError('%s.main() did not build an AnsibleModule' % module.__name__)
+
+
+def run_action(plugin, args, check_mode=False, diff=False, transport='local', become=False, execute_module=None):
+    """The result of ``plugin.ActionModule.run`` for a task with ``args``, ActionBase.run stubbed.
+
+    ``execute_module`` stands for ActionBase._execute_module (called with module_name, module_args and
+    task_vars); without it, shipping a module fails the test."""
+    task = mock.MagicMock()
+    task.args = args
+    task.check_mode = check_mode
+    task.diff = diff
+    task.async_val = 0
+    play_context = mock.MagicMock()
+    play_context.check_mode = check_mode
+    play_context.become = become
+    connection = mock.MagicMock()
+    connection.transport = transport
+    action = plugin.ActionModule(task, connection, play_context, loader=None, templar=None, shared_loader_obj=None)
+    ship = execute_module or mock.Mock(side_effect=AssertionError('no module may be shipped'))
+    with mock.patch.object(ActionBase, 'run', return_value={}), mock.patch.object(action, '_execute_module', ship):
+        return action.run(task_vars={})
