@@ -27,7 +27,7 @@ def test_built_collection_installs_and_runs(tmp_path):
     proc = ansible_playbook("tgops.runbooks.p0_outage", "--check", "-l", "toogoodtogo", "-v",
                             env={"ANSIBLE_COLLECTIONS_PATH": str(dest), "TGOPS_REPORT_DIR": str(tmp_path / "r")})
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
-    assert "Read the platform's services, resources, env, logs, database and Redis" in proc.stdout  # triage ran from the tarball
+    assert "Read the platform's services, health, resources, env, logs, database and Redis" in proc.stdout  # triage ran from the tarball
     assert str(dest) in subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "list", "tgops.runbooks"],
                                        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest)), cwd=ROOT,
                                        capture_output=True, text=True, check=True).stdout
