@@ -10,7 +10,8 @@
     .venv/bin/python bench/p0_bench.py healthy [--repeat 5]   P0 on a healthy lab vs the literal playbook
     .venv/bin/python bench/p0_bench.py drill [--repeat 3]     kill both apps, P0 until verified (public URL too)
     .venv/bin/python bench/p0_bench.py floor [--repeat 3]     kill both apps, docker start, both public URLs 200
-    .venv/bin/python bench/p0_bench.py scale                  healthy P0 with 1, 4 and 16 inventory hosts
+    .venv/bin/python bench/p0_bench.py scale                  healthy P0 with 1, 4 and 16 inventory hosts, and
+                                                               40 set_fact tasks with 1 and 16 (Ansible's own cost)
 
 Targets: the drill recovered and verified in at most 8 s; a healthy P0 at most one third of the literal
 playbook's time; 16 hosts in at most twice the time of 1. Every run is bounded (timeouts) and ends by
@@ -143,18 +144,37 @@ def scaled_inventory(per_platform):
     return path
 
 
+def noop_playbook(tasks=40):
+    """Ansible's own cost per task and host: a playbook of ``tasks`` set_fact tasks (no module, no connection)."""
+    path = os.path.join(tempfile.mkdtemp(prefix='p0noop-'), 'noop.yml')
+    with open(path, 'w') as handle:
+        handle.write('- hosts: all\n  gather_facts: false\n  tasks:\n')
+        for i in range(tasks):
+            handle.write('    - name: step %d\n      ansible.builtin.set_fact:\n        step_%d: "{{ inventory_hostname }}"\n'
+                         % (i, i))
+    return path
+
+
 def bench_scale(repeat):
+    """Healthy P0 with 1, 4 and 16 hosts; beside it, the same host counts through a playbook of 40 set_fact
+    tasks, which measures what Ansible itself costs per task and host on this machine."""
     out = {}
+    noop = noop_playbook()
+    inventory16 = scaled_inventory(8)
     for total in (1, 4, 16):
         if total == 1:
-            args, extra = ['-l', 'toogoodtogo'], {}
-            inventory = os.path.join(ROOT, 'inventories', 'lab', 'hosts.yml')
+            args, extra = ['-l', 'toogoodtogo-lab-00'], {}
+            inventory = inventory16
         else:
             args, extra = [], {'ANSIBLE_FORKS': str(total)}
             inventory = scaled_inventory(total // 2)
         out['%d_hosts_s' % total] = [timed([PLAYBOOK, '-i', inventory, 'playbooks/p0_outage.yml'] + args,
                                            env=env(**extra)) for _run in range(repeat)]
+        if total in (1, 16):
+            out['noop40_%d_hosts_s' % total] = [timed([PLAYBOOK, '-i', inventory, noop] + args, env=env(**extra))
+                                                for _run in range(repeat)]
     out['ratio_16_to_1'] = round(median(out['16_hosts_s']) / median(out['1_hosts_s']), 2)
+    out['noop40_ratio_16_to_1'] = round(median(out['noop40_16_hosts_s']) / median(out['noop40_1_hosts_s']), 2)
     return out
 
 
