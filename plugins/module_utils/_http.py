@@ -132,6 +132,23 @@ def refuse_bad_ints(module, names):
             shown(module.params[name])) for name in names))
 
 
+def bad_int_message(args, spec):
+    """What :func:`refuse_bad_ints` says, for the raw task arguments an action plugin validates (ansible-core's
+    int conversion raises OverflowError on ``inf`` before any check of ours could run)."""
+    bad = []
+    for name, option in spec.items():
+        for key in [name] + list(option.get('aliases') or []):
+            if key not in args:
+                continue
+            value = args[key]
+            if option.get('type') == 'int' and not _plain_int(value):
+                bad.append('%s must be an integer, got %s' % (name, shown(value)))
+            elif option.get('type') == 'list' and option.get('elements') == 'int' and isinstance(value, list) \
+                    and not all(_plain_int(item) for item in value):
+                bad.append('%s must be a list of integers, got %s' % (name, shown(value)))
+    return '; '.join(bad) or None
+
+
 def run_api_module(module_class, module_spec, run_module):
     """The ``main()`` of an API module whose action plugin can run it in-process: build ``module_class`` (the
     module's AnsibleModule) from ``module_spec()``, int options guarded as :func:`guard_int_options` says, then

@@ -22,12 +22,10 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     APIError,
     JSONAPIClient,
-    _plain_int,
     check_http_params,
     check_url,
     excerpt,
     http_argument_spec,
-    shown,
 )
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     DEFAULT_API_URL,
@@ -66,19 +64,6 @@ def argument_spec():
     )
     spec.update(http_argument_spec())
     return spec
-
-
-def bad_int_message(args, spec):
-    """What :func:`ansible_collections.tgops.runbooks.plugins.module_utils._http.refuse_bad_ints` says, for raw
-    task arguments an action plugin is about to validate (ansible-core's int conversion chokes on ``inf``)."""
-    bad = []
-    for name, option in spec.items():
-        if option.get('type') != 'int':
-            continue
-        for key in [name] + list(option.get('aliases') or []):
-            if key in args and not _plain_int(args[key]):
-                bad.append('%s must be an integer, got %s' % (name, shown(args[key])))
-    return '; '.join(bad) or None
 
 
 def redactor(params):

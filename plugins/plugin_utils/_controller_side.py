@@ -23,7 +23,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import _plain_int, shown
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import bad_int_message
 
 
 class ModuleDone(Exception):
@@ -57,23 +57,6 @@ class ControllerModule(object):
     def fail_json(self, msg, **result):
         result.update(failed=True, msg=msg)
         raise ModuleDone(result)
-
-
-def bad_int_message(args, spec):
-    """What module_utils._http.refuse_bad_ints says, for raw task arguments (ansible-core's int conversion
-    raises OverflowError on ``inf`` before any check of ours could run)."""
-    bad = []
-    for name, option in spec.items():
-        for key in [name] + list(option.get('aliases') or []):
-            if key not in args:
-                continue
-            value = args[key]
-            if option.get('type') == 'int' and not _plain_int(value):
-                bad.append('%s must be an integer, got %s' % (name, shown(value)))
-            elif option.get('type') == 'list' and option.get('elements') == 'int' and isinstance(value, list) \
-                    and not all(_plain_int(item) for item in value):
-                bad.append('%s must be a list of integers, got %s' % (name, shown(value)))
-    return '; '.join(bad) or None
 
 
 class ControllerSideAction(ActionBase):
