@@ -52,3 +52,14 @@ attributes:
         the module's own code in the task's worker process - the same result, without a module shipped and started.
         On any other host the module runs there, as usual.
 '''
+
+    # A module whose action plugin always does the whole job on the controller (incident channel, report file).
+    CONTROLLER_ONLY = r'''
+options: {}
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - The action plugin does the whole job on the controller, in the task's worker process.
+'''

@@ -33,13 +33,9 @@ description:
     response. A half-configured channel (a chat without a bot token, or the reverse) is a problem too.
 extends_documentation_fragment:
   - tgops.runbooks._attributes
+  - tgops.runbooks._attributes.controller_only
   - tgops.runbooks._http
 attributes:
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
-    support: full
-    details:
-      - The action plugin does the whole job on the controller, in the task's worker process.
   check_mode:
     support: full
     details:

@@ -26,12 +26,8 @@ description:
     same on the host it runs on.
 extends_documentation_fragment:
   - tgops.runbooks._attributes
+  - tgops.runbooks._attributes.controller_only
 attributes:
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
-    support: full
-    details:
-      - The action plugin does the whole job on the controller, in the task's worker process.
   check_mode:
     support: full
     details:
