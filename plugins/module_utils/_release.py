@@ -217,23 +217,83 @@ def audit_line(record):
     return line + '\n'
 
 
-def lock_decision(existing, now, ttl, token=None, break_lock=False):
+# The keys that name one lock holder: a "dead holder" verdict is acted on only while the lock still holds it.
+HOLDER_KEYS = ('owner', 'controller', 'pid', 'process', 'time')
+
+
+def same_holder(record, other):
+    """True when ``record`` is the holder ``other`` describes (both name a controller process)."""
+    if not record or not other or not record.get('controller') or not record.get('pid'):
+        return False
+    return all(record.get(key) == other.get(key) for key in HOLDER_KEYS)
+
+
+def lock_decision(existing, token=None, break_lock=False, dead_holder=None):
     """What to do with a lock file that holds ``existing`` (parsed dict, or None when unreadable).
 
-    Returns ``reentrant`` (it is ours), ``stale`` (older than ttl seconds: take it over), ``break``
-    (held, but the operator asked to break it) or ``held`` (refuse)."""
+    Returns ``reentrant`` (it is ours), ``dead`` (the controller proved its holder gone: take it over),
+    ``break`` (held, but the operator asked to break it) or ``held`` (refuse). Age alone never frees a
+    lock: a long restore or a paused run still holds it, and a holder on another controller cannot be
+    checked from here."""
     if existing and token and existing.get('token') == token:
         return 'reentrant'
-    since = parse_time((existing or {}).get('time'))
-    if since is None or (now - since).total_seconds() > ttl:
-        return 'stale'
+    if dead_holder and same_holder(existing, dead_holder):
+        return 'dead'
     if break_lock:
         return 'break'
     return 'held'
 
 
+def lock_is_old(existing, now, ttl):
+    """True when the lock is older than ``ttl`` seconds or cannot be dated (likely left by a killed run)."""
+    since = parse_time((existing or {}).get('time'))
+    return since is None or (now - since).total_seconds() > ttl
+
+
+def split_process(text):
+    """``<boot id>/<pid namespace>/<start ticks>`` as a (boot, namespace, start) tuple of strings or Nones."""
+    parts = str(text or '').split('/')
+    parts += [''] * (3 - len(parts))
+    return tuple(part or None for part in parts[:3])
+
+
+def holder_state(record, controller, process_of, here):
+    """Whether the process holding a lock is alive, judged on the controller this run is on.
+
+    ``controller`` is this controller's host name, ``here`` this controller's ``process`` identity (boot id
+    and pid namespace; start ticks ignored), ``process_of(pid)`` the identity of a local pid (None when no
+    such process, '' when it exists but cannot be identified). Returns (state, reason), state one of
+    ``dead`` (provably gone: same controller and pid namespace, and the pid is gone, reused by a process
+    started at another time, or the machine has rebooted since), ``alive``, ``foreign`` (another controller
+    or namespace: cannot be checked from here) or ``unknown`` (the lock names no process)."""
+    if not record or not record.get('controller') or not isinstance(record.get('pid'), int) or record['pid'] < 1 \
+            or isinstance(record['pid'], bool):
+        return 'unknown', 'the lock names no controller process, so nothing can prove its holder gone'
+    pid, where = record['pid'], record['controller']
+    if where != controller:
+        return 'foreign', ('it was taken from controller %s, not this one (%s): its process cannot be checked '
+                           'from here' % (where, controller))
+    boot, namespace, start = split_process(record.get('process'))
+    here_boot, here_namespace, dummy = split_process(here)
+    if boot and here_boot and boot != here_boot:
+        return 'dead', 'controller %s has rebooted since pid %s took the lock' % (where, pid)
+    if namespace and here_namespace and namespace != here_namespace:
+        return 'foreign', ('it was taken from another pid namespace (container) on %s: pid %s cannot be checked '
+                           'from here' % (where, pid))
+    if (namespace or here_namespace) and namespace != here_namespace:
+        # One side has no namespace to compare (another OS, no /proc): the pid may not be comparable.
+        return 'foreign', 'pid %s on %s cannot be identified from here' % (pid, where)
+    current = process_of(pid)
+    if current is None:
+        return 'dead', 'pid %s is gone on controller %s' % (pid, where)
+    dummy, dummy, current_start = split_process(current)
+    if start and current_start and start != current_start:
+        return 'dead', 'pid %s on controller %s is now another process (it started later than the lock)' % (pid, where)
+    return 'alive', 'pid %s is still running on controller %s' % (pid, where)
+
+
 def describe_lock(existing, now):
-    """``alice (controller ops1, pid 4242, deploying v1.1.0) since 2026-11-23T16:40:12Z (42 s ago)``"""
+    """``alice (controller ops1, pid 4242, deploy v1.1.0) since 2026-11-23T16:40:12Z (42 s ago)``"""
     if not existing:
         return 'an unreadable lock file'
     details = []
@@ -241,7 +301,9 @@ def describe_lock(existing, now):
         details.append('controller %s' % existing['controller'])
     if existing.get('pid'):
         details.append('pid %s' % existing['pid'])
-    if existing.get('release'):
+    if existing.get('operation'):
+        details.append(str(existing['operation']))
+    elif existing.get('release'):
         details.append('deploying %s' % existing['release'])
     text = str(existing.get('owner') or 'unknown owner')
     if details:

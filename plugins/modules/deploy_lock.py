@@ -10,20 +10,25 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: deploy_lock
-short_description: Take or release a host's deploy lock, refusing fast when someone else holds it
+short_description: Take or release a host's lock for operations that change its stack or database
 version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:
-  - O(state=present) creates the lock file atomically - the record (owner, controller, controller pid,
-    release, time, token) is written to a temporary file, then hard-linked to O(path), which fails when
-    O(path) exists, so two deploys can never both hold the lock and a reader never sees a half-written lock.
-  - When the lock is held, the module fails at once and names the holder and since when, for example
-    C(deploy lock /var/lib/tgquiz/deploy.lock is held by alice (controller ops1, pid 4242, deploying v1.1.0)
-    since 2026-11-23T16:40:12Z (42 s ago)).
-  - Stale locks - a deploy killed before it could release its lock (Ctrl-C, lost connection) leaves it behind.
-    A lock older than O(ttl) seconds is stale and is taken over with a warning naming its old holder. A younger
-    one is only broken with O(break_lock=true), after the operator has checked that its holder is gone.
+  - One lock per host, shared by every operation that changes the stack or the database (deploy, rollback,
+    restore, secret rotation, the corruption and P1 database restores), taken before the operation plans.
+  - O(state=present) creates the lock file atomically - the record (owner, controller, controller pid and its
+    start, operation, time, token) is written to a temporary file of mode C(0600), then hard-linked to
+    O(path), which fails when O(path) exists, so two runs can never both hold the lock and a reader never
+    sees a half-written lock.
+  - When the lock is held, the module fails at once and names the holder, the operation and since when, and
+    the variable that breaks the lock (O(break_variable)), for example C(host lock /var/lib/tgquiz/deploy.lock
+    is held by alice (controller ops1, pid 4242, deploy v1.1.0) since 2026-11-23T16:40:12Z (42 s ago)).
+  - A lock whose holder is provably dead is taken over with a warning naming its old holder. Only the action
+    plugin can prove it, on the controller the holder ran on - its pid is gone, or now belongs to a process
+    started at another time, or the controller has rebooted since - and it then passes the holder as
+    O(dead_holder). A live holder, a holder on another controller and an unreadable lock are never taken over
+    on age alone; the operator breaks them with O(break_lock=true) after checking that the holder is gone.
   - O(state=absent) removes the lock only when it holds O(token) (the one this run got when it took it), so a
     run never removes a lock another run holds (unless O(break_lock=true)).
 extends_documentation_fragment:
@@ -33,7 +38,8 @@ attributes:
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
     details:
-      - The action plugin fills O(controller) and O(pid) in on the controller, which the host cannot know.
+      - The action plugin fills O(controller), O(pid) and O(process) in on the controller, which the host cannot
+        know, and when the lock is held judges on the controller whether its holder is alive (O(dead_holder)).
   check_mode:
     support: full
     details:
@@ -63,17 +69,28 @@ options:
     type: str
   controller:
     description:
-      - The machine the deploy runs from, for the message a second deploy gets.
+      - The machine the run comes from, for the message a second run gets and the liveness check.
       - Defaults to the controller's host name (the module's action plugin fills it in on the controller).
     type: str
   pid:
     description:
-      - The process id of the deploy on O(controller) (C(ansible-playbook)), for the message a second deploy gets.
+      - The process id of the run on O(controller) (C(ansible-playbook)), for the message a second run gets.
       - Defaults to the pid of the C(ansible-playbook) run (filled in on the controller by the action plugin).
     type: int
+  process:
+    description:
+      - What identifies O(pid) beyond its number on O(controller) - C(<boot id>/<pid namespace>/<start time>),
+        empty parts where the controller cannot tell - so a pid reused by another process, a reboot or another
+        container is recognised. Filled in by the action plugin.
+    type: str
+  operation:
+    description:
+      - What the holder does, for the message a second run gets, for example V(deploy v1.2.3) or
+        V(restore of tgquiznft_prod).
+    type: str
   release:
     description:
-      - What the holder is deploying, for the message a second deploy gets.
+      - What the holder is deploying, for the message a second run gets when O(operation) is not given.
     type: str
   token:
     description:
@@ -82,27 +99,38 @@ options:
     type: str
   ttl:
     description:
-      - Seconds after which a lock counts as stale and is taken over. Longer than the longest deploy.
+      - Seconds after which the error about a held lock says it was probably left behind by a killed run.
+        A lock is never taken over because of its age.
     type: int
     default: 3600
   break_lock:
     description:
-      - Take over (O(state=present)) or remove (O(state=absent)) a lock held by someone else even when it is not
-        stale. The previous holder is reported in RV(holder) and in a warning.
+      - Take over (O(state=present)) or remove (O(state=absent)) a lock held by someone else. The previous
+        holder is reported in RV(holder) and in a warning.
     type: bool
     default: false
+  break_variable:
+    description:
+      - The variable through which the operator sets O(break_lock), named in the error about a held lock.
+    type: str
+    default: deploy_lock_break
+  dead_holder:
+    description:
+      - The holder record (RV(holder)) the action plugin found dead on the controller. The lock is taken over
+        only while it still holds exactly that holder (owner, controller, pid, process, time).
+    type: dict
 notes:
-  - The lock lives on the host being deployed, so deploys from different controllers exclude each other too.
+  - The lock lives on the host being changed, so runs from different controllers exclude each other too.
 seealso:
   - module: tgops.runbooks.release
 """
 
 EXAMPLES = r"""
-- name: Take the deploy lock
+- name: Take the host lock
   tgops.runbooks.deploy_lock:
     path: /var/lib/toogoodtogo/deploy.lock
     owner: alice
-    release: v1.2.3
+    operation: deploy v1.2.3
   register: lock
 
 - name: Release it (in an always section)
@@ -118,10 +146,14 @@ token:
   returned: always
   type: str
 holder:
-  description: The lock record found in O(path) before this call (C(owner), C(controller), C(pid), C(release),
-    C(time)), null when there was none. Never contains the token of someone else's lock.
+  description: The lock record found in O(path) before this call (C(owner), C(controller), C(pid), C(process),
+    C(operation), C(release), C(time)), null when there was none. Never contains the token of someone else's lock.
   returned: always
   type: dict
+held:
+  description: True when the module failed because someone else holds the lock.
+  returned: when the lock is held by someone else
+  type: bool
 lock:
   description: The lock record this run holds (or would hold in check mode).
   returned: with O(state=present)
@@ -182,19 +214,19 @@ def create_lock(module, path, record):
     try:
         fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
     except (IOError, OSError) as exc:
-        module.fail_json(msg='cannot create the deploy lock %s: %s' % (path, exc))
+        module.fail_json(msg='cannot create the host lock %s: %s' % (path, exc))
     try:
         with os.fdopen(fd, 'wb') as handle:
             handle.write(json.dumps(record, sort_keys=True).encode('utf-8') + b'\n')
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o600)  # the token releases the lock: for its holder only
         try:
             os.link(tmp, path)  # atomic: fails with EEXIST when someone holds the lock
         except FileExistsError:
             return False
         except (IOError, OSError) as exc:
-            module.fail_json(msg='cannot create the deploy lock %s: %s' % (path, exc))
+            module.fail_json(msg='cannot create the host lock %s: %s' % (path, exc))
         return True
     finally:
         try:
@@ -223,6 +255,17 @@ def remove_if_same(path, expected):
     return True
 
 
+def held_message(path, aged, now, params):
+    text = ('host lock %s is held by %s: another operation that changes the stack or the database is running. '
+            'Wait for it to finish' % (path, _release.describe_lock(aged, now)))
+    if _release.lock_is_old(aged, now, params['ttl']):
+        text += ' (the lock is older than %d s or undated: a killed run may have left it behind)' % params['ttl']
+    where = ''
+    if aged and aged.get('controller') and aged.get('pid'):
+        where = ' (on %s: pid %s no longer runs ansible-playbook)' % (aged['controller'], aged['pid'])
+    return text + '; once its holder is gone%s, set -e %s=true to take the lock over' % (where, params['break_variable'])
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -231,10 +274,14 @@ def main():
             owner=dict(type='str'),
             controller=dict(type='str'),
             pid=dict(type='int'),
+            process=dict(type='str'),
+            operation=dict(type='str'),
             release=dict(type='str'),
             token=dict(type='str', no_log=False),
             ttl=dict(type='int', default=3600),
             break_lock=dict(type='bool', default=False),
+            break_variable=dict(type='str', default='deploy_lock_break'),
+            dead_holder=dict(type='dict'),
         ),
         required_if=[('state', 'present', ('owner',))],
         supports_check_mode=True,
@@ -245,7 +292,7 @@ def main():
     if params['ttl'] < 1:
         module.fail_json(msg='ttl must be at least 1 second')
     if not os.path.isdir(os.path.dirname(path) or '.'):
-        module.fail_json(msg='the directory of the deploy lock %s does not exist' % path)
+        module.fail_json(msg='the directory of the host lock %s does not exist' % path)
 
     existing, exists = read_lock(path)
     aged = lock_age_time(path, existing) if exists else None
@@ -253,62 +300,63 @@ def main():
 
     if params['state'] == 'absent':
         if not exists:
-            result['msg'] = 'the deploy lock %s is not held' % path
+            result['msg'] = 'the host lock %s is not held' % path
             module.exit_json(**result)
         if not params['break_lock'] and (not params['token'] or (existing or {}).get('token') != params['token']):
             if not params['token']:
-                module.fail_json(msg='token is required to release the deploy lock %s (or break_lock)' % path, **result)
-            module.warn('the deploy lock %s is held by %s, not by this run: left in place' % (
+                module.fail_json(msg='token is required to release the host lock %s (or break_lock)' % path, **result)
+            module.warn('the host lock %s is held by %s, not by this run: left in place' % (
                 path, _release.describe_lock(aged, now)))
-            result['msg'] = 'the deploy lock is held by someone else; not removed'
+            result['msg'] = 'the host lock is held by someone else; not removed'
             module.exit_json(**result)
         if params['break_lock'] and (existing or {}).get('token') != params['token']:
-            module.warn('breaking the deploy lock %s held by %s' % (path, _release.describe_lock(aged, now)))
+            module.warn('breaking the host lock %s held by %s' % (path, _release.describe_lock(aged, now)))
         result['changed'] = True
-        result['msg'] = 'released the deploy lock %s' % path
+        result['msg'] = 'released the host lock %s' % path
         if not module.check_mode:
             try:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                module.fail_json(msg='cannot remove the deploy lock %s: %s' % (path, exc), **result)
+                module.fail_json(msg='cannot remove the host lock %s: %s' % (path, exc), **result)
         module.exit_json(**result)
 
     record = dict(owner=params['owner'], time=_release.format_time(now), token=params['token'] or secrets.token_hex(16))
-    for key in ('controller', 'pid', 'release'):
+    for key in ('controller', 'pid', 'process', 'operation', 'release'):
         if params[key] not in (None, '', 0):
             record[key] = params[key]
 
     if exists:
-        decision = _release.lock_decision(aged, now, params['ttl'], token=params['token'],
-                                          break_lock=params['break_lock'])
+        decision = _release.lock_decision(existing, token=params['token'], break_lock=params['break_lock'],
+                                          dead_holder=params['dead_holder'])
         if decision == 'reentrant':
             result.update(token=existing['token'], lock=public(existing),
-                          msg='this run already holds the deploy lock %s' % path)
+                          msg='this run already holds the host lock %s' % path)
             module.exit_json(**result)
         if decision == 'held':
-            result['msg'] = ('deploy lock %s is held by %s; another deploy or rollback is running. '
-                             'Wait for it, or once its holder is gone set break_lock (a lock older than %d s '
-                             'is taken over automatically)' % (path, _release.describe_lock(aged, now), params['ttl']))
+            result.update(held=True, msg=held_message(path, aged, now, params))
             module.fail_json(**result)
-        module.warn('taking over the %s deploy lock %s held by %s' % (
-            'stale' if decision == 'stale' else 'broken', path, _release.describe_lock(aged, now)))
+        if decision == 'dead':
+            module.warn('taking over the host lock %s held by %s: the controller found its process gone' % (
+                path, _release.describe_lock(aged, now)))
+        else:
+            module.warn('breaking the host lock %s held by %s (%s=true)' % (
+                path, _release.describe_lock(aged, now), params['break_variable']))
         if not module.check_mode and not remove_if_same(path, existing):
-            module.fail_json(msg='the deploy lock %s changed hands while it was being taken over; '
-                             'another deploy started: try again later' % path, **result)
+            module.fail_json(msg='the host lock %s changed hands while it was being taken over; '
+                             'another operation started: try again later' % path, **result)
 
     result.update(changed=True, lock=public(record))
     if module.check_mode:
-        result['msg'] = 'would take the deploy lock %s' % path
+        result['msg'] = 'would take the host lock %s' % path
         module.exit_json(**result)
     if not create_lock(module, path, record):
         existing, dummy = read_lock(path)
-        result['holder'] = public(existing)
-        result['changed'] = False
-        module.fail_json(msg='deploy lock %s is held by %s; another deploy or rollback started just now' % (
-            path, _release.describe_lock(existing, now)), **result)
-    result.update(token=record['token'], msg='took the deploy lock %s' % path)
+        result.update(holder=public(existing), changed=False, held=True)
+        module.fail_json(msg='host lock %s is held by %s; another operation that changes the stack or the database '
+                         'started just now' % (path, _release.describe_lock(existing, now)), **result)
+    result.update(token=record['token'], msg='took the host lock %s' % path)
     module.exit_json(**result)
 
 

@@ -165,20 +165,82 @@ def lock(minutes_ago, token='t1'):
                 time=_release.format_time(NOW - timedelta(minutes=minutes_ago)))
 
 
-@pytest.mark.parametrize('existing, token, break_lock, decision', [
-    (lock(1), 't1', False, 'reentrant'),
-    (lock(1), 'other', False, 'held'),
-    (lock(1), None, False, 'held'),
-    (lock(1), None, True, 'break'),
-    (lock(61), None, False, 'stale'),
-    (None, None, False, 'stale'),                 # unreadable and undatable: nothing can prove it is alive
-    (dict(owner='x', time='garbage'), None, False, 'stale'),
+@pytest.mark.parametrize('existing, token, break_lock, dead, decision', [
+    (lock(1), 't1', False, None, 'reentrant'),
+    (lock(1), 'other', False, None, 'held'),
+    (lock(1), None, False, None, 'held'),
+    (lock(1), None, True, None, 'break'),
+    # Age alone frees nothing: a two-hour restore or a paused run still holds the lock.
+    (lock(61), None, False, None, 'held'),
+    (lock(600), None, False, None, 'held'),
+    (None, None, False, None, 'held'),            # unreadable: nothing can prove its holder gone
+    (dict(owner='x', time='garbage'), None, False, None, 'held'),
+    (lock(1), None, False, lock(1, token=None), 'dead'),
+    # The controller judged another holder dead: the lock changed hands since, so it is not taken over.
+    (lock(1), None, False, lock(2, token=None), 'held'),
+    (lock(1), None, False, dict(lock(1), pid=1), 'held'),
+    (dict(owner='x', time='2026-11-23T16:40:12Z'), None, False, dict(owner='x', time='2026-11-23T16:40:12Z'), 'held'),
 ])
-def test_lock_decision(existing, token, break_lock, decision):
-    assert _release.lock_decision(existing, NOW, 3600, token=token, break_lock=break_lock) == decision
+def test_lock_decision(existing, token, break_lock, dead, decision):
+    assert _release.lock_decision(existing, token=token, break_lock=break_lock, dead_holder=dead) == decision
+
+
+def test_lock_is_old_only_words_the_message():
+    assert _release.lock_is_old(lock(61), NOW, 3600) and not _release.lock_is_old(lock(59), NOW, 3600)
+    assert _release.lock_is_old(None, NOW, 3600)
+
+
+BOOT, NS = 'b00t', 'pid:[4026531836]'
+HERE = '%s/%s' % (BOOT, NS)
+
+
+def holder(**extra):
+    record = dict(owner='alice', controller='ops1', pid=4242, process='%s/%s/1000' % (BOOT, NS),
+                  time='2026-11-23T16:40:12Z')
+    record.update(extra)
+    return record
+
+
+def processes(table):
+    return table.get
+
+
+@pytest.mark.parametrize('record, table, state, words', [
+    # Same controller: the pid is gone.
+    (holder(), {}, 'dead', 'pid 4242 is gone on controller ops1'),
+    # Same controller: the pid now belongs to a process that started later (reused).
+    (holder(), {4242: HERE + '/9999'}, 'dead', 'is now another process'),
+    # Same controller, rebooted since the lock was taken: every process of that boot is gone.
+    (holder(process='0ldb00t/%s/1000' % NS), {4242: HERE + '/1000'}, 'dead', 'has rebooted'),
+    # Live holder: same pid, same start.
+    (holder(), {4242: HERE + '/1000'}, 'alive', 'still running'),
+    # A start time that cannot be read now (another user's process under hidepid): alive, never guessed dead.
+    (holder(), {4242: HERE + '/'}, 'alive', 'still running'),
+    # Foreign controller: never judged from here, whatever its pid is here.
+    (holder(controller='ops2'), {}, 'foreign', 'taken from controller ops2'),
+    # Another pid namespace on the same host name (a container): its pids mean nothing here.
+    (holder(process='%s/pid:[1]/1000' % BOOT), {}, 'foreign', 'another pid namespace'),
+    # A lock written before process identities were recorded: the pid cannot be compared.
+    (holder(process=None), {}, 'foreign', 'cannot be identified'),
+    (holder(pid=None), {}, 'unknown', 'names no controller process'),
+    (holder(pid='4242'), {}, 'unknown', 'names no controller process'),
+    (holder(pid=True), {}, 'unknown', 'names no controller process'),
+    (None, {}, 'unknown', 'names no controller process'),
+])
+def test_holder_state(record, table, state, words):
+    got, reason = _release.holder_state(record, 'ops1', processes(table), HERE)
+    assert got == state and words in reason
+
+
+def test_holder_state_without_proc_relies_on_the_pid_alone():
+    record = holder(process='//')
+    assert _release.holder_state(record, 'ops1', processes({}), '/')[0] == 'dead'
+    assert _release.holder_state(record, 'ops1', processes({4242: '//'}), '/')[0] == 'alive'
 
 
 def test_describe_lock_names_holder_and_age():
     text = _release.describe_lock(lock(2), NOW)
     assert text == 'alice (controller ops1, pid 4242, deploying v1.1.0) since 2026-11-23T16:38:12Z (120 s ago)'
+    restore = dict(lock(2), operation='restore of tgquiznft_prod')
+    assert 'alice (controller ops1, pid 4242, restore of tgquiznft_prod) since ' in _release.describe_lock(restore, NOW)
     assert _release.describe_lock(None, NOW) == 'an unreadable lock file'

@@ -250,27 +250,56 @@ def test_lock_taken_refused_and_released(tmp_path):
     assert run_module(deploy_lock, dict(path=str(tmp_path / 'deploy.lock'), state='absent', token='x'))['changed'] is False
 
 
-def test_lock_stale_is_taken_over_with_a_warning(tmp_path):
-    old = dict(owner='carol', token='old', time=_release.format_time(datetime.now(timezone.utc) - timedelta(hours=2)))
+def test_lock_token_file_is_for_its_holder_only(tmp_path):
+    run_module(deploy_lock, lock_args(tmp_path))
+    assert stat.S_IMODE(os.stat(tmp_path / 'deploy.lock').st_mode) == 0o600
+
+
+def test_lock_held_names_holder_operation_and_the_break_variable(tmp_path):
+    run_module(deploy_lock, lock_args(tmp_path, owner='carol', operation='restore of tgquiznft_prod'))
+    result = run_module(deploy_lock, lock_args(tmp_path, operation='deploy v1.2.0'))
+    assert result['failed'] and result['held']
+    assert 'held by carol (controller ops1, pid 4242, restore of tgquiznft_prod) since ' in result['msg']
+    assert 'set -e deploy_lock_break=true' in result['msg'] and 'break_lock' not in result['msg']
+    assert 'on ops1: pid 4242 no longer runs ansible-playbook' in result['msg']
+    other = run_module(deploy_lock, lock_args(tmp_path, break_variable='tgops_lock_break'))
+    assert 'set -e tgops_lock_break=true' in other['msg']
+
+
+def test_lock_is_never_taken_over_by_age_alone(tmp_path):
+    old = dict(owner='carol', token='old', controller='ops2', pid=7,
+               time=_release.format_time(datetime.now(timezone.utc) - timedelta(hours=2)))
     (tmp_path / 'deploy.lock').write_text(json.dumps(old))
     result = run_module(deploy_lock, lock_args(tmp_path))
-    assert result['changed'] and not result.get('failed')
-    assert any('taking over the stale deploy lock' in w and 'carol' in w for w in result['warnings'])
-    assert json.loads((tmp_path / 'deploy.lock').read_text())['owner'] == 'alice'
+    assert result['failed'] and 'older than 3600 s' in result['msg'] and 'deploy_lock_break' in result['msg']
+    assert json.loads((tmp_path / 'deploy.lock').read_text())['owner'] == 'carol'
 
 
-def test_lock_unparsable_file_is_aged_by_mtime(tmp_path):
+def test_lock_unparsable_file_is_held_until_broken(tmp_path):
     (tmp_path / 'deploy.lock').write_text('')
-    assert run_module(deploy_lock, lock_args(tmp_path))['failed']          # fresh: held by "an unreadable lock file"
     past = (datetime.now(timezone.utc) - timedelta(hours=2)).timestamp()
     os.utime(tmp_path / 'deploy.lock', (past, past))
-    assert not run_module(deploy_lock, lock_args(tmp_path)).get('failed')  # two hours old: stale
+    result = run_module(deploy_lock, lock_args(tmp_path))
+    assert result['failed'] and 'held by unknown owner since ' in result['msg']
+    assert not run_module(deploy_lock, lock_args(tmp_path, break_lock=True)).get('failed')
+
+
+def test_lock_dead_holder_is_taken_over_only_while_it_holds(tmp_path):
+    holder = dict(owner='carol', controller='ops1', pid=99, process='b/n/5', time='2026-11-23T16:00:00Z')
+    (tmp_path / 'deploy.lock').write_text(json.dumps(dict(holder, token='old')))
+    # The controller's verdict was about someone else: refused.
+    stale_verdict = run_module(deploy_lock, lock_args(tmp_path, dead_holder=dict(holder, pid=98)))
+    assert stale_verdict['failed'] and stale_verdict['held']
+    result = run_module(deploy_lock, lock_args(tmp_path, dead_holder=holder))
+    assert result['changed'] and not result.get('failed')
+    assert any('taking over the host lock' in w and 'carol' in w for w in result['warnings'])
+    assert json.loads((tmp_path / 'deploy.lock').read_text())['owner'] == 'alice'
 
 
 def test_lock_break(tmp_path):
     run_module(deploy_lock, lock_args(tmp_path, owner='carol'))
     result = run_module(deploy_lock, lock_args(tmp_path, break_lock=True))
-    assert result['changed'] and any('broken' in w for w in result['warnings'])
+    assert result['changed'] and any('breaking' in w and 'deploy_lock_break=true' in w for w in result['warnings'])
 
 
 def test_lock_check_mode_changes_nothing_and_still_refuses(tmp_path):
