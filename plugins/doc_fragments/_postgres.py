@@ -25,9 +25,10 @@ options:
   login_password:
     description:
       - The password of O(login_user).
-      - It reaches the PostgreSQL client programs in the libpq environment (C(PGPASSWORD)) or in a private libpq
-        password file (mode 0600, C(PGPASSFILE)) that exists while they run, never on their command line, and is
-        not returned.
+      - It reaches the PostgreSQL client programs in a private libpq password file (mode 0600, C(PGPASSFILE))
+        that exists while they run, never on their command line or in their environment (C(PGPASSWORD) would be
+        readable in C(/proc/<pid>/environ) by other processes of the same user), and is not returned.
+      - It cannot contain a line break (a password file holds one entry per line).
       - When empty, libpq in the client programs reads E(PGPASSWORD) from the environment they inherit.
     type: str
     default: ''

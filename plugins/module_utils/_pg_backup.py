@@ -18,6 +18,7 @@ The password never travels in argv or in the environment: it is written to a pri
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import atexit
 import binascii
 import datetime
 import errno
@@ -221,12 +222,30 @@ def conn_argv(conn, dbname):
 
 def conn_environ(conn, password_env=False):
     """libpq environment of the client programs: application name, connect timeout and ``conn['env']``
-    (SSL settings). The password only with ``password_env`` (``PGPASSWORD``); otherwise see PassFile."""
+    (SSL settings). With ``password_env``, also ``PGPASSFILE``: a private password file holding
+    ``conn['password']`` that lives as long as this process (see session_passfile()); for a shorter life
+    use PassFile.
+
+    Never ``PGPASSWORD``: a child's environment is readable in /proc/<pid>/environ by every process of the same
+    user, and incident tooling dumps environments."""
     env = {'PGAPPNAME': 'tgops.runbooks', 'PGCONNECT_TIMEOUT': '10'}
     env.update(conn.get('env') or {})
     if password_env and conn.get('password'):
-        env['PGPASSWORD'] = conn['password']
+        env['PGPASSFILE'] = session_passfile(conn['password'])
     return env
+
+
+_SESSION_PASSFILES = {}
+
+
+def session_passfile(password):
+    """Path of a PassFile holding ``password``, written once per process and removed when the process exits
+    (an Ansible module's exit_json/fail_json end it through sys.exit, which runs the removal)."""
+    if password not in _SESSION_PASSFILES:
+        passfile = PassFile(password).__enter__()
+        atexit.register(passfile.__exit__, None, None, None)
+        _SESSION_PASSFILES[password] = passfile.path
+    return _SESSION_PASSFILES[password]
 
 
 class PassFile(object):

@@ -7,7 +7,8 @@
 """Run SQL through psql and read its answer as JSON (private).
 
 The connection follows ``_postgres.py``: host, port, user and database on psql's command line, the password
-in ``PGPASSWORD``. The SQL goes in on standard input, so nothing of it shows in ``ps``. Every query is one
+in a private libpq password file (``PGPASSFILE``, 0600) that exists only while psql runs, never in argv or in
+``PGPASSWORD`` (which /proc/<pid>/environ shows). The SQL goes in on standard input, so nothing of it shows in ``ps``. Every query is one
 statement that returns one JSON value, which psql prints unaligned and without headers (``-A -t``).
 """
 
@@ -17,6 +18,7 @@ __metaclass__ = type
 import json
 import re
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import BackupError, PassFile
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import libpq_argv, libpq_environ
 
 # Utility statements (ALTER ROLE ... PASSWORD '...') reach pg_stat_statements with their literals intact.
@@ -65,12 +67,20 @@ class PgSession(object):
     def __init__(self, run_command, psql, params, dbname):
         self.run_command = run_command
         self.argv = psql_argv(psql, params, dbname)
-        self.env = libpq_environ(params)
-        self.secrets = [params.get('login_password') or '']
+        self.env = libpq_environ(params, password=False)
+        self.password = params.get('login_password') or ''
+        self.secrets = [self.password]
 
     def execute(self, sql):
         """Run ``sql``; returns psql's standard output. Raises PgQueryError on failure."""
-        rc, out, err = self.run_command(self.argv, environ_update=self.env, data=sql, binary_data=False)
+        try:
+            with PassFile(self.password) as passfile:
+                env = dict(self.env)
+                if passfile.path:
+                    env['PGPASSFILE'] = passfile.path
+                rc, out, err = self.run_command(self.argv, environ_update=env, data=sql, binary_data=False)
+        except BackupError as exc:  # a password a password file cannot hold (connection_problem() says it first)
+            raise PgQueryError(exc.message, 2)
         if rc != 0:
             raise PgQueryError(redact_text(first_error(err), self.secrets), rc)
         return out

@@ -11,7 +11,8 @@ and of its modules' ``login_db``, documented once in ``plugins/doc_fragments/_po
 ``module_defaults`` (the ``postgresql`` action group in ``meta/runtime.yml``) serves both collections. The
 modules drive the PostgreSQL client programs (psql, pg_dump, pg_restore) rather than a Python driver: the
 contract turns into command-line arguments (never the password) and libpq environment variables, built by
-the Ansible-free client layer in ``_pg_backup.py`` (which the scheduled backup runner also uses).
+the Ansible-free client layer in ``_pg_backup.py`` (which the scheduled backup runner also uses). The password
+reaches libpq in a private password file (``PGPASSFILE``), never in argv or ``PGPASSWORD``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -99,6 +100,10 @@ def connection_problem(params):
     timeout = params.get('connect_timeout')
     if timeout is not None and timeout < 0:
         return 'connect_timeout cannot be negative (got %d)' % timeout
+    password = params.get('login_password') or ''
+    if '\n' in password or '\r' in password:
+        # it reaches libpq in a password file, one line per entry (never in PGPASSWORD: see conn_environ())
+        return 'login_password contains a line break, which a libpq password file cannot hold'
     return connect_params_problem(params.get('connect_params'))
 
 
@@ -121,6 +126,8 @@ def libpq_argv(params, dbname):
     return conn_argv(conn_from_params(params), dbname)
 
 
-def libpq_environ(params):
-    """libpq environment for the client programs, the password in ``PGPASSWORD`` (not in argv)."""
-    return conn_environ(conn_from_params(params), password_env=True)
+def libpq_environ(params, password=True):
+    """libpq environment for the client programs (never the password in argv or ``PGPASSWORD``). With
+    ``password``, ``PGPASSFILE`` names a private password file that lives as long as the module's process;
+    without, the caller gives the password itself (a ``_pg_backup.PassFile`` around the call)."""
+    return conn_environ(conn_from_params(params), password_env=password)

@@ -375,9 +375,14 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._health import desc
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import Deadline, Redactor, check_url, strip_userinfo, url_credentials
 from ansible_collections.tgops.runbooks.plugins.module_utils import _platform
 
-# The password arrives on standard input; it never appears in docker's or psql's arguments.
-_PSQL = ('IFS= read -r PGPASSWORD; export PGPASSWORD; '
-         'exec psql -X -q -h 127.0.0.1 -U "$1" -d "$2" -tA -v ON_ERROR_STOP=1 -c "SELECT 1"')
+# The password arrives on standard input; it never appears in docker's or psql's arguments, nor in psql's
+# environment (PGPASSWORD is readable in /proc/<pid>/environ): the shell keeps it unexported and writes it to a
+# private libpq password file (umask 077, pgpass escaping of \ and :) that it removes when psql is done.
+_PSQL = ('IFS= read -r pw; if [ -n "$pw" ]; then umask 077; f=$(mktemp) || exit 2; '
+         'trap \'rm -f "$f"\' EXIT; trap \'exit 129\' HUP INT TERM; '
+         'printf \'%s\\n\' "$pw" | sed \'s/[\\\\:]/\\\\&/g; s/^/*:*:*:*:/\' > "$f" || exit 2; '
+         'export PGPASSFILE="$f"; fi; '
+         'psql -X -q -h 127.0.0.1 -U "$1" -d "$2" -tA -v ON_ERROR_STOP=1 -c "SELECT 1"')
 
 
 class PlatformInfo(object):

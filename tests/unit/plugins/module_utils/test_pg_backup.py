@@ -15,6 +15,8 @@ import gzip
 import hashlib
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -219,7 +221,28 @@ def test_connect_params_that_would_change_the_contract_are_refused(params, messa
 def test_environment_carries_ssl_settings_and_the_password_only_when_asked():
     conn = dict(CONN, env={'PGSSLMODE': 'require'})
     assert pgb.conn_environ(conn) == {'PGAPPNAME': 'tgops.runbooks', 'PGCONNECT_TIMEOUT': '10', 'PGSSLMODE': 'require'}
-    assert pgb.conn_environ(conn, password_env=True)['PGPASSWORD'] == PASSWORD
+    env = pgb.conn_environ(conn, password_env=True)
+    # never PGPASSWORD (readable in /proc/<pid>/environ): a private password file
+    assert 'PGPASSWORD' not in env and PASSWORD not in ''.join(env.values())
+    assert stat.S_IMODE(os.stat(env['PGPASSFILE']).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(env['PGPASSFILE'])).st_mode) == 0o700
+    with open(env['PGPASSFILE']) as f:
+        assert f.read() == '*:*:*:*:p\\:a\\\\ss w0rd!\n'
+    # one file per password and process
+    assert pgb.conn_environ(conn, password_env=True)['PGPASSFILE'] == env['PGPASSFILE']
+
+
+def test_the_session_password_file_is_removed_when_the_process_exits(tmp_path):
+    # a module ends with sys.exit (exit_json/fail_json): the file must not outlive it
+    code = ('import sys; sys.path[:0] = %r; '
+            'from ansible_collections.tgops.runbooks.plugins.module_utils import _pg_backup as pgb; '
+            'print(pgb.conn_environ({"password": "x-secret"}, password_env=True)["PGPASSFILE"]); sys.exit(1)'
+            % [p for p in sys.path if p])
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=False,
+                          env=dict(os.environ, TMPDIR=str(tmp_path)))
+    path = proc.stdout.strip()
+    assert proc.returncode == 1 and path.startswith(str(tmp_path)), proc.stderr
+    assert not os.path.exists(path) and os.listdir(str(tmp_path)) == []
 
 
 def test_gzip_fifo_feeds_the_whole_stream_and_cleans_up(tmp_path):

@@ -3,6 +3,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
+import subprocess
 
 from ansible_collections.tgops.runbooks.plugins.modules import platform_info
 from tgops_module_runner import run_module
@@ -194,3 +196,29 @@ def test_bad_health_options_fail_clearly():
     result = run_module(platform_info, args(health={'url': 'http://h/health', 'request_timeout': 0}),
                         run_command=healthy_stack())
     assert result['failed'] and 'health.request_timeout' in result['msg']
+
+
+def test_the_container_psql_gets_the_password_in_a_passfile_not_in_its_environment(tmp_path):
+    """The script docker exec runs in the database container, run here by sh with a fake psql that reports
+    its environment and its password file (PGPASSWORD would be readable in /proc/<pid>/environ)."""
+    fake = tmp_path / 'bin' / 'psql'
+    fake.parent.mkdir()
+    report = tmp_path / 'report'
+    fake.write_text('#!/bin/sh\nenv > "%s.env"\n[ -n "$PGPASSFILE" ] && stat -c %%a "$PGPASSFILE" > "%s.mode" '
+                    '&& cat "$PGPASSFILE" > "%s.passfile"\necho 1\n' % (report, report, report))
+    fake.chmod(0o755)
+    password = 'pg:se\\cret Pa55'
+    env = dict(os.environ, PATH='%s:%s' % (fake.parent, os.environ['PATH']), TMPDIR=str(tmp_path / 'tmp'))
+    (tmp_path / 'tmp').mkdir()
+    proc = subprocess.run(['sh', '-c', platform_info._PSQL, 'sh', 'toogoodtogo', 'toogoodtogo'],
+                          input=password + '\n', capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0 and proc.stdout == '1\n', proc.stderr
+    child_env = (tmp_path / 'report.env').read_text()
+    assert 'PGPASSWORD' not in child_env and password not in child_env
+    assert (tmp_path / 'report.mode').read_text().strip() == '600'
+    assert (tmp_path / 'report.passfile').read_text() == '*:*:*:*:pg\\:se\\\\cret Pa55\n'
+    assert os.listdir(str(tmp_path / 'tmp')) == [], 'the password file is removed after psql'
+    # no password given: no file, libpq's own defaults
+    proc = subprocess.run(['sh', '-c', platform_info._PSQL, 'sh', 'u', 'd'], input='', capture_output=True,
+                          text=True, env=env, check=False)
+    assert proc.returncode == 0 and 'PGPASSFILE' not in (tmp_path / 'report.env').read_text()

@@ -2,6 +2,7 @@
 real temporary directory."""
 import json
 import os
+import stat
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_integrity import judge, list_backups
 from ansible_collections.tgops.runbooks.plugins.modules import postgres_integrity_info
@@ -21,6 +22,23 @@ def listing(amcheck=False):
                 indexes=[dict(schema="public", name="users_pkey", file="base/16384/16405")])
 
 
+def passfile_seen(env):
+    """What psql finds in PGPASSFILE while it runs: (mode, content), None without one."""
+    path = (env or {}).get("PGPASSFILE")
+    if not path:
+        return None
+    with open(path) as f:
+        return stat.S_IMODE(os.stat(path).st_mode), f.read(), path
+
+
+def assert_password_only_in_a_passfile(call):
+    """Never PGPASSWORD (other processes read /proc/<pid>/environ): a 0600 libpq password file, gone after."""
+    assert "PGPASSWORD" not in call["env"] and PASSWORD not in "".join(call["env"].values())
+    mode, content, path = call["passfile"]
+    assert mode == 0o600 and content == "*:*:*:*:%s\n" % PASSWORD.replace("\\", "\\\\").replace(":", "\\:")
+    assert not os.path.exists(path)
+
+
 class FakePsql(object):
     """Answers each call with the first (substring, (rc, out, err)) whose substring is in the SQL."""
 
@@ -29,7 +47,7 @@ class FakePsql(object):
         self.calls = []
 
     def __call__(self, argv, environ_update=None, data=None, **kwargs):
-        self.calls.append(dict(argv=argv, env=environ_update, sql=data))
+        self.calls.append(dict(argv=argv, env=environ_update, sql=data, passfile=passfile_seen(environ_update)))
         for needle, answer in self.answers:
             if needle in data:
                 return answer
@@ -54,7 +72,7 @@ def test_a_healthy_database_passes_and_every_table_is_read_in_full_in_its_own_ca
     assert all("enable_indexonlyscan = off" in sql and "t::text" in sql for sql in reads)
     for call in psql.calls:
         assert PASSWORD not in " ".join(call["argv"])
-        assert call["env"]["PGPASSWORD"] == PASSWORD
+        assert_password_only_in_a_passfile(call)
 
 
 def test_a_corrupted_table_is_named_with_the_postgres_error_and_the_next_table_is_still_read():

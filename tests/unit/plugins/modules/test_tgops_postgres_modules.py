@@ -1,6 +1,10 @@
 """postgres_activity_info, postgres_maintenance, mint_transactions_info and mint_transactions with psql
 replaced by a fake that answers per SQL statement (the SQL arrives on standard input)."""
 import json
+import os
+import stat
+
+import pytest
 
 from ansible_collections.tgops.runbooks.plugins.modules import (
     mint_transactions,
@@ -15,6 +19,23 @@ PASSWORD = "s3cr3t-Pa55'word"
 CONN = dict(login_host="127.0.0.1", login_port=15432, login_password=PASSWORD, login_db="tgquiznft_prod")
 
 
+def passfile_seen(env):
+    """What psql finds in PGPASSFILE while it runs: (mode, content), None without one."""
+    path = (env or {}).get("PGPASSFILE")
+    if not path:
+        return None
+    with open(path) as f:
+        return stat.S_IMODE(os.stat(path).st_mode), f.read(), path
+
+
+def assert_password_only_in_a_passfile(call):
+    """Never PGPASSWORD (other processes read /proc/<pid>/environ): a 0600 libpq password file, gone after."""
+    assert "PGPASSWORD" not in call["env"] and PASSWORD not in "".join(call["env"].values())
+    mode, content, path = call["passfile"]
+    assert mode == 0o600 and content == "*:*:*:*:%s\n" % PASSWORD.replace("\\", "\\\\").replace(":", "\\:")
+    assert not os.path.exists(path)
+
+
 class FakePsql(object):
     """Answers each call with the first (substring, (rc, out, err)) whose substring is in the SQL."""
 
@@ -23,7 +44,7 @@ class FakePsql(object):
         self.calls = []
 
     def __call__(self, argv, environ_update=None, data=None, **kwargs):
-        self.calls.append(dict(argv=argv, env=environ_update, sql=data))
+        self.calls.append(dict(argv=argv, env=environ_update, sql=data, passfile=passfile_seen(environ_update)))
         for needle, answer in self.answers:
             if needle in data:
                 return answer
@@ -65,7 +86,7 @@ def test_activity_info_reads_judges_and_keeps_the_password_off_the_command_line(
     assert "mean_exec_time" in psql.sql[1]
     for call in psql.calls:
         assert PASSWORD not in " ".join(call["argv"])
-        assert call["env"]["PGPASSWORD"] == PASSWORD
+        assert_password_only_in_a_passfile(call)
         assert "--no-password" in call["argv"] and any("tgquiznft_prod" in a for a in call["argv"])
     dumped = json.dumps(result)
     assert PASSWORD not in dumped and "hunter2" not in dumped
@@ -190,3 +211,25 @@ def test_mint_sweep_counts_in_check_mode_and_updates_for_real():
     psql = FakePsql(("UPDATE", ok(None)))
     result = run_module(mint_transactions, dict(CONN), run_command=psql, bin_paths={})
     assert result["changed"] is False and result["count"] == 0
+
+
+@pytest.mark.parametrize("module, extra", [
+    (postgres_activity_info, {}),
+    (postgres_maintenance, {"action": "vacuum_analyze"}),
+    (mint_transactions_info, {}),
+    (mint_transactions, {}),
+])
+def test_every_psql_call_gets_the_password_in_a_passfile_never_in_its_environment(module, extra):
+    # psql fails at once: the failure path starts psql too, with the same environment
+    psql = FakePsql(("", (2, "", "psql: error: FATAL:  password authentication failed")))
+    result = run_module(module, dict(CONN, **extra), run_command=psql, bin_paths={})
+    assert result["failed"] and psql.calls
+    for call in psql.calls:
+        assert_password_only_in_a_passfile(call)
+
+
+def test_a_password_a_passfile_cannot_hold_fails_before_psql_runs():
+    psql = FakePsql()
+    result = run_module(postgres_activity_info, dict(CONN, login_password="two\nlines"), run_command=psql, bin_paths={})
+    assert result["failed"] and psql.calls == []
+    assert result["msg"] == "login_password contains a line break, which a libpq password file cannot hold"
