@@ -192,3 +192,44 @@ def test_no_secret_in_any_event(job, secrets_file):
     # The secrets did reach the job: the extravars file carries them (AWX deletes it after the job).
     with open(os.path.join(job["pdd"], "env", "extravars"), encoding="utf-8") as handle:
         assert secrets_file["tgquiz"]["bot_token"] in handle.read()
+
+
+def _production_like_site(base, port):
+    """inventories/production/ copied, its SSH settings kept as they are, pointed at one lab server."""
+    site = os.path.join(base, "site")
+    shutil.copytree(os.path.join(ROOT, "inventories", "production"), site)
+    hosts = _yaml(os.path.join(site, "hosts.yml"))
+    common = hosts["all"]["vars"]
+    common.update(ansible_user="root", ansible_become=False,
+                  ansible_ssh_private_key_file=os.path.join(ROOT, ".lab", "ssh", "id_ed25519"))
+    inventory = {"all": {"vars": common, "hosts": {"lab-server": {"ansible_host": "127.0.0.1", "ansible_port": port}}}}
+    with open(os.path.join(site, "hosts.yml"), "w", encoding="utf-8") as handle:
+        yaml.safe_dump(inventory, handle)
+    return site
+
+
+def _ping(site, base, *extra):
+    # AWX sets ANSIBLE_HOST_KEY_CHECKING=False in every job's environment: the inventory must win over it.
+    # A control path of its own: a lab connection's master to the same address would skip the key check.
+    env = dict(_job_environment(), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_HOST_KEY_CHECKING="False",
+               ANSIBLE_SSH_CONTROL_PATH_DIR=os.path.join(base, "cp"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible"), "-i", os.path.join(site, "hosts.yml"),
+                           "all", "-m", "ansible.builtin.ping"] + list(extra), capture_output=True, text=True,
+                          timeout=120, check=False, env=env, cwd=ROOT)
+
+
+def test_production_inventory_refuses_an_unknown_host_key(tmp_path):
+    """The production inventory's SSH settings, as a job gets them on AWX: a host whose key is not in the
+    inventory's known_hosts is unreachable; the same host with its key there (tgops_known_hosts, the path
+    awx/configure.yml sets on AWX) answers."""
+    site = _production_like_site(str(tmp_path), 2221)
+    proc = _ping(site, str(tmp_path))
+    assert proc.returncode != 0 and "Host key verification failed" in proc.stdout + proc.stderr, proc.stdout[-2000:]
+    # The key, as an operator who checked its fingerprint would add it.
+    scan = subprocess.run(["ssh-keyscan", "-p", "2221", "-t", "ed25519", "127.0.0.1"], capture_output=True, text=True,
+                          timeout=30, check=True)
+    known = tmp_path / "awx_known_hosts"
+    known.write_text(scan.stdout)
+    proc = _ping(site, str(tmp_path), "-e", "tgops_known_hosts=%s" % known)
+    assert proc.returncode == 0 and '"ping": "pong"' in proc.stdout.replace("ping: pong", '"ping": "pong"'), \
+        proc.stdout[-2000:] + proc.stderr[-2000:]
