@@ -764,15 +764,16 @@ def _verify_custom(src, result, count_rows, warnings):
 # backtrack), so the cost is linear in the size of the dump whatever it contains.
 
 _COPY_END = b'\\.\n'
-_SQL, _SQUOTE, _DQUOTE, _DOLLAR_TAG, _DOLLAR, _LINE_COMMENT, _BLOCK_COMMENT, _META, _COPY_LINE, _COPY = range(10)
+_SQL, _SQUOTE, _DQUOTE, _DOLLAR_TAG, _DOLLAR, _LINE_COMMENT, _BLOCK_COMMENT, _COPY_LINE, _COPY = range(9)
 # SQL text up to the next character that can change the lexer state; with standard_conforming_strings on, the
 # second form also steps over plain '...' literals ('' inside is a quote) followed by something else than a
 # quote in the buffer. A literal right after E or e (maybe an escape string) or at the end of the buffer is
 # left to the slow path. Each loop is unrolled (a run, then a separator and a run, repeated): there are never
 # two ways to match, so no backtracking.
-_RUN_TEXT = re.compile(br'[^-/\'"$;]*')
+# A backslash stops both: psql runs a meta-command wherever its lexer meets one outside literals (issue 17).
+_RUN_TEXT = re.compile(br'[^-/\'"$;\\]*')
 _RUN_TEXT_AND_LITERALS = re.compile(
-    br'[^-/\'"$;]*(?:(?<![Ee])\'[^\']*(?:\'\'[^\']*)*\'(?=[^\'])[^-/\'"$;]*)*')
+    br'[^-/\'"$;\\]*(?:(?<![Ee])\'[^\']*(?:\'\'[^\']*)*\'(?=[^\'])[^-/\'"$;\\]*)*')
 _LITERAL = re.compile(br"'[^']*(?:''[^']*)*'")
 _PARENS = re.compile(br'[()]')
 _SQUOTE_ESC_SPECIAL = re.compile(br'[\\\']')
@@ -792,6 +793,43 @@ _TAG_MAX = 4096
 _FEED_MIN = 256 * 1024  # the scanner works on buffers of at least this size (tiny gzip members are gathered)
 _STATE_NAMES = {_SQUOTE: 'a string literal', _DQUOTE: 'a quoted identifier',
                 _DOLLAR: 'a dollar-quoted string (function body)', _BLOCK_COMMENT: 'a /* */ comment'}
+# psql meta-commands (issue 17). A restore feeds a plain dump to psql, which runs a backslash command wherever
+# its lexer meets a backslash outside literals, quoted names, dollar quotes, comments and COPY data: \! runs a
+# shell command, \o |cmd and \copy ... program too, \i reads a file, \connect goes to another database. The
+# only ones a dump may hold are pg_dump's own, alone on their line in exactly pg_dump's form: a \restrict KEY /
+# \unrestrict KEY pair (pg_dump 15.14, 16.10, 17.6 and later; KEY is alphanumeric), and with -C a \connect to
+# the database the dump created before it (a plain name, a quoted one, or -reuse-previous=on "dbname='...'"
+# preceded by \encoding SQL_ASCII), outside \restrict. Backquotes (a shell command in psql's arguments), psql
+# variables and a second command on the line never match.
+_META_LINE_MAX = 4096
+_META_NAME = re.compile(br'[A-Za-z0-9_]+')
+_RESTRICT_LINE = re.compile(br'\\(restrict|unrestrict) ([A-Za-z0-9]{1,256})[ \t]*\Z')
+_ENCODING_LINE = re.compile(br'\\encoding SQL_ASCII[ \t]*\Z')
+_CONNECT_LINE = re.compile(br'\\connect (?:([A-Za-z0-9_.]{1,63})|"((?:[^"\\`\n]|""){1,130})"'
+                           br'|-reuse-previous=on "dbname=((?:[^"\\`\n]|""){1,200})")[ \t]*\Z')
+_CONNSTR_DBNAME = re.compile(br"(?:'([^'\\]{1,63})'|([A-Za-z0-9_.]{1,63}))\Z")
+_WHITESPACE = b' \t\r\f\v'
+
+
+def _meta_name(line):
+    """The command psql reads at the start of ``line`` (which starts with the backslash), printable and short:
+    a run of letters, digits and _ (\\connect, \\copy), or one other character (\\!, \\;); never its arguments."""
+    match = _META_NAME.match(line, 1)
+    name = match.group()[:20] if match is not None else line[1:2]
+    return '\\' + ''.join(chr(c) if 0x21 <= c < 0x7f else '\\x%02x' % c for c in name)
+
+
+def _connect_target(match):
+    """The database name of a \\connect line pg_dump wrote (a _CONNECT_LINE match), or None."""
+    bare, quoted, connstr = match.groups()
+    if bare is not None:
+        return bare.decode('ascii')
+    if quoted is not None:
+        return quoted.replace(b'""', b'"').decode('utf-8', 'replace')
+    value = _CONNSTR_DBNAME.match(connstr.replace(b'""', b'"'))
+    if value is None:
+        return None
+    return (value.group(1) or value.group(2)).decode('utf-8', 'replace')
 
 
 def _parse_name(text, pos):
@@ -854,6 +892,8 @@ def _parse_head(head):
         return ('insert',) + _parse_name(head, _SPACE_RUN.match(head, match.end()).end())
     if word == b'CREATE':
         match = _WORD.match(head, pos)
+        if match is not None and match.group().upper() == b'DATABASE':
+            return ('createdb',) + _parse_name(head, _SPACE_RUN.match(head, match.end()).end())
         if match is not None and match.group().upper() in (b'UNLOGGED', b'FOREIGN'):
             match = _WORD.match(head, _SPACE_RUN.match(head, match.end()).end())
         if match is None or match.group().upper() != b'TABLE':
@@ -913,6 +953,9 @@ class _PlainScanner(object):
         self.copy_table = None
         self.insert_prefix = None
         self.hold = False
+        self.lines = 0              # newlines before the buffer being scanned
+        self.restrict = None        # (key, line) of the \restrict in force
+        self.created_dbs = set()    # databases the dump creates (CREATE DATABASE): \connect may go there
 
     def _add_table(self, name, data=False):
         if name not in self.tables:
@@ -943,6 +986,7 @@ class _PlainScanner(object):
         if not self.first_line_checked:
             self._check_first_line(buf, final)
         pos = self._scan(buf, final)
+        self.lines += buf.count(b'\n', 0, pos)
         self.prev = (self.prev + buf[:pos])[-2:]
         self.carry = buf[pos:]
 
@@ -1039,14 +1083,9 @@ class _PlainScanner(object):
                     pos = at + 2
                 else:
                     pos = at + 1
-            elif state == _META:
-                stop = buf.find(b'\n', pos)
-                if stop < 0:
-                    return end
-                self.state = _SQL
-                pos = stop + 1
             else:  # _COPY_LINE: the data starts on the line after the COPY statement
                 stop = buf.find(b'\n', pos)
+                self._copy_line_rest(buf, pos, stop if stop >= 0 else end)
                 if stop < 0:
                     return end
                 if self._byte(buf, stop - 1) == 0x0d:
@@ -1065,9 +1104,8 @@ class _PlainScanner(object):
                 return end
             pos = match.start()
             char = buf[pos]
-            if char == 0x5c:  # a backslash: a psql meta-command (\restrict, \connect) runs to the end of its line
-                self.state = _META
-                return pos + 1
+            if char == 0x5c:  # a backslash: a psql meta-command, which runs to the end of its line
+                return self._meta(buf, pos, end, final)
             if char in b'-/':
                 if pos + 1 >= end and not final:
                     return self._need_more(pos)
@@ -1100,6 +1138,8 @@ class _PlainScanner(object):
             if self.depth == 0:
                 self._statement_done()
             return stop + 1
+        if char == 0x5c:  # a backslash inside a statement: psql runs it as a meta-command too (SELECT ... \gexec)
+            return self._meta(buf, stop, end, final)
         if char == 0x27:  # "'"
             prefix = self._byte(buf, stop - 1)
             self.escapes = not self.std_strings or (
@@ -1136,6 +1176,77 @@ class _PlainScanner(object):
             return stop + 2
         self._text(buf[stop:stop + 1], True)
         return stop + 1
+
+    def _line_of(self, buf, pos):
+        return self.lines + buf.count(b'\n', 0, pos) + 1
+
+    def _refuse_meta(self, buf, pos, line, why):
+        raise BackupCheckError(
+            'integrity', 'psql meta-command %s on line %d (uncompressed byte offset %d) is refused: %s. A restore '
+            'feeds the dump to psql, which would run it; a backup may only hold pg_dump\'s own \\restrict/\\unrestrict '
+            'pair and a \\connect to the database it creates' % (_meta_name(line), self._line_of(buf, pos),
+                                                                 self.base + pos, why), self.base + pos)
+
+    def _meta(self, buf, pos, end, final):
+        """A backslash at ``buf[pos]`` that psql reads as a meta-command: judged with its whole line."""
+        stop = buf.find(b'\n', pos)
+        if stop < 0:
+            if end - pos > _META_LINE_MAX:
+                self._refuse_meta(buf, pos, buf[pos:pos + 64], 'a line of more than %d bytes' % _META_LINE_MAX)
+            if not final:
+                return self._need_more(pos)
+            stop = end
+        line = buf[pos:stop]
+        why = self._judge_meta(line, buf, pos)
+        if why:
+            self._refuse_meta(buf, pos, line, why)
+        return min(stop + 1, end)
+
+    def _judge_meta(self, line, buf, pos):
+        """None when ``line`` is one of pg_dump's own meta-commands where it stands, else why not."""
+        if self.in_stmt:
+            return 'it stands inside an SQL statement that starts at uncompressed byte offset %d' % self.stmt_start
+        match = _RESTRICT_LINE.match(line)
+        if match is not None:
+            word, key = match.groups()
+            if word == b'restrict':
+                if self.restrict is not None:
+                    return 'psql is already restricted by the \\restrict on line %d' % self.restrict[1]
+                self.restrict = (key, self._line_of(buf, pos))
+                return None
+            if self.restrict is None:
+                return 'no \\restrict is in force'
+            if key != self.restrict[0]:
+                return 'its key differs from the one of the \\restrict on line %d' % self.restrict[1]
+            self.restrict = None
+            return None
+        if _ENCODING_LINE.match(line) is None:
+            match = _CONNECT_LINE.match(line)
+            if match is None:
+                return 'pg_dump never writes it (only \\restrict KEY, \\unrestrict KEY, \\connect DATABASE and ' \
+                    '\\encoding SQL_ASCII, each alone on its line)'
+            target = _connect_target(match)
+            if target is None or target not in self.created_dbs:
+                return 'it connects to a database the dump does not create before it (CREATE DATABASE)'
+        if self.restrict is not None:
+            return 'it stands inside the \\restrict of line %d (pg_dump ends it before a \\connect)' % self.restrict[1]
+        return None
+
+    def _copy_line_rest(self, buf, pos, stop):
+        """What follows ``COPY ... FROM stdin;`` on its line: psql runs it once the COPY data is read."""
+        if not buf[pos:stop].strip(_WHITESPACE):
+            return
+        start = pos
+        while buf[start] in _WHITESPACE:
+            start += 1
+        if buf[start] == 0x5c:
+            line_end = buf.find(b'\n', start)
+            self._refuse_meta(buf, start, buf[start:line_end if line_end >= 0 else len(buf)],
+                              'it follows COPY ... FROM stdin; on the same line, and psql runs it after the COPY data')
+        raise BackupCheckError(
+            'integrity', 'text after COPY ... FROM stdin; on line %d (uncompressed byte offset %d): psql runs it as SQL '
+            'once the COPY data is read, pg_dump ends that line after the semicolon'
+            % (self._line_of(buf, start), self.base + start), self.base + start)
 
     def _need_more(self, pos):
         # look-ahead past the buffer is needed: stop here, the scan resumes at pos with the next buffer
@@ -1212,6 +1323,8 @@ class _PlainScanner(object):
             self.insert_prefix = head[:end + 1]
         elif kind == 'scs':
             self.std_strings = value == b'on'
+        elif kind == 'createdb' and value is not None and len(value) == 1:
+            self.created_dbs.add(value[0])
 
     def _copy_data(self, buf, pos):
         search = pos
@@ -1249,6 +1362,14 @@ class _PlainScanner(object):
     def finish(self):
         """(complete, detail)"""
         self._flush(True)
+        complete, detail = self._end_state()
+        if complete and self.restrict is not None:
+            raise BackupCheckError(
+                'integrity', '\\restrict on line %d has no matching \\unrestrict: pg_dump ends every \\restrict with '
+                'one (the dump was edited after pg_dump wrote it)' % self.restrict[1], self.total)
+        return complete, detail
+
+    def _end_state(self):
         if self.state == _DOLLAR_TAG:
             # '$' and identifier characters up to the end: not a dollar quote (the last buffer may have been empty)
             self._text(b'$' + self.tag, True)
