@@ -222,6 +222,54 @@ def url_credentials(url):
     return unquote(user), (unquote(password) if sep else None)
 
 
+# Query parameters whose value is a credential (``/health?token=...``, ``?api_key=``, ``?X-Amz-Signature=``).
+_SECRET_PARAM = re.compile(r'token|secret|passw|pwd|key|sig|auth|credential|session|jwt', re.IGNORECASE)
+
+
+def _query_pairs(query):
+    """``(name, value)`` of each ``name=value`` of a query string, decoded, in order (no value: None)."""
+    pairs = []
+    for item in query.split('&') if query else []:
+        name, sep, value = item.partition('=')
+        pairs.append((unquote(name.replace('+', ' ')), unquote(value.replace('+', ' ')) if sep else None))
+    return pairs
+
+
+def url_secrets(url, user_token=True):
+    """The secrets a URL carries, decoded: its userinfo password (or, with ``user_token``, the user alone, which is
+    then a token, as in ``https://TOKEN@host/``) and the value of every query parameter whose name says it is a
+    credential."""
+    found = []
+    user, password = url_credentials(url)
+    if password:
+        found.append(password)
+    elif user and user_token:
+        found.append(user)
+    try:
+        query = urlsplit(url).query if isinstance(url, str) else ''
+    except ValueError:
+        query = url.partition('?')[2].partition('#')[0]
+    found.extend(value for name, value in _query_pairs(query) if value and _SECRET_PARAM.search(name))
+    return found
+
+
+def redact_url(url):
+    """``url`` for messages and results: userinfo replaced by ``********@`` and the value of every credential
+    query parameter (see url_secrets()) by ``********``; the rest as it was."""
+    url = strip_userinfo(url)
+    if not isinstance(url, str) or '?' not in url:
+        return url
+    head, dummy, rest = url.partition('?')
+    query, hash_, fragment = rest.partition('#')
+    items = []
+    for item in query.split('&'):
+        name, sep, value = item.partition('=')
+        if sep and value and _SECRET_PARAM.search(unquote(name.replace('+', ' '))):
+            item = name + '=' + MASK
+        items.append(item)
+    return head + '?' + '&'.join(items) + hash_ + fragment
+
+
 def check_url(url, name):
     """Return a reason when ``url`` (option ``name``) is not an absolute http(s) URL, else None.
 
@@ -235,9 +283,9 @@ def check_url(url, name):
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        return '%s is not a valid URL (%s): %s' % (name, to_native(exc), shown(strip_userinfo(url)))
+        return '%s is not a valid URL (%s): %s' % (name, to_native(exc), shown(redact_url(url)))
     if parts.scheme.lower() not in ('http', 'https') or not parts.hostname:
-        return '%s must be an http:// or https:// URL with a host, got %s' % (name, shown(strip_userinfo(url)))
+        return '%s must be an http:// or https:// URL with a host, got %s' % (name, shown(redact_url(url)))
     if port == 0:
         return '%s has port 0' % name
     return None

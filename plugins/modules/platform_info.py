@@ -138,7 +138,11 @@ options:
     version_added: 0.4.0
     suboptions:
       url:
-        description: The URL, for example V(http://127.0.0.1:8000/health).
+        description:
+          - The URL, for example V(http://127.0.0.1:8000/health).
+          - Its user info and the values of its credential query parameters (names with C(token), C(key),
+            C(secret), C(sig), C(auth), ...) are secrets - masked in the result, in messages and in the task's
+            invocation, as a C(no_log) option is.
         type: str
         required: true
       request_timeout:
@@ -156,6 +160,11 @@ options:
     description:
       - Secrets to mask in every returned log line (raw, URL-quoted, JSON-, HTML-escaped, base64), as
         C(********).
+      - The secrets of O(env_file) are masked as well without being listed here - the values of every name that
+        says it holds one (C(SECRET_KEY), C(STRIPE_API_KEY), C(POSTGRES_PASSWORD), C(TELEGRAM_BOT_TOKEN),
+        C(AWS_SECRET_ACCESS_KEY), C(PINATA_JWT), C(SENTRY_DSN) - names with C(SECRET), C(TOKEN), C(PASSW), C(KEY),
+        C(JWT), C(PRIVATE), C(CREDENTIAL), C(DSN), C(AUTH), ...) and the password of any URL value
+        (C(DATABASE_URL)) - so give here the secrets the env file does not hold (the off-site backup keys).
     type: list
     elements: str
     default: []
@@ -364,6 +373,7 @@ logs:
 
 import math
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -372,7 +382,13 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import attempt, result_fields
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import describe as describe_health
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import Deadline, Redactor, check_url, strip_userinfo, url_credentials
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
+    Deadline,
+    Redactor,
+    check_url,
+    redact_url,
+    url_secrets,
+)
 from ansible_collections.tgops.runbooks.plugins.module_utils import _platform
 
 # The password arrives on standard input; it never appears in docker's or psql's arguments, nor in psql's
@@ -385,16 +401,50 @@ _PSQL = ('IFS= read -r pw; if [ -n "$pw" ]; then umask 077; f=$(mktemp) || exit 
          'psql -X -q -h 127.0.0.1 -U "$1" -d "$2" -tA -v ON_ERROR_STOP=1 -c "SELECT 1"')
 
 
+# Env file names whose values are secrets (SECRET_KEY, STRIPE_API_KEY, POSTGRES_PASSWORD, TELEGRAM_BOT_TOKEN,
+# AWS_SECRET_ACCESS_KEY, PINATA_JWT, SENTRY_DSN, ...): masked in every log line even when O(redact) misses them.
+_SECRET_NAME = re.compile(r'SECRET|TOKEN|PASSW|PASS$|PWD|KEY|JWT|PRIVATE|CREDENTIAL|DSN|SALT|MNEMONIC|SEED|AUTH',
+                          re.IGNORECASE)
+_ENV_ASSIGNMENT = re.compile(r'^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$')
+
+
+def env_secrets(text):
+    """The secret values an env file sets: those of secret names, and what a URL value carries (the password of
+    DATABASE_URL=postgresql://app:pw@db/app, a ?token= in a query)."""
+    found = []
+    for line in (text or '').splitlines():
+        match = _ENV_ASSIGNMENT.match(line)
+        if not match or line.lstrip().startswith('#'):
+            continue
+        value = match.group(2).strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in '"\'':
+            value = value[1:-1]
+        if not value:
+            continue
+        if _SECRET_NAME.search(match.group(1)):
+            found.append(value)
+        if '://' in value:
+            found.extend(url_secrets(value, user_token=False))
+    return found
+
+
+def health_url_secrets(params):
+    """What O(health.url) carries that is secret (userinfo, credential query parameters)."""
+    return url_secrets(params['health']['url']) if params.get('health') else []
+
+
 class PlatformInfo(object):
     def __init__(self, module):
         self.module = module
         self.params = module.params
+        self.env_text = self.read_env_file() if self.params['env_file'] else None
         secrets = list(self.params['redact'])
         if self.params['database'] and self.params['database'].get('password'):
             secrets.append(self.params['database']['password'])
-        if self.params['health']:
-            # http://user:password@host/health: the password is a secret like the others
-            secrets.extend(value for value in url_credentials(self.params['health']['url'])[1:] if value)
+        # http://user:password@host/health?token=...: secrets like the others
+        secrets.extend(health_url_secrets(self.params))
+        # the platform's own secrets, whether or not the caller's list names them all
+        secrets.extend(env_secrets(self.env_text))
         self.redact = Redactor(secrets)
         self.timeout_bin = module.get_bin_path('timeout')
 
@@ -477,16 +527,21 @@ class PlatformInfo(object):
                              'used_percent': None, 'inodes_used_percent': None, 'error': exc.strerror or str(exc)})
         return rows
 
+    def read_env_file(self):
+        """The env file's text (at most 1 MiB), None when it cannot be read."""
+        try:
+            with open(self.params['env_file'], 'rb') as handle:
+                return to_text(handle.read(1048576), errors='surrogate_or_replace')
+        except (IOError, OSError):
+            return None
+
     def env(self):
         path = self.params['env_file']
         result = {'file': path, 'exists': False, 'present': [], 'missing': list(self.params['required_env']),
                   'empty': []}
-        try:
-            with open(path, 'rb') as handle:
-                text = to_text(handle.read(1048576), errors='surrogate_or_replace')
-        except (IOError, OSError):
+        if self.env_text is None:
             return result
-        result.update(_platform.env_report(text, self.params['required_env']))
+        result.update(_platform.env_report(self.env_text, self.params['required_env']))
         result['exists'] = True
         return result
 
@@ -578,13 +633,14 @@ class PlatformInfo(object):
         facts['findings'] = _platform.findings(facts, thresholds)
         if facts['health'].get('checked') and not facts['health']['passed']:
             # after the services: a dead service explains a dead endpoint, not the other way round
-            facts['findings'].append(describe_health('health endpoint', strip_userinfo(p['health']['url']),
+            facts['findings'].append(describe_health('health endpoint', redact_url(p['health']['url']),
                                                      facts['health']))
         if failure:
             facts['findings'].insert(0, failure)
         facts['passed'] = not facts['findings']
         facts['healthy'] = facts['passed']  # deprecated alias of passed, removed in 2.0.0
-        return facts
+        # whatever a read echoed (a docker error, an answer, a log line): no secret in any spelling
+        return self.redact.redact_obj(facts)
 
     @staticmethod
     def _dependency(job, service, by_service):
@@ -658,6 +714,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    # The URL is no secret option, so Ansible would print it in the invocation (-vvv) and in a failure
+    for secret in health_url_secrets(p):
+        module.no_log_values.add(secret)
     for name in ('disk_warn_percent', 'memory_warn_percent', 'backup_max_age_hours'):
         value = p[name]
         if not math.isfinite(value) or value < 0:
@@ -673,7 +732,7 @@ def main():
             module.fail_json(msg='health.request_timeout must be a number of seconds above 0 and at most 3600')
         problem = check_url(p['health']['url'], 'health.url')
         if problem:
-            module.fail_json(msg=problem)  # check_url quotes the URL without its user info
+            module.fail_json(msg=problem)  # check_url quotes the URL without its secrets
     module.exit_json(changed=False, **PlatformInfo(module).run())
 
 

@@ -13,11 +13,14 @@ import socket
 import pytest
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
-    MASK,
     APIError,
     JSONAPIClient,
+    MASK,
     Redactor,
+    check_url,
     parse_retry_after,
+    redact_url,
+    url_secrets,
 )
 
 import tgops_fake_api as fake_api  # from tests/unit/plugins/modules (see ../conftest.py)
@@ -248,3 +251,24 @@ def test_non_finite_retry_after_values():
         assert parse_retry_after(value) is None, value
     for value in ('inf', 'Infinity', float('inf'), 10 ** 400, '1e400', 1e308):
         assert parse_retry_after(value) == float('inf'), value
+
+
+@pytest.mark.parametrize('url, secrets, shown', [
+    ('http://ops:p%40ss@h/health', ['p@ss'], 'http://********@h/health'),
+    ('https://TOKEN123@h/x', ['TOKEN123'], 'https://********@h/x'),
+    ('http://h/health?probe=1&token=abc%2Bdef&x=2', ['abc+def'], 'http://h/health?probe=1&token=********&x=2'),
+    ('http://h/x?API_KEY=k1&X-Amz-Signature=s1&auth=a1#frag', ['k1', 's1', 'a1'],
+     'http://h/x?API_KEY=********&X-Amz-Signature=********&auth=********#frag'),
+    ('http://h/health?verbose=1', [], 'http://h/health?verbose=1'),
+])
+def test_url_secrets_and_their_redaction(url, secrets, shown):
+    assert url_secrets(url) == secrets
+    assert redact_url(url) == shown
+    # a refused URL is quoted back without them
+    gopher = 'gopher://' + url.split('://', 1)[1]
+    assert check_url(gopher, 'u').endswith('gopher://' + shown.split('://', 1)[1])
+
+
+def test_a_url_user_alone_is_a_token_unless_told_otherwise():
+    assert url_secrets('postgresql://app@db/app', user_token=False) == []
+    assert url_secrets('postgresql://app:pw@db/app', user_token=False) == ['pw']

@@ -5,6 +5,11 @@ __metaclass__ = type
 import json
 import os
 import subprocess
+from unittest import mock
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.tgops.runbooks.plugins.modules import platform_info
 from tgops_module_runner import run_module
@@ -222,3 +227,77 @@ def test_the_container_psql_gets_the_password_in_a_passfile_not_in_its_environme
     proc = subprocess.run(['sh', '-c', platform_info._PSQL, 'sh', 'u', 'd'], input='', capture_output=True,
                           text=True, env=env, check=False)
     assert proc.returncode == 0 and 'PGPASSFILE' not in (tmp_path / 'report.env').read_text()
+
+
+def run_for_real(module_args, run_command, capsys):
+    """main() with Ansible's own exit_json/fail_json: the JSON the controller receives and prints at -vvv,
+    invocation (module_args) included."""
+    with patch_module_args(module_args), \
+            mock.patch.object(basic.AnsibleModule, 'run_command',
+                              lambda self, argv, environ_update=None, **kw: run_command(argv, **kw)):
+        with pytest.raises(SystemExit):
+            platform_info.main()
+    out = capsys.readouterr().out
+    return out, json.loads(out)
+
+
+HEALTH_PW = 'Hx-health-pw-4711'
+HEALTH_TOKEN = 'tk-health-query-0815'
+
+
+def test_the_health_url_secrets_reach_neither_the_invocation_nor_the_result(api, capsys):
+    api.route('/health', (503, {'status': 'unhealthy', 'detail': 'token %s for ops:%s' % (HEALTH_TOKEN, HEALTH_PW)}))
+    url = api.url.replace('http://', 'http://ops:%s@' % HEALTH_PW) + '/health?probe=1&token=' + HEALTH_TOKEN
+    out, result = run_for_real(args(health={'url': url}), healthy_stack(), capsys)
+    assert HEALTH_PW not in out and HEALTH_TOKEN not in out
+    assert result['invocation']['module_args']['health']['url'] != url
+    assert result['findings'] == ['health endpoint %s/health?probe=1&token=******** reports unhealthy'
+                                  % api.url.replace('http://', 'http://********@')]
+
+
+def test_a_bad_health_url_fails_without_its_secrets(capsys):
+    url = 'http://ops:%s@127.0.0.1:99999/health?api_key=%s' % (HEALTH_PW, HEALTH_TOKEN)
+    out, result = run_for_real(args(health={'url': url}), healthy_stack(), capsys)
+    assert result['failed'] and 'health.url is not a valid URL' in result['msg']
+    assert HEALTH_PW not in out and HEALTH_TOKEN not in out
+
+
+# The platform's secrets (the vault variables of inventories/lab, the env files' names): each reaches a log line.
+ENV_SECRETS = {
+    'STRIPE_API_KEY': 'sk_live_51HxLeakStripeKey0123456789',
+    'SECRET_KEY': 'f3' * 32,
+    'POSTGRES_PASSWORD': 'pg-env-Passw0rd-1',
+    'TELEGRAM_WEBHOOK_SECRET': 'whs-env-secret-77',
+    'TONCENTER_API_KEY': 'ton' + 'ab12' * 8,
+    'PINATA_API_KEY': 'pinata-key-0011',
+    'PINATA_SECRET_KEY': 'pinata-secret-0022',
+    'AWS_SECRET_ACCESS_KEY': 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    'S3_SECRET_KEY': 's3-secret-0033',
+}
+S3_SECRET_ONLY_IN_REDACT = 's3-offsite-secret-not-in-env-44'
+
+
+def test_every_platform_secret_in_a_log_line_is_masked(tmp_path):
+    env = tmp_path / '.env.production'
+    env.write_text('# secrets\n' + ''.join('%s=%s\n' % item for item in ENV_SECRETS.items()) +
+                   'export QUOTED_TOKEN="quoted-token-55"\nDATABASE_URL=postgresql://app:db-url-pw-66@db/app\n'
+                   'ENVIRONMENT=production\nLOG_LEVEL=ERROR\n')
+    leaked = list(ENV_SECRETS.values()) + ['quoted-token-55', 'db-url-pw-66', S3_SECRET_ONLY_IN_REDACT]
+    logs = {'toogoodtogo_bot': ''.join('ERROR production request failed with %s (%s)\n' % (value, value.replace('/', '%2F'))
+                                       for value in leaked)}
+    fake = FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')], logs=logs)
+    result = run_module(platform_info, args(env_file=str(env), redact=[TOKEN, S3_SECRET_ONLY_IN_REDACT]),
+                        run_command=fake)
+    dumped = json.dumps(result)
+    for value in leaked:
+        assert value not in dumped, value
+    assert len(result['logs']['errors']) == len(leaked)
+    # what is not a secret stays readable: the level, the environment's name
+    assert all(line.startswith('bot | ERROR production request failed with ********')
+               for line in result['logs']['errors'])
+
+
+def test_env_secrets_reads_secret_names_and_url_passwords_only():
+    text = ('SECRET_KEY=abc123abc\nDEBUG=false\nPORT=8000\n# API_KEY=commented\nDATABASE_URL=postgres://u:pw12@h/d\n'
+            'REDIS_URL=redis://redis:6379/0\nSENTRY_DSN=https://pub@sentry.example/1\n')
+    assert platform_info.env_secrets(text) == ['abc123abc', 'pw12', 'https://pub@sentry.example/1']
