@@ -63,7 +63,8 @@ options:
     default: '0600'
   backup:
     description:
-      - Keep a copy of the file as it was before the change, next to it (its name is RV(backup_file)).
+      - Keep a copy of the file as it was before the change, next to it (its name is RV(backup_file)), mode
+        V(0600) from the moment it exists whatever the file's own mode was (it holds the previous secrets).
     type: bool
     default: false
   create:
@@ -100,7 +101,9 @@ backup_file:
 """
 
 import os
+import shutil
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
@@ -111,6 +114,25 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._rotation import (
 def masked_listing(text, changed=()):
     """The file's variable names, one a line, values masked: a diff that shows what, never the secret."""
     return ''.join('%s=%s\n' % (k, '<changed>' if k in changed else '<unchanged>') for k in parse(text))
+
+
+def backup_private(module, path):
+    """A copy of ``path`` next to it, named as AnsibleModule.backup_local names it, created mode 0600 from the
+    start: backup_local's copy2 would keep the file's own mode, so the secrets of a 0644 env file (the state a
+    repair is fixing) would stay readable to everyone in the copy after the file itself became 0600."""
+    stamp = time.strftime('%Y-%m-%d@%H:%M:%S~', time.localtime())
+    dest = '%s.%s.%s' % (path, os.getpid(), stamp)
+    try:
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'wb') as out, open(path, 'rb') as src:
+            shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())
+        st = os.stat(path)
+        os.utime(dest, (st.st_atime, st.st_mtime))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='cannot back up %s to %s: %s' % (path, dest, to_native(exc.strerror or exc)))
+    return dest
 
 
 def main():
@@ -165,7 +187,7 @@ def main():
 
     if result['changed'] and not module.check_mode:
         if exists and module.params['backup']:
-            result['backup_file'] = module.backup_local(path)
+            result['backup_file'] = backup_private(module, path)
         directory = os.path.dirname(os.path.abspath(path))
         fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
         try:
