@@ -66,6 +66,13 @@ _COMPRESSION_NAMES = {0: 'none', 1: 'gzip', 2: 'lz4', 3: 'zstd'}
 _KEPT_STR_MAX = 1024 * 1024
 _TOC_ENTRIES_MAX = 10000000
 
+# Decompression bombs (issue 17): every byte a zlib stream of the file puts out (gzip members, a custom archive's
+# data blocks, both when an archive is gzipped) counts against one bound, max_ratio times the file's size but
+# never below _RATIO_FLOOR (a small dump of repetitive rows can compress 500:1), and max_decompressed_size when
+# set. The work of a check is then at most max_ratio times what a file of that size costs, whatever it holds.
+DEFAULT_MAX_RATIO = 100
+_RATIO_FLOOR = 256 * 1024 * 1024
+
 _DURATION_RE = re.compile(r'(\d+(?:\.\d+)?)\s*([smhdw]?)', re.IGNORECASE)
 _DURATION_UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
 
@@ -129,6 +136,40 @@ def parse_duration(value):
     return total
 
 
+class _Budget(object):
+    """How many decompressed bytes one file may produce; ``add()`` raises BackupCheckError past the bound.
+
+    Two counters (the outer gzip stream runs in the prefetch thread, a custom archive's blocks in the caller's):
+    each is written by one thread only."""
+
+    def __init__(self, size, max_ratio=DEFAULT_MAX_RATIO, max_size=None):
+        self.outer = 0
+        self.inner = 0
+        self.limit = None
+        self.bound = None
+        if max_ratio and max_ratio * size < 2 ** 63:  # a product beyond any file system: no bound
+            self.limit = max(int(max_ratio * size), _RATIO_FLOOR)
+            self.bound = ('max_ratio=%s (%s times the file size of %d bytes, at least %d bytes)'
+                          % (max_ratio, max_ratio, size, _RATIO_FLOOR))
+        if max_size is not None and (self.limit is None or max_size < self.limit):
+            self.limit = max_size
+            self.bound = 'max_decompressed_size=%d' % max_size
+
+    def add(self, count, inner=False):
+        if inner:
+            self.inner += count
+        else:
+            self.outer += count
+        if self.limit is not None and self.outer + self.inner > self.limit:
+            option = self.bound.split('=', 1)[0]
+            raise BackupCheckError(
+                'integrity', 'decompressed data passed the bound %s: more than %d bytes came out of the compressed '
+                'streams (gzip and data blocks together), so reading stopped - a decompression bomb, or a genuine '
+                'dump that compresses unusually well; if it is genuine, raise %s%s'
+                % (self.bound, self.limit, option,
+                   '' if option == 'max_decompressed_size' else ' (0 turns the ratio bound off)'), None)
+
+
 def table_matches(wanted, found):
     """``users`` matches ``public.users``; ``public.users`` only matches itself."""
     if wanted == found:
@@ -162,7 +203,7 @@ class _Reader(object):
             yield offset, block
 
 
-def _gunzip(blocks, stats, reader):
+def _gunzip(blocks, stats, reader, budget=None):
     """Decompress every gzip member of ``blocks`` ((offset, bytes) pairs); yields decompressed blocks.
 
     zlib checks each member's CRC-32 and ISIZE trailer; several members (``cat a.gz b.gz``) are fine.
@@ -205,6 +246,8 @@ def _gunzip(blocks, stats, reader):
             if out:
                 member_out = True
                 stats['uncompressed'] += len(out)
+                if budget is not None:
+                    budget.add(len(out))
                 gathered.append(out)
                 gathered_size += len(out)
                 if gathered_size >= _GZ_YIELD_MIN:
@@ -327,6 +370,7 @@ class _Source(object):
         self.limit = limit
         self.int_size = 4
         self.off_size = 8
+        self.budget = None          # a _Budget for the data blocks' decompressed bytes
 
     def _fill(self, count):
         have = len(self._buf) - self._pos
@@ -533,6 +577,7 @@ class _BlockReader(object):
         self.compression = compression
         self.count_rows = count_rows
         self.decomp = zlib.decompressobj() if compression == 'gzip' else None
+        self.budget = src.budget
         self.lines = 0
         self.raw = 0
         self.tail = b''
@@ -564,6 +609,8 @@ class _BlockReader(object):
                 while data:
                     out = decomp.decompress(data, _OUT_MAX)
                     if out:
+                        if self.budget is not None:
+                            self.budget.add(len(out), inner=True)
                         self._out(out)
                     if decomp.eof:
                         break
@@ -1402,9 +1449,20 @@ def _check(passed, detail):
 
 
 def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected_sha256=None, count_rows=True,
-                  chunk_size=CHUNK_SIZE, now=None, require_data=True):
+                  chunk_size=CHUNK_SIZE, now=None, require_data=True, max_ratio=DEFAULT_MAX_RATIO,
+                  max_decompressed_size=None):
     """Verify one backup file; returns a dict (see the backup_verify module's RETURN) and never raises
-    for a bad backup: every failure is a check with ``passed: false``. Bad arguments raise ValueError."""
+    for a bad backup: every failure is a check with ``passed: false``. Bad arguments raise ValueError.
+
+    ``max_ratio`` (0: no ratio bound) and ``max_decompressed_size`` (bytes, None: none) bound the bytes the
+    file's compressed streams may produce (see _Budget)."""
+    if isinstance(max_ratio, bool) or not isinstance(max_ratio, (int, float)) or not max_ratio >= 0 \
+            or math.isinf(max_ratio):
+        raise ValueError('max_ratio must be a finite number of at least 0 (0: no bound), got %s' % _short(max_ratio))
+    if max_decompressed_size is not None and (isinstance(max_decompressed_size, bool) or not isinstance(
+            max_decompressed_size, int) or max_decompressed_size < 1):
+        raise ValueError('max_decompressed_size must be a number of bytes of at least 1, got %s'
+                         % _short(max_decompressed_size))
     started = time.time()
     now = started if now is None else now
     expected_tables = list(expected_tables or [])
@@ -1445,7 +1503,8 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
     try:
         with fobj:
             reader = _Reader(fobj, chunk_size, hasher, size=st.st_size)
-            _verify_stream(reader, result, count_rows, warnings)
+            _verify_stream(reader, result, count_rows, warnings,
+                           _Budget(st.st_size, max_ratio, max_decompressed_size))
             if checks['integrity']['passed']:  # set by _verify_stream whatever happens but a read error
                 # drain anything a parser did not need (it normally reads everything), so sha256 covers the file
                 for dummy in reader.chunks():
@@ -1490,7 +1549,7 @@ def _content_check(result, content):
                   % (tables, with_data, what))
 
 
-def _verify_stream(reader, result, count_rows, warnings):
+def _verify_stream(reader, result, count_rows, warnings, budget=None):
     checks = result['checks']
     blocks = reader.chunks()
     first_off = 0
@@ -1513,7 +1572,7 @@ def _verify_stream(reader, result, count_rows, warnings):
     try:
         if first[:2] == GZIP_MAGIC:
             stats = {'members': 0, 'uncompressed': 0}
-            prefetch = _Prefetch(_gunzip(all_blocks(), stats, reader))
+            prefetch = _Prefetch(_gunzip(all_blocks(), stats, reader, budget))
             inflated = iter(prefetch)
             head = b''
             pending = []
@@ -1530,6 +1589,7 @@ def _verify_stream(reader, result, count_rows, warnings):
                 result['format'] = 'custom'
                 result['outer_compression'] = 'gzip'
                 src = _Source(replay())
+                src.budget = budget
                 missing = _verify_custom(src, result, count_rows, warnings)
                 _custom_completeness(result, missing, src.offset)
             elif _looks_like_sql(head):
@@ -1555,6 +1615,7 @@ def _verify_stream(reader, result, count_rows, warnings):
             result['format'] = 'custom'
             prefetch = _Prefetch(block for dummy, block in all_blocks())
             src = _Source(prefetch, limit=reader.size)
+            src.budget = budget
             missing = _verify_custom(src, result, count_rows, warnings)
             _custom_completeness(result, missing, src.offset)
             detail = '%d bytes read%s' % (reader.bytes_read, _custom_summary(result))

@@ -101,6 +101,23 @@ options:
       - Set V(false) for schema-only dumps (C(pg_dump --schema-only)) or a database without tables.
     type: bool
     default: true
+  max_ratio:
+    description:
+      - Bound of the decompressed data - the gzip stream and a custom archive's zlib data blocks together may
+        put out at most this many times the file's size (never less than 256 MiB, so a small dump of very
+        repetitive rows passes). Reading stops there and C(integrity) fails, naming the bound.
+      - A decompression bomb (about 1000:1 for gzip, a million to one for a gzipped archive of zlib blocks) would
+        otherwise cost hours; a pg_dump of real data compresses about 3:1 to 10:1. The work of a check is then
+        at most this many times the reading of an uncompressed file of the same size.
+      - V(0) turns this bound off. Negative, infinite and NaN values are rejected.
+    type: float
+    default: 100
+  max_decompressed_size:
+    description:
+      - Absolute bound of the decompressed data (the same count as O(max_ratio)), in bytes or with a unit such as
+        V(500M), V(64G) or V(2T) (powers of 1024). The lower of the two bounds applies.
+      - Unset, only O(max_ratio) bounds it.
+    type: raw
   count_rows:
     description:
       - Count COPY rows per table while reading (plain dumps, and custom archives with zlib or no compression).
@@ -173,7 +190,9 @@ notes:
     which also changes multi-line values) fails C(integrity).
   - When C(integrity) fails on a structural error (wrong magic, a corrupt length), reading stops there, so
     RV(sha256) is not computed; a 30 GB file with a bad header is not read to its end.
-  - The restore test has no timeout of its own; bound it with the task keyword C(timeout).
+  - The file checks' work is bounded by O(max_ratio) and O(max_decompressed_size) (a decompression bomb fails
+    C(integrity) instead of running for hours). The restore test has no timeout of its own; bound it with the
+    task keyword C(timeout).
   - Not named C(backup_verify_info) - it is a check action whose purpose is to stop the play on a bad backup
     (hence O(fail_on_problem=true) by default), and its restore test creates and drops a scratch database;
     C(_info) modules only read and never fail on their verdict by default. The collection's vocabulary is in
@@ -346,9 +365,11 @@ msg:
   type: str
 """
 
+import math
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.formatters import human_to_bytes
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_restore import check_db_prefix, run_restore_test
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import (
@@ -398,6 +419,13 @@ def _invalid_params(params):
         return 'max_age: %s' % exc
     if params['min_size'] < 0:
         return 'min_size cannot be negative (got %d)' % params['min_size']
+    ratio = params['max_ratio']
+    if not ratio >= 0 or math.isinf(ratio):
+        return 'max_ratio must be a finite number of at least 0 (0 turns the bound off), got %s' % ratio
+    try:
+        params['max_decompressed_size'] = _size(params['max_decompressed_size'])
+    except ValueError as exc:
+        return 'max_decompressed_size %s' % exc
     problem = connection_problem(params)
     if problem:
         return problem
@@ -430,12 +458,28 @@ def _invalid_params(params):
     return None
 
 
+def _size(value):
+    """Bytes from an int or a string such as 64G; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError('must be a number of bytes or a size such as 64G, got %s' % _short(value))
+    if isinstance(value, str):
+        try:
+            value = human_to_bytes(value.strip())
+        except (ValueError, TypeError) as exc:
+            raise ValueError('must be a number of bytes or a size such as 64G, got %s (%s)' % (_short(value), exc))
+    if value < 1:
+        raise ValueError('must be at least 1 byte, got %d' % value)
+    return value
+
+
 def _loose(spec):
-    """The argument spec with int options and options that have suboptions taken as raw."""
+    """The argument spec with int and float options and options that have suboptions taken as raw."""
     copy = {}
     for name, option in spec.items():
         option = dict(option)
-        if option.get('type') == 'int' or option.get('options'):
+        if option.get('type') in ('int', 'float') or option.get('options'):
             option['type'] = 'raw'
             option.pop('options', None)
         copy[name] = option
@@ -460,6 +504,11 @@ def _crash_reasons(params, spec, prefix=''):
                 int(float(value))
             except (OverflowError, ValueError, TypeError):
                 found.append('%s%s must be an integer, got %s' % (prefix, name, _short(value)))
+        elif option.get('type') == 'float':
+            try:
+                float(value)
+            except (OverflowError, ValueError, TypeError):
+                found.append('%s%s must be a number, got %s' % (prefix, name, _short(value)))
     return found
 
 
@@ -509,6 +558,8 @@ def main():
         expected_tables=dict(type='list', elements='str', default=[]),
         expected_sha256=dict(type='str'),
         count_rows=dict(type='bool', default=True),
+        max_ratio=dict(type='float', default=100),
+        max_decompressed_size=dict(type='raw'),
         fail_on_problem=dict(type='bool', default=True, aliases=['fail_on_error'], deprecated_aliases=[
             dict(name='fail_on_error', version='2.0.0', collection_name='tgops.runbooks')]),
         restore_test=dict(type='bool', default=False),
@@ -560,7 +611,8 @@ def main():
 
     result = verify_backup(path, min_size=params['min_size'], max_age=params['max_age'],
                            expected_tables=params['expected_tables'], expected_sha256=params['expected_sha256'],
-                           count_rows=params['count_rows'], require_data=params['require_data'])
+                           count_rows=params['count_rows'], require_data=params['require_data'],
+                           max_ratio=params['max_ratio'], max_decompressed_size=params['max_decompressed_size'])
     result.pop('bytes_read', None)
     result.update(extra)
 

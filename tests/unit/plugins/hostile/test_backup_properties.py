@@ -202,8 +202,8 @@ hostile_scalar = st.one_of(
 )
 hostile_value = st.one_of(hostile_scalar, st.lists(hostile_scalar, max_size=3),
                           st.dictionaries(st.text(max_size=10), hostile_scalar, max_size=3))
-OPTIONS = ['pattern', 'min_size', 'max_age', 'expected_tables', 'expected_sha256', 'count_rows', 'require_data',
-           'fail_on_problem', 'restore_test', 'restore_min_rows', 'restore_db_prefix', 'bin_dir', 'retention',
+OPTIONS = ['pattern', 'min_size', 'max_age', 'expected_tables', 'expected_sha256', 'count_rows', 'require_data', 'max_ratio',
+           'max_decompressed_size', 'fail_on_problem', 'restore_test', 'restore_min_rows', 'restore_db_prefix', 'bin_dir', 'retention',
            'login_user', 'login_password', 'login_host', 'login_unix_socket', 'login_port', 'maintenance_db', 'ssl_mode',
            'ca_cert', 'ssl_cert', 'ssl_key', 'connect_params', 'connect_timeout']
 
