@@ -136,20 +136,44 @@ def p0_plan(triage, app_services, proxy_service=None, allow_restart=True, proxy_
     }
 
 
-def p0_verdict(plan, triage, waited=None):
+def _would(plan):
+    """What a real run of P0 does with this plan, in the order it does it."""
+    steps = []
+    if plan.get('start'):
+        steps.append('start %s' % ', '.join(plan['start']))
+    if plan.get('restart'):
+        steps.append('restart %s (the quick restart)' % ', '.join(plan['restart']))
+    if plan.get('reload_proxy'):
+        steps.append('reload nginx')
+    if not steps:
+        steps.append('nothing by itself (no service is down, and the quick restart is not allowed)')
+    steps.append('wait for health, then the fallbacks while it is not back: nginx reload, quick restart, '
+                 'roll back when p0_allow_rollback')
+    return steps
+
+
+def p0_verdict(plan, triage, waited=None, check_mode=False):
     """Whether P0 leaves the service healthy, and the health status to report at the end.
 
     After acting (``plan.act``), ``waited`` is the service_health role's answer (``healthy``: the combined
     verdict, ``result``: the /health probe) and decides. When nothing needed doing, triage's probes of moments
-    ago are the verification: the application answered healthy and the public URL, when checked, did too."""
+    ago are the verification: the application answered healthy and the public URL, when checked, did too.
+
+    In check mode nothing was done, so the service is only healthy when triage found it healthy and nothing
+    to do: a service down or unhealthy fails the host (the AWX workflow's triage node takes its failure edge
+    to the approval), and ``would`` says what a real run does."""
     if not isinstance(plan, dict) or not isinstance(triage, dict):
         raise AnsibleFilterError('p0_verdict expects the p0_plan and triage_summary results')
+    triage_healthy = bool(triage.get('app_healthy')) and triage.get('public_healthy') is not False
+    health_at_triage = triage.get('public_health_status') or triage.get('health_status')
+    if check_mode:
+        healthy = triage_healthy and not plan.get('act')
+        return {'healthy': healthy, 'health_after': health_at_triage, 'would': [] if healthy else _would(plan)}
     if plan.get('act'):
         waited = waited if isinstance(waited, dict) else {}
         result = waited.get('result') if isinstance(waited.get('result'), dict) else {}
         return {'healthy': bool(waited.get('healthy')), 'health_after': result.get('status')}
-    healthy = bool(triage.get('app_healthy')) and triage.get('public_healthy') is not False
-    return {'healthy': healthy, 'health_after': triage.get('public_health_status') or triage.get('health_status')}
+    return {'healthy': triage_healthy, 'health_after': health_at_triage}
 
 
 class FilterModule(object):

@@ -50,9 +50,14 @@ def _secret_values(secrets):
     return [v for v in values if len(v) >= 6]
 
 
-def credential_extravars(secrets):
-    """What AWX's credential injectors put in env/extravars for the lab's secrets."""
+def credential_extravars(secrets, credentials=None):
+    """What AWX's credential injectors put in env/extravars for the lab's secrets: those of the named
+    credentials (a job template's), or of every credential type."""
     awx = _yaml(os.path.join(ROOT, "awx", "vars", "tgops.yml"))
+    if credentials is not None:
+        kinds = {cred["name"]: cred["credential_type"] for cred in awx["tgops_awx_credentials"]}
+        wanted = {kinds[name] for name in credentials}
+        awx["tgops_awx_credential_types"] = [c for c in awx["tgops_awx_credential_types"] if c["name"] in wanted]
     inputs = {
         "tgquiz_bot_token": secrets["tgquiz"]["bot_token"],
         "toogoodtogo_bot_token": secrets["toogoodtogo"]["bot_token"],

@@ -1,6 +1,7 @@
 """playbooks/p0_outage.yml against the lab: a real outage is diagnosed, fixed, verified (on the host and
-through nginx) and reported; check mode changes nothing and waits for nothing; on a healthy lab a second run
-changes nothing but the report; secrets in log lines never reach the report."""
+through nginx) and reported; check mode changes nothing and waits for nothing, and fails the host (saying what a
+real run would do) when a service is down or unhealthy; on a healthy lab a second run changes nothing but the
+report; secrets in log lines never reach the report."""
 import contextlib
 import glob
 import json
@@ -66,7 +67,8 @@ def test_p0_check_mode_diagnoses_without_changing(tmp_path):
     try:
         proc = ansible_playbook("playbooks/p0_outage.yml", "--check", "-l", "tgquiz",
                                 env={"TGOPS_REPORT_DIR": str(tmp_path)}, json_output=True)
-        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        # A dead service fails the host in check mode too: the AWX workflow's triage node goes by the exit status.
+        assert proc.returncode == 2, proc.stdout[-4000:] + proc.stderr[-2000:]
         result = json.loads(proc.stdout)
         # It says what it would do: start the stopped service; the lab's nginx re-resolves the app through
         # Docker's DNS (platform_proxy_resolves_upstream), so no reload is planned.
@@ -74,6 +76,10 @@ def test_p0_check_mode_diagnoses_without_changing(tmp_path):
         plan = task_results(result, "Say what a real run does")["tgquiz-lab"]["msg"]
         assert plan["start"] == ["backend-api"] and plan["reload_proxy"] is False
         assert "service backend-api is exited" in proc.stdout
+        failed = task_results(result, "Fail when the service is down or unhealthy (check mode), saying what a real "
+                                      "run would do")["tgquiz-lab"]
+        assert failed.get("failed") and "tgquiz is down or unhealthy (check mode, nothing changed)" in failed["msg"]
+        assert "A real run would: start backend-api; wait for health" in failed["msg"], failed["msg"]
         assert not running("tgquiz", "backend-api"), "check mode started a service"
         assert not list(tmp_path.iterdir()), "check mode wrote a report"
     finally:
@@ -87,13 +93,23 @@ def test_p0_check_mode_on_a_running_but_unhealthy_app_waits_for_nothing(tmp_path
     with redis_refusing_tgquiz():
         proc = ansible_playbook("playbooks/p0_outage.yml", "--check", "-l", "tgquiz",
                                 env={"TGOPS_REPORT_DIR": str(tmp_path)}, json_output=True)
-        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        assert proc.returncode == 2, proc.stdout[-4000:] + proc.stderr[-2000:]
         result = json.loads(proc.stdout)
         plan = task_results(result, "Say what a real run does")["tgquiz-lab"]["msg"]
         assert plan["start"] == [] and plan["restart"] == ["backend-api", "telegram-bot"]
+        failed = task_results(result, "Fail when the service is down or unhealthy (check mode), saying what a real "
+                                      "run would do")["tgquiz-lab"]
+        assert "answers degraded" in failed["msg"] and "restart backend-api, telegram-bot" in failed["msg"], failed
         acting = task_results(result, "Act, then wait for health")["tgquiz-lab"]
         assert acting.get("skipped"), "the acting half ran in check mode: %s" % acting
         assert "Redis PING failed" in proc.stdout
+
+
+def test_p0_check_mode_on_a_healthy_lab_passes(tmp_path):
+    """Nothing to do: check mode exits 0 (the AWX workflow's triage node succeeds and the workflow ends)."""
+    proc = ansible_playbook("playbooks/p0_outage.yml", "--check", env={"TGOPS_REPORT_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "is down or unhealthy (check mode, nothing changed)" not in proc.stdout
 
 
 def test_p0_fails_the_host_when_the_service_is_not_back(tmp_path):

@@ -301,6 +301,24 @@ def test_p0_workflow_asks_before_acting():
     assert "workflow_approval" in kinds
 
 
+def test_p0_workflow_rolls_back_only_after_its_approval():
+    """P0 for real may start and restart, never roll back: rolling back is the rollback node, after its own
+    approval (the P0 template's survey offers the rollback, so the node answers it)."""
+    nodes = {node["identifier"]: node for node in AWX["tgops_awx_p0_workflow"]["nodes"]}
+    p0_runs = [n for n in nodes.values() if n["unified_job_template"]["name"] == "tgops P0 outage"
+               and n.get("job_type") == "run"]
+    assert p0_runs
+    for node in p0_runs:
+        assert (node.get("extra_data") or {}).get("p0_allow_rollback") == "false", node["identifier"]
+    rollback = [ident for ident, n in nodes.items() if n["unified_job_template"]["name"] == "tgops rollback"]
+    approvals = {ident: n for ident, n in nodes.items() if n["unified_job_template"]["type"] == "workflow_approval"}
+    for ident in rollback:
+        parents = [p for p, n in nodes.items() for edge in (n.get("related") or {}).get("success_nodes", [])
+                   if edge["identifier"] == ident]
+        assert parents and all(p in approvals and "roll back" in approvals[p]["unified_job_template"]["name"]
+                               for p in parents), ident
+
+
 def test_configure_playbook_declares_notifications_and_surveys():
     text = _read(os.path.join(ROOT, "awx", "configure.yml"))
     for needle in ("notification_templates_success", "notification_templates_error", "survey_spec",
