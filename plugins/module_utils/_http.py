@@ -30,6 +30,7 @@ __metaclass__ = type
 import base64
 import contextlib
 import html
+import ipaddress
 import json
 import math
 import re
@@ -44,6 +45,7 @@ from urllib.parse import quote, quote_plus, unquote, urlencode, urljoin, urlspli
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.module_utils.common.warnings import get_warning_messages, warn as module_warn
 from ansible.module_utils.urls import Request, make_context, prepare_multipart
 
 MASK = '********'
@@ -289,6 +291,40 @@ def check_url(url, name):
     if port == 0:
         return '%s has port 0' % name
     return None
+
+
+def is_loopback(host):
+    """Whether ``host`` (a URL's host name) is this machine's loopback: 127.0.0.0/8, ::1, localhost. No DNS."""
+    host = (host or '').strip('[]').rstrip('.').lower()
+    if host == 'localhost' or host.endswith('.localhost'):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_http_warning(url, option, service='the API'):
+    """The warning for an API base URL (option ``option``) over plain http to a host that is not loopback, else
+    None. It names the option and the host, never the URL (which may carry a token or userinfo)."""
+    try:
+        parts = urlsplit(url)
+    except (TypeError, ValueError):
+        return None
+    if parts.scheme.lower() != 'http' or not parts.hostname or is_loopback(parts.hostname):
+        return None
+    return ('%s: %s is reached over plain http:// at %s, not a loopback address - its credentials and answers '
+            'cross the network unencrypted, readable and changeable on the way; use https://'
+            % (option, service, shown(parts.hostname, 100)))
+
+
+def warn_plain_http(url, option, service='the API'):
+    """Emit :func:`plain_http_warning` as a module warning (once per run): AnsibleModule adds the module_utils
+    warnings to its result, so every module that builds a client warns without code of its own."""
+    message = plain_http_warning(url, option, service)
+    if message and message not in get_warning_messages():
+        module_warn(message)
+    return message
 
 
 def check_header_value(name, value):
@@ -841,12 +877,15 @@ class JSONAPIClient(object):
     :arg default_wait: wait before a retry when the server names none (doubles on each retry).
     :arg max_body: largest body read (compressed and inflated).
     :arg sleep: the sleep function (tests replace it).
+    :arg option: the option that set ``base_url``, named in the warning a plain http:// URL to a host that is
+        not loopback gets (:func:`warn_plain_http`).
     """
 
     def __init__(self, base_url, service, redactor, headers=None, timeout=10, validate_certs=True,
                  max_retries=3, max_retry_wait=30, default_wait=1.0, rate_limit_hint=None,
-                 is_rate_limited=None, retry_after=None, sleep=None, max_body=MAX_BODY):
+                 is_rate_limited=None, retry_after=None, sleep=None, max_body=MAX_BODY, option='api_url'):
         self.base_url = base_url.rstrip('/')
+        warn_plain_http(self.base_url, option, '%s API' % service)
         self.service = service
         self.redact = redactor
         self.headers = dict(headers or {})

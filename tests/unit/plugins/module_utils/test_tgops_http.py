@@ -11,6 +11,7 @@ import json
 import socket
 
 import pytest
+from ansible.module_utils.common import warnings
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     APIError,
@@ -19,6 +20,7 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     Redactor,
     check_url,
     parse_retry_after,
+    plain_http_warning,
     redact_url,
     url_secrets,
 )
@@ -272,3 +274,34 @@ def test_url_secrets_and_their_redaction(url, secrets, shown):
 def test_a_url_user_alone_is_a_token_unless_told_otherwise():
     assert url_secrets('postgresql://app@db/app', user_token=False) == []
     assert url_secrets('postgresql://app:pw@db/app', user_token=False) == ['pw']
+
+
+@pytest.mark.parametrize('url, host', [
+    ('http://api.example.org/bot123:ABC', 'api.example.org'),
+    ('HTTP://203.0.113.7:8080', '203.0.113.7'),
+    ('http://user:pw@10.0.0.5/api/v2?api_key=k', '10.0.0.5'),
+    ('http://[2001:db8::1]:81/', '2001:db8::1'),
+])
+def test_plain_http_to_another_host_is_warned_naming_the_option_not_the_url(url, host):
+    message = plain_http_warning(url, 'api_url', 'toncenter API')
+    assert message.startswith('api_url: toncenter API is reached over plain http:// at %s,' % host)
+    for secret in ('123:ABC', 'pw', 'api_key=k', '/api/v2'):
+        assert secret not in message
+
+
+@pytest.mark.parametrize('url', ['https://api.example.org', 'http://127.0.0.1:18081', 'http://127.8.9.1/x',
+                                 'http://localhost:8000', 'http://api.localhost/', 'http://[::1]:18083', 'ftp://h/'])
+def test_https_and_loopback_are_not_warned(url):
+    assert plain_http_warning(url, 'api_url') is None
+
+
+def test_a_client_warns_once_per_run_through_the_module_warnings():
+    warnings._global_warnings.clear()  # pylint: disable=protected-access
+    for dummy in range(2):
+        JSONAPIClient('http://pinata.example.net', 'Pinata', Redactor(['s3cr3t-key']))
+    assert [w for w in warnings.get_warning_messages() if 'api_url: Pinata API' in w] == [
+        'api_url: Pinata API is reached over plain http:// at pinata.example.net, not a loopback address - its '
+        'credentials and answers cross the network unencrypted, readable and changeable on the way; use https://']
+    warnings._global_warnings.clear()  # pylint: disable=protected-access
+    JSONAPIClient('http://127.0.0.1:18083', 'Pinata', Redactor([]))
+    assert not warnings.get_warning_messages()
