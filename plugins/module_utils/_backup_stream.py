@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import errno
 import fnmatch
 import hashlib
 import math
@@ -1476,12 +1477,12 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
     warnings = result['warnings']
 
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
     except (OSError, ValueError) as exc:
         checks['readable'] = _check(False, 'cannot stat %s: %s' % (path, getattr(exc, 'strerror', None) or exc))
         return _finish(result, started, expected_sha256)
     if not stat.S_ISREG(st.st_mode):
-        checks['readable'] = _check(False, '%s is not a regular file' % path)
+        checks['readable'] = _check(False, _not_regular(path, st.st_mode))
         return _finish(result, started, expected_sha256)
     result['size'] = st.st_size
     result['mtime'] = _iso_mtime(st.st_mtime)
@@ -1495,9 +1496,12 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
 
     hasher = hashlib.sha256()
     try:
-        fobj = open(path, 'rb')
+        fobj = _open_regular(path, st)
     except (IOError, OSError) as exc:
         checks['readable'] = _check(False, 'cannot open %s: %s' % (path, exc.strerror or exc))
+        return _finish(result, started, expected_sha256)
+    except ValueError as exc:
+        checks['readable'] = _check(False, str(exc))
         return _finish(result, started, expected_sha256)
     checks['readable'] = _check(True, 'regular file, opened for reading')
     try:
@@ -1531,6 +1535,41 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
         else:
             checks['expected_tables'] = _check(True, 'all present: %s' % ', '.join(expected_tables))
     return _finish(result, started, expected_sha256)
+
+
+_FILE_KINDS = ((stat.S_ISDIR, 'a directory'), (stat.S_ISFIFO, 'a named pipe'), (stat.S_ISCHR, 'a character device'),
+               (stat.S_ISBLK, 'a block device'), (stat.S_ISSOCK, 'a socket'))
+
+
+def _not_regular(path, mode):
+    """Why ``path`` (lstat mode ``mode``) is refused."""
+    if stat.S_ISLNK(mode):
+        return ('%s is a symbolic link: refused - a backup is read as the regular file it is, never through a link, '
+                'which could point anywhere (another file, /dev/zero, a pipe that never ends); name the file itself'
+                % path)
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), 'not a regular file')
+    return '%s is %s, not a regular file: refused' % (path, kind)
+
+
+def _open_regular(path, st):
+    """The file ``path`` whose lstat() was ``st``, opened for reading without following a symbolic link
+    (O_NOFOLLOW) or blocking on a pipe (O_NONBLOCK): a path replaced after the lstat() is refused (ValueError)
+    rather than read."""
+    flags = os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_CLOEXEC', 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError(_not_regular(path, stat.S_IFLNK))
+        raise
+    try:
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            raise ValueError('%s was replaced between its check and its opening: refused' % path)
+        return os.fdopen(fd, 'rb')
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _iso_mtime(mtime):
@@ -1709,11 +1748,12 @@ def _finish(result, started, expected_sha256):
     return result
 
 
-def list_backups(directory, pattern, now=None, skipped=None):
+def list_backups(directory, pattern, now=None, skipped=None, links=None):
     """Regular files in ``directory`` whose names match the glob ``pattern``, newest first.
 
     Names that are not valid UTF-8 cannot be returned to Ansible (its JSON refuses them): they are left
-    out, and their bytes (``repr``, ASCII only) are appended to the list ``skipped`` when given."""
+    out, and their bytes (``repr``, ASCII only) are appended to the list ``skipped`` when given. Symbolic links
+    are left out too (never followed: a link could point anywhere), their names appended to ``links``."""
     now = time.time() if now is None else now
     found = []
     for name in os.listdir(directory):
@@ -1727,9 +1767,11 @@ def list_backups(directory, pattern, now=None, skipped=None):
             continue
         full = os.path.join(directory, name)
         try:
-            st = os.stat(full)
+            st = os.lstat(full)
         except OSError:
             continue
+        if stat.S_ISLNK(st.st_mode) and links is not None:
+            links.append(name)
         if not stat.S_ISREG(st.st_mode):
             continue
         found.append({

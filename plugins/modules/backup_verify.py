@@ -57,6 +57,9 @@ options:
   path:
     description:
       - A backup file, or a directory in which the newest file matching O(pattern) is verified.
+      - The file must be a regular file - a symbolic link (as the file, or as a match in the directory, which is
+        left out with a warning) is refused, never followed, and so are pipes and devices. The directory itself
+        may be reached through a link.
     type: path
     required: true
   pattern:
@@ -588,12 +591,17 @@ def main():
             module.fail_json(msg='%s is a directory: set pattern (for example backup_*.dump) to pick the newest '
                                  'matching backup' % path)
         skipped = []
+        links = []
         try:
-            backups = list_backups(path, params['pattern'], skipped=skipped)
+            backups = list_backups(path, params['pattern'], skipped=skipped, links=links)
         except OSError as exc:
             module.fail_json(msg='cannot list %s: %s' % (path, exc.strerror or exc))
         for name in skipped:
             module.warn('left out a file in %s whose name is not valid UTF-8: %s' % (path, name))
+        if links:
+            module.warn('left out %d symbolic link(s) in %s matching %s (never followed): %s'
+                        % (len(links), path, params['pattern'], ', '.join(sorted(links)[:10])
+                           + (' and %d more' % (len(links) - 10) if len(links) > 10 else '')))
         if params['retention'] is not None:
             retention = params['retention']
             extra['would_remove'] = retention_plan(backups, keep=retention['keep'], keep_days=retention['keep_days'])
