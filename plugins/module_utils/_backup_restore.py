@@ -16,6 +16,10 @@ which takes an argv list and ``environ_update``. Nothing goes through a shell.
   decompressed stream (``_pg_backup.GzipFifo``, shared with pg_backup_restore).
 
 The scratch database is created with a random name and dropped in ``finally`` whatever happened.
+
+The client never reads the verified path: the file is first copied into a private directory while hashed, and
+only a copy whose SHA-256 is the one verification computed (``verified['sha256']``) is restored - so the bytes
+psql or pg_restore read are exactly the bytes that were judged, even if the file is replaced in between.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,12 +28,16 @@ __metaclass__ = type
 import binascii
 import os
 import re
+import shutil
+import tempfile
 import time
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
+    BackupError,
     GzipFifo,
     conn_environ,
     psql_argv,
+    pinned_copy,
     quote_ident,
     restore_argv,
 )
@@ -95,6 +103,26 @@ def run_restore_test(run_command, verified, params, bins, min_rows=None, prefix=
                            'first')
         report['dropped'] = None
         return report
+    if not verified.get('sha256'):
+        report['error'] = 'no SHA-256 of the verified bytes: refusing to restore-test what was not read in full'
+        report['dropped'] = None
+        return report
+    workdir = tempfile.mkdtemp(prefix='tgops-verify-', dir=tmpdir)
+    try:
+        os.chmod(workdir, 0o700)
+        try:
+            copy, _sha256 = pinned_copy(verified['path'], workdir, verified['sha256'])
+        except (BackupError, IOError, OSError) as exc:
+            report['error'] = 'not restore-tested: %s' % getattr(exc, 'message', exc)
+            report['dropped'] = None  # nothing was created
+            return report
+        return _run_restore_test(run, report, dict(verified, path=copy), conn, maint, dbname, bins, min_rows,
+                                 tmpdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_restore_test(run, report, verified, conn, maint, dbname, bins, min_rows, tmpdir):
     create = psql_argv(bins['psql'], conn, maint, 'CREATE DATABASE %s' % quote_ident(dbname))
     rc, out, err = run(create)
     if rc != 0:

@@ -24,6 +24,7 @@ import datetime
 import errno
 import gzip
 import hashlib
+import hmac
 import os
 import re
 import shutil
@@ -126,22 +127,27 @@ def list_named_backups(directory, prefix, fmt):
     return found
 
 
-def retention_plan(backups, now, keep=7, keep_days=7):
+def retention_plan(backups, now, keep=7, keep_days=7, protect=()):
     """Split ``backups`` (list_named_backups() output) into kept and removed paths.
 
     Only unlabelled (scheduled or manual) backups are subject to the daily policy; labelled ones such as
     ``pre_deployment`` are kept for their own cleanup. A daily backup is kept when it is one of the newest
     ``keep`` daily backups or at most ``keep_days`` days old (the name's stamp, the host's local time, not
     the mtime, which a copy or a download from S3 changes). With ``keep`` and ``keep_days`` both None nothing
-    is removed. Returns ``{'remove': [...], 'keep': [...], 'labelled': [...]}`` (paths)."""
-    for value, name in ((keep, 'keep'), (keep_days, 'keep_days')):
-        if value is not None and value < 0:
-            raise ValueError('%s must be 0 or more, got %d' % (name, value))
+    is removed. ``keep`` is at least 1: a policy that keeps no backup at all is refused (ValueError), not
+    applied. Paths in ``protect`` (the backup just taken and verified) are always kept, whatever their stamp:
+    a file planted with a stamp in the future must not push the newest verified backup out of the newest
+    ``keep``. Returns ``{'remove': [...], 'keep': [...], 'labelled': [...]}`` (paths)."""
+    if keep is not None and keep < 1:
+        raise ValueError('keep must be at least 1 (the newest backups always kept), got %d' % keep)
+    if keep_days is not None and keep_days < 0:
+        raise ValueError('keep_days must be 0 or more, got %d' % keep_days)
+    protect = set(protect or ())
     plan = {'remove': [], 'keep': [], 'labelled': []}
     daily = [b for b in backups if not b['label']]
     plan['labelled'] = [b['path'] for b in backups if b['label']]
     for index, backup in enumerate(daily):
-        kept = keep is None and keep_days is None
+        kept = (keep is None and keep_days is None) or backup['path'] in protect
         if keep is not None and index < keep:
             kept = True
         if keep_days is not None and (now - backup['stamp']).total_seconds() <= keep_days * 86400:
@@ -404,6 +410,127 @@ def take_backup(run_command, pg_dump, conn, dbname, directory, prefix, fmt, labe
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Naming, pinning and authenticating the backup a restore reads
+
+HMAC_CONTEXT = b'tgops.runbooks backup hmac-sha256 v1\n'
+SHA256_RE = re.compile(r'^[0-9a-f]{64}$')
+
+
+def check_backup_name(name):
+    """None if ``name`` is a plain file name (a backup is named by its name in the backup directory), else why
+    not: no ``/`` (no absolute path, no ``../``), not ``.`` or ``..``, no control characters."""
+    if not isinstance(name, str) or not name:
+        return 'a backup is named by its file name in the backup directory, got %r' % (name,)
+    if '/' in name or name in ('.', '..') or any(ord(char) < 32 or ord(char) == 127 for char in name):
+        return ('%r is not a file name in the backup directory: name the backup by its file name alone (no "/", '
+                'no "..", no absolute path, no control characters)' % (name[:200],))
+    return None
+
+
+def backup_hmac(key, name, sha256):
+    """HMAC-SHA256 keyed by ``key`` (a vault secret) of the backup's file name and SHA-256 (64 hex digits).
+
+    An off-site copy carries it in its metadata: whoever can write the bucket can replace the object and rewrite
+    its ``sha256`` metadata, but cannot compute this without the key. The name is inside so that a genuine older
+    backup cannot be served under a newer backup's name."""
+    if not key:
+        raise ValueError('the HMAC key is empty')
+    if not isinstance(sha256, str) or not SHA256_RE.match(sha256.lower()):
+        raise ValueError('sha256 %r is not 64 hexadecimal digits' % (sha256,))
+    problem = check_backup_name(name)
+    if problem:
+        raise ValueError(problem)
+    message = HMAC_CONTEXT + name.encode('utf-8') + b'\n' + sha256.lower().encode('ascii') + b'\n'
+    return hmac.new(key.encode('utf-8'), message, hashlib.sha256).hexdigest()
+
+
+def hmac_problem(key, name, sha256, expected):
+    """None when ``expected`` is backup_hmac(key, name, sha256), else why not (never the key or the right HMAC)."""
+    if not key:
+        return 'no HMAC key: set the off-site backup key (platform_backup_hmac_key, a vault secret)'
+    if not expected:
+        return '%s carries no HMAC: it was not uploaded by tgops.runbooks with the backup key' % name
+    try:
+        want = backup_hmac(key, name, sha256)
+    except ValueError as exc:
+        return '%s: %s' % (name, exc)
+    if not hmac.compare_digest(want, str(expected).strip().lower()):
+        return ('%s: the HMAC does not match its name and sha256 %s: the object or its metadata was changed '
+                'after the upload, or it was signed with another key' % (name, sha256))
+    return None
+
+
+def open_backup(path):
+    """The backup ``path`` opened read-only, the path itself: a symbolic link (followed by nothing here) or
+    anything other than a regular file is refused with BackupError stage ``name``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise BackupError('name', '%s is a symbolic link: a backup must be a regular file in the backup '
+                              'directory' % path)
+        raise BackupError('name', 'cannot open the backup %s: %s' % (path, exc.strerror or exc))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BackupError('name', '%s is not a regular file' % path)
+        return os.fdopen(fd, 'rb')
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def pin_backup(path, expected_sha256=None, hmac_key=None, expected_hmac=None):
+    """Check ``path`` before anything reads it for a restore and fingerprint it.
+
+    With ``hmac_key``/``expected_hmac`` (an off-site copy) the HMAC of the name and ``expected_sha256`` is
+    checked first, then every byte against ``expected_sha256``. Returns path, name, sha256 and size: the pin
+    that verification and restore compare with. BackupError stage ``name``, ``authenticate`` or ``pin``."""
+    name = os.path.basename(path)
+    if hmac_key is not None or expected_hmac is not None:
+        problem = hmac_problem(hmac_key, name, expected_sha256, expected_hmac)
+        if problem:
+            raise BackupError('authenticate', problem)
+    digest = hashlib.sha256()
+    size = 0
+    with open_backup(path) as src:
+        while True:
+            block = src.read(FEED_BLOCK)
+            if not block:
+                break
+            digest.update(block)
+            size += len(block)
+    sha256 = digest.hexdigest()
+    if expected_sha256 and sha256 != expected_sha256.strip().lower():
+        raise BackupError('pin', '%s: sha256 %s differs from the expected %s' % (path, sha256, expected_sha256))
+    return {'path': path, 'name': name, 'sha256': sha256, 'size': size}
+
+
+def pinned_copy(path, workdir, expected_sha256=None):
+    """Copy ``path`` into the private ``workdir`` while hashing it; returns ``(copy, sha256)``.
+
+    A client reads the copy, never ``path``: whoever can write the backup directory could otherwise replace the
+    file between its verification and its restore, and psql runs a script as it reads it (a hash checked at
+    the end would come too late). BackupError stage ``pin`` when the bytes are not ``expected_sha256``."""
+    copy = os.path.join(workdir, 'backup')
+    digest = hashlib.sha256()
+    with open_backup(path) as src:
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'wb') as out:
+            while True:
+                block = src.read(FEED_BLOCK)
+                if not block:
+                    break
+                digest.update(block)
+                out.write(block)
+    sha256 = digest.hexdigest()
+    if expected_sha256 and sha256 != expected_sha256.strip().lower():
+        raise BackupError('pin', '%s changed since it was verified: its sha256 is now %s, the verified one %s'
+                          % (path, sha256, expected_sha256))
+    return copy, sha256
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Restore
 
 def detect_format(path):
@@ -585,14 +712,45 @@ def compare_row_counts(expected, actual):
 
 
 def restore_database(run_command, bins, conn, dbname, path, owner=None, maintenance_db='postgres',
-                     single_transaction=True, no_owner=False, expected_row_counts=None, tmpdir=None):
+                     single_transaction=True, no_owner=False, expected_row_counts=None, tmpdir=None,
+                     expected_sha256=None):
     """Drop ``dbname``, create it again and restore ``path`` into it, then count rows.
 
-    Returns a report (format, commands, row_counts, dropped, duration_seconds). Raises BackupError with
-    ``stage`` and ``dropped`` (whether the database was already dropped: the caller must put it back)."""
-    fmt = detect_format(path)
-    steps = restore_plan(bins, conn, dbname, owner, fmt, path, maintenance_db, single_transaction, no_owner)
-    report = {'format': fmt, 'commands': [], 'row_counts': {}, 'dropped': False}
+    ``path`` is first copied into a private directory under ``tmpdir`` while its SHA-256 is computed; with
+    ``expected_sha256`` (the pin its verification returned) a different file stops everything before the drop
+    (BackupError stage ``pin``, the database untouched). Only that copy reaches the client.
+
+    Returns a report (format, sha256, size, commands, row_counts, dropped, duration_seconds). Raises BackupError
+    with ``stage`` and ``dropped`` (whether the database was already dropped: the caller must put it back)."""
+    report = {'format': None, 'sha256': None, 'size': None, 'commands': [], 'row_counts': {}, 'dropped': False}
+    workdir = tempfile.mkdtemp(prefix='tgops-restore-', dir=tmpdir)
+    try:
+        os.chmod(workdir, 0o700)
+        try:
+            source, report['sha256'] = pinned_copy(path, workdir, expected_sha256)
+        except BackupError as exc:
+            raise BackupError(exc.stage, exc.message, dropped=False, report=report)
+        except (IOError, OSError) as exc:
+            raise BackupError('pin', 'cannot copy %s into the private directory %s: %s' % (path, workdir, exc),
+                              dropped=False, report=report)
+        report['size'] = os.path.getsize(source)
+        try:
+            report['format'] = fmt = detect_format(source)
+        except BackupError as exc:
+            raise BackupError('format', exc.message.replace(source, path), dropped=False, report=report)
+        _restore_pinned(run_command, bins, conn, dbname, source, fmt, owner, maintenance_db, single_transaction,
+                        no_owner, expected_row_counts, tmpdir, report)
+        return report
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _restore_pinned(run_command, bins, conn, dbname, source, fmt, owner, maintenance_db, single_transaction,
+                    no_owner, expected_row_counts, tmpdir, report):
+    if fmt == 'custom' and not bins.get('pg_restore'):
+        raise BackupError('format', 'a custom archive needs pg_restore, which was not found', dropped=False,
+                          report=report)
+    steps = restore_plan(bins, conn, dbname, owner, fmt, source, maintenance_db, single_transaction, no_owner)
     started = time.time()
     with PassFile(conn.get('password'), tmpdir=tmpdir) as passfile:
         env = passfile.environ(conn.get('env'))
@@ -609,7 +767,7 @@ def restore_database(run_command, bins, conn, dbname, path, owner=None, maintena
         report['dropped'] = True
         run('create', steps[1][1])
         if fmt == 'plain_gz':
-            with GzipFifo(path, tmpdir) as fifo:
+            with GzipFifo(source, tmpdir) as fifo:
                 run('restore', restore_argv(bins, conn, dbname, fmt, fifo.path, single_transaction, no_owner))
                 fifo.feeder.finish()
                 if not fifo.feeder.complete:
@@ -617,7 +775,7 @@ def restore_database(run_command, bins, conn, dbname, path, owner=None, maintena
                                       % (fifo.feeder.error or 'pipe not read to its end'), dropped=True,
                                       report=report)
         else:
-            run('restore', restore_argv(bins, conn, dbname, fmt, path, single_transaction, no_owner))
+            run('restore', restore_argv(bins, conn, dbname, fmt, source, single_transaction, no_owner))
         for table in sorted(expected_row_counts or {}):
             out = run('count', psql_argv(bins['psql'], conn, dbname, 'SELECT count(*) FROM %s' % quote_ident(table),
                                          tuples_only=True))
@@ -631,4 +789,3 @@ def restore_database(run_command, bins, conn, dbname, path, owner=None, maintena
     if mismatched:
         raise BackupError('verify', 'row counts differ from the backup: %s' % '; '.join(mismatched), dropped=True,
                           report=report)
-    return report

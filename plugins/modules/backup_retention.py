@@ -21,6 +21,9 @@ description:
   - A daily backup is kept when it is one of the newest O(keep) daily backups, or when its stamp is at most
     O(keep_days) days old; every other daily backup is removed. Either rule keeps a backup, so a host whose
     backups stopped for a month still has its last O(keep).
+  - At least one daily backup is always kept - O(keep) below 1 is refused before anything is removed - and the
+    backups named in O(protect) (the one just taken and verified) are never removed, whatever their name's stamp
+    (a file named with a future stamp cannot push the newest verified backup out).
   - Age comes from the stamp in the name (the host's local time), not the modification time, which a copy or
     a download from off-site storage resets.
   - Labelled backups (C(<prefix>_YYYYMMDD_HHMMSS_<label>.<ext>), such as C(pre_deployment)) are not daily
@@ -60,7 +63,7 @@ options:
     default: custom
   keep:
     description:
-      - Keep the newest this many daily backups. V(0) keeps none by count.
+      - Keep the newest this many daily backups. At least V(1).
     type: int
     default: 7
   keep_days:
@@ -68,6 +71,12 @@ options:
       - Keep daily backups at most this many days old. V(0) keeps none by age.
     type: int
     default: 7
+  protect:
+    description:
+      - Backups (paths) never removed whatever the policy - the newest verified backup.
+    type: list
+    elements: path
+    default: []
 """
 
 EXAMPLES = r"""
@@ -78,6 +87,7 @@ EXAMPLES = r"""
     format: plain_gz
     keep: 7
     keep_days: 7
+    protect: ["{{ new_backup.path }}"]  # the backup just taken and verified
   register: pruned
 
 - name: Say what was removed
@@ -120,6 +130,7 @@ def main():
             format=dict(type='str', default='custom', choices=['custom', 'plain_gz']),
             keep=dict(type='int', default=7),
             keep_days=dict(type='int', default=7),
+            protect=dict(type='list', elements='path', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -128,7 +139,8 @@ def main():
         module.fail_json(msg='backup directory %s does not exist' % params['path'])
     try:
         backups = list_named_backups(params['path'], params['prefix'], params['format'])
-        plan = retention_plan(backups, datetime.datetime.now(), keep=params['keep'], keep_days=params['keep_days'])
+        plan = retention_plan(backups, datetime.datetime.now(), keep=params['keep'], keep_days=params['keep_days'],
+                              protect=[os.path.join(params['path'], os.path.basename(p)) for p in params['protect']])
     except (OSError, ValueError) as exc:
         module.fail_json(msg='retention in %s: %s' % (params['path'], exc))
     result = dict(changed=bool(plan['remove']), removed=plan['remove'], kept=plan['keep'], labelled=plan['labelled'])

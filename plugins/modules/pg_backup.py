@@ -25,6 +25,10 @@ description:
     a failed dump into a small "successful" file. The dump goes to a hidden temporary name in O(dest), created
     with mode O(mode) before C(pg_dump) opens it, and is linked to its final name only when C(pg_dump) exited 0
     and wrote something; an existing backup is never replaced. Any failure removes the temporary file.
+  - With O(hmac_key), also returns RV(hmac), the HMAC-SHA256 of the new file's name and SHA-256 under that key - the
+    proof of origin the C(tgops.runbooks.backup) role records with an off-site copy and the C(tgops.runbooks.restore)
+    role checks (M(tgops.runbooks.pg_backup_restore) O(tgops.runbooks.pg_backup_restore#module:expected_hmac)) before
+    anything reads a download.
   - Returns the SHA-256 of the new file; verify it with M(tgops.runbooks.backup_verify) (O(tgops.runbooks.backup_verify#module:expected_sha256)).
   - The password goes to C(pg_dump) in a private libpq password file (mode 0600, C(PGPASSFILE)) that exists for
     the duration of the dump, never on its command line or in its environment.
@@ -77,6 +81,10 @@ options:
       - Directory of C(pg_dump) when it is not on E(PATH), for example V(/usr/lib/postgresql/15/bin). Its major
         version must be at least the server's.
     type: path
+  hmac_key:
+    description:
+      - Secret key (a vault secret) of the HMAC returned in RV(hmac). Never returned or logged.
+    type: str
 notes:
   - The dump runs on the host with its PostgreSQL client against O(login_host)/O(login_port) (the stack's published
     port), rather than C(docker compose exec pg_dump > file) - the redirection would lose C(pg_dump)'s exit status
@@ -171,6 +179,10 @@ command:
   returned: always
   type: list
   elements: str
+hmac:
+  description: HMAC-SHA256 (hex) of the file name and RV(sha256) under O(hmac_key).
+  returned: success with O(hmac_key), not in check mode
+  type: str
 duration_seconds:
   description: Time taken by the dump.
   returned: success, not in check mode
@@ -186,6 +198,7 @@ import os
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     BackupError,
+    backup_hmac,
     check_label,
     dump_argv,
     plan_backup,
@@ -205,6 +218,7 @@ def main():
         label=dict(type='str'),
         mode=dict(type='raw', default='0600'),
         bin_dir=dict(type='path'),
+        hmac_key=dict(type='str', no_log=True),
     ), login_db_aliases=['name'])
     params = module.params
     try:
@@ -242,6 +256,8 @@ def main():
     except OSError as exc:
         module.fail_json(msg='backup into %s failed: %s' % (params['dest'], exc), changed=False, stage='dump')
     result.update(backup)
+    if params['hmac_key']:
+        result['hmac'] = backup_hmac(params['hmac_key'], backup['name'], backup['sha256'])
     module.exit_json(**result)
 
 

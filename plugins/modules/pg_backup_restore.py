@@ -26,6 +26,15 @@ description:
   - With O(expected_row_counts) (the C(row_counts) M(tgops.runbooks.backup_verify) read from the backup), counts
     the rows of those tables afterwards and fails when any differs.
   - The format is read from the content (C(PGDMP) magic, gzip magic, SQL text), not from the name.
+  - The backup is opened without following a symbolic link and must be a regular file. With O(backup_dir), O(path)
+    must be a file name in that directory - no C(/), no C(..), no absolute path.
+  - The client never reads O(path) itself - the module first copies it into a private directory (mode 0700, in the
+    remote temporary directory) while computing its SHA-256, and restores that copy. With O(expected_sha256) (the
+    C(sha256) its verification returned) a file that changed since it was verified is refused before the database
+    is dropped (RV(stage=pin), RV(dropped=false)). The copy needs free space for one backup and is removed at the end.
+  - With O(hmac_key) and O(expected_hmac) (an off-site copy), the HMAC-SHA256 of the file name and O(expected_sha256)
+    under O(hmac_key) must equal O(expected_hmac) before anything else reads the file (RV(stage=authenticate)).
+    M(tgops.runbooks.pg_backup) computes that HMAC when the backup is taken.
   - On failure RV(stage) names the step and RV(dropped) says whether the database had already been dropped -
     then the caller must restore something (the C(tgops.runbooks.restore) role restores its safety backup).
   - Verify the backup first (M(tgops.runbooks.backup_verify) with C(restore_test=true)); this module does not.
@@ -40,8 +49,9 @@ attributes:
   check_mode:
     support: full
     details:
-      - In check mode the module reads the backup's format and returns the commands it would run (RV(commands)),
-        and changes nothing.
+      - In check mode the module checks the file (name, type, HMAC, every byte against O(expected_sha256)), reads its
+        format and returns its SHA-256 and the commands it would run (RV(commands)), and changes nothing. The
+        C(tgops.runbooks.restore) role runs it so first, to pin the backup before verifying it.
   diff_mode:
     support: none
   idempotent:
@@ -52,8 +62,26 @@ options:
   path:
     description:
       - The backup file - a custom archive (C(.dump)), plain SQL (C(.sql)) or gzipped plain SQL (C(.sql.gz)).
+      - With O(backup_dir), its file name in that directory.
     type: path
     required: true
+  backup_dir:
+    description:
+      - The backup directory. When set, O(path) must be a plain file name in it.
+    type: path
+  expected_sha256:
+    description:
+      - SHA-256 the backup must have (64 hexadecimal digits), normally the C(sha256) M(tgops.runbooks.backup_verify)
+        returned. Checked on the private copy the restore reads, before the database is dropped.
+    type: str
+  hmac_key:
+    description:
+      - Secret key of the off-site backups' HMAC (a vault secret). Requires O(expected_hmac) and O(expected_sha256).
+    type: str
+  expected_hmac:
+    description:
+      - The HMAC-SHA256 recorded with the off-site copy (its C(hmac-sha256) metadata). Requires O(hmac_key).
+    type: str
   owner:
     description:
       - Owner of the re-created database. Defaults to O(login_user).
@@ -96,6 +124,17 @@ EXAMPLES = r"""
       public.users: 200
       public.quiz_results: 1000
   register: restored
+
+- name: Pin the off-site copy just downloaded - HMAC, then every byte (check mode, nothing restored)
+  tgops.runbooks.pg_backup_restore:
+    login_db: toogoodtogo
+    backup_dir: /root/.ansible/tmp/download
+    path: toogoodtogo_20250120_030000.sql.gz
+    expected_sha256: "{{ s3_head.object_info[0].object_data.metadata.sha256 }}"
+    expected_hmac: "{{ s3_head.object_info[0].object_data.metadata['hmac-sha256'] }}"
+    hmac_key: "{{ vault_backup_hmac_key }}"
+  check_mode: true
+  register: pinned
 """
 
 RETURN = r"""
@@ -103,6 +142,18 @@ format:
   description: C(custom), C(plain) or C(plain_gz), read from the file.
   returned: when the file could be read
   type: str
+path:
+  description: The backup (O(backup_dir) joined with O(path)).
+  returned: always
+  type: str
+sha256:
+  description: SHA-256 of the bytes checked (check mode) or restored.
+  returned: when the file could be read
+  type: str
+size:
+  description: Size of the backup in bytes.
+  returned: when the file could be read
+  type: int
 commands:
   description:
     - The commands run (argv lists), or in check mode, the commands a real run would run. They carry no password.
@@ -119,7 +170,9 @@ dropped:
   returned: always
   type: bool
 stage:
-  description: On failure, the step that failed - C(format), C(drop), C(create), C(restore), C(count) or C(verify).
+  description:
+    - On failure, the step that failed - C(name) (not a regular file in the backup directory), C(authenticate)
+      (HMAC), C(pin) (not the expected bytes), C(format), C(drop), C(create), C(restore), C(count) or C(verify).
   returned: failure
   type: str
 duration_seconds:
@@ -132,7 +185,9 @@ import os
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     BackupError,
+    check_backup_name,
     detect_format,
+    pin_backup,
     restore_database,
     restore_plan,
 )
@@ -145,6 +200,10 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
 def main():
     module = postgres_module(dict(
         path=dict(type='path', required=True),
+        backup_dir=dict(type='path'),
+        expected_sha256=dict(type='str'),
+        hmac_key=dict(type='str', no_log=True),
+        expected_hmac=dict(type='str'),
         owner=dict(type='str'),
         single_transaction=dict(type='bool', default=True),
         no_owner=dict(type='bool', default=False),
@@ -160,38 +219,65 @@ def main():
             module.fail_json(msg='expected_row_counts: %s needs an integer, got %r' % (table, value))
     owner = params['owner'] or params['login_user']
     conn = conn_from_params(params)
-    result = dict(changed=False, commands=[], row_counts={}, dropped=False)
-    if not os.path.isfile(params['path']):
-        module.fail_json(msg='backup %s does not exist or is not a file' % params['path'], stage='format', **result)
-    try:
-        fmt = detect_format(params['path'])
-    except (BackupError, IOError, OSError) as exc:
-        module.fail_json(msg=getattr(exc, 'message', str(exc)), stage='format', **result)
-    result['format'] = fmt
-    opt_dirs = [params['bin_dir']] if params['bin_dir'] else []
+    path = params['path']
+    result = dict(changed=False, commands=[], row_counts={}, dropped=False, path=path)
+    if params['backup_dir']:
+        problem = check_backup_name(path)
+        if problem:
+            module.fail_json(msg='backup %s' % problem, stage='name', **result)
+        path = result['path'] = os.path.join(params['backup_dir'], path)
+    authenticate = params['hmac_key'] is not None or params['expected_hmac'] is not None
+    if authenticate and not params['expected_sha256']:
+        module.fail_json(msg='expected_hmac and hmac_key authenticate expected_sha256: give it too', stage='authenticate',
+                         **result)
+    if not os.path.lexists(path):
+        module.fail_json(msg='backup %s does not exist' % path, stage='format', **result)
     if module.check_mode:
+        try:
+            pinned = pin_backup(path, params['expected_sha256'], params['hmac_key'] if authenticate else None,
+                                params['expected_hmac'] if authenticate else None)
+            fmt = detect_format(path)
+        except BackupError as exc:
+            module.fail_json(msg='refusing %s: %s' % (path, exc.message), stage=exc.stage, **result)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg='cannot read %s: %s' % (path, exc), stage='pin', **result)
+        result.update(format=fmt, sha256=pinned['sha256'], size=pinned['size'])
         bins = {'psql': 'psql', 'pg_restore': 'pg_restore'}
-        steps = restore_plan(bins, conn, params['login_db'], owner, fmt, params['path'], params['maintenance_db'],
+        steps = restore_plan(bins, conn, params['login_db'], owner, fmt, path, params['maintenance_db'],
                              params['single_transaction'], params['no_owner'])
         result.update(changed=True, commands=[argv for _stage, argv in steps])
         module.exit_json(**result)
-    bins = {'psql': module.get_bin_path('psql', required=True, opt_dirs=opt_dirs)}
-    if fmt == 'custom':
-        bins['pg_restore'] = module.get_bin_path('pg_restore', required=True, opt_dirs=opt_dirs)
+    if authenticate:
+        try:
+            pin_backup(path, params['expected_sha256'], params['hmac_key'], params['expected_hmac'])
+        except BackupError as exc:
+            module.fail_json(msg='refusing %s: %s (the database was not touched)' % (path, exc.message),
+                             stage=exc.stage, **result)
+    try:
+        fmt = detect_format(path)  # which client it takes; the restore reads the format of its private copy
+    except (BackupError, IOError, OSError) as exc:
+        module.fail_json(msg=getattr(exc, 'message', str(exc)), stage='format', **result)
+    opt_dirs = [params['bin_dir']] if params['bin_dir'] else []
+    bins = {'psql': module.get_bin_path('psql', required=True, opt_dirs=opt_dirs),
+            'pg_restore': module.get_bin_path('pg_restore', required=fmt == 'custom', opt_dirs=opt_dirs)}
 
     def run_command(argv, environ_update=None):
         return module.run_command(argv, environ_update=environ_update)
     try:
-        report = restore_database(run_command, bins, conn, params['login_db'], params['path'], owner=owner,
+        report = restore_database(run_command, bins, conn, params['login_db'], path, owner=owner,
                                   maintenance_db=params['maintenance_db'],
                                   single_transaction=params['single_transaction'], no_owner=params['no_owner'],
-                                  expected_row_counts=expected, tmpdir=module.tmpdir)
+                                  expected_row_counts=expected, tmpdir=module.tmpdir,
+                                  expected_sha256=params['expected_sha256'])
     except BackupError as exc:
         report = exc.details.get('report') or {}
         result.update(changed=bool(exc.details.get('dropped')), dropped=bool(exc.details.get('dropped')),
                       commands=report.get('commands', []), row_counts=report.get('row_counts', {}), stage=exc.stage)
+        for key in ('format', 'sha256', 'size'):
+            if report.get(key) is not None:
+                result[key] = report[key]
         module.fail_json(msg='restore of %s into %s failed at %s: %s%s' % (
-            params['path'], params['login_db'], exc.stage, exc.message,
+            path, params['login_db'], exc.stage, exc.message,
             ' (the database was dropped)' if result['dropped'] else ' (the database was not touched)'), **result)
     result.update(changed=True, **report)
     module.exit_json(**result)

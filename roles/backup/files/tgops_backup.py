@@ -71,8 +71,13 @@ def main(argv):
         print(json.dumps(summary), file=sys.stderr)
         return 2
     backups = _pg_backup.list_named_backups(config['dir'], config['prefix'], config['format'])
-    plan = _pg_backup.retention_plan(backups, datetime.datetime.now(), keep=config.get('keep'),
-                                     keep_days=config.get('keep_days'))
+    try:
+        plan = _pg_backup.retention_plan(backups, datetime.datetime.now(), keep=config.get('keep'),
+                                         keep_days=config.get('keep_days'), protect=[backup['path']])
+    except ValueError as exc:  # a policy that would keep nothing: the new backup stays, nothing is removed
+        summary.update(result='failed', stage='retention', error=str(exc))
+        print(json.dumps(summary), file=sys.stderr)
+        return 1
     for path in plan['remove']:
         os.unlink(path)
     summary.update(result='ok', removed=plan['remove'])

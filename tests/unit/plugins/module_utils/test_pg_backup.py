@@ -119,17 +119,41 @@ def test_retention_without_policy_removes_nothing_and_rejects_negatives():
     now = datetime.datetime(2025, 2, 1)
     daily = _entries([0, 400], now)
     assert pgb.retention_plan(daily, now, keep=None, keep_days=None)['remove'] == []
-    # keep_days=0 keeps only what is not older than now
-    assert pgb.retention_plan(daily, now, keep=0, keep_days=0)['remove'] == [daily[1]['path']]
+    # keep_days=0 keeps only what is not older than now, and the newest `keep` whatever their age
     later = now + datetime.timedelta(seconds=1)
-    assert pgb.retention_plan(daily, later, keep=0, keep_days=0)['remove'] == [b['path'] for b in daily]
-    with pytest.raises(ValueError, match='keep must be 0 or more'):
-        pgb.retention_plan(daily, now, keep=-1)
+    assert pgb.retention_plan(daily, later, keep=1, keep_days=0)['remove'] == [daily[1]['path']]
+    with pytest.raises(ValueError, match='keep_days must be 0 or more'):
+        pgb.retention_plan(daily, now, keep=1, keep_days=-1)
+
+
+@pytest.mark.parametrize('keep', [0, -1])
+def test_retention_that_would_keep_no_backup_is_refused(keep):
+    """keep: 0, keep_days: 0 removed every daily backup, the one just taken included."""
+    now = datetime.datetime(2025, 2, 1)
+    daily = _entries([0, 1, 400], now)
+    with pytest.raises(ValueError, match='keep must be at least 1'):
+        pgb.retention_plan(daily, now + datetime.timedelta(seconds=1), keep=keep, keep_days=0)
+
+
+def test_retention_never_removes_the_newest_verified_backup():
+    """A file planted with a stamp in the future takes the newest place by name: the backup just taken and
+    verified stays anyway."""
+    now = datetime.datetime(2025, 2, 1, 3, 0, 0)
+    verified = _entries([0], now)[0]
+    planted = {'path': '/b/backup_20991231_235959.dump', 'stamp': datetime.datetime(2099, 12, 31, 23, 59, 59),
+               'label': None}
+    older = _entries([1, 2], now)
+    backups = [planted, verified] + older
+    now += datetime.timedelta(seconds=1)
+    assert verified['path'] in pgb.retention_plan(backups, now, keep=1, keep_days=0)['remove']  # what the name says
+    plan = pgb.retention_plan(backups, now, keep=1, keep_days=0, protect=[verified['path']])
+    assert verified['path'] in plan['keep'] and planted['path'] in plan['keep']
+    assert plan['remove'] == [b['path'] for b in older]
 
 
 @settings(max_examples=100, deadline=None)
 @given(ages=st.lists(st.integers(min_value=0, max_value=60 * 86400), max_size=30, unique=True),
-       keep=st.integers(min_value=0, max_value=10), keep_days=st.integers(min_value=0, max_value=30))
+       keep=st.integers(min_value=1, max_value=10), keep_days=st.integers(min_value=0, max_value=30))
 def test_retention_properties(ages, keep, keep_days):
     now = datetime.datetime(2025, 6, 1)
     entries = []
@@ -411,7 +435,7 @@ def test_restore_custom_drops_creates_and_restores_with_exit_on_error(tmp_path):
     assert drop[-1] == 'DROP DATABASE IF EXISTS "tgquiznft_prod" WITH (FORCE)' and drop[drop.index('--dbname') + 1] == "dbname='postgres'"
     assert create[-1] == 'CREATE DATABASE "tgquiznft_prod" TEMPLATE template0 OWNER "postgres"'
     assert restore[:3] == ['/usr/bin/pg_restore', '--exit-on-error', '--single-transaction']
-    assert '--no-owner' not in restore and restore[-1] == CUSTOM
+    assert '--no-owner' not in restore and restore[-1].startswith(str(tmp_path)), 'its private copy'
     assert count[count.index('--dbname') + 1] == "dbname='tgquiznft_prod'"
     assert report['row_counts'] == {'public.users': 40} and report['dropped'] and report['format'] == 'custom'
 
@@ -455,3 +479,124 @@ def test_restore_plan_in_check_mode_order():
     assert [s for s, _argv in steps] == ['drop', 'create', 'restore']
     assert steps[2][1][-1] == '<fifo: gunzip /b/x.sql.gz>'
     assert pgb.compare_row_counts({'a': 1}, {}) == ['a: 1 rows in the backup, not counted after the restore']
+
+
+# --- the backup a restore reads: named, pinned, authenticated ------------------------------------------------
+
+KEY = 'k3y-from-the-vault/0123456789abcdef'
+
+
+def test_backup_hmac_binds_the_name_and_the_sha256():
+    sha = hashlib.sha256(b'backup').hexdigest()
+    mac = pgb.backup_hmac(KEY, 'backup_20250120_143000.dump', sha)
+    assert len(mac) == 64 and mac == pgb.backup_hmac(KEY, 'backup_20250120_143000.dump', sha.upper())
+    assert pgb.hmac_problem(KEY, 'backup_20250120_143000.dump', sha, mac) is None
+    other_sha = hashlib.sha256(b'forged').hexdigest()
+    # the forgery that passes a sha256-only check: new bytes, their sha256 rewritten, the old HMAC kept
+    assert 'does not match' in pgb.hmac_problem(KEY, 'backup_20250120_143000.dump', other_sha, mac)
+    # a genuine older backup served under a newer name
+    assert 'does not match' in pgb.hmac_problem(KEY, 'backup_20250121_030000.dump', sha, mac)
+    assert 'does not match' in pgb.hmac_problem('another key', 'backup_20250120_143000.dump', sha, mac)
+    assert 'no HMAC key' in pgb.hmac_problem('', 'backup_20250120_143000.dump', sha, mac)
+    assert 'carries no HMAC' in pgb.hmac_problem(KEY, 'backup_20250120_143000.dump', sha, '')
+    for problem in [pgb.hmac_problem(KEY, 'backup_20250120_143000.dump', other_sha, mac),
+                    pgb.hmac_problem(KEY, 'x.dump', 'not-hex', mac)]:
+        assert KEY not in problem and mac not in problem
+
+
+@pytest.mark.parametrize('name', ['../backup_20250120_143000.dump', '/etc/shadow', '..', '.', '', 'a/b.dump',
+                                  'x\nbackup.dump'])
+def test_backup_names_are_file_names_in_the_directory(name):
+    assert 'file name' in pgb.check_backup_name(name)
+
+
+def test_pin_refuses_links_and_non_files_and_reports_the_bytes(tmp_path):
+    good = tmp_path / 'backup_20250120_143000.dump'
+    good.write_bytes(b'PGDMP pinned bytes')
+    pinned = pgb.pin_backup(str(good))
+    assert pinned['sha256'] == hashlib.sha256(b'PGDMP pinned bytes').hexdigest() and pinned['size'] == 18
+    os.symlink(str(good), str(tmp_path / 'link.dump'))
+    with pytest.raises(pgb.BackupError, match='symbolic link') as exc:
+        pgb.pin_backup(str(tmp_path / 'link.dump'))
+    assert exc.value.stage == 'name'
+    (tmp_path / 'dir.dump').mkdir()
+    with pytest.raises(pgb.BackupError, match='not a regular file'):
+        pgb.pin_backup(str(tmp_path / 'dir.dump'))
+    os.mkfifo(str(tmp_path / 'fifo.dump'))
+    with pytest.raises(pgb.BackupError, match='not a regular file'):
+        pgb.pin_backup(str(tmp_path / 'fifo.dump'))  # opened non-blocking: no hang on a FIFO nobody writes
+    with pytest.raises(pgb.BackupError, match='differs from the expected') as exc:
+        pgb.pin_backup(str(good), expected_sha256='0' * 64)
+    assert exc.value.stage == 'pin'
+    mac = pgb.backup_hmac(KEY, good.name, pinned['sha256'])
+    assert pgb.pin_backup(str(good), pinned['sha256'], KEY, mac)['sha256'] == pinned['sha256']
+    with pytest.raises(pgb.BackupError, match='does not match') as exc:
+        pgb.pin_backup(str(good), pinned['sha256'], KEY, '0' * 64)
+    assert exc.value.stage == 'authenticate'
+
+
+class SwapAfterCopy(FakePostgres):
+    """The file in the backup directory is replaced as soon as the restore starts (after its copy)."""
+
+    def __init__(self, path, replacement, **kw):
+        super(SwapAfterCopy, self).__init__(**kw)
+        self.path = path
+        self.replacement = replacement
+
+    def __call__(self, argv, environ_update=None):
+        if not self.calls:
+            with open(self.path, 'wb') as f:
+                f.write(self.replacement)
+        return super(SwapAfterCopy, self).__call__(argv, environ_update)
+
+
+def test_restore_refuses_a_backup_that_changed_since_its_verification(tmp_path):
+    """The file is replaced between verification (which returned its sha256) and the restore: nothing runs,
+    the database is not dropped."""
+    backup = tmp_path / 'backups' / 'toogoodtogo_20250120_030000.sql.gz'
+    backup.parent.mkdir()
+    with open(PLAIN_GZ, 'rb') as f:
+        original = f.read()
+    backup.write_bytes(original)
+    verified_sha256 = hashlib.sha256(original).hexdigest()
+    backup.write_bytes(gzip.compress(b'\\! id > /tmp/pwned\n'))
+    fake = FakePostgres()
+    work = tmp_path / 'work'
+    work.mkdir()
+    with pytest.raises(pgb.BackupError, match='changed since it was verified') as exc:
+        pgb.restore_database(fake, BINS, CONN, 'toogoodtogo', str(backup), tmpdir=str(work),
+                             expected_sha256=verified_sha256)
+    assert exc.value.stage == 'pin' and exc.value.details['dropped'] is False
+    assert fake.calls == [], 'the database was not touched'
+    assert os.listdir(str(work)) == [], 'the private copy is removed'
+
+
+def test_restore_reads_only_its_private_copy(tmp_path):
+    """A swap after the pinned copy was made changes nothing: the client reads the copy."""
+    backup = tmp_path / 'toogoodtogo_20250120_030000.sql.gz'
+    with open(PLAIN_GZ, 'rb') as f:
+        original = f.read()
+    backup.write_bytes(original)
+    fake = SwapAfterCopy(str(backup), gzip.compress(b'\\! id > /tmp/pwned\n'))
+    report = pgb.restore_database(fake, BINS, CONN, 'toogoodtogo', str(backup), tmpdir=str(tmp_path),
+                                  expected_sha256=hashlib.sha256(original).hexdigest())
+    assert fake.fed == gzip.decompress(original) and report['sha256'] == hashlib.sha256(original).hexdigest()
+    assert backup.read_bytes() != original, 'the swap happened'
+
+
+def test_restore_custom_reads_a_private_copy_not_the_backup(tmp_path):
+    fake = FakePostgres()
+    pgb.restore_database(fake, BINS, CONN, 'tgquiznft_prod', CUSTOM, tmpdir=str(tmp_path),
+                         expected_sha256=hashlib.sha256(open(CUSTOM, 'rb').read()).hexdigest())
+    restored = fake.calls[2][-1]
+    assert restored != CUSTOM and restored.startswith(str(tmp_path))
+    assert not os.path.exists(restored), 'removed afterwards'
+
+
+def test_restore_refuses_a_symlinked_backup_before_the_drop(tmp_path):
+    os.symlink(CUSTOM, str(tmp_path / 'backup_20250120_143000.dump'))
+    fake = FakePostgres()
+    with pytest.raises(pgb.BackupError, match='symbolic link') as exc:
+        pgb.restore_database(fake, BINS, CONN, 'tgquiznft_prod', str(tmp_path / 'backup_20250120_143000.dump'),
+                             tmpdir=str(tmp_path))
+    assert exc.value.details['dropped'] is False and fake.calls == []

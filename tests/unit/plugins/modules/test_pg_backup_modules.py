@@ -130,9 +130,25 @@ def test_retention_missing_directory(tmp_path):
     assert result['failed'] and 'does not exist' in result['msg']
 
 
-def test_retention_negative_keep(tmp_path):
-    result = run_module(backup_retention, dict(path=str(tmp_path), prefix='backup', keep=-1))
-    assert result['failed'] and 'keep must be 0 or more' in result['msg']
+@pytest.mark.parametrize('keep', [-1, 0])
+def test_retention_keep_below_one_is_refused_and_removes_nothing(tmp_path, keep):
+    daily = _plant(tmp_path, [0, 1, 30])
+    result = run_module(backup_retention, dict(path=str(tmp_path), prefix='toogoodtogo', format='plain_gz', keep=keep,
+                                               keep_days=0))
+    assert result['failed'] and 'keep must be at least 1' in result['msg']
+    assert sorted(os.listdir(str(tmp_path))) == sorted(daily)
+
+
+def test_retention_keeps_the_protected_backup_whatever_the_policy(tmp_path):
+    verified = _plant(tmp_path, [0])[0]
+    planted = 'toogoodtogo_20991231_235959.sql.gz'
+    (tmp_path / planted).write_bytes(b'x')
+    older = _plant(tmp_path, [3, 4])
+    result = run_module(backup_retention, dict(path=str(tmp_path), prefix='toogoodtogo', format='plain_gz', keep=1,
+                                               keep_days=0, protect=[str(tmp_path / verified)]))
+    assert not result.get('failed'), result
+    assert sorted(os.listdir(str(tmp_path))) == sorted([verified, planted])
+    assert sorted(os.path.basename(p) for p in result['removed']) == sorted(older)
 
 
 # --- pg_backup_restore ------------------------------------------------------------------------------------
