@@ -220,11 +220,13 @@ def test_restore_custom_commands_and_drop():
     scratch = "dbname='%s'" % db
     assert fake.argvs() == [
         psql + conn + [maint, '--command', 'CREATE DATABASE "%s"' % db],
-        ['/usr/bin/pg_restore', '--exit-on-error', '--no-owner'] + conn + [scratch, CUSTOM],
+        # a private copy of the verified bytes, never the backup's own path (which could be replaced meanwhile)
+        ['/usr/bin/pg_restore', '--exit-on-error', '--no-owner'] + conn + [scratch, fake.argvs()[1][-1]],
         psql + ['-A', '-t'] + conn + [scratch, '--command', 'SELECT count(*) FROM "quiz_results"'],
         psql + ['-A', '-t'] + conn + [scratch, '--command', 'SELECT count(*) FROM "users"'],
         psql + conn + [maint, '--command', 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % db],
     ]
+    assert '/tgops-verify-' in fake.argvs()[1][-1] and not os.path.exists(fake.argvs()[1][-1]), 'copy removed'
     assert restore['commands'] == fake.argvs()
     assert restore['row_counts'] == {'users': 40, 'quiz_results': 300}
     assert restore['dropped'] is True
