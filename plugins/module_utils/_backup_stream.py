@@ -30,11 +30,14 @@ import datetime
 import errno
 import fnmatch
 import hashlib
+import itertools
 import math
 import os
 import queue
+import random
 import re
 import stat
+import string
 import threading
 import time
 import zlib
@@ -1004,6 +1007,7 @@ class _PlainScanner(object):
         self.lines = 0              # newlines before the buffer being scanned
         self.restrict = None        # (key, line) of the \restrict in force
         self.created_dbs = set()    # databases the dump creates (CREATE DATABASE): \connect may go there
+        self.drops = None           # vetted_sql(): where the dump's own \restrict/\unrestrict lines are
 
     def _add_table(self, name, data=False):
         if name not in self.tables:
@@ -1261,18 +1265,24 @@ class _PlainScanner(object):
                 if self.restrict is not None:
                     return 'psql is already restricted by the \\restrict on line %d' % self.restrict[1]
                 self.restrict = (key, self._line_of(buf, pos))
-                return None
-            if self.restrict is None:
+            elif self.restrict is None:
                 return 'no \\restrict is in force'
-            if key != self.restrict[0]:
+            elif key != self.restrict[0]:
                 return 'its key differs from the one of the \\restrict on line %d' % self.restrict[1]
-            self.restrict = None
+            else:
+                self.restrict = None
+            if self.drops is not None:
+                self.drops.append((self.base + pos, self.base + pos + len(line) + 1))
             return None
-        if _ENCODING_LINE.match(line) is None:
-            match = _CONNECT_LINE.match(line)
-            if match is None:
-                return 'pg_dump never writes it (only \\restrict KEY, \\unrestrict KEY, \\connect DATABASE and ' \
-                    '\\encoding SQL_ASCII, each alone on its line)'
+        encoding = _ENCODING_LINE.match(line) is not None
+        match = None if encoding else _CONNECT_LINE.match(line)
+        if not encoding and match is None:
+            return 'pg_dump never writes it (only \\restrict KEY, \\unrestrict KEY, \\connect DATABASE and ' \
+                '\\encoding SQL_ASCII, each alone on its line)'
+        if self.drops is not None:
+            return ('psql reads the dump in restricted mode here, where it cannot change databases: restore a dump '
+                    'taken without pg_dump -C (--create)')
+        if match is not None:
             target = _connect_target(match)
             if target is None or target not in self.created_dbs:
                 return 'it connects to a database the dump does not create before it (CREATE DATABASE)'
@@ -1438,6 +1448,84 @@ class _PlainScanner(object):
             return True, 'trailer "%s" found' % PLAIN_TRAILER.decode()
         return False, ('trailer "%s" missing: the dump is truncated or pg_dump did not finish (the SQL stream ends '
                        'at uncompressed byte offset %d)' % (PLAIN_TRAILER.decode(), self.total))
+
+
+_RESTRICT_KEY_CHARS = string.ascii_letters + string.digits
+
+
+def new_restrict_key():
+    """A random \\restrict key, as pg_dump makes them: 64 letters and digits."""
+    pick = random.SystemRandom().choice
+    return ''.join(pick(_RESTRICT_KEY_CHARS) for dummy in range(64))
+
+
+def vetted_sql(blocks, restrict_key=None):
+    """The decompressed plain dump ``blocks`` (an iterable of bytes) as psql may read it, block by block.
+
+    Only bytes the scanner has judged are yielded: a refused meta-command raises BackupCheckError before any byte
+    of its line (or of anything after it) is yielded, so a reader that stops there never sees it - even if the file
+    changed since it was verified. With ``restrict_key`` (new_restrict_key()), the dump's own \\restrict /
+    \\unrestrict lines are dropped and the stream starts with ``\\restrict KEY`` and never ends it: a psql of
+    15.14, 16.10, 17.6 or later then refuses every meta-command the scanner did not see (one hidden by a server
+    setting changed behind the lexer's back), and ``\\connect`` is refused here. psql before those releases does
+    not know \\restrict and stops at once (with ON_ERROR_STOP). A dump that is incomplete (no trailer, inside a
+    COPY) raises BackupCheckError('completeness') after its last byte."""
+    scanner = _PlainScanner(False, feed_min=0)
+    if restrict_key is not None:
+        if not isinstance(restrict_key, str) or not _RESTRICT_LINE.match(b'\\restrict ' + restrict_key.encode()):
+            raise ValueError('a restrict key is 1 to 256 letters and digits')
+        scanner.drops = []
+        yield b'\\restrict ' + restrict_key.encode('ascii') + b'\n'
+    drops = scanner.drops if scanner.drops is not None else []
+    held = b''    # fed but not yet yielded, from stream offset ``start``
+    start = 0
+    for block in blocks:
+        if not block:
+            continue
+        scanner.feed(block)
+        held += block
+        safe = scanner.total - scanner.pending_size - len(scanner.carry)
+        out, held, start = _vetted_cut(held, start, safe, drops)
+        if out:
+            yield out
+    complete, detail = scanner.finish()
+    out, held, start = _vetted_cut(held, start, scanner.total, drops)
+    if out:
+        yield out
+    if not complete:
+        raise BackupCheckError('completeness', detail)
+
+
+def _vetted_cut(held, start, safe, drops):
+    """(bytes of ``held`` up to stream offset ``safe`` without the dropped lines, the rest, its offset)."""
+    pieces = []
+    pos = start
+    while drops and drops[0][0] < safe:
+        begin, end = drops.pop(0)
+        pieces.append(held[pos - start:begin - start])
+        pos = min(end, safe)
+    if safe > pos:
+        pieces.append(held[pos - start:safe - start])
+    return b''.join(pieces), held[safe - start:], safe
+
+
+def vetted_sql_file(path, restrict_key=None, chunk_size=CHUNK_SIZE):
+    """vetted_sql() of the plain dump ``path`` (gzip-compressed or not; a symbolic link is refused), for a
+    restore that must not hand psql a byte the verifier did not judge."""
+    fobj = _open_regular(path, os.lstat(path))
+    with fobj:
+        reader = _Reader(fobj, chunk_size, hashlib.sha256())
+        blocks = reader.chunks()
+        first = next(blocks, (0, b''))
+        if first[1][:2] == GZIP_MAGIC:
+            def raw():
+                yield first
+                yield from blocks
+            stream = _gunzip(raw(), {'members': 0, 'uncompressed': 0}, reader,
+                             _Budget(os.fstat(fobj.fileno()).st_size))
+        else:
+            stream = itertools.chain([first[1]], (block for dummy, block in blocks))
+        yield from vetted_sql(stream, restrict_key)
 
 
 def _looks_like_sql(head):

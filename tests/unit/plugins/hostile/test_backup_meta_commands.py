@@ -21,7 +21,13 @@ import os
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import verify_backup
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import (
+    BackupCheckError,
+    new_restrict_key,
+    vetted_sql,
+    vetted_sql_file,
+    verify_backup,
+)
 
 FIXTURES = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'backups'))
 KEY = b'FSsbSsfSKHwes52nLJpurg72via4auy9Lg4DpAzCKzAd2XC2gPffwgAAEl2IACb'
@@ -178,3 +184,87 @@ def test_dump_without_restrict_passes(tmp_path):
     trailer = TRAILER.replace(b'\\unrestrict ' + KEY + b'\n', b'')
     result = verify_backup(_write(tmp_path, 'old.sql', _dump(b'', header=header, trailer=trailer)))
     assert result['passed'], result['msg']
+
+
+# --- vetted_sql(): what a restore may hand to psql ------------------------------------------------------------
+
+def _drain(gen):
+    """(bytes yielded, exception raised or None)."""
+    out = []
+    try:
+        for block in gen:
+            out.append(block)
+    except BackupCheckError as exc:
+        return b''.join(out), exc
+    return b''.join(out), None
+
+
+def test_vetted_sql_of_a_real_dump_is_the_dump_under_a_fresh_restrict_key():
+    path = os.path.join(FIXTURES, 'toogoodtogo_fixture.sql.gz')
+    with gzip.open(path) as f:
+        original = f.read()
+    key = new_restrict_key()
+    assert len(key) == 64 and key.isalnum() and key != new_restrict_key()
+    out, exc = _drain(vetted_sql_file(path, key, chunk_size=512))
+    assert exc is None
+    lines = original.split(b'\n')
+    kept = [line for line in lines if not line.startswith((b'\\restrict ', b'\\unrestrict '))]
+    assert len(kept) == len(lines) - 2
+    assert out == b'\\restrict ' + key.encode() + b'\n' + b'\n'.join(kept)
+    # without a key: the dump as it is
+    out, exc = _drain(vetted_sql_file(path))
+    assert exc is None and out == original
+
+
+@pytest.mark.parametrize('case, line, needle, command', HOSTILE, ids=[c[0] for c in HOSTILE])
+def test_vetted_sql_stops_before_the_refused_line(case, line, needle, command):
+    sql = _dump(line)
+    out, exc = _drain(vetted_sql([sql[i:i + 7] for i in range(0, len(sql), 7)], new_restrict_key()))
+    assert exc is not None and 'psql meta-command %s' % command in exc.message
+    header, body = out.split(b'\n', 1)
+    assert header.startswith(b'\\restrict ')
+    # what psql gets is the dump without its own \restrict lines, up to (never including) the refused backslash
+    stripped = sql.replace(b'\\unrestrict ' + KEY + b'\n', b'').replace(b'\\restrict ' + KEY + b'\n', b'')
+    assert stripped.startswith(body)
+    assert len(body) <= stripped.index(b'\\', stripped.index(needle))
+
+
+def test_vetted_sql_of_a_large_dump_stops_at_the_line(tmp_path):
+    sql = _dump(b'-- filler line\n' * 60000 + b'\\! id > pwned.txt\n')
+    path = _write(tmp_path, 'big.sql.gz', sql)
+    out, exc = _drain(vetted_sql_file(path, new_restrict_key()))
+    line = sql[:sql.index(b'\\! id')].count(b'\n') + 1
+    assert exc is not None and 'psql meta-command \\! on line %d (' % line in exc.message, exc.message
+    body = out.split(b'\n', 1)[1]
+    stripped = sql.replace(b'\\restrict ' + KEY + b'\n', b'')
+    assert stripped.startswith(body) and len(body) <= stripped.index(b'\\! id')
+    assert len(body) > 700000  # streamed: the buffers before the line's went out before it was read
+
+
+def test_vetted_sql_with_a_key_refuses_connect():
+    """In restricted mode psql cannot change databases: a pg_dump -C dump is refused at its \\connect."""
+    path = os.path.join(FIXTURES, 'create_plain_fixture.sql.gz')
+    out, exc = _drain(vetted_sql_file(path, new_restrict_key()))
+    assert exc is not None and 'psql meta-command \\connect on line 31' in exc.message, exc.message
+    assert b'\\connect' not in out
+    out, exc = _drain(vetted_sql_file(path))
+    assert exc is None and b'\n\\connect tgops_fixture_c\n' in out
+
+
+def test_vetted_sql_reports_an_incomplete_dump_after_its_last_byte():
+    sql = _dump(b'COPY public.t (x) FROM stdin;\nb\n')[:-len(TRAILER)]
+    out, exc = _drain(vetted_sql([sql]))
+    assert exc is not None and exc.check == 'completeness' and out == sql
+
+
+def test_vetted_sql_file_refuses_a_link(tmp_path):
+    link = str(tmp_path / 'dump.sql.gz')
+    os.symlink(os.path.join(FIXTURES, 'toogoodtogo_fixture.sql.gz'), link)
+    with pytest.raises(ValueError, match='is a symbolic link: refused'):
+        list(vetted_sql_file(link))
+
+
+@pytest.mark.parametrize('key', ['', 'a b', 'k' * 257, 'key\n\\! id', b'bytes'])
+def test_vetted_sql_rejects_a_bad_key(key):
+    with pytest.raises(ValueError):
+        list(vetted_sql([b'SELECT 1;\n'], key))
