@@ -837,6 +837,19 @@ _BARE_IDENT = re.compile(br'[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*')
 _FROM_STDIN = re.compile(br'\bFROM[ \t\n\r\f\v]+STDIN\b', re.I)
 _SCS = re.compile(br'SET[ \t\n\r\f\v]+standard_conforming_strings[ \t\n\r\f\v]*(?:=|TO)[ \t\n\r\f\v]*\'?(on|off)\b',
                   re.I)
+_CLIENT_ENCODING = re.compile(
+    br'SET[ \t\n\r\f\v]+(?:(?:SESSION|LOCAL)[ \t\n\r\f\v]+)?(?:client_encoding[ \t\n\r\f\v]*(?:=|TO)|NAMES)'
+    br'[ \t\n\r\f\v]*(\'[^\']*\'|[^ \t\n\r\f\v;]*)', re.I)
+# Encodings in which no byte of a multi-byte character is ASCII (the server encodings, as PostgreSQL spells them
+# after removing all but letters and digits, with their aliases). In SJIS, BIG5, GBK, UHC, GB18030 and JOHAB (client
+# only) the second byte of a character can be a backslash, a quote or a semicolon, which psql then reads as part of
+# the character and this lexer does not.
+_SAFE_ENCODINGS = frozenset(
+    ['sqlascii', 'utf8', 'unicode', 'eucjp', 'euccn', 'euckr', 'euctw', 'eucjis2004', 'muleinternal', 'koi8', 'koi8r',
+     'koi8u', 'alt', 'win', 'default', 'iso88595', 'iso88596', 'iso88597', 'iso88598', 'win866', 'win874', 'cp866',
+     'cp874', 'windows866', 'windows874', 'tcvn', 'tcvn5712', 'vscii', 'abc']
+    + ['latin%d' % n for n in range(1, 11)] + ['iso8859%d' % n for n in (1, 2, 3, 4, 9, 10, 13, 14, 15, 16)]
+    + ['%s%d' % (prefix, n) for prefix in ('win', 'cp', 'windows') for n in range(1250, 1259)])
 _IDENT_BYTES = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$' + bytes(range(0x80, 0x100)))
 _HEAD_MAX = 1024        # first bytes of a statement kept: enough for a keyword and a qualified name (<= 63 bytes each)
 _TAIL_MAX = 256         # last bytes of a statement kept (outside strings): where COPY says FROM stdin
@@ -957,6 +970,9 @@ def _parse_head(head):
         match = _SCS.match(head)
         if match is not None:
             return 'scs', match.group(1).lower(), 0
+        match = _CLIENT_ENCODING.match(head)
+        if match is not None:
+            return 'encoding', match.group(1).strip(b"'"), 0
     return None, None, 0
 
 
@@ -1008,6 +1024,10 @@ class _PlainScanner(object):
         self.restrict = None        # (key, line) of the \restrict in force
         self.created_dbs = set()    # databases the dump creates (CREATE DATABASE): \connect may go there
         self.drops = None           # vetted_sql(): where the dump's own \restrict/\unrestrict lines are
+        self.e_string = False       # the literal being read is an E'' string
+        self.stmt_line = 0          # line of stmt_start
+        self.slashes = 0            # backslashes at the end of the plain literal read so far
+        self._buf = b''             # the buffer being scanned
 
     def _add_table(self, name, data=False):
         if name not in self.tables:
@@ -1037,7 +1057,9 @@ class _PlainScanner(object):
             return
         if not self.first_line_checked:
             self._check_first_line(buf, final)
+        self._buf = buf
         pos = self._scan(buf, final)
+        self._buf = b''
         self.lines += buf.count(b'\n', 0, pos)
         self.prev = (self.prev + buf[:pos])[-2:]
         self.carry = buf[pos:]
@@ -1059,8 +1081,18 @@ class _PlainScanner(object):
     def _byte(self, buf, index):
         return buf[index] if index >= 0 else self.prev[index]
 
-    def _run(self, run):
-        """SQL text with complete plain literals: head, tail and parenthesis depth (psql's: never below 0)."""
+    def _run(self, run, pos):
+        """SQL text with complete plain literals (``run`` starts at ``buf[pos]``): head, tail and parenthesis depth
+        (psql's: never below 0). A backslash in it is inside a literal (a backslash ends the text otherwise)."""
+        if 0x5c in run:
+            at = run.find(b"\\'")
+            while at >= 0:
+                first = at
+                while first > 0 and run[first - 1] == 0x5c:  # the literal's opening quote stops this first
+                    first -= 1
+                if (at + 1 - first) % 2:
+                    self._backslash_quote(self._buf, pos + at)
+                at = run.find(b"\\'", at + 2)
         if len(self.head) < _HEAD_MAX:
             self.head += run[:_HEAD_MAX - len(self.head)]
         text = _LITERAL.sub(b'', run) if 0x27 in run else run
@@ -1174,6 +1206,7 @@ class _PlainScanner(object):
             self.in_stmt = True
             self.trailer_seen = False
             self.stmt_start = self.base + pos
+            self.stmt_line = self._line_of(buf, pos)
             self.head = b''
             self.tail = b''
             self.depth = 0
@@ -1182,7 +1215,7 @@ class _PlainScanner(object):
         else:
             stop = _RUN_TEXT.match(buf, pos).end()
         if stop > pos:
-            self._run(buf[pos:stop])
+            self._run(buf[pos:stop], pos)
         if stop >= end:
             return end
         char = buf[stop]
@@ -1194,8 +1227,9 @@ class _PlainScanner(object):
             return self._meta(buf, stop, end, final)
         if char == 0x27:  # "'"
             prefix = self._byte(buf, stop - 1)
-            self.escapes = not self.std_strings or (
-                prefix in b'Ee' and self._byte(buf, stop - 2) not in _IDENT_BYTES)
+            self.e_string = prefix in b'Ee' and self._byte(buf, stop - 2) not in _IDENT_BYTES
+            self.escapes = not self.std_strings or self.e_string
+            self.slashes = 0
             self.state = _SQUOTE
             self.open_at = self.base + stop
             self._text(b"'", False)
@@ -1311,13 +1345,35 @@ class _PlainScanner(object):
         self.hold = True
         return pos
 
+    def _backslash_quote(self, buf, at):
+        """The backslash at ``buf[at]``, before a quote in a literal that is not an E'' string, is the last of an odd
+        run: psql ends the literal at that quote with standard_conforming_strings on and not with it off (a server
+        setting that SQL can switch behind this lexer: set_config() in a function). Refused."""
+        where = self.base + at
+        raise BackupCheckError(
+            'integrity', 'a quote after an odd number of backslashes (\\\') in the string literal on line %d '
+            '(uncompressed byte offset %d): psql ends the literal there with standard_conforming_strings on and '
+            'not with it off, so what follows could be a psql meta-command to psql and data to this verifier; '
+            'pg_dump writes such a value as E\'...\' or in COPY data' % (self._line_of(buf, at), where), where)
+
     def _quoted(self, buf, pos, end, final):
         quote = b"'" if self.state == _SQUOTE else b'"'
+        plain = self.state == _SQUOTE and not self.escapes
         if self.state == _SQUOTE and self.escapes:
             match = _SQUOTE_ESC_SPECIAL.search(buf, pos)
             stop = match.start() if match is not None else -1
         else:
             stop = buf.find(quote, pos)
+        if plain:
+            # backslashes right before the quote (or the end of the buffer), with those of earlier buffers
+            upto = stop if stop >= 0 else end
+            first = upto
+            while first > pos and buf[first - 1] == 0x5c:
+                first -= 1
+            slashes = upto - first + (self.slashes if first == pos else 0)
+            if stop >= 0 and slashes % 2:
+                self._backslash_quote(buf, stop - 1 if stop > pos else pos)
+            self.slashes = slashes
         if stop < 0:
             self._text(buf[pos:end], False)
             return end
@@ -1325,10 +1381,13 @@ class _PlainScanner(object):
             self._text(buf[pos:stop], False)
             return self._need_more(stop)
         if buf[stop] == 0x5c:  # a backslash escapes the next byte
+            if buf[stop + 1:stop + 2] == b"'" and not self.e_string:  # an escaped quote that ends the literal with scs on
+                self._backslash_quote(buf, stop)
             self._text(buf[pos:stop + 2], False)
             return stop + 2
         if buf[stop + 1:stop + 2] == quote:  # doubled: an escaped quote
             self._text(buf[pos:stop + 2], False)
+            self.slashes = 0
             return stop + 2
         self._text(buf[pos:stop + 1], False)
         self.state = _SQL
@@ -1383,6 +1442,14 @@ class _PlainScanner(object):
             self.std_strings = value == b'on'
         elif kind == 'createdb' and value is not None and len(value) == 1:
             self.created_dbs.add(value[0])
+        elif kind == 'encoding':
+            name = re.sub(br'[^a-z0-9]', b'', value.lower()).decode('ascii', 'replace')
+            if name not in _SAFE_ENCODINGS:
+                raise BackupCheckError(
+                    'integrity', 'SET client_encoding on line %d is refused: pg_dump writes the database\'s own encoding, '
+                    'in which no byte of a character is ASCII; in a client-only encoding (SJIS, BIG5, GBK, UHC, '
+                    'GB18030, JOHAB) or an unknown one psql could read a backslash, quote or semicolon where this '
+                    'verifier does not' % self.stmt_line, self.stmt_start)
 
     def _copy_data(self, buf, pos):
         search = pos

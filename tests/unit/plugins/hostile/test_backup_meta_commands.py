@@ -21,6 +21,7 @@ import os
 
 import pytest
 
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_stream
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import (
     BackupCheckError,
     new_restrict_key,
@@ -268,3 +269,66 @@ def test_vetted_sql_file_refuses_a_link(tmp_path):
 def test_vetted_sql_rejects_a_bad_key(key):
     with pytest.raises(ValueError):
         list(vetted_sql([b'SELECT 1;\n'], key))
+
+
+# --- what psql reads differently from the verifier's lexer -----------------------------------------------------
+# psql follows the server's standard_conforming_strings and client_encoding, which SQL can change behind a lexer's
+# back (set_config() in a statement or a function). A literal ending in an odd run of backslashes is the only
+# text that psql splits differently with standard_conforming_strings on and off, and a client-only encoding
+# (SJIS, BIG5, GBK, UHC, GB18030, JOHAB) has multi-byte characters whose second byte is a backslash, quote or
+# semicolon: both could hide a meta-command from the verifier, so both are refused.
+
+DESYNC = (b"SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\n"
+          b"SELECT 'a\\' , ' \\! id > pwned.txt\n';\n")
+
+
+@pytest.mark.parametrize('pieces', [None, 1], ids=['whole', 'byte_by_byte'])
+def test_literal_read_differently_under_standard_conforming_strings_is_refused(tmp_path, pieces):
+    """psql 15.18 with this dump runs the command (standard_conforming_strings off via set_config)."""
+    sql = _dump(DESYNC)
+    if pieces is None:
+        detail, line = _refused(tmp_path, sql, b"SELECT 'a")
+    else:
+        scanner = _backup_stream._PlainScanner(feed_min=1)
+        with pytest.raises(BackupCheckError) as info:
+            for index in range(len(sql)):
+                scanner.feed(sql[index:index + 1])
+            scanner.finish()
+        detail, line = info.value.message, sql[:sql.index(b"SELECT 'a")].count(b'\n') + 1
+    assert ('a quote after an odd number of backslashes (\\\') in the string literal on line %d' % line) in detail, \
+        detail
+
+
+@pytest.mark.parametrize('literal', [b"'a\\\\\\'", b"'a\\'''", b"'x\\''", b"'\\'"])
+def test_odd_backslashes_before_a_quote_are_refused(tmp_path, literal):
+    sql = _dump(b'SELECT ' + literal + b';\n')
+    detail, line = _refused(tmp_path, sql, literal)
+    assert 'a quote after an odd number of backslashes' in detail, detail
+
+
+def test_escaped_quote_in_a_plain_literal_under_scs_off_is_refused(tmp_path):
+    """The dump says off: an escaped quote in a plain literal would end it if psql were on."""
+    sql = _dump(b"SET standard_conforming_strings = off;\nSELECT 'it\\'s';\nSET standard_conforming_strings = on;\n")
+    detail, line = _refused(tmp_path, sql, b"SELECT 'it")
+    assert 'a quote after an odd number of backslashes' in detail, detail
+
+
+@pytest.mark.parametrize('middle', [
+    b"SELECT 'a\\\\', 'C:\\dir\\file', '\\d+$', '\\\\''';\n",
+    b"SELECT E'it\\'s', e'\\\\', E'\\'';\n",
+    b"SET standard_conforming_strings = off;\nSELECT E'it\\'s', 'a\\\\';\nSET standard_conforming_strings = on;\n",
+    b'SET client_encoding = \'UTF8\';\nSET client_encoding TO \'LATIN1\';\nSET client_encoding = \'WIN1252\';\n'
+    b'SET client_encoding = \'EUC_JP\';\nSET client_encoding = \'SQL_ASCII\';\nSET client_encoding = \'UTF8\';\n',
+], ids=['even_backslashes', 'escape_strings', 'scs_off_escape_strings', 'safe_encodings'])
+def test_unambiguous_text_is_accepted(tmp_path, middle):
+    result = verify_backup(_write(tmp_path, 'ok.sql.gz', _dump(middle)))
+    assert result['passed'], result['msg']
+
+
+@pytest.mark.parametrize('encoding', [b'SJIS', b'BIG5', b'GBK', b'UHC', b'GB18030', b'JOHAB', b'Shift_JIS_2004',
+                                      b'win932', b'klingon'])
+def test_client_only_encodings_are_refused(tmp_path, encoding):
+    sql = _dump(b"SET client_encoding = '" + encoding + b"';\n")
+    detail, line = _refused(tmp_path, sql, b'SET client_encoding')
+    assert 'client_encoding on line %d is refused' % line in detail, detail
+    assert 'klingon' not in detail and 'win932' not in detail  # the value itself is not echoed
