@@ -5,10 +5,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Decisions of the suspected-compromise playbook: which of a platform's secrets can be rotated now (the runbook's
-"rotate ALL secrets"; names only, never values), and the firewall's state in words for the report."""
+"rotate ALL secrets"; names only, never values), the lockdown's rules for Docker-published ports and its verdict
+from the probes, and the firewall's state in words for the report."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+import ipaddress
+import re
 
 from ansible.errors import AnsibleFilterError
 
@@ -63,6 +67,105 @@ def firewall_summary(firewall):
     return 'ufw active, incoming %s (%d rule%s)' % (firewall.get('default_incoming') or 'unknown', len(rules), plural)
 
 
+# Docker's port publishing, as `iptables -t nat -S` prints it: `-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080
+# -j DNAT --to-destination 172.17.0.2:80`.
+_DNAT = re.compile(r'^-A \S+ .*-p (?P<proto>tcp|udp) .*--dport (?P<port>\d+)(?::\d+)? .*-j DNAT ')
+
+
+def _port(value, what):
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        port = 0
+    if isinstance(value, bool) or not 1 <= port <= 65535:
+        raise AnsibleFilterError('%s: %r is not a TCP port (1-65535)' % (what, value))
+    return port
+
+
+def _sources(values, what):
+    """IPv4 networks as iptables writes them (DOCKER-USER is an IPv4 chain), or ``[None]`` for "any"."""
+    if not isinstance(values, list) or not values:
+        raise AnsibleFilterError('%s is empty: name the sources that keep SSH (platform_admin_sources), or say [any]'
+                                 % what)
+    if 'any' in values:
+        return [None]
+    networks = []
+    for value in values:
+        try:
+            network = ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            raise AnsibleFilterError('%s: %r is neither an address, a network nor "any"' % (what, value))
+        if network.version == 4:
+            networks.append(str(network))
+    return networks
+
+
+def compromise_docker_plan(nat_rules, ssh_port, ssh_from, keep_open=None, probe_ports=None):
+    """The lockdown of Docker's published ports: ``{rules, published, probe_closed}``.
+
+    Docker publishes a port with a DNAT rule in the nat table and accepts it in FORWARD, before anything ufw
+    does; only the DOCKER-USER chain comes first. ``rules`` is that chain's content (iptables-restore lines):
+    connections already open and traffic from the containers' own bridges go on; new connections to a published
+    port are refused (tcp-reset: a client, or a proxy in front, learns at once) except SSH from ``ssh_from`` and
+    the ``keep_open`` ports. ``published`` lists the DNAT'd TCP ports found in ``nat_rules``; ``probe_closed`` the
+    ports a probe from outside must find closed (published ones and ``probe_ports``, neither SSH nor kept open)."""
+    if not isinstance(nat_rules, str):
+        raise AnsibleFilterError('compromise_docker_plan expects the text of `iptables -t nat -S`')
+    ssh_port = _port(ssh_port, 'compromise_firewall_ssh_port')
+    kept = sorted(set(_port(port, 'compromise_firewall_keep_open') for port in keep_open or []))
+    extra = [_port(port, 'compromise_probe_ports') for port in probe_ports or []]
+    sources = _sources(ssh_from, 'compromise_firewall_ssh_from')
+    published = sorted(set(int(match.group('port')) for match in map(_DNAT.match, nat_rules.splitlines())
+                           if match and match.group('proto') == 'tcp'))
+    dnat = '-m conntrack --ctstate DNAT'
+    rules = ['-A DOCKER-USER -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
+             '-A DOCKER-USER -i docker0 -j RETURN',
+             '-A DOCKER-USER -i br-+ -j RETURN']
+    rules += ['-A DOCKER-USER %s-p tcp %s --ctorigdstport %d -j RETURN' % ('-s %s ' % src if src else '', dnat, ssh_port)
+              for src in sources]
+    rules += ['-A DOCKER-USER -p tcp %s --ctorigdstport %d -j RETURN' % (dnat, port) for port in kept]
+    rules += ['-A DOCKER-USER -p tcp %s -j REJECT --reject-with tcp-reset' % dnat,
+              '-A DOCKER-USER %s -j REJECT' % dnat,
+              '-A DOCKER-USER -j RETURN']
+    probe_closed = sorted(set(published + extra) - set(kept) - set([ssh_port]))
+    return dict(rules=rules, published=published, probe_closed=probe_closed)
+
+
+def compromise_lockdown_verdict(probes, ssh_port):
+    """``{ok, open, ssh, summary}`` from the controller's probes (``[{port, open, detail}]``, SSH first expected
+    open, every other one closed): the lockdown holds only when SSH answers and nothing else does."""
+    if not isinstance(probes, list) or not all(isinstance(p, dict) and 'port' in p and 'open' in p for p in probes):
+        raise AnsibleFilterError('compromise_lockdown_verdict expects the tcp_probe lookup\'s results')
+    ssh_port = _port(ssh_port, 'compromise_firewall_ssh_port')
+    ssh = [p for p in probes if p['port'] == ssh_port]
+    still_open = sorted(p['port'] for p in probes if p['port'] != ssh_port and p['open'])
+    ssh_ok = bool(ssh) and all(p['open'] for p in ssh)
+    closed = sorted(p['port'] for p in probes if p['port'] != ssh_port and not p['open'])
+    parts = []
+    if still_open:
+        parts.append('still answering from outside: %s' % ', '.join(str(p) for p in still_open))
+    if not ssh_ok:
+        seen = '; '.join(p.get('detail', '') for p in ssh) or 'not probed'
+        parts.append('SSH (port %d) no longer answers: %s' % (ssh_port, seen))
+    if not parts:
+        shut = ', '.join(str(p) for p in closed) or 'no other port probed'
+        parts.append('SSH (port %d) answers; closed from outside: %s' % (ssh_port, shut))
+    return dict(ok=not still_open and ssh_ok, open=still_open, ssh=ssh_ok, summary='; '.join(parts))
+
+
+def compromise_sessions_left(sessions):
+    """The open SSH sessions from unknown sources (``login_activity_info``'s ``sessions``, not the one running the
+    check), in words: what the lockdown leaves alive (established connections survive it)."""
+    if not isinstance(sessions, list):
+        raise AnsibleFilterError("compromise_sessions_left expects login_activity_info's sessions (a list)")
+    return ['%s on %s from %s (sshd pid %s, since %s)'
+            % (s.get('user'), s.get('tty'), s.get('source') or 'an unknown address', s.get('pid'), s.get('started'))
+            for s in sessions if isinstance(s, dict) and not s.get('known') and not s.get('current')]
+
+
 class FilterModule(object):
     def filters(self):
-        return {'compromise_rotation_plan': compromise_rotation_plan, 'firewall_summary': firewall_summary}
+        return {'compromise_rotation_plan': compromise_rotation_plan, 'firewall_summary': firewall_summary,
+                'compromise_docker_plan': compromise_docker_plan,
+                'compromise_lockdown_verdict': compromise_lockdown_verdict,
+                'compromise_sessions_left': compromise_sessions_left}

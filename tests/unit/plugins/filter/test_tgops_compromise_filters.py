@@ -1,11 +1,13 @@
-"""filters compromise_rotation_plan (generated secrets always, issuer-made ones only with a new value, pairs whole) and firewall_summary."""
+"""filters compromise_rotation_plan (generated secrets always, issuer-made ones only with a new value, pairs whole),
+firewall_summary, compromise_docker_plan, compromise_lockdown_verdict and compromise_sessions_left."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tgops.runbooks.plugins.filter.compromise import compromise_rotation_plan, firewall_summary
+from ansible_collections.tgops.runbooks.plugins.filter.compromise import (
+    compromise_docker_plan, compromise_lockdown_verdict, compromise_rotation_plan, compromise_sessions_left, firewall_summary)
 
 TOOGOODTOGO = {name: {'env': name.upper(), 'vault': 'vault_' + name}
                for name in ('db_password', 'secret_key', 'telegram_bot_token', 'stripe_key')}
@@ -50,3 +52,81 @@ def test_firewall_summary_in_words():
         'ufw inactive (everything allowed)'
     assert firewall_summary({'tool': 'none', 'active': False}) == 'no ufw on the host'
     assert firewall_summary({}) == 'firewall not read' and firewall_summary(None) == 'firewall not read'
+
+
+# Docker 20.10's nat table with two published ports (8080/tcp, 53/udp) and the SSH port published by a container.
+NAT = '\n'.join([
+    '-P PREROUTING ACCEPT',
+    '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER',
+    '-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE',
+    '-A DOCKER -i docker0 -j RETURN',
+    '-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80',
+    '-A DOCKER ! -i docker0 -p udp -m udp --dport 53 -j DNAT --to-destination 172.17.0.3:53',
+    '-A DOCKER ! -i br-1a2b -p tcp -m tcp --dport 2222 -j DNAT --to-destination 172.18.0.2:22',
+    '-A DOCKER ! -i br-1a2b -p tcp -m tcp --dport 9443 -j DNAT --to-destination 172.18.0.2:443',
+])
+
+
+def test_docker_plan_closes_every_published_port_but_ssh_from_the_admins_and_the_kept_ones():
+    plan = compromise_docker_plan(NAT, 2222, ['192.0.2.10', '198.51.100.0/24', '2001:db8::1'], [9443], [5432])
+    assert plan['published'] == [2222, 8080, 9443]
+    assert plan['probe_closed'] == [5432, 8080]  # SSH and the kept port are probed as open or not at all
+    assert plan['rules'] == [
+        '-A DOCKER-USER -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
+        '-A DOCKER-USER -i docker0 -j RETURN',
+        '-A DOCKER-USER -i br-+ -j RETURN',
+        '-A DOCKER-USER -s 192.0.2.10/32 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 2222 -j RETURN',
+        '-A DOCKER-USER -s 198.51.100.0/24 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 2222 -j RETURN',
+        '-A DOCKER-USER -p tcp -m conntrack --ctstate DNAT --ctorigdstport 9443 -j RETURN',
+        '-A DOCKER-USER -p tcp -m conntrack --ctstate DNAT -j REJECT --reject-with tcp-reset',
+        '-A DOCKER-USER -m conntrack --ctstate DNAT -j REJECT',
+        '-A DOCKER-USER -j RETURN',
+    ]
+    # Nothing published, SSH kept for any source on request.
+    anyone = compromise_docker_plan('', 22, ['any'])
+    assert anyone['published'] == [] and anyone['probe_closed'] == []
+    assert '-A DOCKER-USER -p tcp -m conntrack --ctstate DNAT --ctorigdstport 22 -j RETURN' in anyone['rules']
+
+
+def test_docker_plan_refuses_an_open_ssh_and_bad_values_by_name():
+    with pytest.raises(AnsibleFilterError, match=r'compromise_firewall_ssh_from is empty: .*platform_admin_sources.*\[any\]'):
+        compromise_docker_plan(NAT, 22, [])
+    with pytest.raises(AnsibleFilterError, match=r"compromise_firewall_ssh_from: '10.0.0.1 -j ACCEPT' is neither"):
+        compromise_docker_plan(NAT, 22, ['10.0.0.1 -j ACCEPT'])  # no rule text from a variable
+    with pytest.raises(AnsibleFilterError, match=r"compromise_firewall_keep_open: '443 -j ACCEPT' is not a TCP port"):
+        compromise_docker_plan(NAT, 22, ['any'], ['443 -j ACCEPT'])
+    with pytest.raises(AnsibleFilterError, match=r'compromise_firewall_ssh_port: 0 is not a TCP port'):
+        compromise_docker_plan(NAT, 0, ['any'])
+    with pytest.raises(AnsibleFilterError, match=r'compromise_probe_ports: True is not a TCP port'):
+        compromise_docker_plan(NAT, 22, ['any'], [], [True])
+    with pytest.raises(AnsibleFilterError, match=r'iptables -t nat -S'):
+        compromise_docker_plan(None, 22, ['any'])
+
+
+def test_lockdown_verdict_holds_only_with_ssh_answering_and_nothing_else():
+    ssh = dict(port=22, open=True, detail='answered')
+    closed = dict(port=8080, open=False, detail='closed without data')
+    held = compromise_lockdown_verdict([closed, ssh], 22)
+    assert held == dict(ok=True, open=[], ssh=True, summary='SSH (port 22) answers; closed from outside: 8080')
+    leak = compromise_lockdown_verdict([dict(port=8080, open=True, detail='silent'), ssh], 22)
+    assert not leak['ok'] and leak['open'] == [8080]
+    assert leak['summary'] == 'still answering from outside: 8080'
+    cut = compromise_lockdown_verdict([closed, dict(port=22, open=False, detail='timed out')], 22)
+    assert not cut['ok'] and cut['summary'] == 'SSH (port 22) no longer answers: timed out'
+    assert not compromise_lockdown_verdict([closed], 22)['ok']  # SSH not probed is not SSH working
+    with pytest.raises(AnsibleFilterError, match='tcp_probe'):
+        compromise_lockdown_verdict([{'port': 22}], 22)
+
+
+def test_sessions_left_names_the_unknown_ones_but_the_check_itself():
+    sessions = [dict(pid=10, user='root', tty='pts/0', source='203.0.113.9', started='2026-12-07T08:00:00+00:00',
+                     known=False, current=False),
+                dict(pid=11, user='root', tty='notty', source='192.0.2.10', started='x', known=False, current=True),
+                dict(pid=12, user='ops', tty='pts/1', source='192.0.2.10', started='x', known=True, current=False),
+                dict(pid=13, user='www', tty='pts/2', source=None, started='y', known=False, current=False)]
+    assert compromise_sessions_left(sessions) == [
+        'root on pts/0 from 203.0.113.9 (sshd pid 10, since 2026-12-07T08:00:00+00:00)',
+        'www on pts/2 from an unknown address (sshd pid 13, since y)']
+    assert compromise_sessions_left([]) == []
+    with pytest.raises(AnsibleFilterError, match='sessions'):
+        compromise_sessions_left('root')
