@@ -18,6 +18,9 @@ description:
   - The evidence step of the toogoodtogo runbook's "Server Compromise Suspected" (C(cat /var/log/auth.log | tail -100)),
     read as data in one call - the newest authentication log entries, the SSH logins in them (accepted, failed,
     invalid users), sudo use, and the SSH sessions open now.
+  - An sshd line is read only when it is sshd's whole sentence; the user name (the attacker's choice, which may hold
+    spaces and a fake C(from 127.0.0.1 port 1 ssh2)) cannot move a login to another source - the source is the last
+    address sshd wrote.
   - The authentication log is the first of O(path) that exists (rsyslog's C(auth.log), or C(secure)), else the
     systemd journal's C(auth) and C(authpriv) facilities (what rsyslog writes to C(auth.log)) when systemd runs the
     host. A host with neither is a finding - its login history cannot be reviewed there.
@@ -212,10 +215,15 @@ _BSD_LINE = re.compile(
     r'^(?P<time>[A-Z][a-z]{2}\s+\d{1,2}\s\d\d:\d\d:\d\d)\s+\S+\s+'
     r'(?P<program>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?:\s?(?P<message>.*)$')
 
+# sshd's own words, anchored at both ends. The user name is the attacker's choice (spaces, "from", a whole fake
+# "from 127.0.0.1 port 1 ssh2" tail): it is matched greedily, so the source is the last address sshd wrote, which
+# only sshd writes; after it nothing but sshd's tail (the protocol, a key's type and fingerprint) may follow.
+_SOURCE = r' from (?P<source>[0-9A-Za-z.:%_-]+) port \d+'
+_KEY = r'(?:: [A-Z0-9-]+ \S+(?: ID .*)?)?'
 _LOGIN_EVENTS = (
-    ('accepted', re.compile(r'^Accepted (?P<method>\S+) for (?P<user>.+?) from (?P<source>\S+) port \d+')),
-    ('failed', re.compile(r'^Failed (?P<method>\S+) for (?:invalid user )?(?P<user>.*?) from (?P<source>\S+) port \d+')),
-    ('invalid_user', re.compile(r'^Invalid user (?P<user>.*?) from (?P<source>\S+)(?: port \d+)?\s*$')),
+    ('accepted', re.compile(r'^Accepted (?P<method>\S+) for (?P<user>.+)' + _SOURCE + r' ssh2' + _KEY + r'$')),
+    ('failed', re.compile(r'^Failed (?P<method>\S+) for (?:invalid user )?(?P<user>.*)' + _SOURCE + r' ssh2' + _KEY + r'$')),
+    ('invalid_user', re.compile(r'^Invalid user (?P<user>.*) from (?P<source>[0-9A-Za-z.:%_-]+)(?: port \d+)?$')),
 )
 _SUDO = re.compile(r'^\s*(?P<user>\S+) : .*?USER=(?P<as_user>\S+) ; COMMAND=(?P<command>.*)$')
 _SESSION = re.compile(r'^sshd(?:-session)?: (?P<user>[^@\s\[]+)@(?P<tty>\S+)')
