@@ -68,6 +68,7 @@ def credential_extravars(secrets, credentials=None):
         "pinata_secret_key": secrets["tgquiz"]["pinata_secret_key"],
         "stripe_api_key": secrets["toogoodtogo"]["stripe_api_key"],
         "tgquiz_postgres_password": secrets["tgquiz"]["postgres_password"],
+        "backup_hmac_key": (secrets.get("backup") or {}).get("hmac_key", ""),
         "toogoodtogo_postgres_password": secrets["toogoodtogo"]["postgres_password"],
     }
     extravars = {}
@@ -110,7 +111,10 @@ def private_data_dir(base, secrets):
     env = os.path.join(pdd, "env")
     os.makedirs(env)
     with open(os.path.join(env, "extravars"), "w", encoding="utf-8") as handle:
-        yaml.safe_dump(credential_extravars(secrets), handle)
+        # The P0 template's credentials only, as AWX injects them for that job.
+        p0 = next(t for t in _yaml(os.path.join(ROOT, "awx", "vars", "tgops.yml"))["tgops_awx_job_templates"]
+                  if t["playbook"] == "playbooks/p0_outage.yml")
+        yaml.safe_dump(credential_extravars(secrets, p0["credentials"]), handle)
     with open(os.path.join(env, "passwords"), "w", encoding="utf-8") as handle:
         json.dump({"Enter passphrase for .*:\\s*?$": "", "SSH [pP]assword:\\s*?$": ""}, handle)
     shutil.copy(os.path.join(ROOT, ".lab", "ssh", "id_ed25519"), os.path.join(env, "ssh_key"))

@@ -39,7 +39,7 @@ def run_job(pdd, secrets, node, ident):
     """One job node, as AWX launches it: returns (successful, extravars the job got)."""
     template = TEMPLATES[node["unified_job_template"]["name"]]
     answers = dict(survey_defaults(template), **(node.get("extra_data") or {}))
-    credentials = template.get("credentials", AWX.get("tgops_awx_job_credentials"))
+    credentials = template["credentials"]
     extravars = dict(credential_extravars(secrets, credentials), **answers)
     with open(os.path.join(pdd, "env", "extravars"), "w", encoding="utf-8") as handle:
         yaml.safe_dump(extravars, handle)

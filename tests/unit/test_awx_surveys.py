@@ -181,7 +181,7 @@ def missing_inputs(template):
     """Needed inputs of the template's playbook that nothing provides."""
     playbook = os.path.basename(template["playbook"])
     provided = {question["variable"] for question in template["survey"]}
-    provided |= injected_vars(AWX["tgops_awx_job_credentials"]) | inventory_vars()
+    provided |= injected_vars(template["credentials"]) | inventory_vars()
     return needs(playbook) - provided
 
 
@@ -255,7 +255,7 @@ OPTIONAL_INPUTS = {"tgops incident channel": {"notify_telegram_bot_token", "noti
 
 
 def test_credentials_inject_exactly_the_vault_variables():
-    injected = injected_vars(AWX["tgops_awx_job_credentials"])
+    injected = injected_vars([cred["name"] for cred in AWX["tgops_awx_credentials"]])
     # Everything production reads is injected ...
     assert _vault_refs("production") - injected == set()
     # ... and every injected variable is one an inventory reads (lab or production; S3 keys excluded).
