@@ -106,12 +106,20 @@ def send_telegram(params, text, redact):
     client = TelegramClient(params['bot_token'], api_url=params['api_url'], timeout=params['timeout'],
                             validate_certs=params['validate_certs'], max_retries=params['max_retries'],
                             max_retry_wait=params['max_retry_wait'], redactor=redact)
+    # No parse_mode: Telegram takes the text as plain text (no HTML or Markdown an attacker's words could use).
     message = client.call('sendMessage', {'chat_id': params['chat_id'], 'text': text,
                                           'disable_web_page_preview': True})
     message_id = message.get('message_id') if isinstance(message, dict) else None
     if not isinstance(message_id, int) or isinstance(message_id, bool):
         raise TelegramError('sendMessage answered ok without a message id (malformed response)', kind='malformed')
     return message_id
+
+
+def slack_escape(text):
+    """Slack's control characters as its formatting rules say: ``&``, ``<`` and ``>`` become entities, so
+    ``<!channel>``, ``<@U123>`` or ``<http://evil|click>`` in a message (from a log line, an alert, a host name)
+    reach the channel as text, never as a mention or a disguised link."""
+    return text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
 
 
 def send_slack(params, text, redact):
@@ -122,7 +130,10 @@ def send_slack(params, text, redact):
     client = JSONAPIClient('%s://%s' % (url.scheme, url.netloc), 'Slack', redact, timeout=params['timeout'],
                            validate_certs=params['validate_certs'], max_retries=params['max_retries'],
                            max_retry_wait=params['max_retry_wait'])
-    response = client.request('POST', path, json_body={'text': text})
+    # Escaped here, after the redaction and the cut: the masks and the cut see what the operator wrote. No unfurling:
+    # Slack would fetch a link an attacker put in a log line.
+    response = client.request('POST', path, json_body={'text': slack_escape(text), 'unfurl_links': False,
+                                                       'unfurl_media': False})
     if 200 <= response.status < 300:
         return None
     raise APIError('Slack answered HTTP %s: %s' % (response.status, response.excerpt(redact) or '(empty body)'),

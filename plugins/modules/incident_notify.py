@@ -18,6 +18,9 @@ description:
   - Sends one message to the on-call channel - a Telegram chat through the Bot API C(sendMessage), a Slack
     incoming webhook, or both - for example "acknowledged" when an incident playbook starts and the outcome
     when it ends.
+  - The text is sent as text - Telegram gets no C(parse_mode) (no HTML or Markdown), Slack gets C(&), C(<) and C(>)
+    escaped as its formatting rules say (a C(<!channel>) or C(<http://evil|click>) in a log line is neither a
+    mention nor a disguised link) and no link previews.
   - Cleanly off when no channel is configured (neither O(chat_id) nor O(slack_webhook_url)) - RV(skipped=true),
     nothing sent, no warning.
   - Every string in O(redact), and the bot token, are masked in the text before it leaves the machine, raw and

@@ -89,3 +89,45 @@ def test_real_sshd_lines_still_read():
         ('accepted', 'root', '192.0.2.10'), ('accepted', 'ops', '2001:db8::1'), ('failed', 'root', ATTACKER),
         ('failed', 'bob smith', ATTACKER), ('invalid_user', 'admin', ATTACKER), ('invalid_user', 'admin', ATTACKER)]
     assert failed == {ATTACKER: 4}
+
+
+# --- Slack metacharacters -----------------------------------------------------------------------------------------
+
+SLACK_PATH = '/services/T000/B000/slackSecretPathXYZ'
+CHAT = '-1001234567890'
+TOKEN = '5550009876:AAE_notifyBotSecretPart-xyz0123456789'
+HOSTILE_TEXTS = [
+    ('<!channel> wake up', '&lt;!channel&gt; wake up'),
+    ('<!here|here> <!everyone>', '&lt;!here|here&gt; &lt;!everyone&gt;'),
+    ('failed login from <http://evil.example/phish|click here to re-login>',
+     'failed login from &lt;http://evil.example/phish|click here to re-login&gt;'),
+    ('<@U012AB3CD> <#C024BE91L> <!subteam^S123>', '&lt;@U012AB3CD&gt; &lt;#C024BE91L&gt; &lt;!subteam^S123&gt;'),
+    ('already escaped &lt;!channel&gt; & more', 'already escaped &amp;lt;!channel&amp;gt; &amp; more'),
+]
+
+
+def run_notify(args):
+    from ansible_collections.tgops.runbooks.plugins.modules import incident_notify
+    from tgops_module_runner import run_module
+    return run_module(incident_notify, args)
+
+
+@pytest.mark.parametrize('text,sent', HOSTILE_TEXTS)
+def test_slack_gets_metacharacters_as_text(api, text, sent):
+    api.route(SLACK_PATH, (200, 'ok', {'Content-Type': 'text/plain'}))
+    result = run_notify(dict(text=text, slack_webhook_url=api.url + SLACK_PATH))
+    assert result['passed'] is True, result
+    (req,) = api.calls(SLACK_PATH)
+    assert req.params['text'] == sent
+    assert '<' not in req.params['text'] and '>' not in req.params['text']
+
+
+def test_telegram_gets_the_same_text_as_plain_text(api):
+    """Telegram parses nothing without parse_mode: the text goes as it is, and no parse_mode is ever sent."""
+    api.route('/bot%s/sendMessage' % TOKEN, (200, {'ok': True, 'result': {'message_id': 5, 'chat': {'id': 1},
+                                                                          'date': 1}}))
+    text = '<b>P0</b> <a href="http://evil.example">click</a> *bold* [x](http://evil.example) <!channel> &amp;'
+    result = run_notify(dict(text=text, chat_id=CHAT, bot_token=TOKEN, api_url=api.url))
+    assert result['passed'] is True, result
+    (req,) = api.calls('/sendMessage')
+    assert req.params['text'] == text and 'parse_mode' not in req.params
