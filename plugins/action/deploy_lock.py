@@ -95,6 +95,9 @@ class ActionModule(ActionBase):
                 if not answer.get('failed'):
                     answer.setdefault('warnings', []).append('the previous holder is gone: %s' % reason)
             else:
-                answer['msg'] = '%s. Checked from this controller: %s' % (answer.get('msg', ''), reason)
+                # A fresh failure, so the error Ansible prints carries the verdict (not the module's first message).
+                answer = dict(failed=True, changed=False, held=True, holder=answer.get('holder'), token=None,
+                              warnings=answer.get('warnings', []),
+                              msg='%s. Checked from this controller: %s' % (answer.get('msg', ''), reason))
         result.update(answer)
         return result

@@ -292,6 +292,10 @@ def main():
     if params['ttl'] < 1:
         module.fail_json(msg='ttl must be at least 1 second')
     if not os.path.isdir(os.path.dirname(path) or '.'):
+        if module.check_mode and params['state'] == 'present':
+            # The run creates the directory first: nobody can hold a lock in it yet.
+            module.exit_json(changed=True, token=None, holder=None,
+                             msg='would take the host lock %s (its directory does not exist yet)' % path)
         module.fail_json(msg='the directory of the host lock %s does not exist' % path)
 
     existing, exists = read_lock(path)

@@ -8,7 +8,9 @@ releases file it started with, and removes the broken release it made.
 """
 import json
 import os
+import socket
 import subprocess
+import sys
 import time
 
 import psycopg2
@@ -16,6 +18,8 @@ import pytest
 import requests
 
 from conftest import ROOT, ansible_playbook, changed_tasks, ssh
+
+from ansible_collections.tgops.runbooks.plugins.action.deploy_lock import process_of
 
 PLATFORM = "toogoodtogo"
 HOST = "toogoodtogo-lab"
@@ -208,8 +212,10 @@ def test_a_second_deploy_at_the_same_time_is_refused_fast_and_names_the_holder()
     finally:
         first_out, dummy = first.communicate(timeout=600)
     assert second.returncode != 0, out(second)
-    assert "is held by first-operator" in second.stdout and "deploying v1.1.0" in second.stdout, out(second)
-    assert "Nothing was changed on the host" in second.stdout
+    assert "is held by first-operator" in second.stdout and "deploy v1.1.0" in second.stdout, out(second)
+    # Refused before it planned anything, and told which variable breaks a lock whose holder is gone.
+    assert "set -e deploy_lock_break=true" in second.stdout and "still running on controller" in second.stdout
+    assert "Plan the deploy" not in second.stdout
     assert elapsed < 60, "the refusal took %.0f s" % elapsed
     assert first.returncode == 0, first_out[-6000:]
     assert version() == ("healthy", "v1.1.0")
@@ -266,3 +272,55 @@ def test_rollback_refuses_an_unknown_target(target, words):
     assert words in proc.stdout, out(proc)
     assert target == "v9.9.9" or "it is not a release recorded" in proc.stdout or "invalid release" in proc.stdout
     assert snapshot() == before
+
+
+# One host lock for every operation that changes the stack or the database.
+
+def hold_lock(pid, operation="deploy v1.2.0"):
+    """The lock a deploy run by ``pid`` on this controller holds, as its deploy_lock task wrote it."""
+    record = dict(owner="lock-holder", controller=socket.gethostname(), pid=pid, process=process_of(pid) or "",
+                  operation=operation, time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), token="held-by-test")
+    sh("mkdir -p %s && umask 077 && cat > %s <<'EOF'\n%s\nEOF" % (os.path.dirname(LOCK), LOCK, json.dumps(record)))
+
+
+def restore(*extra):
+    # Refused at the lock, before the backup is even looked for: a name that does not exist makes a run that got
+    # past the lock fail at verification instead, with another message.
+    return ansible_playbook("playbooks/restore.yml", *LIMIT, "-e", "restore_backup=toogoodtogo_20250101_000000.sql.gz",
+                            "-e", "restore_confirm=toogoodtogo", *extra, env={"TGOPS_OPERATOR": "restore-test"})
+
+
+@pytest.mark.parametrize("mode", [("--check",), ()], ids=["check", "real"])
+def test_a_restore_is_refused_while_a_deploy_holds_the_host_lock(mode):
+    hold_lock(os.getpid())  # a live deploy run on this controller: this very process
+    try:
+        before = data_fingerprint()
+        proc = restore(*mode)
+        assert proc.returncode != 0, out(proc)
+        assert "is held by lock-holder (controller %s, pid %d, deploy v1.2.0) since " % (socket.gethostname(), os.getpid()) \
+            in proc.stdout, out(proc)
+        assert "set -e deploy_lock_break=true" in proc.stdout and "still running on controller" in proc.stdout
+        # Refused before verifying or touching anything; the deploy's lock is left to it.
+        assert "Verify the backup" not in proc.stdout and "toogoodtogo_20250101_000000" not in proc.stdout
+        assert json.loads(sh("cat %s" % LOCK))["token"] == "held-by-test"
+        assert data_fingerprint() == before
+    finally:
+        sh("rm -f %s" % LOCK)
+
+
+def test_a_dead_holder_is_taken_over_and_a_foreign_one_is_not():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    hold_lock(child.pid)
+    child.wait()  # the deploy that held the lock was killed: its pid is gone
+    try:
+        proc = deploy(version()[1], "--check")
+        assert proc.returncode == 0, out(proc)
+        assert "pid %d is gone on controller" % child.pid in proc.stdout + proc.stderr, out(proc)
+
+        # Held from another controller: never judged from here, whatever its age.
+        sh("""sed -i 's/"controller": "[^"]*"/"controller": "ops-elsewhere"/' %s""" % LOCK)
+        proc = restore("--check")
+        assert proc.returncode != 0 and "taken from controller ops-elsewhere" in proc.stdout, out(proc)
+        assert json.loads(sh("cat %s" % LOCK))["token"] == "held-by-test"
+    finally:
+        sh("rm -f %s" % LOCK)

@@ -337,6 +337,8 @@ def test_lock_exactly_one_of_many_concurrent_takers_wins(tmp_path):
 
 def test_lock_missing_directory_and_token(tmp_path):
     assert 'does not exist' in run_module(deploy_lock, lock_args(tmp_path, path='/nonexistent/x.lock'))['msg']
+    checked = run_module(deploy_lock, lock_args(tmp_path, path='/nonexistent/x.lock'), check_mode=True)
+    assert not checked.get('failed') and 'would take' in checked['msg']  # the run creates the directory first
     run_module(deploy_lock, lock_args(tmp_path))
     result = run_module(deploy_lock, dict(path=str(tmp_path / 'deploy.lock'), state='absent'))
     assert result['failed'] and 'token is required' in result['msg']
