@@ -1025,9 +1025,9 @@ class _PlainScanner(object):
         self.created_dbs = set()    # databases the dump creates (CREATE DATABASE): \connect may go there
         self.drops = None           # vetted_sql(): where the dump's own \restrict/\unrestrict lines are
         self.e_string = False       # the literal being read is an E'' string
-        self.stmt_line = 0          # line of stmt_start
         self.slashes = 0            # backslashes at the end of the plain literal read so far
         self._buf = b''             # the buffer being scanned
+        self.spans = []             # (start, end, newlines) of the COPY data in it
 
     def _add_table(self, name, data=False):
         if name not in self.tables:
@@ -1058,9 +1058,16 @@ class _PlainScanner(object):
         if not self.first_line_checked:
             self._check_first_line(buf, final)
         self._buf = buf
+        self.spans = []
         pos = self._scan(buf, final)
         self._buf = b''
-        self.lines += buf.count(b'\n', 0, pos)
+        # newlines of the scanned part: COPY data counted them already (most of a dump), the rest is counted here
+        lines = 0
+        at = 0
+        for start, end, newlines in self.spans:
+            lines += buf.count(b'\n', at, start) + newlines
+            at = end
+        self.lines += lines + buf.count(b'\n', at, pos)
         self.prev = (self.prev + buf[:pos])[-2:]
         self.carry = buf[pos:]
 
@@ -1206,7 +1213,6 @@ class _PlainScanner(object):
             self.in_stmt = True
             self.trailer_seen = False
             self.stmt_start = self.base + pos
-            self.stmt_line = self._line_of(buf, pos)
             self.head = b''
             self.tail = b''
             self.depth = 0
@@ -1221,7 +1227,7 @@ class _PlainScanner(object):
         char = buf[stop]
         if char == 0x3b:  # ';'
             if self.depth == 0:
-                self._statement_done()
+                self._statement_done(buf, stop)
             return stop + 1
         if char == 0x5c:  # a backslash inside a statement: psql runs it as a meta-command too (SELECT ... \gexec)
             return self._meta(buf, stop, end, final)
@@ -1417,7 +1423,8 @@ class _PlainScanner(object):
                 self.trailer_seen = True
             self.comment_text = None
 
-    def _statement_done(self):
+    def _statement_done(self, buf, semicolon):
+        """The statement that ends with the ``;`` at ``buf[semicolon]``."""
         self.in_stmt = False
         head = self.head
         if self.insert_prefix is not None and head.startswith(self.insert_prefix):
@@ -1449,7 +1456,7 @@ class _PlainScanner(object):
                     'integrity', 'SET client_encoding on line %d is refused: pg_dump writes the database\'s own encoding, '
                     'in which no byte of a character is ASCII; in a client-only encoding (SJIS, BIG5, GBK, UHC, '
                     'GB18030, JOHAB) or an unknown one psql could read a backslash, quote or semicolon where this '
-                    'verifier does not' % self.stmt_line, self.stmt_start)
+                    'verifier does not' % self._line_of(buf, semicolon), self.stmt_start)
 
     def _copy_data(self, buf, pos):
         search = pos
@@ -1458,8 +1465,9 @@ class _PlainScanner(object):
             if idx < 0:
                 break
             if (idx == pos and not self.mid_line) or (idx > pos and buf[idx - 1:idx] == b'\n'):
-                if self.count_rows:
-                    self.copy_rows += buf.count(b'\n', pos, idx)
+                rows = buf.count(b'\n', pos, idx)
+                self.copy_rows += rows
+                self.spans.append((pos, idx + len(_COPY_END), rows + 1))
                 self.row_counts[self.in_copy] = self.copy_rows
                 self.in_copy = None
                 self.mid_line = False
@@ -1468,8 +1476,8 @@ class _PlainScanner(object):
             search = idx + 1
         # no terminator in this buffer: keep the last partial line only if it could still become "\.\n"
         last_nl = buf.rfind(b'\n', pos)
-        if self.count_rows:
-            self.copy_rows += buf.count(b'\n', pos)
+        rows = buf.count(b'\n', pos)
+        self.copy_rows += rows
         if last_nl < 0:
             partial_at = pos
             at_start = not self.mid_line
@@ -1480,8 +1488,10 @@ class _PlainScanner(object):
         if at_start and len(partial) < len(_COPY_END) and _COPY_END.startswith(partial):
             # carried to the next buffer: nothing counted in it (no newline in it)
             self.mid_line = False
+            self.spans.append((pos, partial_at, rows))
             return self._need_more(partial_at)
         self.mid_line = bool(partial)
+        self.spans.append((pos, len(buf), rows))
         return len(buf)
 
     def finish(self):

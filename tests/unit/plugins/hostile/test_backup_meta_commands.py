@@ -332,3 +332,18 @@ def test_client_only_encodings_are_refused(tmp_path, encoding):
     detail, line = _refused(tmp_path, sql, b'SET client_encoding')
     assert 'client_encoding on line %d is refused' % line in detail, detail
     assert 'klingon' not in detail and 'win932' not in detail  # the value itself is not echoed
+
+
+@pytest.mark.parametrize('feed_min', [None, 1, 4096], ids=['default', 'byte_by_byte', '4k'])
+def test_line_numbers_count_copy_data_across_buffers(feed_min):
+    """COPY rows count towards the line number whatever the buffer boundaries (the terminator's line too)."""
+    rows = b''.join(b'%d\trow\n' % n for n in range(20000 if feed_min == 1 else 120000))
+    sql = _dump(b'COPY public.t (x) FROM stdin;\n' + rows + b'\\.\nSELECT 1;\n\\! id > pwned.txt\n')
+    line = sql[:sql.index(b'\\! id')].count(b'\n') + 1
+    scanner = _backup_stream._PlainScanner(**({} if feed_min is None else {'feed_min': feed_min}))
+    step = 1 if feed_min == 1 else 65536
+    with pytest.raises(BackupCheckError) as info:
+        for index in range(0, len(sql), step):
+            scanner.feed(sql[index:index + step])
+        scanner.finish()
+    assert 'psql meta-command \\! on line %d (' % line in info.value.message, info.value.message
