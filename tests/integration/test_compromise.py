@@ -171,6 +171,25 @@ def test_lockdown_refuses_to_keep_ssh_open_to_any_source_by_default(own_host, tm
     assert host_ssh("ufw status; iptables -S DOCKER-USER; md5sum /etc/ufw/after.rules").stdout == before
 
 
+def test_a_secret_in_a_log_line_is_masked_in_the_evidence(own_host, tmp_path):
+    """A log line carrying a platform secret (here a user name made of it) reaches the report masked: the role
+    gives login_activity_info every secret the vault variables of platform_secrets hold."""
+    secret = "tgops-evidence-SECRET-%d" % os.getpid()
+    line = "2026-12-07T08:00:00.000000+00:00 compromise-lab sshd[99]: Invalid user %s from 203.0.113.9 port 4444" % secret
+    assert host_ssh("for i in 1 2 3 4 5; do printf '%%s\\n' '%s'; done >/var/log/auth.log" % line).returncode == 0
+    try:
+        proc = lockdown(own_host, tmp_path, "-e", json.dumps({
+            "platform_secrets": {"secret_key": {"env": "SECRET_KEY", "vault": "vault_test_secret_key"}},
+            "vault_test_secret_key": secret}))
+        assert proc.returncode == 0, out(proc)
+        report = report_of(tmp_path, "compromise-lab")
+        assert "5 failed login attempts from 203.0.113.9 (users: ********)" in report, report
+        assert "Invalid user ******** from 203.0.113.9" in proc.stdout  # the evidence's log entries
+        assert secret not in report and secret not in proc.stdout + proc.stderr
+    finally:
+        host_ssh("rm -f /var/log/auth.log")
+
+
 def test_a_lab_server_is_never_firewalled(tmp_path):
     """The lab's servers share the machine's network: a confirmed lockdown must leave them alone."""
     proc = ansible_playbook("playbooks/compromise_lockdown.yml", "-l", "tgquiz", "-e", "compromise_firewall_confirm=true",

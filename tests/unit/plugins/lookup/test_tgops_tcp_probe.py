@@ -34,7 +34,7 @@ def serve(behaviour):
     def loop():
         while not stop.is_set():
             try:
-                conn, _ = server.accept()
+                conn, _peer = server.accept()
             except socket.timeout:
                 continue
             behaviour(conn)
@@ -66,8 +66,8 @@ def free_port():
 @pytest.fixture(name='ports')
 def fixture_ports():
     started = [serve(banner), serve(silent), serve(close_at_once)]
-    yield [port for port, _ in started]
-    for _, stop in started:
+    yield [port for port, _stop in started]
+    for _port, stop in started:
         stop.set()
 
 
