@@ -416,8 +416,7 @@ def _s3_client(secrets_file):
                         aws_secret_access_key=secrets_file["s3"]["secret_key"])
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
-def test_offsite_copy_round_trip_through_the_s3_server(platform, secrets_file, untouched):
+def _lab_s3_or_skip():
     endpoint = _lab_vars().get("lab_s3_endpoint_url")
     if not endpoint:
         pytest.skip("the lab has no S3 server (lab_s3_endpoint_url)")
@@ -425,6 +424,23 @@ def test_offsite_copy_round_trip_through_the_s3_server(platform, secrets_file, u
         requests.get(endpoint, timeout=5)
     except requests.RequestException as exc:
         pytest.fail("the lab's S3 server at %s does not answer: %s" % (endpoint, exc))
+
+
+def _hidden_entries(platform):
+    """Hidden entries of the backup directory (a private download directory left behind would be one)."""
+    out = ssh(platform, "cd %s && find . -mindepth 1 -maxdepth 1 -name '.*' -printf '%%f\\n'" % DB[platform]["dir"]).stdout
+    return sorted(line for line in out.splitlines() if line.strip())
+
+
+# A plain SQL script that runs a program as the server's superuser: what a forger would upload.
+FORGED_SQL = b"COPY (SELECT 1) TO PROGRAM 'id > /tmp/tgops-forged';\n"
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_offsite_copy_round_trip_through_the_s3_server(platform, secrets_file, untouched):
+    import gzip
+    import hashlib
+    _lab_s3_or_skip()
     dump, result = backup(platform, "-e", "backup_label=test_offsite", "-e", "backup_offsite_enabled=true")
     host = "%s-lab" % platform
     recorded = list(results(result, "Record the off-site copy").values())
@@ -438,21 +454,120 @@ def test_offsite_copy_round_trip_through_the_s3_server(platform, secrets_file, u
     assert key in listed
     head = s3.head_object(Bucket=bucket, Key=key)
     assert head["Metadata"]["sha256"] == dump["sha256"] and head["ContentLength"] == dump["size"]
-    # restore from the off-site copy: the local file is gone, the download is verified against the sha256
+    assert len(head["Metadata"]["hmac-sha256"]) == 64
+    hmac_key = secrets_file["backup"]["hmac_key"]
+    assert hmac_key not in json.dumps(result)
+    # restore from the off-site copy: the local file is gone, the download is authenticated and verified
     remove_backup(platform, dump["name"])
     before_safety = safety_backups(platform)
+    hidden = _hidden_entries(platform)
     try:
         proc, result = restore(platform, dump["name"], "-e", "restore_source=s3")
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+        assert hmac_key not in proc.stdout and hmac_key not in proc.stderr
+        pinned = results(result, "Pin the backup (its name, type, SHA-256 and, off-site, its HMAC)")[host]
+        assert pinned["sha256"] == dump["sha256"] and "/.tgops-download-" in pinned["path"]
+        assert results(result, "Keep the downloaded backup private")[host]["mode"] == "0600"
         verified = results(result, "Verify the backup (every byte, and a test restore into a scratch database)")[host]
         assert verified["checks"]["checksum"]["passed"] and verified["sha256"] == dump["sha256"]
-        # a tampered object is refused before anything is touched
-        s3.put_object(Bucket=bucket, Key=key, Body=b"not a backup", Metadata={"sha256": dump["sha256"]})
-        remove_backup(platform, dump["name"])
-        proc, _result = restore(platform, dump["name"], "-e", "restore_source=s3")
-        assert proc.returncode != 0 and "Refusing to restore" in proc.stdout
+        applied = results(result, "Drop, re-create and restore the database")[host]
+        assert applied["sha256"] == dump["sha256"]
+        assert _hidden_entries(platform) == hidden, "the private download is removed"
+        assert dump["name"] not in backups(platform)
+        safety_now = safety_backups(platform)
+        original = s3.get_object(Bucket=bucket, Key=key)
+        body, metadata = original["Body"].read(), original["Metadata"]
+        forged = gzip.compress(FORGED_SQL)
+        forged_sha256 = hashlib.sha256(forged).hexdigest()
+        # Tampered object, metadata as uploaded: its bytes are not the recorded sha256.
+        # Tampered object whose sha256 metadata was rewritten too: passed every check before the HMAC.
+        # A genuine object without its HMAC (uploaded by someone else): not authenticated.
+        cases = [
+            ("bytes", forged, metadata, "pin", "differs from the expected"),
+            ("bytes_and_sha256", forged, dict(metadata, sha256=forged_sha256), "authenticate", "HMAC does not match"),
+            ("no_hmac", body, {"sha256": metadata["sha256"]}, None, "no sha256 and hmac-sha256 metadata"),
+        ]
+        for label, content, meta, stage, message in cases:
+            s3.put_object(Bucket=bucket, Key=key, Body=content, Metadata=meta)
+            proc, result = restore(platform, dump["name"], "-e", "restore_source=s3")
+            assert proc.returncode != 0, label
+            assert message in proc.stdout, (label, proc.stdout[-4000:])
+            if stage:
+                pin = results(result, "Pin the backup (its name, type, SHA-256 and, off-site, its HMAC)")[host]
+                assert pin["failed"] and pin["stage"] == stage and not pin["dropped"], (label, pin)
+            assert not results(result, "Verify the backup (every byte, and a test restore into a scratch database)"), \
+                "%s: nothing else read the download" % label
+            assert safety_backups(platform) == safety_now, "%s: nothing was touched" % label
+            assert _hidden_entries(platform) == hidden, "%s: the download is removed" % label
+            assert app_running(platform)
+        ssh(platform, "test ! -e /tmp/tgops-forged")
+        # without the key nothing is downloaded
+        proc, result = restore(platform, dump["name"], "-e", "restore_source=s3", "-e", "restore_s3_hmac_key=")
+        assert proc.returncode != 0 and "restore_s3_hmac_key (platform_backup_hmac_key, a vault secret) is empty" in proc.stdout
     finally:
         remove_backup(platform, dump["name"])
         s3.delete_object(Bucket=bucket, Key=key)
         for name in sorted(set(safety_backups(platform)) - set(before_safety)):
             remove_backup(platform, name)
+
+
+def test_offsite_restore_check_mode_downloads_nothing(secrets_file, untouched):
+    platform = "toogoodtogo"
+    _lab_s3_or_skip()
+    dump, _result = backup(platform, "-e", "backup_label=test_offsite_check", "-e", "backup_offsite_enabled=true")
+    s3 = _s3_client(secrets_file)
+    key = "%s/postgres/%s" % (platform, dump["name"])
+    remove_backup(platform, dump["name"])
+    try:
+        before, hidden = backups(platform), _hidden_entries(platform)
+        proc, result = restore(platform, dump["name"], "-e", "restore_source=s3", "--check")
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+        assert results(result, "Download the backup")["%s-lab" % platform].get("skipped") is True
+        plan = results(result, "Show the plan")["%s-lab" % platform]["msg"]
+        assert plan[0].startswith("Plan (check mode, nothing is changed)") and "not downloaded in check mode" in plan[3]
+        assert backups(platform) == before and _hidden_entries(platform) == hidden
+        assert app_running(platform)
+    finally:
+        remove_backup(platform, dump["name"])
+        s3.delete_object(Bucket=_lab_vars()["lab_s3_bucket"], Key=key)
+
+
+@pytest.mark.parametrize("name,message", [
+    ("../../etc/passwd", "name the backup by its file name in"),
+    ("/etc/passwd", "name the backup by its file name in"),
+    ("..", "name the backup by its file name in"),
+    ("backup_20991231_030000.dump", "is a symbolic link"),
+])
+def test_restore_refuses_names_outside_the_backup_directory_and_links(name, message, untouched):
+    """Hostile restore_backup values and a symbolic link planted in the backup directory (to a file outside it):
+    refused before anything reads them."""
+    platform = "tgquiz"
+    d = DB[platform]
+    if name.endswith(".dump"):
+        ssh(platform, "printf 'SELECT 1;\\n' > /tmp/tgops-outside.sql && ln -sfn /tmp/tgops-outside.sql %s/%s"
+            % (d["dir"], name))
+    try:
+        before = backups(platform)
+        proc, result = restore(platform, name)
+        assert proc.returncode != 0
+        assert message in proc.stdout, proc.stdout[-4000:]
+        assert not results(result, "Verify the backup (every byte, and a test restore into a scratch database)")
+        assert backups(platform) == before, "no safety backup: nothing was touched"
+        assert app_running(platform)
+    finally:
+        ssh(platform, "rm -f %s/backup_20991231_030000.dump /tmp/tgops-outside.sql" % d["dir"])
+
+
+def test_retention_that_would_keep_nothing_is_refused_and_the_new_backup_stays():
+    platform = "toogoodtogo"
+    d = DB[platform]
+    proc, result = run_json("playbooks/backup.yml", "-l", platform, "-e", "backup_retention_count=0",
+                            "-e", "backup_retention_days=0")
+    dump = results(result, "Dump the database")["%s-lab" % platform]
+    try:
+        assert proc.returncode != 0
+        pruned = results(result, "Remove daily backups the retention no longer keeps")["%s-lab" % platform]
+        assert pruned["failed"] and "keep must be at least 1" in pruned["msg"]
+        assert dump["name"] in backups(platform)
+    finally:
+        remove_backup(platform, dump["name"])

@@ -219,3 +219,19 @@ def test_corruption_is_named_then_restored_when_confirmed(tmp_path, secrets_file
     text = open(os.path.join(tmp_path / "confirmed", done[0])).read()
     assert "Resolved" in text and "Restored %s from %s/%s" % (DBNAME, BACKUP_DIR, backup_name) in text
     print("unconfirmed run %.1f s, confirmed restore run %.1f s" % (unconfirmed_s, restore_s))
+
+
+def test_the_newest_backup_pick_never_follows_a_symlink(tmp_path):
+    """A symbolic link planted in the backup directory, to a file outside it dated in the future, is not the
+    backup a restore would use (it was: the pick sorted by the target's modification time)."""
+    link = "%s/toogoodtogo_20991231_030000.sql.gz" % BACKUP_DIR
+    ssh(PLATFORM, "printf 'SELECT 1;\\n' | gzip > /tmp/tgops-outside.sql.gz && touch -d 2099-12-31 /tmp/tgops-outside.sql.gz"
+                  " && ln -sfn /tmp/tgops-outside.sql.gz %s" % link)
+    try:
+        proc, result = run(tmp_path, "--check")
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        named = results(result, "Name the findings and the backup a restore would use")[HOST]["ansible_facts"]
+        assert named["db_integrity_backup"] != link and "20991231" not in named["db_integrity_backup_name"], named
+        assert "regular files" in named["db_integrity_backup_source"]
+    finally:
+        ssh(PLATFORM, "rm -f %s /tmp/tgops-outside.sql.gz" % link)
