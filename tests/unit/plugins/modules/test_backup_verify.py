@@ -198,7 +198,8 @@ def test_restore_not_run_on_bad_file(tmp_path):
 def _assert_password_only_in_env(fake, result=None):
     for argv, env in fake.calls:
         assert PASSWORD not in ' '.join(argv)
-        assert env['PGPASSWORD'] == PASSWORD
+        # in a private libpq password file, never in the environment (readable in /proc/<pid>/environ)
+        assert 'PGPASSWORD' not in env and PASSWORD not in json.dumps(env) and env['PGPASSFILE']
         assert '--no-password' in argv
     if result is not None:
         assert PASSWORD not in json.dumps(result)
