@@ -104,7 +104,8 @@ options:
     description:
       - Run C(SELECT 1) with C(psql) inside the database service's container, over TCP with a password, as
         the application connects. The password goes to the container on standard input, never on a command
-        line.
+        line, and from there to C(psql) in a private libpq password file (mode 0600, removed afterwards), never
+        in its environment.
     type: dict
     suboptions:
       service:
