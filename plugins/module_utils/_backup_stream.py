@@ -1622,8 +1622,8 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
 
     ``max_ratio`` (0: no ratio bound) and ``max_decompressed_size`` (bytes, None: none) bound the bytes the
     file's compressed streams may produce (see _Budget)."""
-    if isinstance(max_ratio, bool) or not isinstance(max_ratio, (int, float)) or not max_ratio >= 0 \
-            or math.isinf(max_ratio):
+    if isinstance(max_ratio, bool) or not isinstance(max_ratio, (int, float)) or max_ratio < 0 \
+            or not math.isfinite(max_ratio):
         raise ValueError('max_ratio must be a finite number of at least 0 (0: no bound), got %s' % _short(max_ratio))
     if max_decompressed_size is not None and (isinstance(max_decompressed_size, bool) or not isinstance(
             max_decompressed_size, int) or max_decompressed_size < 1):

@@ -423,7 +423,7 @@ def _invalid_params(params):
     if params['min_size'] < 0:
         return 'min_size cannot be negative (got %d)' % params['min_size']
     ratio = params['max_ratio']
-    if not ratio >= 0 or math.isinf(ratio):
+    if ratio < 0 or not math.isfinite(ratio):
         return 'max_ratio must be a finite number of at least 0 (0 turns the bound off), got %s' % ratio
     try:
         params['max_decompressed_size'] = _size(params['max_decompressed_size'])

@@ -72,8 +72,8 @@ def test_a_directory_reached_through_a_link_is_fine(tmp_path):
 
 
 @pytest.mark.parametrize('kind, make', [
-    ('a named pipe', lambda path: os.mkfifo(path)),
-    ('a directory', lambda path: os.mkdir(path)),
+    ('a named pipe', os.mkfifo),
+    ('a directory', os.mkdir),
 ], ids=['fifo', 'directory'])
 def test_non_regular_files_are_refused_without_blocking(tmp_path, kind, make):
     path = str(tmp_path / 'backup.dump')
