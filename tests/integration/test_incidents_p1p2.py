@@ -159,7 +159,7 @@ def test_p1_database_starts_a_stopped_postgres_and_never_restores_unconfirmed(tm
         text = report(tmp_path, "tgquiz-lab")
         assert "service postgres is not running or unhealthy" in text
         assert "Started postgres" in text
-        assert ("Not restoring from backup: if corruption is suspected, confirm with -e p1_database_restore_confirm=true"
+        assert ("Not restoring from backup: if corruption is suspected, confirm with -e p1_database_restore_confirm=tgquiznft_prod"
                 " -e p1_database_restore_backup=<file>") in text
         assert "postgres" in compose("tgquiz", "ps --status running --services").stdout.split()
         assert wait_health("tgquiz", timeout=30)[1]["status"] == "healthy"
@@ -169,9 +169,34 @@ def test_p1_database_starts_a_stopped_postgres_and_never_restores_unconfirmed(tm
 
 
 def test_p1_database_restore_needs_a_named_backup_as_well_as_confirmation(tmp_path):
-    proc = run("p1_database.yml", tmp_path, "--check", "-l", "tgquiz", "-e", "p1_database_restore_confirm=true")
+    proc = run("p1_database.yml", tmp_path, "--check", "-l", "tgquiz", "-e", "p1_database_restore_confirm=tgquiznft_prod")
     assert "Restore confirmed but no backup named: not restoring (add -e p1_database_restore_backup=<file>)" in proc.stdout
     assert "tgops.runbooks.restore" not in proc.stdout
+
+
+@pytest.mark.parametrize("confirm", ["true", "yes", "toogoodtogo"])
+def test_p1_database_restore_is_confirmed_only_by_the_database_name(tmp_path, confirm):
+    # `true` used to be enough (the role filled the typed confirmation in itself).
+    proc = ansible_playbook("playbooks/p1_database.yml", "--check", "-l", "tgquiz", "-e", "p1_database_restore_confirm=%s" % confirm,
+                            "-e", "p1_database_restore_backup=backup_20250120_143000.dump", env={"TGOPS_REPORT_DIR": str(tmp_path)})
+    assert proc.returncode != 0, proc.stdout[-6000:]
+    assert "confirm with -e p1_database_restore_confirm=tgquiznft_prod" in proc.stdout, proc.stdout[-6000:]
+    assert "Nothing was changed" in proc.stdout
+    assert "tgops.runbooks.restore" not in proc.stdout and "Take the host lock" not in proc.stdout
+
+
+def test_p1_database_never_restarts_a_running_postgres_for_a_failed_login(tmp_path):
+    # A bad password (like "too many clients") comes from a running server: restarting it fixes nothing and
+    # drops every session. Only a stopped container or a server that answers nothing is restarted.
+    before = started_at("tgquiz", "postgres")
+    run("p1_database.yml", tmp_path, "-l", "tgquiz", "-e", "database_login_password=not-the-password")
+    assert started_at("tgquiz", "postgres") == before, "a running PostgreSQL was restarted for a failed login"
+    text = report(tmp_path, "tgquiz-lab")
+    assert "Restarted postgres" not in text and "Started postgres" not in text
+    assert "database not reachable: " in text and "password authentication failed" in text
+    assert "PostgreSQL is running and answers (pg_isready: " in text and "accepting connections" in text
+    assert "the login failed, not the server, so it is not restarted" in text
+    assert "not-the-password" not in text
 
 
 # ---------------------------------------------------------------------------------------------- P1 bot
