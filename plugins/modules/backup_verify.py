@@ -202,6 +202,12 @@ notes:
     C(docs/module-vocabulary.md).
   - Plain dumps written by pg_dump 17.6, 16.10, 15.14, 14.19, 13.22 or later begin with a C(\restrict) line that
     older C(psql) cannot run; restore-test them with a C(psql) at least as new (O(bin_dir)).
+  - A plain dump is fed to C(psql), which runs a backslash command wherever its lexer meets one outside literals,
+    quoted names, dollar quotes, comments and COPY data (C(\!) runs a shell command). C(integrity) fails, naming
+    the line and the command, on every one but pg_dump's own - a matching C(\restrict KEY) / C(\unrestrict KEY)
+    pair, and with C(pg_dump --create) a C(\connect) (after C(\encoding SQL_ASCII) for a quoted name) to a database
+    the dump creates before it - and on text C(psql) could split differently - a quote after an odd number of
+    backslashes in a string literal that is not C(E'...'), or C(SET client_encoding) to an encoding such as SJIS.
 seealso:
   - name: pg_dump custom format
     description: The archive format this module parses.
