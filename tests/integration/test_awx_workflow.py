@@ -90,7 +90,7 @@ def test_healthy_lab_ends_at_triage(pdd, secrets_file):
     asked = []
     start = time.monotonic()
     visited, status, out = walk(pdd, secrets_file, lambda ident: asked.append(ident) or True)
-    assert [(ident, ok) for ident, ok, _ in visited] == [("triage", True)], out
+    assert [(ident, ok) for ident, ok, _answers in visited] == [("triage", True)], out
     assert asked == [] and status == "successful"
     assert time.monotonic() - start < 60
 
@@ -101,7 +101,7 @@ def test_kill_drill_asks_then_acts_without_rolling_back(pdd, secrets_file):
     try:
         # Denied: nothing acts, the workflow fails, the app is still down.
         visited, status, out = walk(pdd, secrets_file, lambda ident: False)
-        assert [(ident, ok) for ident, ok, _ in visited] == [("triage", False), ("approve-p0", False)], out
+        assert [(ident, ok) for ident, ok, _answers in visited] == [("triage", False), ("approve-p0", False)], out
         assert status == "failed"
         assert "toogoodtogo is down or unhealthy (check mode, nothing changed)" in out["triage"]
         assert "A real run would: start bot" in out["triage"], out["triage"][-3000:]
@@ -110,7 +110,7 @@ def test_kill_drill_asks_then_acts_without_rolling_back(pdd, secrets_file):
         # Approved: P0 runs for real with its rollback off, brings the app back, and the walk ends there.
         asked = []
         visited, status, out = walk(pdd, secrets_file, lambda ident: asked.append(ident) or True)
-        assert [(ident, ok) for ident, ok, _ in visited] == [("triage", False), ("approve-p0", True), ("p0", True)], out
+        assert [(ident, ok) for ident, ok, _answers in visited] == [("triage", False), ("approve-p0", True), ("p0", True)], out
         assert asked == ["approve-p0"] and status == "successful"
         assert visited[2][2]["p0_allow_rollback"] == "false"
         assert "bot" in compose("toogoodtogo", "ps --status running --services").stdout.split()
