@@ -11,6 +11,7 @@ import json
 import socket
 
 import pytest
+from ansible.module_utils import _internal
 from ansible.module_utils.common import warnings
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
@@ -295,7 +296,9 @@ def test_https_and_loopback_are_not_warned(url):
     assert plain_http_warning(url, 'api_url') is None
 
 
-def test_a_client_warns_once_per_run_through_the_module_warnings():
+def test_a_client_warns_once_per_run_through_the_module_warnings(monkeypatch):
+    # as in a module's process (tests that ran controller code before set this flag: warnings then go to Display)
+    monkeypatch.setattr(_internal, 'is_controller', False)
     warnings._global_warnings.clear()  # pylint: disable=protected-access
     for dummy in range(2):
         JSONAPIClient('http://pinata.example.net', 'Pinata', Redactor(['s3cr3t-key']))

@@ -7,6 +7,7 @@ import json
 from unittest import mock
 
 import pytest
+from ansible.module_utils import _internal
 from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -23,9 +24,12 @@ def unreachable(*args, **kwargs):
 
 
 def shipped_result(module, args, capsys):
-    """What AnsibleModule itself returns (module_utils warnings included), no network: every request fails."""
+    """What AnsibleModule itself returns (module_utils warnings included), no network: every request fails.
+    As in a module's own process: tests that ran controller code before set is_controller (warnings then go to
+    the controller's Display, as they do for an API module run in-process by its action plugin)."""
     warnings._global_warnings.clear()  # pylint: disable=protected-access
-    with patch_module_args(args), mock.patch.object(_http, 'fetch', unreachable):
+    with patch_module_args(args), mock.patch.object(_http, 'fetch', unreachable), \
+            mock.patch.object(_internal, 'is_controller', False):
         with pytest.raises(SystemExit):
             module.main()
     out = capsys.readouterr().out
@@ -50,3 +54,12 @@ def test_loopback_emulators_get_no_warning(capsys):
     dummy, result = shipped_result(ton_wallet_info, dict(address=ADDRESS, api_key=KEY,
                                                          api_url='http://127.0.0.1:18082/api/v2'), capsys)
     assert 'plain http' not in json.dumps(result.get('warnings', []))
+
+
+def test_in_process_on_the_controller_the_warning_goes_to_the_display():
+    """An API module run by its action plugin in the worker process warns on the controller's display."""
+    from ansible.utils.display import Display
+    with mock.patch.object(_internal, 'is_controller', True), mock.patch.object(Display, 'warning') as shown:
+        _http.JSONAPIClient('http://ton.example.net/api/v2', 'toncenter', _http.Redactor([KEY]))
+    assert shown.call_args.kwargs['msg'].startswith('api_url: toncenter API is reached over plain http:// at '
+                                                    'ton.example.net')
