@@ -65,8 +65,10 @@ def test_template_gets_only_the_credentials_its_playbook_reads(template):
 def test_no_template_carries_every_credential():
     """The defect this guards against: one shared list on every template."""
     assert "tgops_awx_job_credentials" not in AWX
+    # Only the lockdown, which rotates every secret, needs them all.
     everything = {cred["name"] for cred in AWX["tgops_awx_credentials"]}
-    assert all(set(t["credentials"]) != everything for t in TEMPLATES)
+    assert [t["name"] for t in TEMPLATES if set(t["credentials"]) == everything] == ["tgops suspected compromise"]
+    assert [t["name"] for t in TEMPLATES if t["credentials"] == [MACHINE]]  # some need no secret at all
     # Stripe's key is read only by the rotation of secrets (by name, through platform_secrets).
     assert [t["name"] for t in TEMPLATES if "tgops stripe" in t["credentials"]] == \
         [t["name"] for t in TEMPLATES if "tgops stripe" in needed_credentials(t)]
@@ -89,6 +91,13 @@ def test_no_survey_question_sets_a_url(template):
     for question in template.get("survey") or []:
         assert not URLISH.search(question["variable"]), (template["name"], question["variable"])
         assert question["type"] != "password" or not re.search("url", question["question_name"], re.I)
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=[t["name"] for t in TEMPLATES])
+def test_no_survey_question_overrides_an_inventory_fact(template):
+    """A survey answer is an extra variable, which beats every inventory variable: none may name one."""
+    facts = surveys.inventory_vars() | set(inventory_secret_refs())
+    assert {q["variable"] for q in template.get("survey") or []} & facts == set(), template["name"]
 
 
 def test_the_url_check_would_catch_an_api_base_url():
