@@ -146,7 +146,7 @@ def lab_state():
         else:
             sh("cat > %s <<'EOF'\n%s\nEOF" % (RELEASES, start["releases"]))
         for name in set(sh("ls %s" % BACKUPS).split()) - start["backups"]:
-            if "_pre_deployment" in name:
+            if "_pre_deployment" in name or "_pre_rollback" in name:
                 sh("rm -f %s/%s" % (BACKUPS, name))
     assert version() == start["status_version"]
 
@@ -247,9 +247,19 @@ def test_rollback_to_the_previous_release_then_to_a_named_one():
     assert "Would roll back from v1.1.0 to v1.0.0" in check.stdout
     assert version()[1] == "v1.1.0"
 
-    proc = rollback()
+    # With a down-migration: a verified backup first, named. (To the schema's own revision, so the older release
+    # keeps its data and the tests after this one their schema; the backup is what is checked here.)
+    backups_before = set(sh("ls %s" % BACKUPS).split())
+    data_before = data_fingerprint()
+    proc = rollback("-e", "rollback_downgrade_migrations=true", "-e", "rollback_migration_revision=%s" % data_before[2])
     assert proc.returncode == 0, out(proc)
     assert version() == ("healthy", "v1.0.0")
+    new = set(sh("ls %s" % BACKUPS).split()) - backups_before
+    assert len(new) == 1 and list(new)[0].endswith("_pre_rollback.sql.gz"), new
+    name = list(new)[0]
+    assert "Pre-rollback backup (verified): %s/%s" % (BACKUPS, name) in proc.stdout, out(proc)
+    assert "after backup %s" % name in log_lines()[-1]
+    assert data_fingerprint() == data_before
     assert "'to': 'v1.0.0'" in proc.stdout or "to: v1.0.0" in proc.stdout, out(proc)
     assert " rollback result=success operator=hdeploy-test from=v1.0.0@" not in log_lines()[-1]
     assert " rollback result=success operator=hdeploy-test from=v1.1.0@" in log_lines()[-1]
