@@ -332,9 +332,36 @@ def test_p1_nft_minting_drained_wallet_and_revoked_pinata_key(tmp_path, secrets_
     assert not glob.glob(str(tmp_path / "real" / "*toogoodtogo*"))
 
 
+def task_result(proc, name, host="tgquiz-lab"):
+    """The result of the one task called ``name`` in a json_output run."""
+    found = [t["hosts"][host] for p in json.loads(proc.stdout)["plays"] for t in p["tasks"]
+             if t["task"]["name"].endswith(name) and host in t["hosts"]]
+    assert len(found) == 1, name
+    return found[0]
+
+
+RETRY_TASK = "Run the platform's retry command for failed and stuck mints"
+
+
 def test_p1_nft_minting_retries_through_the_platform_command(tmp_path, secrets_file, mints):
     ids = mints(1)
-    run("p1_nft_minting.yml", tmp_path)
+    # Every retry spends TON from the wallet: not without confirmation.
+    run("p1_nft_minting.yml", tmp_path / "unconfirmed")
+    text = report(tmp_path / "unconfirmed", "tgquiz-lab")
+    assert "each retry spends TON from the minting wallet; confirm with -e p1_nft_minting_retry_confirm=true" in text
+    assert "Retried " not in text
+    assert statuses(secrets_file, ids) == {ids[0]: "pending"}
+
+    # Check mode runs the platform's command only as its dry run, and only where the inventory says it has one.
+    proc = run("p1_nft_minting.yml", tmp_path / "check", "--check", json_output=True)
+    assert task_result(proc, RETRY_TASK).get("skipped"), "check mode ran a command that has no dry run"
+    proc = run("p1_nft_minting.yml", tmp_path / "check", "--check", "-e", "platform_mint_retry_dry_run=true",
+               json_output=True)
+    ran = task_result(proc, RETRY_TASK)
+    assert not ran.get("skipped") and ran["cmd"][-1] == "--dry-run"
+    assert statuses(secrets_file, ids) == {ids[0]: "pending"}
+
+    run("p1_nft_minting.yml", tmp_path, "-e", "p1_nft_minting_retry_confirm=true")
     text = report(tmp_path, "tgquiz-lab")
     assert "mint transaction(s) pending for more than 3600 s" in text
     # The seeded stuck rows have no recipient address and fail again; the inserted one is minted.
@@ -342,7 +369,7 @@ def test_p1_nft_minting_retries_through_the_platform_command(tmp_path, secrets_f
     assert "**Status:** Resolved" in text
     assert statuses(secrets_file, ids) == {ids[0]: "completed"}
     # Nothing left to retry: a second run changes nothing but the report.
-    proc = run("p1_nft_minting.yml", tmp_path / "again", json_output=True)
+    proc = run("p1_nft_minting.yml", tmp_path / "again", "-e", "p1_nft_minting_retry_confirm=true", json_output=True)
     assert set(changed_tasks(json.loads(proc.stdout))) <= REPORT_TASKS
 
 
