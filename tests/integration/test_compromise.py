@@ -6,10 +6,12 @@ SSH, a web service run as a plain process, and a Docker engine of its own publis
 `-p 2224:2224` (Docker's DNAT and FORWARD rules, which `ufw default deny incoming` does not close), everything
 published on 127.0.0.1 only, removed at the end.
 """
+import http.server
 import json
 import os
 import re
 import subprocess
+import threading
 import time
 
 import pytest
@@ -169,6 +171,47 @@ def test_lockdown_refuses_to_keep_ssh_open_to_any_source_by_default(own_host, tm
     assert "compromise_firewall_ssh_from is empty for compromise-lab (no platform_admin_sources)" in " ".join(
         proc.stdout.split()), out(proc)
     assert host_ssh("ufw status; iptables -S DOCKER-USER; md5sum /etc/ufw/after.rules").stdout == before
+
+
+class _Webhook(http.server.BaseHTTPRequestHandler):
+    """A Slack incoming webhook on 127.0.0.1 that keeps what it is sent."""
+    received = []
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.received.append(json.loads(body)["text"])
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):  # pylint: disable=arguments-differ
+        pass
+
+
+def test_sessions_from_unknown_sources_are_named_in_the_report_and_the_channel(own_host, tmp_path):
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Webhook.received = []
+    # A session open on the host from a source the team does not use (the known sources say another network).
+    session = subprocess.Popen(["ssh", "-tt", "-i", KEY, "-p", str(SSH_PORT), "-o", "StrictHostKeyChecking=no",
+                                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=QUIET", "root@127.0.0.1",
+                                "sleep 120"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2)
+        proc = lockdown(own_host, tmp_path, "-e", "compromise_firewall_confirm=true", "-e", json.dumps({
+            "compromise_known_sources": ["192.0.2.0/24"],
+            "incident_report_notify_slack_webhook_url": "http://127.0.0.1:%d/services/T0/B0/x" % server.server_port}))
+        assert session.poll() is None, "the lockdown ended the session"  # named, not ended
+    finally:
+        session.kill()
+        server.shutdown()
+    assert proc.returncode == 0, out(proc)
+    said = [text for text in _Webhook.received if "lockdown: SSH sessions from unknown sources stay open" in text]
+    assert len(said) == 1 and re.search(r"root on pts/\d+ from [\d.]+ \(sshd pid \d+", said[0]), _Webhook.received
+    assert "(Ansible" not in said[0] and said[0].count("root on") == 1  # not the check's own session
+    report = report_of(tmp_path, "compromise-lab")
+    assert re.search(r"SSH sessions from unknown sources stay open after the lockdown .*: root on pts/\d+", report), report
 
 
 def test_a_secret_in_a_log_line_is_masked_in_the_evidence(own_host, tmp_path):
