@@ -1098,7 +1098,7 @@ class _PlainScanner(object):
                 while first > 0 and run[first - 1] == 0x5c:  # the literal's opening quote stops this first
                     first -= 1
                 if (at + 1 - first) % 2:
-                    self._backslash_quote(self._buf, pos + at)
+                    self._backslash_quote(self._buf, pos + at + 1)
                 at = run.find(b"\\'", at + 2)
         if len(self.head) < _HEAD_MAX:
             self.head += run[:_HEAD_MAX - len(self.head)]
@@ -1176,7 +1176,9 @@ class _PlainScanner(object):
                     pos = at + 1
             else:  # _COPY_LINE: the data starts on the line after the COPY statement
                 stop = buf.find(b'\n', pos)
-                self._copy_line_rest(buf, pos, stop if stop >= 0 else end)
+                hold = self._copy_line_rest(buf, pos, stop if stop >= 0 else end, final)
+                if hold is not None:
+                    return self._need_more(hold)
                 if stop < 0:
                     return end
                 if self._byte(buf, stop - 1) == 0x0d:
@@ -1283,11 +1285,11 @@ class _PlainScanner(object):
         """A backslash at ``buf[pos]`` that psql reads as a meta-command: judged with its whole line."""
         stop = buf.find(b'\n', pos)
         if stop < 0:
-            if end - pos > _META_LINE_MAX:
-                self._refuse_meta(buf, pos, buf[pos:pos + 64], 'a line of more than %d bytes' % _META_LINE_MAX)
-            if not final:
+            if not final and end - pos <= _META_LINE_MAX:
                 return self._need_more(pos)
             stop = end
+        if stop - pos > _META_LINE_MAX:
+            self._refuse_meta(buf, pos, buf[pos:pos + 64], 'a line of more than %d bytes' % _META_LINE_MAX)
         line = buf[pos:stop]
         why = self._judge_meta(line, buf, pos)
         if why:
@@ -1330,15 +1332,18 @@ class _PlainScanner(object):
             return 'it stands inside the \\restrict of line %d (pg_dump ends it before a \\connect)' % self.restrict[1]
         return None
 
-    def _copy_line_rest(self, buf, pos, stop):
-        """What follows ``COPY ... FROM stdin;`` on its line: psql runs it once the COPY data is read."""
+    def _copy_line_rest(self, buf, pos, stop, final):
+        """What follows ``COPY ... FROM stdin;`` on its line: psql runs it once the COPY data is read. Refused;
+        returns where to wait for more input when it is a backslash command not yet whole (None otherwise)."""
         if not buf[pos:stop].strip(_WHITESPACE):
-            return
+            return None
         start = pos
         while buf[start] in _WHITESPACE:
             start += 1
         if buf[start] == 0x5c:
             line_end = buf.find(b'\n', start)
+            if line_end < 0 and not final and len(buf) - start <= _META_LINE_MAX:
+                return start  # the command's name may continue in the next buffer
             self._refuse_meta(buf, start, buf[start:line_end if line_end >= 0 else len(buf)],
                               'it follows COPY ... FROM stdin; on the same line, and psql runs it after the COPY data')
         raise BackupCheckError(
@@ -1351,16 +1356,17 @@ class _PlainScanner(object):
         self.hold = True
         return pos
 
-    def _backslash_quote(self, buf, at):
-        """The backslash at ``buf[at]``, before a quote in a literal that is not an E'' string, is the last of an odd
-        run: psql ends the literal at that quote with standard_conforming_strings on and not with it off (a server
-        setting that SQL can switch behind this lexer: set_config() in a function). Refused."""
-        where = self.base + at
+    def _backslash_quote(self, buf, quote):
+        """The quote at ``buf[quote]``, in a literal that is not an E'' string, follows an odd run of backslashes
+        (the last one maybe in an earlier buffer): psql ends the literal at that quote with
+        standard_conforming_strings on and not with it off (a server setting that SQL can switch behind this lexer:
+        set_config() in a function). Refused; the offset is the backslash's."""
+        where = self.base + quote - 1
         raise BackupCheckError(
             'integrity', 'a quote after an odd number of backslashes (\\\') in the string literal on line %d '
             '(uncompressed byte offset %d): psql ends the literal there with standard_conforming_strings on and '
             'not with it off, so what follows could be a psql meta-command to psql and data to this verifier; '
-            'pg_dump writes such a value as E\'...\' or in COPY data' % (self._line_of(buf, at), where), where)
+            'pg_dump writes such a value as E\'...\' or in COPY data' % (self._line_of(buf, quote), where), where)
 
     def _quoted(self, buf, pos, end, final):
         quote = b"'" if self.state == _SQUOTE else b'"'
@@ -1378,7 +1384,7 @@ class _PlainScanner(object):
                 first -= 1
             slashes = upto - first + (self.slashes if first == pos else 0)
             if stop >= 0 and slashes % 2:
-                self._backslash_quote(buf, stop - 1 if stop > pos else pos)
+                self._backslash_quote(buf, stop)
             self.slashes = slashes
         if stop < 0:
             self._text(buf[pos:end], False)
@@ -1388,7 +1394,7 @@ class _PlainScanner(object):
             return self._need_more(stop)
         if buf[stop] == 0x5c:  # a backslash escapes the next byte
             if buf[stop + 1:stop + 2] == b"'" and not self.e_string:  # an escaped quote that ends the literal with scs on
-                self._backslash_quote(buf, stop)
+                self._backslash_quote(buf, stop + 1)
             self._text(buf[pos:stop + 2], False)
             return stop + 2
         if buf[stop + 1:stop + 2] == quote:  # doubled: an escaped quote

@@ -347,3 +347,22 @@ def test_line_numbers_count_copy_data_across_buffers(feed_min):
             scanner.feed(sql[index:index + step])
         scanner.finish()
     assert 'psql meta-command \\! on line %d (' % line in info.value.message, info.value.message
+
+
+@pytest.mark.parametrize('middle', [
+    b'COPY public.t (x) FROM stdin;   \\gexec\nb\n\\.\n',
+    b'\\! ' + b'x' * 5000 + b'\n',
+    b"SELECT 'a\\';\n",
+    b'SET client_encoding = \'SJIS\';\n',
+], ids=['after_copy', 'long_line', 'backslash_quote', 'encoding'])
+def test_refusals_do_not_depend_on_buffer_boundaries(middle):
+    sql = _dump(middle)
+    verdicts = set()
+    for step in (1, 2, 3, 7, 64, 4096, len(sql)):
+        scanner = _backup_stream._PlainScanner(feed_min=1)
+        with pytest.raises(BackupCheckError) as info:
+            for index in range(0, len(sql), step):
+                scanner.feed(sql[index:index + step])
+            scanner.finish()
+        verdicts.add((info.value.message, info.value.offset))
+    assert len(verdicts) == 1, verdicts
