@@ -33,8 +33,10 @@ options:
   url:
     description:
       - The health endpoint, for example V(http://127.0.0.1:8000/health). Only V(http://) and V(https://).
-      - A password in the URL (V(http://user:password@host/health)) is treated as a secret - masked in messages,
-        results and the module invocation - and sent only to that URL's origin.
+      - Its user info (V(http://user:password@host/health), or a token as user) and the values of its credential
+        query parameters (names with C(token), C(key), C(secret), C(sig), C(auth), ...) are secrets - masked in
+        messages, results, failures and the module invocation (C(-vvv)), decoded and as spelled, as a C(no_log)
+        option is - and the user info is sent only to that URL's origin.
     type: str
     required: true
   timeout:
@@ -229,13 +231,13 @@ import os
 import re
 import stat
 import time
+from urllib.parse import unquote
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import attempt, result_fields
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
-    run_api_module,
     MAX_BODY,
     MAX_TIMEOUT,
     Deadline,
@@ -243,9 +245,11 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     check_header_value,
     check_url,
     excerpt,
+    guard_int_options,
+    redact_url,
+    refuse_bad_ints,
     shown,
-    strip_userinfo,
-    url_credentials,
+    url_secrets,
 )
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
@@ -302,23 +306,41 @@ def module_spec():
     ))
 
 
+def url_secret_spellings(url):
+    """The secrets O(url) carries (see _http.url_secrets: the user info's password, or a user alone, which is then a
+    token; the values of credential query parameters), decoded and as spelled in the URL (possibly %-quoted)."""
+    if not isinstance(url, str):
+        return []
+    secrets = url_secrets(url)
+    authority = re.split(r'[/?#]', url.partition('://')[2], maxsplit=1)[0]
+    userinfo = authority.rpartition('@')[0]
+    spelled = [userinfo.partition(':')[2] if ':' in userinfo else userinfo]
+    spelled.extend(item.partition('=')[2] for item in url.partition('?')[2].partition('#')[0].split('&'))
+    # Ansible's masking matches text as it is: the quoted spelling as well
+    secrets.extend([raw for raw in spelled if raw and raw not in secrets and unquote(raw.replace('+', ' ')) in secrets])
+    return [secret for secret in secrets if secret]
+
+
+def hide_url_secrets(module):
+    """Add the secrets of O(url) to the values Ansible masks (in results, failures and the -vvv invocation, as for a
+    no_log option): called before anything can fail. Returns them."""
+    secrets = url_secret_spellings(module.params.get('url'))
+    for secret in secrets:
+        module.no_log_values.add(secret)
+    return secrets
+
+
 def run_module(module):
     """Everything after the options are validated; ends with exit_json or fail_json."""
     params = module.params
-    # A password in the URL (http://user:password@host) is a secret like any no_log option: masked by Ansible in
-    # everything the module returns (the invocation included), and by the module in its own messages.
     redact = Redactor()
-    secrets = [] if not isinstance(params['url'], str) else list(url_credentials(params['url'])[1:])
+    secrets = hide_url_secrets(module)
     secrets.extend(to_text(v) for v in (params['headers'] or {}).values() if isinstance(v, (str, int, float)))
-    raw_userinfo = params['url'].partition('://')[2].partition('/')[0].rpartition('@')[0] \
-        if isinstance(params['url'], str) else ''
-    if ':' in raw_userinfo:
-        secrets.append(raw_userinfo.partition(':')[2])  # as spelled in the URL (possibly %-quoted)
     for value in secrets:
         if value:
             redact.add(value)
             module.no_log_values.add(value)
-    shown_url = redact(shown(strip_userinfo(params['url']), 200))
+    shown_url = redact(shown(redact_url(params['url']), 200))
 
     problem = check_params(params)
     if problem:
@@ -362,7 +384,13 @@ def run_module(module):
 
 
 def main():
-    run_api_module(AnsibleModule, module_spec, run_module)
+    # run_api_module's steps, with the URL's secrets masked before the first failure (a refused int option)
+    spec = module_spec()
+    spec['argument_spec'], bad_ints = guard_int_options(spec['argument_spec'])
+    module = AnsibleModule(supports_check_mode=True, **spec)
+    hide_url_secrets(module)
+    refuse_bad_ints(module, bad_ints)
+    run_module(module)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from urllib.parse import quote
+
 import pytest
+from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import evaluate, versions_match
 from ansible_collections.tgops.runbooks.plugins.modules import health_check
@@ -211,3 +214,56 @@ def test_evaluate_shapes():
     assert evaluate(200, b'[1, 2]')['body_format'] == 'text'
     assert evaluate(200, b'{"version": "v1"}')['reasons'] == ['the JSON answer has no "status"']
     assert versions_match('v1.2.3', '1.2.3') and not versions_match('v1.2.3', None)
+
+
+# The URL's secrets: a user info password, a token as user, credential query parameters.
+
+URL_PW = 'Hc-url-pw/4711'
+URL_TOKEN = 'tk-hc-query-0815'
+
+
+def run_for_real(module_args, capsys):
+    """main() with Ansible's own exit_json/fail_json: the JSON the controller receives and prints at -vvv,
+    invocation (module_args) included."""
+    with patch_module_args(module_args):
+        with pytest.raises(SystemExit):
+            health_check.main()
+    out = capsys.readouterr().out
+    return out, json.loads(out)
+
+
+def secret_url(base, path='/health'):
+    return base.replace('http://', 'http://ops:%s@' % quote(URL_PW, safe='')) + path + '?probe=1&token=' + URL_TOKEN
+
+
+def test_the_url_secrets_reach_neither_the_invocation_nor_the_result(server, capsys):
+    server.route('/health', (503, doc('unhealthy', redis='unhealthy')))
+    url = secret_url(server.base)
+    out, result = run_for_real(dict(url=url, timeout=0, fail_on_problem=False), capsys)
+    for secret in (URL_PW, quote(URL_PW, safe=''), URL_TOKEN):
+        assert secret not in out, secret
+    assert result['passed'] is False and result['invocation']['module_args']['url'] != url
+    assert result['msg'].startswith('%s/health?probe=1&token=******** is not healthy'
+                                    % server.base.replace('http://', 'http://********@'))
+
+
+@pytest.mark.parametrize('bad, words', [
+    (dict(url='http://ops:%s@127.0.0.1:99999/health?api_key=%s' % (quote(URL_PW, safe=''), URL_TOKEN)),
+     'url is not a valid URL'),
+    (dict(url='http://127.0.0.1:1/health?probe=1&token=' + URL_TOKEN, status_codes=['1e999999999']),
+     'status_codes must be'),
+    (dict(url='ftp://%s@127.0.0.1/health?sig=%s' % (URL_TOKEN, quote(URL_PW, safe=''))), 'must be an http'),
+])
+def test_a_failure_quotes_no_url_secret(bad, words, capsys):
+    out, result = run_for_real(bad, capsys)
+    assert result['failed'] and words in result['msg']
+    for secret in (URL_PW, quote(URL_PW, safe=''), URL_TOKEN):
+        assert secret not in out, secret
+
+
+def test_url_secret_spellings_decoded_and_quoted():
+    url = 'https://a:p%40ss@h/health?x=1&access_token=t%2B1&api_key=k+2#frag'
+    assert health_check.url_secret_spellings(url) == ['p@ss', 't+1', 'k 2', 'p%40ss', 't%2B1', 'k+2']
+    assert health_check.url_secret_spellings('https://TOKEN123@h/health') == ['TOKEN123']
+    assert health_check.url_secret_spellings('https://h/health?page=2') == []
+    assert health_check.url_secret_spellings(None) == []
