@@ -17,6 +17,7 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._notify import (
     argument_spec,
     notify,
 )
+from ansible_collections.tgops.runbooks.plugins.plugin_utils._controller_side import failure_result, overridable
 
 
 class ActionModule(ActionBase):
@@ -34,10 +35,16 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         spec = argument_spec()
+        # Failures are returned, never raised, so that the task's failed_when decides (see failure_result).
         problem = bad_int_message(self._task.args, spec)
         if problem:
-            raise AnsibleActionFail(problem)
-        validation, params = self.validate_argument_spec(argument_spec=spec)
+            result.update(failed=True, msg=problem)
+            return result
+        try:
+            validation, params = self.validate_argument_spec(argument_spec=spec)
+        except AnsibleActionFail as exc:
+            result.update(failure_result(exc))
+            return result
         # What AnsibleModule does to a module's result: no value of a no_log option survives in it.
         no_log_values = validation._no_log_values  # pylint: disable=protected-access
         try:
@@ -46,5 +53,5 @@ class ActionModule(ActionBase):
             outcome, warnings = dict(failed=True, msg=exc.msg), []
         if warnings:
             outcome['warnings'] = list(result.get('warnings') or []) + warnings
-        result.update(remove_values(outcome, no_log_values))
+        result.update(remove_values(overridable(outcome), no_log_values))
         return result

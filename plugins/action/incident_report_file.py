@@ -7,6 +7,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.tgops.runbooks.plugins.modules.incident_report_file import (
@@ -14,6 +15,7 @@ from ansible_collections.tgops.runbooks.plugins.modules.incident_report_file imp
     argument_spec,
     write_report,
 )
+from ansible_collections.tgops.runbooks.plugins.plugin_utils._controller_side import failure_result
 
 
 class ActionModule(ActionBase):
@@ -29,7 +31,12 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        dummy, params = self.validate_argument_spec(argument_spec=argument_spec())
+        # Failures are returned, never raised, so that the task's failed_when decides (see failure_result).
+        try:
+            dummy, params = self.validate_argument_spec(argument_spec=argument_spec())
+        except AnsibleActionFail as exc:
+            result.update(failure_result(exc))
+            return result
         check_mode = bool(self._task.check_mode or self._play_context.check_mode)
         diff = bool(self._task.diff)
         try:

@@ -21,9 +21,28 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import bad_int_message
+
+
+def failure_result(exc):
+    """An :class:`AnsibleActionFail` as a task result (``failed``, ``msg`` and what it carries).
+
+    Action plugins return their failures instead of raising them: ansible-core evaluates a task's ``failed_when``
+    (and ``changed_when``) only on a returned result - a raised failure ends the task whatever it says, even
+    ``failed_when: false``.
+    """
+    return dict(exc.result, failed=True, msg=to_text(exc.message))
+
+
+def overridable(result):
+    """``result`` without a ``skipped`` key that is false: ansible-core skips ``failed_when`` and ``changed_when``
+    for a result that has the key at all, so a failure with ``skipped: false`` could not be overridden."""
+    if 'skipped' in result and not result['skipped']:
+        del result['skipped']
+    return result
 
 
 class ModuleDone(Exception):
@@ -91,8 +110,13 @@ class ControllerSideAction(ActionBase):
         spec = self.module_spec()
         problem = bad_int_message(self._task.args, spec['argument_spec'])
         if problem:
-            raise AnsibleActionFail(problem)
-        validation, params = self.validate_argument_spec(**spec)
+            result.update(failed=True, msg=problem)
+            return result
+        try:
+            validation, params = self.validate_argument_spec(**spec)
+        except AnsibleActionFail as exc:
+            result.update(failure_result(exc))
+            return result
         module = ControllerModule(params, bool(self._task.check_mode or self._play_context.check_mode),
                                   validation._no_log_values)  # pylint: disable=protected-access
         try:

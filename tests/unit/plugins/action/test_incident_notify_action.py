@@ -2,8 +2,6 @@
 
 import pytest
 
-from ansible.errors import AnsibleActionFail
-
 from ansible_collections.tgops.runbooks.plugins.action import incident_notify
 
 from tgops_fake_api import assert_no_secret
@@ -46,7 +44,7 @@ def test_telegram_and_slack_get_the_message_with_secrets_masked(api):
     api.route(SLACK_PATH, (200, 'ok', {'Content-Type': 'text/plain'}))
     result = run_action(telegram_args(api, text='db down (%s) via bot%s' % (DB_PASSWORD, TOKEN),
                                       redact=[DB_PASSWORD], slack_webhook_url=api.url + SLACK_PATH))
-    assert result['changed'] is True and result['passed'] is True and result['skipped'] is False
+    assert result['changed'] is True and result['passed'] is True and 'skipped' not in result
     assert result['sent'] == [{'channel': 'telegram', 'message_id': 77}, {'channel': 'slack', 'message_id': None}]
     assert result['problems'] == [] and 'warnings' not in result and 'failed' not in result
     (req,) = api.calls('/sendMessage')
@@ -87,7 +85,7 @@ def test_off_when_no_channel_is_configured(api):
 
 def test_a_missing_token_is_a_warning_not_a_failure(api):
     result = run_action(dict(text='hello', chat_id=CHAT, api_url=api.url))
-    assert 'failed' not in result and result['passed'] is False and result['skipped'] is False
+    assert 'failed' not in result and result['passed'] is False and 'skipped' not in result
     assert 'chat_id is set but bot_token is not' in result['problems'][0]
     assert any('chat_id is set but bot_token is not' in w for w in result['warnings'])
     assert api.requests == []
@@ -136,12 +134,20 @@ def test_empty_text_fails_clearly(api, text):
 
 
 def test_the_module_options_are_validated():
-    with pytest.raises(AnsibleActionFail) as raised:
-        run_action(dict(text='hello', chat_idd=CHAT))
-    assert 'chat_idd' in str(raised.value)
-    with pytest.raises(AnsibleActionFail) as raised:
-        run_action(dict(text='hello', timeout='inf'))
-    assert 'timeout must be an integer' in str(raised.value)
+    # returned, not raised: ansible-core applies a task's failed_when only to a returned failure
+    result = run_action(dict(text='hello', chat_idd=CHAT))
+    assert result['failed'] is True and 'chat_idd' in result['msg']
+    result = run_action(dict(text='hello', timeout='inf'))
+    assert result['failed'] is True and 'timeout must be an integer' in result['msg']
+
+
+def test_an_undelivered_message_is_a_failure_failed_when_can_override(api):
+    """fail_on_problem: failed and msg in the result, and no skipped key - ansible-core evaluates neither
+    failed_when nor changed_when for a result that has one, even skipped: false."""
+    api.route('/bot%s/sendMessage' % TOKEN, (500, {'ok': False, 'description': 'Internal Server Error'}))
+    result = run_action(telegram_args(api, fail_on_problem=True, max_retries=0))
+    assert result['failed'] is True and result['msg'].startswith('incident notification not delivered: telegram')
+    assert 'skipped' not in result
 
 
 def test_out_of_range_transport_options_fail(api):
