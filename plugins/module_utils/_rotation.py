@@ -42,8 +42,20 @@ _STRIPE = re.compile(r'^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$')
 _HEX64 = re.compile(r'^[0-9a-f]{64}$')
 
 
+# Ansible templates any string holding these when it reads the vault on the next run: a secret containing one
+# would be rendered (or fail) instead of read. JSON vaults cannot carry !unsafe, and no issuer's credential
+# contains them, so such a value is refused.
+TEMPLATE_MARKERS = ('{{', '{%', '{#')
+
+
 class RotationError(Exception):
     """A request that cannot be planned; the message never contains a secret value."""
+
+
+def template_marker(value):
+    """The first Jinja marker in ``value`` (a string), or None."""
+    found = [marker for marker in TEMPLATE_MARKERS if marker in value]
+    return found[0] if found else None
 
 
 def generate(name):
@@ -67,6 +79,11 @@ def check_shape(name, new, old):
         raise RotationError('the new %s is empty or has whitespace around it or line breaks' % name)
     if old is not None and new == old:
         raise RotationError('the new %s is the current one: nothing would be rotated' % name)
+    marker = template_marker(new)
+    if marker:
+        raise RotationError('the new %s contains "%s", which Ansible would template when it reads the vault on the '
+                            'next run (the stored secret would not be the one in use): refused, nothing was changed'
+                            % (name, marker))
     if name == 'secret_key' and not _HEX64.match(new):
         raise RotationError('the new secret_key must be 32 bytes as 64 lowercase hex characters')
     if name == 'db_password' and len(new) < 16:

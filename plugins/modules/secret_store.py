@@ -25,13 +25,19 @@ description:
     (comments in the encrypted file are not kept).
   - With O(vault=false) the file is a plain JSON object written C(0600) (the lab's C(.lab/secrets.json));
     O(section) then names the nested object that holds the values.
+  - A value containing a Jinja marker (C({{), C({%), C({#)) is refused, naming its variable, never the value -
+    Ansible would template it when it reads the vault on the next run, so the stored secret would not be the one
+    in use (a JSON vault cannot carry C(!unsafe), and no issuer's credential contains these).
+  - The file and its directory must be writable, checked in check mode too, so a caller can check where the values
+    will be stored before it changes anything (the secret_rotation role does, before its switch).
 extends_documentation_fragment:
   - tgops.runbooks._attributes
 attributes:
   check_mode:
     support: full
     details:
-      - In check mode the module decrypts and compares, reports RV(changed_keys) and writes nothing.
+      - In check mode the module checks that O(path) can be written, decrypts and compares, reports RV(changed_keys)
+        and writes nothing.
   diff_mode:
     support: none
   idempotent:
@@ -105,6 +111,8 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._rotation import template_marker
+
 try:
     import yaml
     HAS_YAML = True
@@ -168,8 +176,17 @@ def main():
     wrong = sorted(str(k) for k, v in values.items() if not isinstance(v, str))
     if wrong:
         module.fail_json(msg='the values of %s must be strings' % ', '.join(wrong))
+    templated = sorted('%s ("%s")' % (k, template_marker(v)) for k, v in values.items() if template_marker(v))
+    if templated:
+        module.fail_json(msg='the values of %s contain a Jinja marker, which Ansible would template when it reads %s '
+                         'on the next run: refused, nothing was written' % (', '.join(templated), path))
+    where = os.path.abspath(path)
     if not os.path.isfile(path):
-        module.fail_json(msg='%s does not exist or is not a file' % path)
+        module.fail_json(msg='%s (%s) does not exist or is not a file' % (path, where))
+    directory = os.path.dirname(where)
+    if not os.access(where, os.W_OK) or not os.access(directory, os.W_OK | os.X_OK):
+        module.fail_json(msg='%s cannot be written: the file or its directory %s is not writable by this user'
+                         % (where, directory))
     env = {}
     if p['vault_password_file']:
         if not os.path.exists(p['vault_password_file']):
@@ -200,7 +217,6 @@ def main():
     changed_keys = sorted(k for k, v in values.items() if target.get(k) != v)
     if changed_keys and not module.check_mode:
         target.update(values)
-        directory = os.path.dirname(os.path.abspath(path))
         # mkstemp creates the file 0600: the plain text is never readable by others, even for a moment.
         fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
         try:

@@ -226,3 +226,35 @@ def test_failed_verification_puts_everything_back(original, tmp_path):
     assert env_state() == env_before and open(VAULT).read() == vault_before
     assert db_login(original["postgres_password"]) is True
     assert_consistent({"postgres_password": original["postgres_password"], "secret_key": original["secret_key"]})
+
+
+@pytest.mark.parametrize("extra, words", [
+    (("-e", "secret_rotation_vault_file=/nonexistent/vault.yml"),
+     "cannot be stored in /nonexistent/vault.yml: /nonexistent/vault.yml (/nonexistent/vault.yml) does not exist"),
+    (("-e", "secret_rotation_vault_file="), "No vault file to store the new values in"),
+    # On AWX the project checkout (where the lab's vault lives) is discarded after the job.
+    (("-e", "awx_job_id=42"), "inside the project checkout, which AWX discards after the job"),
+], ids=["absent", "unset", "awx"])
+def test_new_values_that_cannot_be_stored_are_refused_before_anything(original, tmp_path, extra, words):
+    env_before, vault_before, container = env_state(), open(VAULT).read(), bot_container()
+    proc = rotate(tmp_path, ["db_password", "secret_key"], None, *extra)
+    assert proc.returncode != 0, out(proc)
+    assert words in said(proc) and "platform_secrets_vault_file" in said(proc), out(proc)
+    assert "Nothing was changed" in said(proc)
+    # Refused before the switch: no restart, no rescue (which would put back what was already revoked).
+    assert "Recreate the application" not in proc.stdout and "Put the previous" not in proc.stdout
+    assert env_state() == env_before and open(VAULT).read() == vault_before and bot_container() == container
+    assert db_login(original["postgres_password"])
+
+
+def test_a_secret_ansible_would_template_is_refused_before_anything(original, tmp_path):
+    env_before, vault_before = env_state(), open(VAULT).read()
+    # Marked unsafe, as a value from a secrets manager's lookup arrives: the braces reach the role intact.
+    varfile = tmp_path / "rotate-vars.yml"
+    varfile.write_text('rotate_secrets: [db_password]\nrotate_secrets_confirm: true\n'
+                       'rotate_secrets_new: {db_password: !unsafe "Rotated0Password0{{ 7 * 7 }}0Xyz"}\n')
+    proc = ansible_playbook("playbooks/rotate_secrets.yml", "-l", PLATFORM, "-e", "@" + str(varfile))
+    assert proc.returncode != 0, out(proc)
+    assert 'the new db_password contains "{{", which Ansible would template' in said(proc), out(proc)
+    assert env_state() == env_before and open(VAULT).read() == vault_before
+    assert db_login(original["postgres_password"])

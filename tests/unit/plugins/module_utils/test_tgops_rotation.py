@@ -109,6 +109,10 @@ def test_plan_uses_a_supplied_value():
     (['secret_key'], {'secret_key': 'not-hex'}, True, False, '64 lowercase hex'),
     (['db_password'], {'db_password': 'Qz7Qz7Qz7'}, True, False, 'shorter than 16'),
     (['db_password'], {'db_password': ' spaced-password-long '}, True, False, 'whitespace'),
+    # Ansible would template these when it reads the vault on the next run.
+    (['db_password'], {'db_password': "Pw0{{ lookup('pipe', 'id') }}"}, True, False, 'contains "{{", which Ansible'),
+    (['db_password'], {'db_password': 'Pw0Pw0Pw0Pw0{% raw %}x'}, True, False, 'contains "{%"'),
+    (['stripe_key'], {'stripe_key': 'sk_test_{#' + 'x' * 24}, True, False, 'contains "{#"'),
 ])
 def test_plan_refuses_requests_that_cannot_be_right(requested, new, confirm, check_mode, message):
     with pytest.raises(r.RotationError, match=re.escape(message)) as err:

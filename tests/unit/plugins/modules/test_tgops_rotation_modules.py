@@ -6,6 +6,10 @@ import json
 import os
 import stat
 
+import pytest
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+
 from ansible_collections.tgops.runbooks.plugins.modules import env_file, secret_rotation_plan, secret_store
 from tgops_module_runner import run_module
 
@@ -157,3 +161,46 @@ def test_secret_store_keeps_a_yaml_vault_yaml_and_edits_a_plain_json_section(tmp
     assert json.loads(read(lab)) == {'t': {'postgres_password': NEW}, 'u': {'postgres_password': OLD}}
     missing = run_module(secret_store, {'path': lab, 'values': {'a': 'b'}, 'vault': False, 'section': 'zz'})
     assert missing['failed'] and 'no object zz' in missing['msg']
+
+
+@pytest.mark.parametrize('marker', ['{{', '{%', '{#'])
+def test_secret_store_refuses_a_value_ansible_would_template(tmp_path, marker):
+    path = str(tmp_path / 'vault.yml')
+    original = FakeVault.HEADER + json.dumps({'vault_x': OLD})
+    write(path, original, 0o600)
+    value = 'Abc' + marker + " lookup('pipe', 'id') " + '}}xyz'
+    result = run_module(secret_store, {'path': path, 'values': {'vault_x': value}}, run_command=FakeVault())
+    assert result['failed'] and 'vault_x ("%s")' % marker in result['msg'] and 'nothing was written' in result['msg']
+    assert value not in result['msg'] and read(path) == original
+
+
+def test_what_secret_store_writes_reads_back_unchanged_through_ansible(tmp_path):
+    """The second read: Ansible templates the vault's strings when a run uses them. Every marker the store
+    refuses is one Ansible would render; the braces and percent signs a secret may hold come back as written."""
+    path = str(tmp_path / 'vault.yml')
+    write(path, FakeVault.HEADER + json.dumps({'vault_x': OLD}), 0o600)
+    kept = 'a{b}c%d${e}f{ g}h%}i#}j'
+    assert not run_module(secret_store, {'path': path, 'values': {'vault_x': kept}}, run_command=FakeVault()).get('failed')
+    # Read as a run reads group_vars (strings from a vars file are templates to Ansible).
+    plain = tmp_path / 'vars.yml'
+    plain.write_text(read(path)[len(FakeVault.HEADER):])
+    loader = DataLoader()
+    data = loader.load_from_file(str(plain), unsafe=True, trusted_as_template=True)  # as host_group_vars loads
+    assert Templar(loader=loader, variables=data).template(data['vault_x']) == kept
+    for marker, rendered in (('{{', "{{ 'x' }}"), ('{%', "{% if true %}x{% endif %}"), ('{#', "{# c #}x")):
+        plain.write_text(json.dumps({'vault_x': 'a' + rendered}))
+        data = loader.load_from_file(str(plain), cache='none', unsafe=True, trusted_as_template=True)
+        # what such a value would become on the next run: not what was stored
+        assert Templar(loader=loader, variables=data).template(data['vault_x']) == 'ax', marker
+
+
+def test_secret_store_says_where_it_cannot_write(tmp_path, monkeypatch):
+    path = str(tmp_path / 'vault.yml')
+    write(path, FakeVault.HEADER + json.dumps({'vault_x': OLD}), 0o600)
+    missing = run_module(secret_store, {'path': str(tmp_path / 'nope.yml'), 'values': {'vault_x': NEW}},
+                         check_mode=True, run_command=FakeVault())
+    assert missing['failed'] and str(tmp_path / 'nope.yml') in missing['msg'] and 'does not exist' in missing['msg']
+    monkeypatch.setattr(os, 'access', lambda p, mode: p != str(tmp_path))  # a read-only checkout (AWX project)
+    readonly = run_module(secret_store, {'path': path, 'values': {'vault_x': NEW}}, check_mode=True,
+                          run_command=FakeVault())
+    assert readonly['failed'] and 'cannot be written' in readonly['msg'] and str(tmp_path) in readonly['msg']
