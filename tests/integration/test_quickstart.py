@@ -51,6 +51,8 @@ def _vault_value(name, secrets):
     the incident channel's secrets stay empty, as a user who has no channel leaves them (notifications off)."""
     if name.startswith("vault_notify_"):
         return ""
+    if name == "vault_backup_hmac_key":
+        return secrets["backup"]["hmac_key"]
     for platform in ("tgquiz", "toogoodtogo"):
         prefix = "vault_%s_" % platform
         if name.startswith(prefix):
@@ -83,6 +85,11 @@ def fixture_site(tmp_path_factory, secrets_file):
                 group_vars[key] = _lab_value(lab_group[key], lab_vars)
         with open(path, "w", encoding="utf-8") as handle:
             yaml.safe_dump(group_vars, handle)
+    # Step 2b: the hosts' SSH keys, as an operator adds keys whose fingerprints they checked.
+    with open(inventory / "known_hosts", "a", encoding="utf-8") as handle:
+        for port in (2221, 2222):
+            handle.write(subprocess.run(["ssh-keyscan", "-p", str(port), "-t", "ed25519", "127.0.0.1"],
+                                        capture_output=True, text=True, check=True, timeout=30).stdout)
     # Step 3: the Vault, from the example's keys, encrypted with a password of the user's own.
     example = inventory / "group_vars" / "all" / "vault.yml.example"
     vault = {name: _vault_value(name, secrets_file) for name in _load(example)}
@@ -94,7 +101,9 @@ def fixture_site(tmp_path_factory, secrets_file):
     password.write_text("quickstart-%s\n" % os.getpid())
     password.chmod(0o600)
     env = dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_VAULT_PASSWORD_FILE=str(password), TGOPS_REPORT_DIR=str(base / "reports"))
+               ANSIBLE_VAULT_PASSWORD_FILE=str(password), TGOPS_REPORT_DIR=str(base / "reports"),
+               # A connection the lab inventory left open to the same address would skip the key check.
+               ANSIBLE_SSH_CONTROL_PATH_DIR=str(base / "cp"))
     subprocess.run([os.path.join(BIN, "ansible-vault"), "encrypt", str(vault_file)], env=env, check=True,
                    capture_output=True)
     return {"inventory": inventory, "env": env, "example": example, "vault": vault_file}
