@@ -130,8 +130,8 @@ def failure(plugin, args):
 def test_pinata_constraints_of_the_module_apply():
     assert 'parameters are required together: api_key, api_secret' in failure(
         pinata_action, dict(api_key=PINATA_KEY, api_url='http://127.0.0.1:9'))
-    assert 'mutually exclusive' in failure(pinata_action, dict(jwt='a.b.c', api_key=PINATA_KEY,
-                                                              api_secret=PINATA_SECRET))
+    assert 'mutually exclusive' in failure(pinata_action,
+                                           dict(jwt='a.b.c', api_key=PINATA_KEY, api_secret=PINATA_SECRET))
 
 
 def test_options_are_validated_as_the_module_does():
