@@ -8,7 +8,8 @@
 
 One source instead of a list per role: the inventory's secret registry (``platform_secrets``, each secret's vault
 variable) and the platform's other secret variables (off-site backup keys, HMAC key) - a secret added to the
-registry is masked everywhere without touching a role.
+registry is masked everywhere without touching a role. The filter reads the registry from the host's variables
+itself: masking uses what the run holds and requires nothing (a job without a credential has nothing of it to mask).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -62,29 +63,32 @@ def _texts(value):
     return []
 
 
-def platform_secret_values(secrets, variables, names=PLATFORM_SECRET_VARIABLES, extra='platform_redact'):
-    """The values of every secret of the platform: non-empty strings, each once, in a stable order.
+def platform_secret_values(variables, registry='platform_secrets', names=PLATFORM_SECRET_VARIABLES,
+                           extra='platform_redact'):
+    """The values of every secret the host's variables hold: non-empty strings, each once, in a stable order.
 
-    ``secrets`` is ``platform_secrets`` (secret name -> ``{env, vault[, lab]}``); ``variables`` the host's variables
-    (``hostvars[inventory_hostname]``). The values are those of each ``vault`` variable, of the variables in
-    ``names`` and the items of the list variable ``extra``; undefined and empty ones are left out. Values never
-    appear in an error.
+    ``variables`` are the host's variables (``hostvars[inventory_hostname]``). The values are those of the ``vault``
+    variable of each entry of the secret registry (the variable ``registry``, ``platform_secrets``: secret name ->
+    ``{env, vault[, lab]}``), of the variables in ``names`` and the items of the list variable ``extra``. Undefined
+    and empty ones are left out: masking needs no secret the run was not given (an AWX job template carries only
+    the credentials its playbook uses). Values never appear in an error.
     """
-    if secrets is None:
-        secrets = {}
-    if not isinstance(secrets, Mapping):
-        raise AnsibleFilterError('platform_secret_values expects platform_secrets (a dict: name -> {env, vault}), '
-                                 'got %s' % type(secrets).__name__)
     if not isinstance(variables, Mapping):
         raise AnsibleFilterError('platform_secret_values needs the host\'s variables (hostvars[inventory_hostname]), '
                                  'got %s' % type(variables).__name__)
     if isinstance(names, string_types) or not is_sequence(names):
         raise AnsibleFilterError('platform_secret_values: names must be a list of variable names')
+    secrets = _value(variables, registry) if registry else None
+    if secrets is None:
+        secrets = {}
+    if not isinstance(secrets, Mapping):
+        raise AnsibleFilterError('%s must be a dict: secret name -> {env, vault}, got %s'
+                                 % (registry, type(secrets).__name__))
     wanted = []
     for name, spec in secrets.items():
         if not isinstance(spec, Mapping) or not isinstance(spec.get('vault'), string_types) or not spec['vault']:
-            raise AnsibleFilterError('platform_secrets.%s must be a dict whose vault is the name of the variable '
-                                     'that holds the secret' % name)
+            raise AnsibleFilterError('%s.%s must be a dict whose vault is the name of the variable that holds the '
+                                     'secret' % (registry, name))
         wanted.append(spec['vault'])
     wanted.extend(names)
     values = []

@@ -23,47 +23,50 @@ class Unresolvable(dict):
 
 def test_vault_variables_of_the_registry_and_the_other_platform_secrets():
     variables = {
+        "platform_secrets": SECRETS,
         "vault_t_postgres_password": "pg-pass-1", "vault_t_secret_key": "django-secret-2",
         "vault_t_stripe_api_key": "sk_live_3", "platform_db_password": "pg-pass-1",
         "platform_backup_s3_access_key": "AKIA4", "platform_backup_s3_secret_key": "s3-secret-5",
         "platform_backup_hmac_key": "hmac-6", "platform_redact": ["extra-7", ""], "unrelated": "not-a-secret",
     }
-    assert platform_secret_values(SECRETS, variables) == [
+    assert platform_secret_values(variables) == [
         "pg-pass-1", "django-secret-2", "sk_live_3", "AKIA4", "s3-secret-5", "hmac-6", "extra-7"]
 
 
 def test_undefined_empty_and_unresolvable_values_are_left_out():
-    variables = Unresolvable(vault_t_secret_key="django-secret", vault_t_stripe_api_key="",
+    variables = Unresolvable(platform_secrets=SECRETS, vault_t_secret_key="django-secret", vault_t_stripe_api_key="",
                              platform_backup_hmac_key="{{ vault_backup_hmac_key }}", platform_bot_token=None,
                              platform_redact=None)
-    assert platform_secret_values(SECRETS, variables) == ["django-secret"]
+    assert platform_secret_values(variables) == ["django-secret"]
 
 
 def test_numbers_are_masked_as_text_and_booleans_never():
-    assert platform_secret_values({}, {"platform_db_password": 12345678, "platform_bot_token": True}) == ["12345678"]
+    assert platform_secret_values({"platform_db_password": 12345678, "platform_bot_token": True}) == ["12345678"]
 
 
 def test_no_registry_gives_the_other_platform_secrets():
-    assert platform_secret_values(None, {"platform_backup_s3_secret_key": "s3"}) == ["s3"]
+    assert platform_secret_values({"platform_backup_s3_secret_key": "s3"}) == ["s3"]
+    assert platform_secret_values({"platform_secrets": None, "platform_backup_s3_secret_key": "s3"}) == ["s3"]
 
 
-def test_names_and_extra_can_be_chosen():
-    variables = {"my_key": "k1", "my_list": ["k2"], "platform_db_password": "pw"}
-    assert platform_secret_values({}, variables, names=["my_key"], extra="my_list") == ["k1", "k2"]
+def test_registry_names_and_extra_can_be_chosen():
+    variables = {"my_key": "k1", "my_list": ["k2"], "platform_db_password": "pw", "reg": {"a": {"vault": "v"}},
+                 "v": "k0", "platform_secrets": SECRETS, "vault_t_secret_key": "not-this-one"}
+    assert platform_secret_values(variables, registry="reg", names=["my_key"], extra="my_list") == ["k0", "k1", "k2"]
 
 
-@pytest.mark.parametrize("secrets, variables, words", [
-    (["SECRET_KEY"], {}, "expects platform_secrets"),
-    ({"secret_key": "vault_x"}, {}, "platform_secrets.secret_key must be a dict"),
-    ({"secret_key": {"env": "SECRET_KEY"}}, {}, "platform_secrets.secret_key must be a dict"),
-    ({}, ["x"], "hostvars[inventory_hostname]"),
+@pytest.mark.parametrize("variables, words", [
+    ({"platform_secrets": ["SECRET_KEY"]}, "platform_secrets must be a dict"),
+    ({"platform_secrets": {"secret_key": "vault_x"}}, "platform_secrets.secret_key must be a dict"),
+    ({"platform_secrets": {"secret_key": {"env": "SECRET_KEY"}}}, "platform_secrets.secret_key must be a dict"),
+    (["x"], "hostvars[inventory_hostname]"),
 ])
-def test_bad_input_is_named(secrets, variables, words):
+def test_bad_input_is_named(variables, words):
     with pytest.raises(AnsibleFilterError, match=words.replace("[", r"\[").replace("]", r"\]")):
-        platform_secret_values(secrets, variables)
+        platform_secret_values(variables)
 
 
 def test_no_value_in_an_error():
     with pytest.raises(AnsibleFilterError) as caught:
-        platform_secret_values({"k": {"vault": 7}}, {"vault_a": "the-secret-value"})
+        platform_secret_values({"platform_secrets": {"k": {"vault": 7}}, "vault_a": "the-secret-value"})
     assert "the-secret-value" not in str(caught.value)
