@@ -245,9 +245,8 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     check_header_value,
     check_url,
     excerpt,
-    guard_int_options,
     redact_url,
-    refuse_bad_ints,
+    run_api_module,
     shown,
     url_secrets,
 )
@@ -323,7 +322,7 @@ def url_secret_spellings(url):
 
 def hide_url_secrets(module):
     """Add the secrets of O(url) to the values Ansible masks (in results, failures and the -vvv invocation, as for a
-    no_log option): called before anything can fail. Returns them."""
+    no_log option): by every failure (HealthCheckModule.fail_json) and before the module's work. Returns them."""
     secrets = url_secret_spellings(module.params.get('url'))
     for secret in secrets:
         module.no_log_values.add(secret)
@@ -383,14 +382,17 @@ def run_module(module):
     module.exit_json(**result)
 
 
+class HealthCheckModule(AnsibleModule):
+    """AnsibleModule whose every failure masks the secrets of O(url): those of its own option validation too
+    (an option of the wrong type fails before the module's code runs, the invocation quoting the URL)."""
+
+    def fail_json(self, msg, **kwargs):
+        hide_url_secrets(self)
+        super(HealthCheckModule, self).fail_json(msg=msg, **kwargs)
+
+
 def main():
-    # run_api_module's steps, with the URL's secrets masked before the first failure (a refused int option)
-    spec = module_spec()
-    spec['argument_spec'], bad_ints = guard_int_options(spec['argument_spec'])
-    module = AnsibleModule(supports_check_mode=True, **spec)
-    hide_url_secrets(module)
-    refuse_bad_ints(module, bad_ints)
-    run_module(module)
+    run_api_module(HealthCheckModule, module_spec, run_module)
 
 
 if __name__ == '__main__':

@@ -253,6 +253,9 @@ def test_the_url_secrets_reach_neither_the_invocation_nor_the_result(server, cap
     (dict(url='http://127.0.0.1:1/health?probe=1&token=' + URL_TOKEN, status_codes=['1e999999999']),
      'status_codes must be'),
     (dict(url='ftp://%s@127.0.0.1/health?sig=%s' % (URL_TOKEN, quote(URL_PW, safe=''))), 'must be an http'),
+    # refused by AnsibleModule's own validation, before the module's code runs
+    (dict(url='http://ops:%s@127.0.0.1:1/health?token=%s' % (quote(URL_PW, safe=''), URL_TOKEN), timeout='soon'),
+     'timeout'),
 ])
 def test_a_failure_quotes_no_url_secret(bad, words, capsys):
     out, result = run_for_real(bad, capsys)
