@@ -318,6 +318,28 @@ def test_a_restore_is_refused_while_a_deploy_holds_the_host_lock(mode):
         sh("rm -f %s" % LOCK)
 
 
+@pytest.mark.parametrize("playbook, extra", [
+    ("rollback.yml", ()),
+    ("rotate_secrets.yml", ("-e", '{"rotate_secrets": ["secret_key"], "rotate_secrets_confirm": true}')),
+    ("db_corruption.yml", ("-e", "db_corruption_restore_confirm=toogoodtogo")),
+    ("p1_database.yml", ("-e", "p1_database_restore_confirm=toogoodtogo",
+                         "-e", "p1_database_restore_backup=toogoodtogo_20250101_000000.sql.gz")),
+    ("missing_env.yml", ("-e", "missing_env_restore_confirm=true")),
+], ids=lambda value: value if isinstance(value, str) else "")
+def test_every_operation_that_changes_the_stack_or_database_is_refused_while_the_lock_is_held(playbook, extra):
+    """Checked in check mode (which refuses as a real run would, and cannot harm the lab if a lock were missing)."""
+    hold_lock(os.getpid())
+    try:
+        proc = ansible_playbook("playbooks/%s" % playbook, *LIMIT, "--check", *extra, env={"TGOPS_OPERATOR": "lock-test"})
+        assert proc.returncode != 0, out(proc)
+        assert "is held by lock-holder (controller %s, pid %d, deploy v1.2.0)" % (socket.gethostname(), os.getpid()) \
+            in proc.stdout, out(proc)
+        assert "deploy_lock_break=true" in proc.stdout
+        assert json.loads(sh("cat %s" % LOCK))["token"] == "held-by-test"
+    finally:
+        sh("rm -f %s" % LOCK)
+
+
 def test_a_dead_holder_is_taken_over_and_a_foreign_one_is_not():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     hold_lock(child.pid)
