@@ -324,7 +324,6 @@ def test_a_restore_is_refused_while_a_deploy_holds_the_host_lock(mode):
     ("db_corruption.yml", ("-e", "db_corruption_restore_confirm=toogoodtogo")),
     ("p1_database.yml", ("-e", "p1_database_restore_confirm=toogoodtogo",
                          "-e", "p1_database_restore_backup=toogoodtogo_20250101_000000.sql.gz")),
-    ("missing_env.yml", ("-e", "missing_env_restore_confirm=true")),
 ], ids=lambda value: value if isinstance(value, str) else "")
 def test_every_operation_that_changes_the_stack_or_database_is_refused_while_the_lock_is_held(playbook, extra):
     """Checked in check mode (which refuses as a real run would, and cannot harm the lab if a lock were missing)."""
