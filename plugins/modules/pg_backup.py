@@ -84,6 +84,7 @@ options:
   hmac_key:
     description:
       - Secret key (a vault secret) of the HMAC returned in RV(hmac). Never returned or logged.
+      - If not set, the environment variable E(TGOPS_BACKUP_HMAC_KEY) is used.
     type: str
 notes:
   - The dump runs on the host with its PostgreSQL client against O(login_host)/O(login_port) (the stack's published
@@ -196,6 +197,8 @@ stage:
 import datetime
 import os
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     BackupError,
     backup_hmac,
@@ -218,7 +221,7 @@ def main():
         label=dict(type='str'),
         mode=dict(type='raw', default='0600'),
         bin_dir=dict(type='path'),
-        hmac_key=dict(type='str', no_log=True),
+        hmac_key=dict(type='str', no_log=True, fallback=(env_fallback, ['TGOPS_BACKUP_HMAC_KEY'])),
     ), login_db_aliases=['name'])
     params = module.params
     try:

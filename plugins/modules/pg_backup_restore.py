@@ -76,11 +76,13 @@ options:
     type: str
   hmac_key:
     description:
-      - Secret key of the off-site backups' HMAC (a vault secret). Requires O(expected_hmac) and O(expected_sha256).
+      - Secret key of the off-site backups' HMAC (a vault secret), used with O(expected_hmac).
+      - If not set, the environment variable E(TGOPS_BACKUP_HMAC_KEY) is used.
     type: str
   expected_hmac:
     description:
-      - The HMAC-SHA256 recorded with the off-site copy (its C(hmac-sha256) metadata). Requires O(hmac_key).
+      - The HMAC-SHA256 recorded with the off-site copy (its C(hmac-sha256) metadata). When set (even empty), the
+        backup is authenticated - it requires O(hmac_key) and O(expected_sha256).
     type: str
   owner:
     description:
@@ -183,6 +185,8 @@ duration_seconds:
 
 import os
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     BackupError,
     check_backup_name,
@@ -202,7 +206,7 @@ def main():
         path=dict(type='path', required=True),
         backup_dir=dict(type='path'),
         expected_sha256=dict(type='str'),
-        hmac_key=dict(type='str', no_log=True),
+        hmac_key=dict(type='str', no_log=True, fallback=(env_fallback, ['TGOPS_BACKUP_HMAC_KEY'])),
         expected_hmac=dict(type='str'),
         owner=dict(type='str'),
         single_transaction=dict(type='bool', default=True),
@@ -226,9 +230,9 @@ def main():
         if problem:
             module.fail_json(msg='backup %s' % problem, stage='name', **result)
         path = result['path'] = os.path.join(params['backup_dir'], path)
-    authenticate = params['hmac_key'] is not None or params['expected_hmac'] is not None
+    authenticate = params['expected_hmac'] is not None
     if authenticate and not params['expected_sha256']:
-        module.fail_json(msg='expected_hmac and hmac_key authenticate expected_sha256: give it too', stage='authenticate',
+        module.fail_json(msg='expected_hmac authenticates expected_sha256: give it too', stage='authenticate',
                          **result)
     if not os.path.lexists(path):
         module.fail_json(msg='backup %s does not exist' % path, stage='format', **result)

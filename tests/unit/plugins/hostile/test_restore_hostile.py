@@ -143,13 +143,16 @@ def test_the_restore_test_restores_a_private_copy(backup_dir, tmp_path):
 
 # --- off-site copies: the HMAC ----------------------------------------------------------------------------
 
-def _taken(tmp_path):
+def _taken(tmp_path, **args):
     """pg_backup with the HMAC key, as the backup role runs it before an off-site upload."""
     def dump(argv, environ_update=None, **kwargs):
         shutil.copy(PLAIN_GZ, argv[argv.index('--file') + 1])
         return 0, '', ''
-    result = run_module(pg_backup, dict(CONN, login_db='toogoodtogo', dest=str(tmp_path), prefix='toogoodtogo',
-                                        format='plain_gz', hmac_key=HMAC_KEY), run_command=dump, bin_paths=BINS)
+    args = dict(CONN, login_db='toogoodtogo', dest=str(tmp_path), prefix='toogoodtogo', format='plain_gz', **args)
+    args.setdefault('hmac_key', HMAC_KEY)
+    if args['hmac_key'] is None:
+        del args['hmac_key']
+    result = run_module(pg_backup, args, run_command=dump, bin_paths=BINS)
     assert not result.get('failed'), result
     assert HMAC_KEY not in json.dumps(result)
     return result
@@ -207,3 +210,18 @@ def test_a_forged_offsite_copy_is_refused_before_anything_reads_it(tmp_path, for
         assert result['stage'] == 'authenticate'
         assert {'bytes_and_sha256': 'does not match', 'older_backup_renamed': 'does not match',
                 'no_hmac': 'carries no HMAC', 'no_key': 'no HMAC key'}[forgery] in result['msg']
+
+
+def test_the_key_may_come_from_the_environment_and_does_not_disturb_a_local_restore(tmp_path, backup_dir, monkeypatch):
+    monkeypatch.setenv('TGOPS_BACKUP_HMAC_KEY', HMAC_KEY)
+    local, _fake = _restore(dict(backup_dir=str(backup_dir), path=NAME), check_mode=True)
+    assert not local.get('failed'), local
+    taken = _taken(tmp_path, hmac_key=None)  # pg_backup reads the key from the environment too
+    monkeypatch.delenv('TGOPS_BACKUP_HMAC_KEY')
+    assert taken['hmac'] == pgb.backup_hmac(HMAC_KEY, taken['name'], taken['sha256'])
+    monkeypatch.setenv('TGOPS_BACKUP_HMAC_KEY', HMAC_KEY)
+    with open(taken['path'], 'rb') as f:
+        directory = _download(tmp_path, taken, f.read())
+    result, _fake = _restore(dict(backup_dir=str(directory), path=taken['name'], expected_sha256=taken['sha256'],
+                                  expected_hmac=taken['hmac']), check_mode=True)
+    assert not result.get('failed'), result
