@@ -56,6 +56,8 @@ SECRET_ENV = {
     ("platform_info", "database.password"): ("PGPASSWORD", "fallback"),
     ("incident_notify", "bot_token"): ("TGOPS_NOTIFY_TELEGRAM_BOT_TOKEN", "fallback"),
     ("incident_notify", "slack_webhook_url"): ("TGOPS_NOTIFY_SLACK_WEBHOOK_URL", "fallback"),
+    ("pg_backup", "hmac_key"): ("TGOPS_BACKUP_HMAC_KEY", "fallback"),
+    ("pg_backup_restore", "hmac_key"): ("TGOPS_BACKUP_HMAC_KEY", "fallback"),
 }
 PG_PASSWORD = ("login_password", ("PGPASSWORD", "libpq"))  # every module with the PostgreSQL connection options
 MANY_VALUES = {"values", "new_values", "current_values", "headers", "redact"}  # no single conventional variable
