@@ -116,10 +116,13 @@ EXAMPLES = r"""
 
 RETURN = r"""
 skipped:
-  description: V(true) when no channel is configured (nothing was sent, notifications are off).
-  returned: always
+  description:
+    - V(true) when no channel is configured (nothing was sent, notifications are off).
+    - Absent otherwise - ansible-core evaluates neither C(failed_when) nor C(changed_when) for a result that
+      has the key, even when it is false.
+  returned: when no channel is configured
   type: bool
-  sample: false
+  sample: true
 sent:
   description: The channels that took the message (in check mode, those that would be sent to).
   returned: always
