@@ -11,9 +11,10 @@ which takes an argv list and ``environ_update``. Nothing goes through a shell.
 
 * custom archives: ``pg_restore --exit-on-error --no-owner --dbname SCRATCH FILE`` (pg_restore reads the
   file itself);
-* plain SQL (``.sql``): ``psql -X -q -v ON_ERROR_STOP=1 --file FILE``;
-* gzip-compressed SQL (``.sql.gz``): ``psql`` reads a named pipe that a thread of this process fills with the
-  decompressed stream (``_pg_backup.GzipFifo``, shared with pg_backup_restore).
+* plain SQL (``.sql``, ``.sql.gz``): ``psql -X -q -v ON_ERROR_STOP=1 --file PIPE`` reads a named pipe that a
+  thread of this process fills with vetted_source(): the (decompressed) dump only as far as the verifier's lexer
+  judged it, under a fresh ``\\restrict`` key when psql has restricted mode (_pg_backup.psql_version()). psql
+  never reads the file itself, so a meta-command (``\\! cmd``) never reaches it: the stream stops before its line.
 
 The scratch database is created with a random name and dropped in ``finally`` whatever happened.
 
@@ -32,14 +33,18 @@ import shutil
 import tempfile
 import time
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import new_restrict_key, vetted_sql_file
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     BackupError,
-    GzipFifo,
+    StreamFifo,
     conn_environ,
     psql_argv,
+    psql_version,
     pinned_copy,
     quote_ident,
     restore_argv,
+    restrict_supported,
+    restrict_warning,
 )
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import conn_from_params
 
@@ -68,6 +73,13 @@ def _err_text(out, err):
     return '\n'.join(lines[-20:])
 
 
+def vetted_source(path, restrict):
+    """What psql may read of the plain dump ``path`` (``.sql`` or ``.sql.gz``): vetted_sql_file(), under a fresh
+    random ``\\restrict`` key when ``restrict``. Raises BackupCheckError (line and command) before any byte of a
+    refused line. The ``plain_source`` of _pg_backup.restore_database()."""
+    return vetted_sql_file(path, new_restrict_key() if restrict else None)
+
+
 def build_restore_argv(fmt, input_path, dbname, conn, bins):
     """argv of the restore command. ``input_path`` is the backup itself or the FIFO that carries it. No
     ``--single-transaction`` (a failed restore test drops the scratch database anyway); ``--no-owner``: the
@@ -82,7 +94,7 @@ def run_restore_test(run_command, verified, params, bins, min_rows=None, prefix=
 
     Returns a dict: database, passed, error (creating, restoring or dropping failed; None otherwise),
     duration_seconds, row_counts, min_rows_failed, count_errors, dropped, commands (argv lists; they carry no
-    password: it is in the environment)."""
+    password: it is in a password file), warnings (a psql without restricted mode)."""
     min_rows = dict(min_rows or {})
     conn = conn_from_params(params)
     env = conn_environ(conn, password_env=True)
@@ -90,7 +102,7 @@ def run_restore_test(run_command, verified, params, bins, min_rows=None, prefix=
     dbname = scratch_db_name(prefix)
     report = {
         'database': dbname, 'passed': False, 'error': None, 'duration_seconds': None, 'row_counts': {},
-        'min_rows_failed': [], 'dropped': False, 'commands': [],
+        'min_rows_failed': [], 'dropped': False, 'commands': [], 'warnings': [],
     }
 
     def run(argv):
@@ -116,13 +128,19 @@ def run_restore_test(run_command, verified, params, bins, min_rows=None, prefix=
             report['error'] = 'not restore-tested: %s' % getattr(exc, 'message', exc)
             report['dropped'] = None  # nothing was created
             return report
+        restrict = False
+        if verified['format'] == 'plain':
+            version = psql_version(run_command, bins['psql'])
+            restrict = restrict_supported(version)
+            if not restrict:
+                report['warnings'].append(restrict_warning(bins['psql'], version))
         return _run_restore_test(run, report, dict(verified, path=copy), conn, maint, dbname, bins, min_rows,
-                                 tmpdir)
+                                 tmpdir, restrict)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run_restore_test(run, report, verified, conn, maint, dbname, bins, min_rows, tmpdir):
+def _run_restore_test(run, report, verified, conn, maint, dbname, bins, min_rows, tmpdir, restrict=False):
     create = psql_argv(bins['psql'], conn, maint, 'CREATE DATABASE %s' % quote_ident(dbname))
     rc, out, err = run(create)
     if rc != 0:
@@ -133,14 +151,18 @@ def _run_restore_test(run, report, verified, conn, maint, dbname, bins, min_rows
     fifo = None
     try:
         path = verified['path']
-        # gzip around the whole file (a .sql.gz, or a gzipped archive) is decompressed into a FIFO; the zlib
-        # data blocks inside a custom archive are pg_restore's business
-        if verified['format'] == 'plain' and verified.get('compression') == 'gzip':
-            fifo = GzipFifo(path, tmpdir).__enter__()
+        # plain SQL, gzipped or not, reaches psql only as the vetted stream in a FIFO; the zlib data blocks inside
+        # a custom archive are pg_restore's business
+        if verified['format'] == 'plain':
+            fifo = StreamFifo(lambda: vetted_source(verified['path'], restrict), tmpdir).__enter__()
             path = fifo.path
         rc, out, err = run(build_restore_argv(verified['format'], path, dbname, conn, bins))
         if fifo is not None:
             fifo.feeder.finish()
+            if fifo.feeder.refused is not None:
+                report['error'] = 'restore into %s refused: psql got nothing past this: %s' % (
+                    dbname, fifo.feeder.error)
+                return report
         if rc != 0:
             report['error'] = 'restore into %s failed (rc=%d): %s' % (dbname, rc, _err_text(out, err))
             return report

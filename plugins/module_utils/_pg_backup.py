@@ -558,22 +558,73 @@ def detect_format(path):
     return 'plain'
 
 
-class GzipFifoFeeder(object):
-    """Writes the decompressed content of ``path`` into the FIFO ``fifo`` from a thread, for a client to read.
+# psql learned \restrict (restricted mode: every meta-command but the matching \unrestrict refused) in the
+# August 2025 minor releases; any 18 has it.
+RESTRICT_SINCE = {13: 22, 14: 19, 15: 14, 16: 10, 17: 6}
+RESTRICT_RELEASES = '13.22, 14.19, 15.14, 16.10, 17.6 or 18'
+PSQL_VERSION_RE = re.compile(r'\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?')
+
+
+def psql_version(run_command, psql):
+    """``(major, minor)`` of ``psql --version``, or None when it cannot be told. A restore asks once, before its
+    first step; the call is not one of its commands."""
+    try:
+        rc, out, dummy = run_command([psql, '--version'])
+    except (IOError, OSError):
+        return None
+    match = PSQL_VERSION_RE.search(out or '') if rc == 0 else None
+    return (int(match.group(1)), int(match.group(2) or 0)) if match else None
+
+
+def restrict_supported(version):
+    """Whether a psql of ``version`` (psql_version()) knows \\restrict."""
+    if not version:
+        return False
+    major, minor = version
+    return major >= 18 or (major in RESTRICT_SINCE and minor >= RESTRICT_SINCE[major])
+
+
+def restrict_warning(psql, version):
+    """The warning for a plain restore by a psql without \\restrict (None when it has it)."""
+    if restrict_supported(version):
+        return None
+    what = ('%s is version %d.%d, older than' % ((psql,) + tuple(version)) if version else
+            'the version of %s could not be told (psql --version), so it is taken as older than' % psql)
+    return ('%s the releases with restricted mode (\\restrict: psql %s): the plain dump is streamed only as far as '
+            'the verifier judged it, but psql itself will not refuse a meta-command the verifier could not see; '
+            'upgrade the PostgreSQL client' % (what, RESTRICT_RELEASES))
+
+
+def gzip_blocks(path):
+    """The decompressed content of the gzip file ``path``, block by block."""
+    with gzip.open(path, 'rb') as src:
+        while True:
+            block = src.read(FEED_BLOCK)
+            if not block:
+                return
+            yield block
+
+
+class FifoFeeder(object):
+    """Writes the blocks of ``source()`` (a callable returning an iterable of bytes, called at each open) into the
+    FIFO ``fifo`` from a thread, for a client to read.
 
     ``run_command(data=...)`` would hold the whole dump in memory and ``gunzip -c | psql`` would need a shell.
     The FIFO is opened non-blocking and retried until the client opens it, so a client that fails before
     reading (wrong password, server down) never leaves the thread blocked; a client that stops reading
-    (ON_ERROR_STOP) ends it with EPIPE. It stops once the whole stream is written, or when ``finish()`` is
-    called (the client has exited). Only ``psql`` reads a FIFO: ``pg_restore`` opens its input twice (format
-    detection, then reading), which a pipe cannot serve."""
+    (ON_ERROR_STOP) ends it with EPIPE. It stops once the whole stream is written, when ``finish()`` is
+    called (the client has exited), or when the source raises: then nothing more is written, the pipe is
+    closed and ``refused`` holds the exception (a plain dump's refused meta-command, never handed to the
+    client). Only ``psql`` reads a FIFO: ``pg_restore`` opens its input twice (format detection, then
+    reading), which a pipe cannot serve."""
 
-    def __init__(self, path, fifo, max_opens=1):
-        self.path = path
+    def __init__(self, source, fifo, max_opens=1):
+        self.source = source
         self.fifo = fifo
         self.max_opens = max_opens
         self.stop = threading.Event()
         self.error = None
+        self.refused = None
         self.bytes_written = 0
         self.opens = 0
         self.complete = False
@@ -596,24 +647,32 @@ class GzipFifoFeeder(object):
         return None
 
     def _run(self):
-        while self.opens < self.max_opens and not self.complete:
+        while self.opens < self.max_opens and not self.complete and self.refused is None:
             fd = self._open()
             if fd is None:
                 return
             self.opens += 1
             self.error = None
             self.bytes_written = 0
+            blocks = None
             try:
                 os.set_blocking(fd, True)
                 with os.fdopen(fd, 'wb') as out:
                     fd = None
-                    with gzip.open(self.path, 'rb') as src:
-                        while True:
-                            block = src.read(FEED_BLOCK)
-                            if not block:
-                                break
-                            out.write(block)
-                            self.bytes_written += len(block)
+                    blocks = iter(self.source())
+                    while True:
+                        try:
+                            block = next(blocks)
+                        except StopIteration:
+                            break
+                        except Exception as exc:  # pylint: disable=broad-except
+                            # the source refused what follows (or could not read it): the client gets no more
+                            self.refused = exc
+                            self.error = 'stopped after %d bytes: %s' % (
+                                self.bytes_written, getattr(exc, 'message', None) or exc)
+                            return
+                        out.write(block)
+                        self.bytes_written += len(block)
                 self.complete = True
             except (IOError, OSError, EOFError) as exc:
                 if getattr(exc, 'errno', None) == errno.EPIPE:
@@ -622,6 +681,8 @@ class GzipFifoFeeder(object):
                     self.error = 'feeding the restore pipe failed after %d bytes: %s' % (self.bytes_written, exc)
                     return
             finally:
+                if blocks is not None and hasattr(blocks, 'close'):
+                    blocks.close()
                 if fd is not None:
                     os.close(fd)
 
@@ -630,13 +691,21 @@ class GzipFifoFeeder(object):
         self.thread.join(timeout)
 
 
-class GzipFifo(object):
-    """``with GzipFifo(path, tmpdir) as fifo:`` a FIFO (0600, in a private directory) that a GzipFifoFeeder
-    fills with the decompressed ``path``; ``fifo.path`` goes to the client, ``fifo.feeder`` says how it went.
+class GzipFifoFeeder(FifoFeeder):
+    """A FifoFeeder of the decompressed gzip file ``path``."""
+
+    def __init__(self, path, fifo, max_opens=1):
+        super(GzipFifoFeeder, self).__init__(lambda: gzip_blocks(path), fifo, max_opens)
+        self.path = path
+
+
+class StreamFifo(object):
+    """``with StreamFifo(source, tmpdir) as fifo:`` a FIFO (0600, in a private directory) that a FifoFeeder
+    fills with the blocks of ``source()``; ``fifo.path`` goes to the client, ``fifo.feeder`` says how it went.
     On exit the feeder is stopped and the directory removed."""
 
-    def __init__(self, path, tmpdir=None):
-        self.source = path
+    def __init__(self, source, tmpdir=None):
+        self.source = source
         self.tmpdir = tmpdir
         self.workdir = None
         self.path = None
@@ -648,7 +717,7 @@ class GzipFifo(object):
             os.chmod(self.workdir, 0o700)
             self.path = os.path.join(self.workdir, 'backup.pipe')
             os.mkfifo(self.path, 0o600)
-            self.feeder = GzipFifoFeeder(self.source, self.path).start()
+            self.feeder = FifoFeeder(self.source, self.path).start()
         except BaseException:
             shutil.rmtree(self.workdir, ignore_errors=True)
             raise
@@ -659,6 +728,14 @@ class GzipFifo(object):
             self.feeder.finish()
         shutil.rmtree(self.workdir, ignore_errors=True)
         return False
+
+
+class GzipFifo(StreamFifo):
+    """A StreamFifo of the decompressed gzip file ``path`` (raw bytes, unjudged: a restore feeds psql a
+    vetted stream instead)."""
+
+    def __init__(self, path, tmpdir=None):
+        super(GzipFifo, self).__init__(lambda: gzip_blocks(path), tmpdir)
 
 
 def psql_argv(psql, conn, dbname, sql, tuples_only=False):
@@ -690,7 +767,8 @@ def restore_plan(bins, conn, dbname, owner, fmt, path, maintenance_db='postgres'
     create = 'CREATE DATABASE %s TEMPLATE template0' % quote_ident(dbname)
     if owner:
         create += ' OWNER %s' % quote_ident(owner)
-    source = path if fmt != 'plain_gz' else '<fifo: gunzip %s>' % path
+    # plain SQL reaches psql only through a FIFO fed with the vetted stream (see restore_database)
+    source = path if fmt == 'custom' else '<fifo: vetted %s>' % path
     return [
         ('drop', psql_argv(bins['psql'], conn, maintenance_db,
                            'DROP DATABASE IF EXISTS %s WITH (FORCE)' % quote_ident(dbname))),
@@ -713,16 +791,25 @@ def compare_row_counts(expected, actual):
 
 def restore_database(run_command, bins, conn, dbname, path, owner=None, maintenance_db='postgres',
                      single_transaction=True, no_owner=False, expected_row_counts=None, tmpdir=None,
-                     expected_sha256=None):
+                     expected_sha256=None, plain_source=None):
     """Drop ``dbname``, create it again and restore ``path`` into it, then count rows.
 
     ``path`` is first copied into a private directory under ``tmpdir`` while its SHA-256 is computed; with
     ``expected_sha256`` (the pin its verification returned) a different file stops everything before the drop
     (BackupError stage ``pin``, the database untouched). Only that copy reaches the client.
 
-    Returns a report (format, sha256, size, commands, row_counts, dropped, duration_seconds). Raises BackupError
-    with ``stage`` and ``dropped`` (whether the database was already dropped: the caller must put it back)."""
-    report = {'format': None, 'sha256': None, 'size': None, 'commands': [], 'row_counts': {}, 'dropped': False}
+    Plain SQL (``.sql``, ``.sql.gz``) needs ``plain_source(copy, restrict)``: an iterable of the bytes psql may
+    read (``_backup_restore.vetted_source``: only what the verifier judged, under a fresh ``\\restrict`` key when
+    ``restrict``), which raises at a meta-command. The whole copy is judged once before the drop (BackupError
+    stage ``content``, the database untouched), then streamed again to psql through a FIFO - never ``--file``
+    of the backup. ``restrict`` is set when ``psql --version`` is a release with restricted mode; otherwise
+    ``report['warnings']`` says so.
+
+    Returns a report (format, sha256, size, commands, row_counts, dropped, duration_seconds, warnings). Raises
+    BackupError with ``stage`` and ``dropped`` (whether the database was already dropped: the caller must put it
+    back)."""
+    report = {'format': None, 'sha256': None, 'size': None, 'commands': [], 'row_counts': {}, 'dropped': False,
+              'warnings': []}
     workdir = tempfile.mkdtemp(prefix='tgops-restore-', dir=tmpdir)
     try:
         os.chmod(workdir, 0o700)
@@ -738,15 +825,36 @@ def restore_database(run_command, bins, conn, dbname, path, owner=None, maintena
             report['format'] = fmt = detect_format(source)
         except BackupError as exc:
             raise BackupError('format', exc.message.replace(source, path), dropped=False, report=report)
+        restrict = False
+        if fmt != 'custom':
+            _judge_plain(plain_source, source, path, report)
+            version = psql_version(run_command, bins['psql'])
+            restrict = restrict_supported(version)
+            if not restrict:
+                report['warnings'].append(restrict_warning(bins['psql'], version))
         _restore_pinned(run_command, bins, conn, dbname, source, fmt, owner, maintenance_db, single_transaction,
-                        no_owner, expected_row_counts, tmpdir, report)
+                        no_owner, expected_row_counts, tmpdir, report, plain_source, restrict)
         return report
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _judge_plain(plain_source, source, path, report):
+    """Read the whole vetted stream of the private copy once, before anything is dropped."""
+    if plain_source is None:
+        raise BackupError('content', 'a plain SQL restore needs a vetting source (plain_source): refusing to hand '
+                                     'psql bytes nobody judged', dropped=False, report=report)
+    try:
+        for dummy in plain_source(source, False):
+            pass
+    except Exception as exc:  # pylint: disable=broad-except
+        # BackupCheckError (a meta-command, an incomplete dump) or the copy cannot be read
+        raise BackupError('content', '%s holds what psql must not run: %s' % (
+            path, (getattr(exc, 'message', None) or str(exc)).replace(source, path)), dropped=False, report=report)
+
+
 def _restore_pinned(run_command, bins, conn, dbname, source, fmt, owner, maintenance_db, single_transaction,
-                    no_owner, expected_row_counts, tmpdir, report):
+                    no_owner, expected_row_counts, tmpdir, report, plain_source=None, restrict=False):
     if fmt == 'custom' and not bins.get('pg_restore'):
         raise BackupError('format', 'a custom archive needs pg_restore, which was not found', dropped=False,
                           report=report)
@@ -766,16 +874,22 @@ def _restore_pinned(run_command, bins, conn, dbname, source, fmt, owner, mainten
         run('drop', steps[0][1])
         report['dropped'] = True
         run('create', steps[1][1])
-        if fmt == 'plain_gz':
-            with GzipFifo(source, tmpdir) as fifo:
-                run('restore', restore_argv(bins, conn, dbname, fmt, fifo.path, single_transaction, no_owner))
-                fifo.feeder.finish()
+        if fmt == 'custom':
+            run('restore', restore_argv(bins, conn, dbname, fmt, source, single_transaction, no_owner))
+        else:
+            with StreamFifo(lambda: plain_source(source, restrict), tmpdir) as fifo:
+                try:
+                    run('restore', restore_argv(bins, conn, dbname, fmt, fifo.path, single_transaction, no_owner))
+                finally:
+                    fifo.feeder.finish()
+                if fifo.feeder.refused is not None:
+                    # judged before the drop, so only a copy changed behind this process gets here
+                    raise BackupError('restore', 'the backup was refused while psql read it, which got nothing '
+                                                 'past this: %s' % fifo.feeder.error, dropped=True, report=report)
                 if not fifo.feeder.complete:
                     raise BackupError('restore', 'psql did not read the whole backup: %s'
                                       % (fifo.feeder.error or 'pipe not read to its end'), dropped=True,
                                       report=report)
-        else:
-            run('restore', restore_argv(bins, conn, dbname, fmt, source, single_transaction, no_owner))
         for table in sorted(expected_row_counts or {}):
             out = run('count', psql_argv(bins['psql'], conn, dbname, 'SELECT count(*) FROM %s' % quote_ident(table),
                                          tuples_only=True))

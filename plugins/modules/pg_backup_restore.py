@@ -20,9 +20,18 @@ description:
   - O(login_db) is the database replaced; the module connects to O(maintenance_db) to drop and create it.
   - C(DROP DATABASE ... WITH (FORCE)) (ends the sessions still connected; PostgreSQL 13 or later), then
     C(CREATE DATABASE ... TEMPLATE template0 OWNER) O(owner), then C(pg_restore --exit-on-error) (custom archives)
-    or C(psql -v ON_ERROR_STOP=1) (plain SQL; a C(.sql.gz) is decompressed by the module into a private named
-    pipe), both C(--single-transaction) by default so that a failed restore leaves an empty database, never a
-    half-restored one.
+    or C(psql -X -v ON_ERROR_STOP=1) (plain SQL), both C(--single-transaction) by default so that a failed restore
+    leaves an empty database, never a half-restored one.
+  - Plain SQL (C(.sql) and C(.sql.gz)) never reaches psql as a file - psql runs any meta-command in a script
+    (C(\! command) runs a shell command as the database client). The module judges the whole dump with the lexer of
+    M(tgops.runbooks.backup_verify) before the database is dropped - a psql meta-command other than pg_dump's own
+    C(\restrict) pair fails with its line and name (RV(stage=content), RV(dropped=false)) - then feeds psql, through
+    a private named pipe, only the bytes that lexer judged (decompressed for a C(.sql.gz)), starting with
+    C(\restrict) and a fresh random key the dump cannot end, so that psql itself refuses any meta-command.
+  - C(\restrict) needs psql 13.22, 14.19, 15.14, 16.10, 17.6, 18 or later (the releases of August 2025), read from
+    C(psql --version). With an older psql (or one whose version cannot be read) the stream is still only the judged
+    bytes, but without C(\restrict), and the module warns that this psql is older than those releases - upgrade the
+    client (see O(bin_dir)).
   - With O(expected_row_counts) (the C(row_counts) M(tgops.runbooks.backup_verify) read from the backup), counts
     the rows of those tables afterwards and fails when any differs.
   - The format is read from the content (C(PGDMP) magic, gzip magic, SQL text), not from the name.
@@ -50,7 +59,8 @@ attributes:
     support: full
     details:
       - In check mode the module checks the file (name, type, HMAC, every byte against O(expected_sha256)), reads its
-        format and returns its SHA-256 and the commands it would run (RV(commands)), and changes nothing. The
+        format, judges a plain dump's content (RV(stage=content)), returns its SHA-256 and the commands it would
+        run (RV(commands)), and changes nothing. The
         C(tgops.runbooks.restore) role runs it so first, to pin the backup before verifying it.
   diff_mode:
     support: none
@@ -174,7 +184,8 @@ dropped:
 stage:
   description:
     - On failure, the step that failed - C(name) (not a regular file in the backup directory), C(authenticate)
-      (HMAC), C(pin) (not the expected bytes), C(format), C(drop), C(create), C(restore), C(count) or C(verify).
+      (HMAC), C(pin) (not the expected bytes), C(format), C(content) (a plain dump holds a psql meta-command or is
+      incomplete; nothing was touched), C(drop), C(create), C(restore), C(count) or C(verify).
   returned: failure
   type: str
 duration_seconds:
@@ -187,6 +198,8 @@ import os
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_restore import vetted_source
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import BackupCheckError
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     BackupError,
     check_backup_name,
@@ -246,6 +259,13 @@ def main():
         except (IOError, OSError) as exc:
             module.fail_json(msg='cannot read %s: %s' % (path, exc), stage='pin', **result)
         result.update(format=fmt, sha256=pinned['sha256'], size=pinned['size'])
+        if fmt != 'custom':
+            try:
+                for dummy in vetted_source(path, False):
+                    pass
+            except BackupCheckError as exc:
+                module.fail_json(msg='refusing %s: it holds what psql must not run: %s' % (path, exc.message),
+                                 stage='content', **result)
         bins = {'psql': 'psql', 'pg_restore': 'pg_restore'}
         steps = restore_plan(bins, conn, params['login_db'], owner, fmt, path, params['maintenance_db'],
                              params['single_transaction'], params['no_owner'])
@@ -272,8 +292,10 @@ def main():
                                   maintenance_db=params['maintenance_db'],
                                   single_transaction=params['single_transaction'], no_owner=params['no_owner'],
                                   expected_row_counts=expected, tmpdir=module.tmpdir,
-                                  expected_sha256=params['expected_sha256'])
+                                  expected_sha256=params['expected_sha256'], plain_source=vetted_source)
     except BackupError as exc:
+        for warning in (exc.details.get('report') or {}).get('warnings') or []:
+            module.warn(warning)
         report = exc.details.get('report') or {}
         result.update(changed=bool(exc.details.get('dropped')), dropped=bool(exc.details.get('dropped')),
                       commands=report.get('commands', []), row_counts=report.get('row_counts', {}), stage=exc.stage)
@@ -283,6 +305,8 @@ def main():
         module.fail_json(msg='restore of %s into %s failed at %s: %s%s' % (
             path, params['login_db'], exc.stage, exc.message,
             ' (the database was dropped)' if result['dropped'] else ' (the database was not touched)'), **result)
+    for warning in report.pop('warnings', []):
+        module.warn(warning)
     result.update(changed=True, **report)
     module.exit_json(**result)
 

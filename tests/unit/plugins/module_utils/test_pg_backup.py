@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _pg_backup as pgb
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_restore import vetted_source
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'backups')
 CUSTOM = os.path.abspath(os.path.join(FIXTURES, 'tgquiz_fixture.dump'))
@@ -396,17 +397,26 @@ def test_detect_format(tmp_path):
         pgb.detect_format(str(junk))
 
 
-class FakePostgres(object):
-    """psql/pg_restore: records argv; fails the step named in ``fail``; psql reads the FIFO it is given."""
+PSQL_15_18 = 'psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n'
 
-    def __init__(self, fail=None, counts=None, read_fifo=True):
+
+class FakePostgres(object):
+    """psql/pg_restore: records argv (``psql --version`` apart, in ``versions``); fails the step named in
+    ``fail``; psql reads the FIFO it is given."""
+
+    def __init__(self, fail=None, counts=None, read_fifo=True, version=PSQL_15_18):
         self.fail = fail
         self.counts = counts or {}
         self.read_fifo = read_fifo
+        self.version = version
+        self.versions = 0
         self.calls = []
         self.fed = None
 
     def __call__(self, argv, environ_update=None):
+        if argv[1:] == ['--version']:
+            self.versions += 1
+            return 0, self.version, ''
         self.calls.append(list(argv))
         if '--command' in argv:
             sql = argv[argv.index('--command') + 1]
@@ -440,19 +450,35 @@ def test_restore_custom_drops_creates_and_restores_with_exit_on_error(tmp_path):
     assert report['row_counts'] == {'public.users': 40} and report['dropped'] and report['format'] == 'custom'
 
 
+def _unrestricted(fed):
+    """The stream without its first line, which must be \\restrict and a fresh 64-character key."""
+    first, rest = fed.split(b'\n', 1)
+    assert first.startswith(b'\\restrict ') and len(first) == len(b'\\restrict ') + 64 and first[10:].isalnum()
+    return rest
+
+
+def _without_restrict(dump):
+    """The dump without its own \\restrict / \\unrestrict lines (the vetted stream drops them)."""
+    return b''.join(line for line in dump.splitlines(True)
+                    if not line.startswith((b'\\restrict ', b'\\unrestrict ')))
+
+
 def test_restore_plain_gz_streams_through_a_fifo_with_on_error_stop(tmp_path):
     fake = FakePostgres()
-    pgb.restore_database(fake, BINS, CONN, 'toogoodtogo', PLAIN_GZ, tmpdir=str(tmp_path))
+    report = pgb.restore_database(fake, BINS, CONN, 'toogoodtogo', PLAIN_GZ, tmpdir=str(tmp_path),
+                                  plain_source=vetted_source)
     restore = fake.calls[2]
     assert restore[:6] == ['/usr/bin/psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction']
+    assert fake.versions == 1 and report['warnings'] == []
     with gzip.open(PLAIN_GZ, 'rb') as f:
-        assert fake.fed == f.read()
+        assert _unrestricted(fake.fed) == _without_restrict(f.read())
     assert os.listdir(str(tmp_path)) == [], 'FIFO and password file removed'
 
 
 def test_restore_fails_when_psql_does_not_read_the_whole_backup(tmp_path):
     with pytest.raises(pgb.BackupError, match='did not read the whole backup') as exc:
-        pgb.restore_database(FakePostgres(read_fifo=False), BINS, CONN, 'toogoodtogo', PLAIN_GZ, tmpdir=str(tmp_path))
+        pgb.restore_database(FakePostgres(read_fifo=False), BINS, CONN, 'toogoodtogo', PLAIN_GZ, tmpdir=str(tmp_path),
+                             plain_source=vetted_source)
     assert exc.value.details['dropped'] is True
 
 
@@ -477,7 +503,7 @@ def test_restore_row_count_mismatch_fails_verification(tmp_path):
 def test_restore_plan_in_check_mode_order():
     steps = pgb.restore_plan(BINS, CONN, 'toogoodtogo', 'toogoodtogo', 'plain_gz', '/b/x.sql.gz')
     assert [s for s, _argv in steps] == ['drop', 'create', 'restore']
-    assert steps[2][1][-1] == '<fifo: gunzip /b/x.sql.gz>'
+    assert steps[2][1][-2:] == ['--file', '<fifo: vetted /b/x.sql.gz>']
     assert pgb.compare_row_counts({'a': 1}, {}) == ['a: 1 rows in the backup, not counted after the restore']
 
 
@@ -579,8 +605,9 @@ def test_restore_reads_only_its_private_copy(tmp_path):
     backup.write_bytes(original)
     fake = SwapAfterCopy(str(backup), gzip.compress(b'\\! id > /tmp/pwned\n'))
     report = pgb.restore_database(fake, BINS, CONN, 'toogoodtogo', str(backup), tmpdir=str(tmp_path),
-                                  expected_sha256=hashlib.sha256(original).hexdigest())
-    assert fake.fed == gzip.decompress(original) and report['sha256'] == hashlib.sha256(original).hexdigest()
+                                  expected_sha256=hashlib.sha256(original).hexdigest(), plain_source=vetted_source)
+    assert _unrestricted(fake.fed) == _without_restrict(gzip.decompress(original))
+    assert report['sha256'] == hashlib.sha256(original).hexdigest()
     assert backup.read_bytes() != original, 'the swap happened'
 
 
