@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import fnmatch
 import os
+import stat
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import quote_ident
@@ -104,9 +105,13 @@ def judge(checked):
                 tables_checked=len(tables), indexes_checked=len(checked['relations']) - len(tables))
 
 
-def list_backups(directory, pattern, exclude_labels, listdir=os.listdir, stat=os.stat):
+def list_backups(directory, pattern, exclude_labels, listdir=os.listdir, lstat=os.lstat):
     """Backups in ``directory`` whose names match the glob ``pattern``, newest first (modification time,
-    then name), without those whose name carries one of ``exclude_labels`` (``..._<label>.<ext>``)."""
+    then name), without those whose name carries one of ``exclude_labels`` (``..._<label>.<ext>``).
+
+    Only regular files count, judged by ``lstat``: a symbolic link (whose target's mtime could make it the newest,
+    and whose target lies outside the directory), a directory or a FIFO under a backup's name is skipped, and so
+    is a name gone before it was looked at."""
     found = []
     for name in listdir(directory):
         if not fnmatch.fnmatch(name, pattern):
@@ -115,7 +120,12 @@ def list_backups(directory, pattern, exclude_labels, listdir=os.listdir, stat=os
         if any(stem.endswith('_' + label) for label in exclude_labels if label):
             continue
         path = os.path.join(directory, name)
-        info = stat(path)
+        try:
+            info = lstat(path)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
         found.append(dict(name=name, path=path, size=info.st_size, mtime=int(info.st_mtime)))
     found.sort(key=lambda b: (b['mtime'], b['name']), reverse=True)
     return found
