@@ -298,8 +298,8 @@ def test_restore_plain_gzip_streams_through_fifo():
     # the dump as judged, its own \\restrict pair replaced by a fresh key psql 15.18 keeps to the end
     first, rest = fake.fed.split(b'\n', 1)
     assert first.startswith(b'\\restrict ') and len(first) == 10 + 64 and first[10:] not in dump
-    assert rest == b''.join(line for line in dump.splitlines(True) if not line.startswith((b'\\restrict ',
-                                                                                         b'\\unrestrict ')))
+    own = (b'\\restrict ', b'\\unrestrict ')
+    assert rest == b''.join(line for line in dump.splitlines(True) if not line.startswith(own))
     assert fake.versions == [['/usr/bin/psql', '--version']] and result['restore']['warnings'] == []
     restore_argv = fake.argvs()[1]
     assert restore_argv[:5] == ['/usr/bin/psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1']
