@@ -295,7 +295,7 @@ def test_restore_plain_gzip_streams_through_fifo():
     assert not result.get('failed'), result['msg']
     with gzip.open(PLAIN_GZ, 'rb') as f:
         dump = f.read()
-    # the dump as judged, its own \\restrict pair replaced by a fresh key psql 15.18 keeps to the end
+    # the dump as judged, its own \restrict pair replaced by a fresh key psql 15.18 keeps to the end
     first, rest = fake.fed.split(b'\n', 1)
     assert first.startswith(b'\\restrict ') and len(first) == 10 + 64 and first[10:] not in dump
     own = (b'\\restrict ', b'\\unrestrict ')
