@@ -60,13 +60,16 @@ sanity: venv docker
 unit: venv
 	$(BIN)/pytest -q tests/unit
 
+# One molecule scenario per role that changes a host; they run against the lab.
+MOLECULE_ALL = for s in molecule/*/molecule.yml; do $(BIN)/molecule test -s "$$(basename "$$(dirname "$$s")")"; done
+
+# The scenarios follow the tests on the same lab (not `$(MAKE) molecule`, which would bring the lab up again).
 integration: lab
 	$(BIN)/pytest -q tests/integration
-	$(MAKE) molecule
+	$(MOLECULE_ALL)
 
-# One molecule scenario per role that changes a host; they run against the lab.
 molecule: lab
-	for s in molecule/*/molecule.yml; do $(BIN)/molecule test -s "$$(basename "$$(dirname "$$s")")"; done
+	$(MOLECULE_ALL)
 
 build: venv
 	bash scripts/build-collection.sh
