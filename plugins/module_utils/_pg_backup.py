@@ -827,11 +827,12 @@ def restore_database(run_command, bins, conn, dbname, path, owner=None, maintena
             raise BackupError('format', exc.message.replace(source, path), dropped=False, report=report)
         restrict = False
         if fmt != 'custom':
-            _judge_plain(plain_source, source, path, report)
             version = psql_version(run_command, bins['psql'])
             restrict = restrict_supported(version)
             if not restrict:
                 report['warnings'].append(restrict_warning(bins['psql'], version))
+            # judged as it will be streamed: under \restrict a \connect (pg_dump -C) is refused here, not after the drop
+            _judge_plain(plain_source, source, path, report, restrict)
         _restore_pinned(run_command, bins, conn, dbname, source, fmt, owner, maintenance_db, single_transaction,
                         no_owner, expected_row_counts, tmpdir, report, plain_source, restrict)
         return report
@@ -839,13 +840,13 @@ def restore_database(run_command, bins, conn, dbname, path, owner=None, maintena
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _judge_plain(plain_source, source, path, report):
+def _judge_plain(plain_source, source, path, report, restrict):
     """Read the whole vetted stream of the private copy once, before anything is dropped."""
     if plain_source is None:
         raise BackupError('content', 'a plain SQL restore needs a vetting source (plain_source): refusing to hand '
                                      'psql bytes nobody judged', dropped=False, report=report)
     try:
-        for dummy in plain_source(source, False):
+        for dummy in plain_source(source, restrict):
             pass
     except Exception as exc:  # pylint: disable=broad-except
         # BackupCheckError (a meta-command, an incomplete dump) or the copy cannot be read

@@ -298,3 +298,17 @@ def test_real_psql_restore_test_never_runs_the_meta_command(tmp_path, server, gz
     assert not os.path.exists(marker), 'psql ran \\! touch'
     assert not report['passed'] and 'psql meta-command \\! on line 3' in report['error'], report
     assert server.queries[0].startswith('CREATE DATABASE') and report['dropped'], 'psql ran, on the vetted stream'
+
+
+def test_restore_of_a_create_dump_is_refused_before_the_drop(tmp_path):
+    """pg_dump -C writes \\connect, which restricted mode cannot run: judged as streamed, so refused before the
+    drop (not half-way through the restore, after it)."""
+    path = tmp_path / (NAME + '.sql.gz')
+    shutil.copy(os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'backups',
+                             'create_plain_fixture.sql.gz'), str(path))
+    fake = Recorder()
+    result = run_module(pg_backup_restore, dict(login_host='127.0.0.1', login_user='postgres', login_db='app',
+                                                path=str(path)), run_command=fake, bin_paths=BINS)
+    assert result.get('failed') and result['stage'] == 'content', result
+    assert 'psql meta-command \\connect on line' in result['msg'] and result['dropped'] is False
+    assert fake.calls == [] and fake.fed == []
