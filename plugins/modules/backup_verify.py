@@ -144,6 +144,10 @@ options:
         host, and a role that may create databases. The connection options are below.
       - A gzipped dump is decompressed by the module into a named pipe that C(psql) or C(pg_restore) reads,
         so nothing is held in memory or written to disk.
+      - C(psql) never reads a plain dump itself - it reads, through a named pipe, only the bytes the verifier
+        judged (a refused line stops the stream before any byte of it), under a fresh C(\restrict) key the dump
+        cannot end when C(psql) supports it (13.22, 14.19, 15.14, 16.10, 17.6, 18 and later); an older C(psql)
+        gets the vetted bytes without it and a warning.
     type: bool
     default: false
   restore_min_rows:
@@ -355,7 +359,8 @@ restore:
   description:
     - Result of the restore test - C(database) (scratch name), C(passed), C(error), C(duration_seconds),
       C(row_counts), C(min_rows_failed), C(dropped), C(commands) (argv lists, without the password, which
-      travels in C(PGPASSWORD)), or C(skipped) with a C(reason).
+      travels in a private password file, C(PGPASSFILE)), C(warnings) (also given as module warnings), or
+      C(skipped) with a C(reason).
   returned: when O(restore_test=true)
   type: dict
 backups:
@@ -633,6 +638,8 @@ def main():
     if params['restore_test']:
         restore = _restore(module, result)
         result['restore'] = restore
+        for warning in restore.get('warnings') or []:
+            module.warn(warning)
         if not restore.get('skipped'):
             checks = result['checks']
             restore_ok = restore['error'] is None

@@ -309,6 +309,17 @@ def test_restore_plain_gzip_streams_through_fifo():
     _assert_password_only_in_env(fake, result)
 
 
+def test_restore_with_a_psql_older_than_restricted_mode_warns_as_a_module():
+    # the vetted stream still goes out, without \restrict, and the run says why - as a module warning too
+    fake = FakePostgres()
+    fake.version = 'psql (PostgreSQL) 15.13\n'
+    result = run(dict(CONN, path=PLAIN_GZ, restore_test=True), fake=fake)
+    assert not result.get('failed'), result['msg']
+    assert not fake.fed.startswith(b'\\restrict ')
+    assert result['restore']['warnings'] and result['restore']['warnings'][0] in result['warnings']
+    assert '15.14' in result['restore']['warnings'][0]
+
+
 def test_restore_plain_client_exits_without_reading():
     # psql that fails before opening its --file (e.g. authentication): the feeder must not hang
     fake = FakePostgres(restore_rc=2, read_fifo=False)
