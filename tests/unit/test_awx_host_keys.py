@@ -13,7 +13,8 @@ import os
 import re
 
 import pytest
-import yaml
+
+import test_awx_surveys as surveys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHECKED = ("production", "staging")
@@ -21,19 +22,7 @@ CHECKED = ("production", "staging")
 OFF = re.compile(r"StrictHostKeyChecking\s*=?\s*(no|off|accept-new)|UserKnownHostsFile\s*=?\s*/dev/null|"
                  r"GlobalKnownHostsFile\s*=?\s*/dev/null", re.I)
 FALSE = ("false", "no", "0", "off", "n", "f")
-
-
-class _Loader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
-    """Reads Ansible's !unsafe and !vault as plain strings."""
-
-
-_Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
-_Loader.add_constructor("!vault", lambda loader, node: "VAULT")
-
-
-def _load(path):
-    with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_Loader)  # nosec - SafeLoader subclass
+_load = surveys._load  # Ansible's YAML (!unsafe, !vault) read as test_awx_surveys reads it
 
 
 def _inventory_vars(name):

@@ -1,8 +1,6 @@
 """postgres_activity_info, postgres_maintenance, mint_transactions_info and mint_transactions with psql
 replaced by a fake that answers per SQL statement (the SQL arrives on standard input)."""
 import json
-import os
-import stat
 
 import pytest
 
@@ -14,45 +12,9 @@ from ansible_collections.tgops.runbooks.plugins.modules import (
 )
 
 from tgops_module_runner import run_module
+from tgops_psql_fakes import PASSWORD, FakePsql, assert_password_only_in_a_passfile
 
-PASSWORD = "s3cr3t-Pa55'word"
 CONN = dict(login_host="127.0.0.1", login_port=15432, login_password=PASSWORD, login_db="tgquiznft_prod")
-
-
-def passfile_seen(env):
-    """What psql finds in PGPASSFILE while it runs: (mode, content), None without one."""
-    path = (env or {}).get("PGPASSFILE")
-    if not path:
-        return None
-    with open(path) as f:
-        return stat.S_IMODE(os.stat(path).st_mode), f.read(), path
-
-
-def assert_password_only_in_a_passfile(call):
-    """Never PGPASSWORD (other processes read /proc/<pid>/environ): a 0600 libpq password file, gone after."""
-    assert "PGPASSWORD" not in call["env"] and PASSWORD not in "".join(call["env"].values())
-    mode, content, path = call["passfile"]
-    assert mode == 0o600 and content == "*:*:*:*:%s\n" % PASSWORD.replace("\\", "\\\\").replace(":", "\\:")
-    assert not os.path.exists(path)
-
-
-class FakePsql(object):
-    """Answers each call with the first (substring, (rc, out, err)) whose substring is in the SQL."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.calls = []
-
-    def __call__(self, argv, environ_update=None, data=None, **kwargs):
-        self.calls.append(dict(argv=argv, env=environ_update, sql=data, passfile=passfile_seen(environ_update)))
-        for needle, answer in self.answers:
-            if needle in data:
-                return answer
-        raise AssertionError("unexpected SQL: %s" % data)
-
-    @property
-    def sql(self):
-        return [c["sql"] for c in self.calls]
 
 
 def ok(value):
