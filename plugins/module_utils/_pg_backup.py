@@ -850,7 +850,7 @@ def _judge_plain(plain_source, source, path, report, restrict):
             pass
     except Exception as exc:  # pylint: disable=broad-except
         # BackupCheckError (a meta-command, an incomplete dump) or the copy cannot be read
-        raise BackupError('content', '%s holds what psql must not run: %s' % (
+        raise BackupError('content', '%s cannot be handed to psql: %s' % (
             path, (getattr(exc, 'message', None) or str(exc)).replace(source, path)), dropped=False, report=report)
 
 

@@ -264,7 +264,7 @@ def main():
                 for dummy in vetted_source(path, False):
                     pass
             except BackupCheckError as exc:
-                module.fail_json(msg='refusing %s: it holds what psql must not run: %s' % (path, exc.message),
+                module.fail_json(msg='refusing %s: it cannot be handed to psql: %s' % (path, exc.message),
                                  stage='content', **result)
         bins = {'psql': 'psql', 'pg_restore': 'pg_restore'}
         steps = restore_plan(bins, conn, params['login_db'], owner, fmt, path, params['maintenance_db'],
