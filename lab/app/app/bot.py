@@ -32,6 +32,10 @@ def write_heartbeat(state, path=None):
     os.replace(tmp, path)
 
 
+class Interrupted(BaseException):
+    """Raised by the stop signal's handler to abandon a long poll (see ``main``)."""
+
+
 class Bot:
     def __init__(self, settings, engine, telegram, heartbeat=write_heartbeat, stop_event=None):
         self.settings = settings
@@ -41,6 +45,7 @@ class Bot:
         self.stop_event = stop_event or threading.Event()
         self.offset = None
         self.state = "starting"
+        self.long_polling = False
 
     def sleep(self, seconds):
         """Wait (interruptibly), keeping the heartbeat fresh."""
@@ -64,10 +69,13 @@ class Bot:
         payload = {"timeout": POLL_TIMEOUT, "allowed_updates": ["message"]}
         if self.offset is not None:
             payload["offset"] = self.offset
+        self.long_polling = True
         try:
             updates = self.telegram.call("getUpdates", payload, timeout=POLL_TIMEOUT + 10)
         except TelegramError as err:
             return self._failed(err)
+        finally:
+            self.long_polling = False
         if self.state != "polling":
             log.info("polling getUpdates on %s", urlsplit(self.telegram.api_url).netloc)
         self.state = "polling"
@@ -120,10 +128,17 @@ def main():
     def _stop(signum, frame):
         log.info("received %s, shutting down", signal.Signals(signum).name)
         bot.stop_event.set()
+        if bot.long_polling:
+            # Abandon the poll at once rather than after up to POLL_TIMEOUT s: nothing is lost, Telegram
+            # forgets updates only when a later getUpdates confirms them by offset.
+            raise Interrupted
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    bot.run()
+    try:
+        bot.run()
+    except Interrupted:
+        pass
     engine.dispose()
     log.info("stopped")
     return 0

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Initialise a cluster on first start (like the official image does), then run postgres in the
-# foreground as PID 1's child. POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB come from the stack's env.
+# foreground as the direct child of tini (PID 1): setpriv execs it, where `su` would stay in between as
+# its parent and keep the stop signal from the postmaster (every stop then ran to the 30 s grace period). POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB come from the stack's env.
 set -eu
 PGDATA=${PGDATA:-/var/lib/postgresql/data}
 : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}"
@@ -32,4 +33,4 @@ CONF
     unset PGPASSWORD
     su postgres -s /bin/sh -c "pg_ctl -D '$PGDATA' -m fast -w stop" >/dev/null
 fi
-exec su postgres -s /bin/sh -c "exec postgres -D '$PGDATA'"
+exec setpriv --reuid=postgres --regid=postgres --init-groups postgres -D "$PGDATA"

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -151,3 +152,37 @@ def test_bot_process_conflict_heartbeat_and_sigterm(telegram, tmp_path):
     assert "ERROR: Telegram getUpdates conflict: a webhook is set (409); delete the webhook to use polling" in lines
     assert "INFO: received SIGTERM, shutting down" in lines
     assert SECRET_PART not in err
+
+
+def test_sigterm_during_a_long_poll_stops_at_once(telegram, tmp_path):
+    """Telegram holds getUpdates for up to 25 s: SIGTERM abandons the poll (its updates are confirmed only by the
+    next offset, so none is lost) instead of keeping the container to its stop grace period."""
+    release = threading.Event()
+
+    def hold(_request):
+        release.wait(20)
+        return 200, {"ok": True, "result": []}, {}
+
+    telegram.route("POST", GET_UPDATES, body=hold)
+    env = subprocess_env(**BASE_ENV, TELEGRAM_API_URL=telegram.url, BOT_HEARTBEAT_FILE=str(tmp_path / "hb"),
+                         POSTGRES_HOST="127.0.0.1", POSTGRES_PORT="1", APP_PLATFORM="tgquiz")
+    proc = subprocess.Popen([sys.executable, "-m", "app.bot"], cwd=APP_DIR, env=env, stderr=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not telegram.calls(GET_UPDATES):
+            time.sleep(0.05)
+        assert telegram.calls(GET_UPDATES), "the bot never polled"
+        time.sleep(0.2)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=15)
+        took = time.monotonic() - started
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert took < 3, "SIGTERM took %.1f s to stop the bot" % took
+    assert "INFO: received SIGTERM, shutting down" in err.splitlines() and "INFO: stopped" in err.splitlines()
+    assert "Traceback" not in err
