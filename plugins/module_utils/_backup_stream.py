@@ -26,6 +26,7 @@ and benchmarks.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import collections
 import datetime
 import errno
 import fnmatch
@@ -42,10 +43,19 @@ import threading
 import time
 import zlib
 
+try:
+    from isal import isal_zlib as _isal_zlib
+except ImportError:  # optional: the roles' *backup_verify_install_isal options or the EE bring it
+    _isal_zlib = None
+
 CHUNK_SIZE = 1024 * 1024
 # Upper bound of decompressed output per zlib call: a 1 MiB block of zeros inflates to ~1 GiB otherwise.
 _OUT_MAX = 8 * 1024 * 1024
 _GZ_STEP_MIN = 256
+# ... and at most this: an inflater call on 1 MiB puts out ~2.5 MiB in a buffer it grows by reallocation, on
+# fresh pages each time (533,000 page faults, 1.6 s of system time on a 921 MB file); 128 KiB slices keep the
+# output buffers small enough for malloc to reuse (10,000 faults).
+_GZ_STEP_MAX = 128 * 1024
 _GZ_YIELD_MIN = 256 * 1024
 
 GZIP_MAGIC = b'\x1f\x8b'
@@ -79,6 +89,49 @@ _RATIO_FLOOR = 256 * 1024 * 1024
 
 _DURATION_RE = re.compile(r'(\d+(?:\.\d+)?)\s*([smhdw]?)', re.IGNORECASE)
 _DURATION_UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
+
+
+# --- the inflater -------------------------------------------------------------------------------------------
+# ISA-L's (the isal package) when it can be imported, zlib's otherwise. Here and not in a module of its own: the
+# scheduled backup runner (roles/backup/files/tgops_backup.py) carries this file alone to the host.
+#
+# isal.isal_zlib has zlib's decompressobj(wbits) API (decompress(data, max_length), eof, unused_data,
+# unconsumed_tail) and inflates about 2.5 times as fast, but its objects have no copy(), its errors are
+# isal_zlib.error with other texts ("Incorrect checksum found" for zlib's "incorrect data check"), and it
+# accepts a gzip header with reserved flag bits set, which zlib refuses. So ISA-L decides only what it accepts:
+# a stream it refuses is decompressed again from its start by zlib, whose verdict and message are the result.
+# Checked on thousands of random single-bit flips of real streams (and in tests/unit/plugins/module_utils/
+# test_backup_inflate.py): ISA-L never accepted a stream zlib refuses (the reserved flags aside, which _gunzip
+# checks itself) and never gave more output than zlib before failing, so zlib's replay only adds to it.
+ISAL = 'isal'
+ZLIB = 'zlib'
+# What a decompressor object of either kind raises on bad data.
+_INFLATE_ERRORS = (zlib.error,) if _isal_zlib is None else (zlib.error, _isal_zlib.error)
+# gzip header FLG bits zlib refuses ("unknown header flags set") and ISA-L ignores.
+_GZIP_RESERVED_FLAGS = 0xE0
+
+
+def inflater_available():
+    """The fastest inflater importable here: ``isal`` or ``zlib``."""
+    return ZLIB if _isal_zlib is None else ISAL
+
+
+def _choose_inflater(name=None):
+    """``name`` checked, or the best available when None. Asking for ``isal`` where it cannot be imported is a
+    ValueError, not a silent fallback (tests and benchmarks ask for one on purpose)."""
+    if name is None:
+        return inflater_available()
+    if name == ZLIB or (name == ISAL and _isal_zlib is not None):
+        return name
+    raise ValueError('inflater %r is not available here (available: %s)'
+                     % (name, ', '.join(sorted({ZLIB, inflater_available()}))))
+
+
+def _decompressobj(name, wbits):
+    """A decompressor object of inflater ``name`` for ``wbits`` (zlib's meaning)."""
+    if name == ISAL:
+        return _isal_zlib.decompressobj(wbits)
+    return zlib.decompressobj(wbits)
 
 
 class BackupCheckError(Exception):
@@ -206,66 +259,177 @@ class _Reader(object):
             self.bytes_read += len(block)
             yield offset, block
 
+    def pread(self, offset, length, exact=True):
+        """``length`` bytes at ``offset`` again, without moving the file position (error path of ISA-L)."""
+        try:
+            fileno = self.fobj.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation (BytesIO) is an OSError
+            fileno = None
+        if fileno is not None:
+            data = os.pread(fileno, length, offset)
+        else:
+            here = self.fobj.tell()
+            self.fobj.seek(offset)
+            data = self.fobj.read(length)
+            self.fobj.seek(here)
+        if exact and len(data) != length:
+            raise IOError(errno.EIO, 'the file changed while it was read (%d bytes at byte offset %d read again '
+                                     'gave %d)' % (length, offset, len(data)))
+        return data
 
-def _gunzip(blocks, stats, reader, budget=None):
+    def blocks_from(self, offset):
+        """The file's blocks from ``offset`` to its end, read again (not hashed)."""
+        while True:
+            block = self.pread(offset, self.chunk_size, exact=False)
+            if not block:
+                return
+            offset += len(block)
+            yield block
+
+
+class _Rewindable(object):
+    """The (offset, block) pairs of ``blocks``; ``rewind()`` goes back to the block that was current at the last
+    ``mark()`` and reads the blocks since then again from the file (pread), then goes on with ``blocks``, so a
+    block is hashed once however often it is decompressed. Holds (offset, length) pairs, not the blocks."""
+
+    def __init__(self, blocks, reader):
+        self._it = iter(blocks)
+        self._reader = reader
+        self._seen = collections.deque()
+        self._replay = collections.deque()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._replay:
+            offset, length = self._replay.popleft()
+            block = self._reader.pread(offset, length)
+        else:
+            offset, block = next(self._it)
+            length = len(block)
+        self._seen.append((offset, length))
+        return offset, block
+
+    next = __next__
+
+    def mark(self):
+        while len(self._seen) > 1:
+            self._seen.popleft()
+
+    def rewind(self):
+        self._seen.extend(self._replay)
+        self._replay = self._seen
+        self._seen = collections.deque()
+
+
+def _gunzip(blocks, stats, reader, budget=None, inflater=None):
     """Decompress every gzip member of ``blocks`` ((offset, bytes) pairs); yields decompressed blocks.
 
     zlib checks each member's CRC-32 and ISIZE trailer; several members (``cat a.gz b.gz``) are fine.
-    Input is fed in slices that start small after each member end and double up to the block size: zlib
+    Input is fed in slices that start small after each member end and double up to _GZ_STEP_MAX: zlib
     copies what follows a member's end (``unused_data``), so feeding whole blocks to thousands of tiny
-    members would copy the block once per member. Small outputs are gathered before they are yielded."""
+    members would copy the block once per member. Small outputs are gathered before they are yielded.
+
+    ``inflater`` (``isal``, ``zlib``, None for the best available) inflates the members. A member
+    ISA-L refuses (or whose header has flag bits only zlib refuses) is inflated again from its start by zlib,
+    reading its blocks again from the file; the output ISA-L already gave is not given twice. So whatever the
+    inflater, the output, the verdict and every message are zlib's. ``stats['inflater']`` names it."""
+    fast = _choose_inflater(inflater)
+    stats['inflater'] = fast
+    blocks = _Rewindable(blocks, reader)
     decomp = None
+    use = fast
     member_start = 0
     member_out = False
+    member_given = 0    # output of this member passed on (counted, yielded or gathered)
+    skip = 0            # after a rewind: output zlib repeats that ISA-L already passed on
+    resume = None       # after a rewind: the member's start, in the first block given again
     gathered = []
     gathered_size = 0
     step = _GZ_STEP_MIN
-    for offset, block in blocks:
-        view = memoryview(block)
-        size = len(block)
-        pos_in_block = 0
-        while pos_in_block < size:
-            if decomp is None:
-                decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                member_start = offset + pos_in_block
-                member_out = False
-                stats['members'] += 1
-                step = _GZ_STEP_MIN
-            data = view[pos_in_block:pos_in_block + step]
-            fed = len(data)
-            saved = decomp.copy()
-            try:
-                out = decomp.decompress(data, _OUT_MAX)
-            except zlib.error as exc:
-                where = offset + pos_in_block
-                if stats['members'] > 1 and not member_out and where == member_start:
+    while True:
+        for offset, block in blocks:
+            view = memoryview(block)
+            size = len(block)
+            pos_in_block = 0
+            if resume is not None:
+                pos_in_block = resume - offset
+                resume = None
+            while pos_in_block < size:
+                if decomp is None:
+                    member_start = offset + pos_in_block
+                    blocks.mark()
+                    use = fast
+                    if use != ZLIB and _gzip_flags(reader, member_start) & _GZIP_RESERVED_FLAGS:
+                        use = ZLIB
+                    decomp = _decompressobj(use, 16 + zlib.MAX_WBITS)
+                    member_out = False
+                    member_given = 0
+                    stats['members'] += 1
+                    step = _GZ_STEP_MIN
+                data = view[pos_in_block:pos_in_block + step]
+                fed = len(data)
+                saved = decomp.copy() if use == ZLIB else None
+                try:
+                    out = decomp.decompress(data, _OUT_MAX)
+                except _INFLATE_ERRORS as exc:
+                    if saved is None:
+                        # ISA-L refused this member: zlib inflates it again from its start and has the last word
+                        blocks.rewind()
+                        resume = member_start
+                        skip = member_given
+                        use = ZLIB
+                        decomp = _decompressobj(use, 16 + zlib.MAX_WBITS)
+                        member_out = False
+                        step = _GZ_STEP_MIN
+                        break
+                    where = offset + pos_in_block
+                    if stats['members'] > 1 and not member_out and where == member_start:
+                        raise BackupCheckError(
+                            'integrity', 'unexpected data after gzip member %d at byte offset %d (not a gzip member: %s)'
+                            % (stats['members'] - 1, member_start, exc), member_start)
+                    stop = _zlib_error_offset(saved, bytes(data), where)
                     raise BackupCheckError(
-                        'integrity', 'unexpected data after gzip member %d at byte offset %d (not a gzip member: %s)'
-                        % (stats['members'] - 1, member_start, exc), member_start)
-                stop = _zlib_error_offset(saved, bytes(data), where)
-                raise BackupCheckError(
-                    'integrity', 'gzip member %d (starting at byte offset %d) is corrupt: %s; decompression fails at '
-                    'byte offset %d (the damage is there or before it)' % (stats['members'], member_start, exc, stop),
-                    stop)
-            if out:
-                member_out = True
-                stats['uncompressed'] += len(out)
-                if budget is not None:
-                    budget.add(len(out))
-                gathered.append(out)
-                gathered_size += len(out)
-                if gathered_size >= _GZ_YIELD_MIN:
-                    yield gathered[0] if len(gathered) == 1 else b''.join(gathered)
-                    gathered = []
-                    gathered_size = 0
-            if decomp.eof:
-                pos_in_block += fed - len(decomp.unused_data)
-                decomp = None
-            else:
-                tail = len(decomp.unconsumed_tail)
-                pos_in_block += fed - tail
-                if not tail and step < size:
-                    step *= 2
+                        'integrity', 'gzip member %d (starting at byte offset %d) is corrupt: %s; decompression fails at '
+                        'byte offset %d (the damage is there or before it)' % (stats['members'], member_start, exc, stop),
+                        stop)
+                if out:
+                    member_out = True
+                    if skip:
+                        taken = min(skip, len(out))
+                        skip -= taken
+                        out = out[taken:]
+                if out:
+                    member_given += len(out)
+                    stats['uncompressed'] += len(out)
+                    if budget is not None:
+                        budget.add(len(out))
+                    gathered.append(out)
+                    gathered_size += len(out)
+                    if gathered_size >= _GZ_YIELD_MIN:
+                        yield gathered[0] if len(gathered) == 1 else b''.join(gathered)
+                        gathered = []
+                        gathered_size = 0
+                if decomp.eof:
+                    pos_in_block += fed - len(decomp.unused_data)
+                    decomp = None
+                else:
+                    tail = len(decomp.unconsumed_tail)
+                    pos_in_block += fed - tail
+                    if not tail and step < _GZ_STEP_MAX:
+                        step *= 2
+        if decomp is not None and use != ZLIB:
+            # truncated: zlib may give more of the member's last bytes than ISA-L, which holds some back
+            blocks.rewind()
+            resume = member_start
+            skip = member_given
+            use = ZLIB
+            decomp = _decompressobj(use, 16 + zlib.MAX_WBITS)
+            member_out = False
+            step = _GZ_STEP_MIN
+            continue
+        break
     if gathered:
         yield b''.join(gathered)
     if decomp is not None:
@@ -273,6 +437,14 @@ def _gunzip(blocks, stats, reader, budget=None):
             'integrity', 'gzip stream truncated: the file ends at byte offset %d inside gzip member %d (which '
             'starts at byte offset %d), before its end and CRC/length trailer'
             % (reader.bytes_read, stats['members'], member_start), reader.bytes_read)
+
+
+def _gzip_flags(reader, member_start):
+    """The FLG byte of the gzip header at ``member_start`` (0 when the file ends before it)."""
+    try:
+        return reader.pread(member_start + 3, 1)[0]
+    except (IOError, OSError):
+        return 0
 
 
 class _Prefetch(object):
@@ -284,8 +456,9 @@ class _Prefetch(object):
 
     _END = object()
 
-    def __init__(self, iterable, depth=4):
+    def __init__(self, iterable, depth=4, inner=None):
         self._it = iterable
+        self._inner = inner         # a _Prefetch that feeds ``iterable``: closed after this one
         self._queue = queue.Queue(depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name='tgops-backup-prefetch')
@@ -326,6 +499,8 @@ class _Prefetch(object):
         close = getattr(self._it, 'close', None)
         if close is not None:
             close()
+        if self._inner is not None:
+            self._inner.close()
 
 
 def _zlib_feed(decomp, data):
@@ -375,6 +550,17 @@ class _Source(object):
         self.int_size = 4
         self.off_size = 8
         self.budget = None          # a _Budget for the data blocks' decompressed bytes
+        self.inflater = ZLIB   # of the data blocks
+        self.reopen = None          # when the stream is the file itself: a _Source of the file from an offset
+
+    def again(self, offset, budget):
+        """A new _Source of the same file from ``offset`` (self.reopen must be set)."""
+        src = _Source(self.reopen(offset), limit=self.limit)
+        src.offset = offset
+        src.int_size = self.int_size
+        src.off_size = self.off_size
+        src.budget = budget
+        return src
 
     def _fill(self, count):
         have = len(self._buf) - self._pos
@@ -566,22 +752,47 @@ def _parse_toc(src, info):
     return entries
 
 
+class _IsalRefused(Exception):
+    """ISA-L refused a data block's zlib stream: zlib reads the block again and decides."""
+
+
+class _SkipBudget(object):
+    """A _Budget that does not count the first ``skip`` bytes again (ISA-L counted them before zlib took over)."""
+
+    def __init__(self, budget, skip):
+        self.budget = budget
+        self.skip = skip
+
+    def add(self, count, inner=False):
+        taken = min(self.skip, count)
+        self.skip -= taken
+        if count > taken:
+            self.budget.add(count - taken, inner)
+
+
 class _BlockReader(object):
     """Reads one data stream (a table's COPY data or one large object) up to its zero-length end marker.
 
     Chunk payloads (pg_dump writes ~4 KiB compressed chunks) are gathered into batches of about 256 KiB and
     decompressed in one call: per-call overhead would otherwise dominate. When a batch fails to decompress, a
-    copy of the decompressor taken before it replays the batch chunk by chunk to name the exact chunk."""
+    copy of the decompressor taken before it replays the batch chunk by chunk to name the exact chunk.
+
+    With ISA-L (``src.inflater``), whose decompressors cannot be copied, a refused stream raises _IsalRefused
+    and _read_data_block reads the block again with zlib: the batches depend only on the chunk lengths, so
+    zlib's replay names the same chunk with the same message as a zlib-only run."""
 
     BATCH = 256 * 1024
 
-    def __init__(self, src, label, compression, count_rows):
+    def __init__(self, src, label, compression, count_rows, inflater=None):
         self.src = src
+        self.start = src.offset
         self.label = label
         self.compression = compression
         self.count_rows = count_rows
-        self.decomp = zlib.decompressobj() if compression == 'gzip' else None
+        self.inflater = inflater or src.inflater
+        self.decomp = _decompressobj(self.inflater, zlib.MAX_WBITS) if compression == 'gzip' else None
         self.budget = src.budget
+        self.counted = 0
         self.lines = 0
         self.raw = 0
         self.tail = b''
@@ -608,18 +819,21 @@ class _BlockReader(object):
                 self.raw += len(data)
         else:
             self.got_compressed = True
-            saved = decomp.copy()
+            saved = decomp.copy() if self.inflater == ZLIB else None
             try:
                 while data:
                     out = decomp.decompress(data, _OUT_MAX)
                     if out:
                         if self.budget is not None:
                             self.budget.add(len(out), inner=True)
+                            self.counted += len(out)
                         self._out(out)
                     if decomp.eof:
                         break
                     data = decomp.unconsumed_tail
-            except zlib.error as exc:
+            except _INFLATE_ERRORS as exc:
+                if saved is None:
+                    raise _IsalRefused()
                 self._pinpoint(saved, exc)
             if decomp.eof and decomp.unused_data:
                 first = self.offsets[0][0]
@@ -638,7 +852,7 @@ class _BlockReader(object):
                     if decomp.eof:
                         break
                     piece = decomp.unconsumed_tail
-            except zlib.error as exc:
+            except _INFLATE_ERRORS as exc:
                 raise BackupCheckError(
                     'integrity', 'corrupt compressed data in the data block of %s: %s (chunk at byte offset %d, %d '
                     'bytes)' % (self.label, exc, offset, length), offset)
@@ -665,7 +879,7 @@ class _BlockReader(object):
             if pos + hdr <= len(buf):
                 length = int.from_bytes(buf[pos + 1:pos + hdr], 'little')
                 end = pos + hdr + length
-                if length > 0 and not buf[pos] and end <= len(buf):
+                if 0 < length <= self.BATCH and not buf[pos] and end <= len(buf):
                     offset = src.offset
                     src._pos = end
                     src.offset = offset + hdr + length
@@ -686,12 +900,13 @@ class _BlockReader(object):
                                        % (length, chunk_start, self.label), chunk_start)
             try:
                 src.check_length(length, 'data chunk')
-                if length <= self.BATCH:
-                    self._add(chunk_start, src.read(length, 'data chunk'))
-                else:
-                    # a long chunk (or a corrupt length in a gzip-wrapped archive) is taken as it arrives
-                    for piece in src.pieces(length, 'data chunk'):
-                        self._add(chunk_start, piece)
+                # a long chunk (or a corrupt length in a gzip-wrapped archive) is taken in pieces of BATCH bytes:
+                # the same pieces whatever the read boundaries, so a replay batches it alike
+                left = length
+                while left:
+                    take = min(left, self.BATCH)
+                    self._add(chunk_start, src.read(take, 'data chunk'))
+                    left -= take
             except _Truncated as exc:
                 raise BackupCheckError(
                     'integrity', 'archive truncated: the file ends at byte offset %d inside the data block of %s, in '
@@ -714,7 +929,19 @@ class _BlockReader(object):
 
 def _read_data_block(src, entry, label, compression, count_rows):
     """Reads the chunks of one data stream up to its zero-length end marker; returns (lines, bytes)."""
-    return _BlockReader(src, label, compression, count_rows).read()
+    first = _BlockReader(src, label, compression, count_rows)
+    try:
+        return first.read()
+    except _IsalRefused:
+        pass
+    # ISA-L refused the stream: zlib reads the block again from its first chunk (from the file, through pread)
+    # and decides; what ISA-L counted against the budget is not counted twice
+    budget = None if src.budget is None else _SkipBudget(src.budget, first.counted)
+    again = _BlockReader(src.again(first.start, budget), label, compression, count_rows, inflater=ZLIB)
+    found = again.read()
+    for dummy in src.pieces(again.src.offset - src.offset, 'data chunk'):
+        pass
+    return found
 
 
 def _verify_custom(src, result, count_rows, warnings):
@@ -725,6 +952,8 @@ def _verify_custom(src, result, count_rows, warnings):
         raise BackupCheckError('integrity', 'archive truncated: the file ends at byte offset %d in the header '
                                '(reading %s)' % (exc.offset, exc.what), exc.offset)
     result['compression'] = info['compression']
+    if info['compression'] == 'gzip' and not result.get('decompressor'):
+        result['decompressor'] = src.inflater
     try:
         entries = _parse_toc(src, info)
     except _Truncated as exc:
@@ -873,6 +1102,25 @@ _CONNECT_LINE = re.compile(br'\\connect (?:([A-Za-z0-9_.]{1,63})|"((?:[^"\\`\n]|
                            br'|-reuse-previous=on "dbname=((?:[^"\\`\n]|""){1,200})")[ \t]*\Z')
 _CONNSTR_DBNAME = re.compile(br"(?:'([^'\\]{1,63})'|([A-Za-z0-9_.]{1,63}))\Z")
 _WHITESPACE = b' \t\r\f\v'
+
+
+# backslashes _find_copy_end looks at with memchr before it leaves the search to bytes.find
+_BACKSLASH_PROBES = 16
+
+
+def _find_copy_end(buf, start):
+    """``buf.find(_COPY_END, start)``, faster: bytes.find steps through a pattern that ends in a newline line by
+    line (it was half of a plain scan's time), while a backslash is rare in COPY data and memchr finds it at
+    memory speed. Data with many backslashes (\\N nulls, escapes) goes back to bytes.find after a few."""
+    at = start
+    for dummy in range(_BACKSLASH_PROBES):
+        idx = buf.find(b'\\', at)
+        if idx < 0:
+            return -1
+        if buf.startswith(b'.\n', idx + 1):
+            return idx
+        at = idx + 1
+    return buf.find(_COPY_END, at)
 
 
 def _meta_name(line):
@@ -1068,7 +1316,7 @@ class _PlainScanner(object):
             lines += buf.count(b'\n', at, start) + newlines
             at = end
         self.lines += lines + buf.count(b'\n', at, pos)
-        self.prev = (self.prev + buf[:pos])[-2:]
+        self.prev = (self.prev + buf[max(0, pos - 2):pos])[-2:]  # not buf[:pos]: a copy of the buffer
         self.carry = buf[pos:]
 
     def _check_first_line(self, buf, final):
@@ -1467,7 +1715,7 @@ class _PlainScanner(object):
     def _copy_data(self, buf, pos):
         search = pos
         while True:
-            idx = buf.find(_COPY_END, search)
+            idx = _find_copy_end(buf, search)
             if idx < 0:
                 break
             if (idx == pos and not self.mid_line) or (idx > pos and buf[idx - 1:idx] == b'\n'):
@@ -1622,12 +1870,14 @@ def _check(passed, detail):
 
 def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected_sha256=None, count_rows=True,
                   chunk_size=CHUNK_SIZE, now=None, require_data=True, max_ratio=DEFAULT_MAX_RATIO,
-                  max_decompressed_size=None):
+                  max_decompressed_size=None, inflater=None):
     """Verify one backup file; returns a dict (see the backup_verify module's RETURN) and never raises
     for a bad backup: every failure is a check with ``passed: false``. Bad arguments raise ValueError.
 
     ``max_ratio`` (0: no ratio bound) and ``max_decompressed_size`` (bytes, None: none) bound the bytes the
-    file's compressed streams may produce (see _Budget)."""
+    file's compressed streams may produce (see _Budget). ``inflater`` (``isal``, ``zlib``; None: the best
+    importable) changes the speed only: the result is the same but for its ``decompressor``."""
+    inflater = _choose_inflater(inflater)
     if isinstance(max_ratio, bool) or not isinstance(max_ratio, (int, float)) or max_ratio < 0 \
             or not math.isfinite(max_ratio):
         raise ValueError('max_ratio must be a finite number of at least 0 (0: no bound), got %s' % _short(max_ratio))
@@ -1643,6 +1893,7 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
         'path': path, 'format': 'unknown', 'compression': None, 'size': None, 'mtime': None, 'age_seconds': None,
         'sha256': None, 'duration_seconds': 0.0, 'throughput_mb_s': None, 'tables': [], 'row_counts': {},
         'archive': {}, 'checks': {}, 'passed': False, 'failed_checks': [], 'warnings': [], 'msg': '',
+        'decompressor': None,
     }
     checks = result['checks']
     warnings = result['warnings']
@@ -1679,7 +1930,7 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
         with fobj:
             reader = _Reader(fobj, chunk_size, hasher, size=st.st_size)
             _verify_stream(reader, result, count_rows, warnings,
-                           _Budget(st.st_size, max_ratio, max_decompressed_size))
+                           _Budget(st.st_size, max_ratio, max_decompressed_size), inflater)
             if checks['integrity']['passed']:  # set by _verify_stream whatever happens but a read error
                 # drain anything a parser did not need (it normally reads everything), so sha256 covers the file
                 for dummy in reader.chunks():
@@ -1691,9 +1942,10 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
     if checks['readable']['passed'] and integrity_ok:
         result['sha256'] = hasher.hexdigest()
     elif checks['readable']['passed']:
-        # a structural error is decisive: the rest of the file (which may be huge) is not read
-        result['sha256_note'] = ('not computed: reading stopped at byte offset %d of %d after the integrity failure'
-                                 % (result.get('bytes_read', 0), st.st_size))
+        # a structural error is decisive: the rest of the file (which may be huge) is not read. How far the
+        # reading got is not told: read-ahead and the inflater (ISA-L fails a few bytes later) move it
+        result['sha256_note'] = ('not computed: reading stopped after the integrity failure, before the end of the '
+                                 '%d-byte file' % st.st_size)
     content = result.pop('_content', None)
     if require_data and content is not None and integrity_ok and checks['completeness']['passed']:
         checks['content'] = _content_check(result, content)
@@ -1759,8 +2011,9 @@ def _content_check(result, content):
                   % (tables, with_data, what))
 
 
-def _verify_stream(reader, result, count_rows, warnings, budget=None):
+def _verify_stream(reader, result, count_rows, warnings, budget=None, inflater=None):
     checks = result['checks']
+    inflater = _choose_inflater(inflater)
     blocks = reader.chunks()
     first_off = 0
     first = b''
@@ -1782,7 +2035,11 @@ def _verify_stream(reader, result, count_rows, warnings, budget=None):
     try:
         if first[:2] == GZIP_MAGIC:
             stats = {'members': 0, 'uncompressed': 0}
-            prefetch = _Prefetch(_gunzip(all_blocks(), stats, reader, budget))
+            result['decompressor'] = inflater
+            # three stages in three threads: read and hash, inflate, scan (hashlib and both inflaters release
+            # the GIL on large buffers); with ISA-L the inflating no longer dwarfs the hashing
+            raw = _Prefetch(all_blocks())
+            prefetch = _Prefetch(_gunzip(raw, stats, reader, budget, inflater), inner=raw)
             inflated = iter(prefetch)
             head = b''
             pending = []
@@ -1826,6 +2083,10 @@ def _verify_stream(reader, result, count_rows, warnings, budget=None):
             prefetch = _Prefetch(block for dummy, block in all_blocks())
             src = _Source(prefetch, limit=reader.size)
             src.budget = budget
+            # the data blocks with ISA-L: a refused one is read again from the file for zlib (inside a gzipped
+            # archive, where offsets are not the file's, they stay with zlib)
+            src.inflater = inflater
+            src.reopen = reader.blocks_from
             missing = _verify_custom(src, result, count_rows, warnings)
             _custom_completeness(result, missing, src.offset)
             detail = '%d bytes read%s' % (reader.bytes_read, _custom_summary(result))

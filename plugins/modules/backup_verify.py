@@ -336,6 +336,17 @@ throughput_mb_s:
   description: Bytes read per second during the file checks, in MB/s.
   returned: when the file was read
   type: float
+decompressor:
+  description:
+    - The inflater that decompressed the backup's gzip and zlib streams - V(isal) (ISA-L, from the Python
+      package C(isal), when the host's Python can import it; the role option C(backup_verify_install_isal)
+      installs it) or V(zlib) (Python's own, otherwise). V(null) when nothing was compressed.
+    - It changes the speed only (ISA-L inflates about 2.5 times as fast). A stream ISA-L refuses is decompressed
+      again from its start by zlib, so every other key, and every message about a damaged backup, is the
+      same with either. The data blocks inside a gzipped custom archive are always inflated by zlib.
+  returned: when a file was checked
+  type: str
+  sample: isal
 tables:
   description: Tables found in the backup, schema-qualified.
   returned: always
