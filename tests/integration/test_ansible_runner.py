@@ -22,6 +22,8 @@ import subprocess
 import pytest
 import yaml
 
+pytestmark = pytest.mark.lane("both")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNNER = os.path.join(ROOT, ".venv", "bin", "ansible-runner")
 
@@ -227,6 +229,7 @@ def _ping(site, base, *extra):
                           timeout=120, check=False, env=env, cwd=ROOT)
 
 
+@pytest.mark.lane("own")
 def test_production_inventory_refuses_an_unknown_host_key(tmp_path):
     """The production inventory's SSH settings, as a job gets them on AWX: a host whose key is not in the
     inventory's known_hosts is unreachable; the same host with its key there (tgops_known_hosts, the path

@@ -23,6 +23,8 @@ import yaml
 from conftest import compose, docker, wait_health
 from test_ansible_runner import RUNNER, _job_environment, _yaml, credential_extravars, private_data_dir
 
+pytestmark = pytest.mark.lane("both")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AWX = _yaml(os.path.join(ROOT, "awx", "vars", "tgops.yml"))
 TEMPLATES = {template["name"]: template for template in AWX["tgops_awx_job_templates"]}

@@ -12,7 +12,9 @@ import pytest
 import requests
 import yaml
 
-from conftest import ROOT, ansible_playbook, compose, ssh, wait_health
+from conftest import ROOT, ansible_playbook, compose, lane_platforms, remove_backup_schedule, ssh, wait_health
+
+pytestmark = pytest.mark.lane("both")
 
 PLATFORMS = ["tgquiz", "toogoodtogo"]
 DB = {
@@ -101,11 +103,12 @@ def safety_backups(platform):
 
 
 @pytest.fixture(name="untouched")
-def fixture_untouched(secrets_file):
-    """Yields a checker; after the test the lab's data must be exactly as before and the app healthy."""
-    before = {p: fingerprint(p, secrets_file) for p in PLATFORMS}
+def fixture_untouched(request, secrets_file):
+    """Yields a checker; after the test the data of the platforms in the test's lane must be exactly as before
+    and their apps healthy (the other platform's lane runs at the same time)."""
+    before = {p: fingerprint(p, secrets_file) for p in lane_platforms(request.node)}
     yield before
-    for platform in PLATFORMS:
+    for platform in before:
         wait_health(platform, timeout=120)
         assert fingerprint(platform, secrets_file) == before[platform], "%s data changed" % platform
 
@@ -224,6 +227,7 @@ def test_round_trip_restores_exactly_what_was_backed_up(platform, secrets_file, 
         conn.close()
 
 
+@pytest.mark.lane("tgquiz")
 def test_restore_refuses_without_confirmation(untouched):
     proc, _result = restore("tgquiz", "backup_20250120_143000.dump", confirm="yes")
     assert proc.returncode != 0
@@ -285,6 +289,7 @@ def _ghost_owned_backup(platform, secrets_file):
     return dump
 
 
+@pytest.mark.lane("tgquiz")
 def test_restore_that_fails_half_way_puts_the_safety_backup_back(secrets_file, untouched):
     """tgquiz's custom archive passes the restore test (pg_restore --no-owner into a scratch database) but
     the real restore keeps ownership, so it fails after the drop: the safety backup must come back."""
@@ -311,6 +316,7 @@ def test_restore_that_fails_half_way_puts_the_safety_backup_back(secrets_file, u
         remove_backup(platform, dump["name"])
 
 
+@pytest.mark.lane("toogoodtogo")
 def test_plain_backup_whose_test_restore_fails_is_refused(secrets_file, untouched):
     """The same backup as plain SQL fails already in the scratch restore (psql stops at the ALTER OWNER):
     refused before anything is touched."""
@@ -355,8 +361,10 @@ def _service_manager(platform):
         return (yaml.safe_load(src) or {}).get("platform_service_manager", "compose")
 
 
-def test_cron_entry_runs_the_same_backup_on_the_compose_host():
+@pytest.mark.lane("tgquiz")
+def test_cron_entry_runs_the_same_backup_on_the_compose_host(request):
     platform = "tgquiz"
+    request.addfinalizer(lambda: remove_backup_schedule(platform))
     proc, result = run_json("playbooks/backup.yml", "--tags", "schedule", "-l", platform)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
     entry = ssh(platform, "cat /etc/cron.d/tgquiz-backup").stdout
@@ -376,10 +384,12 @@ def test_cron_entry_runs_the_same_backup_on_the_compose_host():
     assert proc.returncode == 0 and result["stats"]["%s-lab" % platform]["changed"] == 0
 
 
-def test_timer_fires_on_the_systemd_host():
+@pytest.mark.lane("toogoodtogo")
+def test_timer_fires_on_the_systemd_host(request):
     platform = "toogoodtogo"
     if _service_manager(platform) != "systemd":
         pytest.skip("the lab's toogoodtogo server is not under systemd (platform_service_manager)")
+    request.addfinalizer(lambda: remove_backup_schedule(platform))
     proc, result = run_json("playbooks/backup.yml", "--tags", "schedule", "-l", platform)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
     timers = ssh(platform, "systemctl list-timers --all --no-pager toogoodtogo-backup.timer").stdout
@@ -511,6 +521,7 @@ def test_offsite_copy_round_trip_through_the_s3_server(platform, secrets_file, u
             remove_backup(platform, name)
 
 
+@pytest.mark.lane("toogoodtogo")
 def test_offsite_restore_check_mode_downloads_nothing(secrets_file, untouched):
     platform = "toogoodtogo"
     _lab_s3_or_skip()
@@ -532,6 +543,7 @@ def test_offsite_restore_check_mode_downloads_nothing(secrets_file, untouched):
         s3.delete_object(Bucket=_lab_vars()["lab_s3_bucket"], Key=key)
 
 
+@pytest.mark.lane("tgquiz")
 @pytest.mark.parametrize("name,message", [
     ("../../etc/passwd", "name the backup by its file name in"),
     ("/etc/passwd", "name the backup by its file name in"),
@@ -558,6 +570,7 @@ def test_restore_refuses_names_outside_the_backup_directory_and_links(name, mess
         ssh(platform, "rm -f %s/backup_20991231_030000.dump /tmp/tgops-outside.sql" % d["dir"])
 
 
+@pytest.mark.lane("toogoodtogo")
 def test_retention_that_would_keep_nothing_is_refused_and_the_new_backup_stays():
     platform = "toogoodtogo"
     d = DB[platform]

@@ -10,7 +10,9 @@ import tempfile
 import pytest
 from cryptography import x509
 
-from conftest import STATE, ansible_playbook, ssh
+from conftest import STATE, ansible_playbook, remove_backup_schedule, ssh
+
+pytestmark = pytest.mark.lane("tgquiz")
 
 PUBLIC = {"tgquiz": ("127.0.0.1", 18443), "toogoodtogo": ("127.0.0.1", 28443)}
 
@@ -62,7 +64,11 @@ def checks(playbook, platform, *extra):
 def fixture_scheduled_tgquiz():
     """A fresh verified backup and the backup schedule (cron on tgquiz), as a healthy host has them."""
     proc = ansible_playbook("playbooks/backup.yml", "-l", "tgquiz", "--tags", "all,schedule", timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    try:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+        yield
+    finally:
+        remove_backup_schedule("tgquiz")
 
 
 def test_daily_checks_pass_on_a_healthy_lab_and_change_nothing(scheduled_tgquiz):

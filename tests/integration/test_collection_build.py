@@ -4,7 +4,11 @@ import os
 import subprocess
 import tarfile
 
+import pytest
+
 from conftest import BIN, ROOT, ansible_playbook
+
+pytestmark = pytest.mark.lane("toogoodtogo")
 
 
 def test_built_collection_installs_and_runs(tmp_path):

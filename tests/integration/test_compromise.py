@@ -20,6 +20,8 @@ import requests
 from conftest import REPORT_TASKS, STATE, ansible_playbook, changed_tasks, docker, wait_health
 from test_rotate_secrets import assert_consistent, db_login, lab_secrets, out, rotate
 
+pytestmark = pytest.mark.lane("own")
+
 HOST = "tgops-lab-compromise"
 SSH_PORT = 2223
 WEB_PORT = 2224  # the host's Docker publishes its web container here (and the lab's engine on 127.0.0.1)
@@ -233,6 +235,7 @@ def test_a_secret_in_a_log_line_is_masked_in_the_evidence(own_host, tmp_path):
         host_ssh("rm -f /var/log/auth.log")
 
 
+@pytest.mark.lane("tgquiz")
 def test_a_lab_server_is_never_firewalled(tmp_path):
     """The lab's servers share the machine's network: a confirmed lockdown must leave them alone."""
     proc = ansible_playbook("playbooks/compromise_lockdown.yml", "-l", "tgquiz", "-e", "compromise_firewall_confirm=true",
@@ -252,6 +255,7 @@ def test_a_lab_server_is_never_firewalled(tmp_path):
     assert ran == [], ran
 
 
+@pytest.mark.lane("toogoodtogo")
 def test_evidence_names_brute_force_and_an_unknown_session(tmp_path):
     # Real failed logins on the toogoodtogo server (journald holds sshd's auth messages there).
     intruder = "tgops-intruder"
@@ -280,6 +284,7 @@ def test_evidence_names_brute_force_and_an_unknown_session(tmp_path):
     assert "Not rotating secret_key, db_password: confirm with -e compromise_rotate_confirm=true" in " ".join(proc.stdout.split())
 
 
+@pytest.mark.lane("toogoodtogo")
 def test_confirmed_rotation_rotates_every_generated_secret(tmp_path):
     original = lab_secrets()
     proc = ansible_playbook("playbooks/compromise_lockdown.yml", "-l", "toogoodtogo", "-e", "compromise_rotate_confirm=true",

@@ -11,6 +11,8 @@ import pytest
 
 from conftest import ansible_playbook, compose, docker, ssh, wait_health
 
+pytestmark = pytest.mark.lane("toogoodtogo")
+
 PLATFORM = "toogoodtogo"
 HOST = "toogoodtogo-lab"
 DBNAME = "toogoodtogo"

@@ -7,6 +7,8 @@ import pytest
 
 from conftest import REPORT_TASKS, ansible_playbook, changed_tasks, ssh, wait_health
 
+pytestmark = pytest.mark.lane("toogoodtogo")
+
 BACKUPS = "/opt/backups/postgres"
 MB = 1048576
 

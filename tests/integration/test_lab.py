@@ -11,6 +11,8 @@ import requests
 
 from conftest import STATE, ansible_playbook, changed_tasks, compose, ssh, wait_health
 
+pytestmark = pytest.mark.lane("both")
+
 DB = {
     "tgquiz": {"port": 15432, "dbname": "tgquiznft_prod", "user": "postgres"},
     "toogoodtogo": {"port": 25432, "dbname": "toogoodtogo", "user": "toogoodtogo"},
@@ -40,12 +42,14 @@ def test_alembic_schema_through_published_port(platform, secrets_file):
     assert marketplace == {"stores", "offers", "orders", "payments"}
 
 
+@pytest.mark.lane("tgquiz")
 def test_pg_stat_statements_is_loaded(secrets_file):
     with connect("tgquiz", secrets_file) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_stat_statements")
         assert cur.fetchone()[0] > 0
 
 
+@pytest.mark.lane("toogoodtogo")
 def test_bot_refuses_to_start_without_secret_key():
     proc = compose("toogoodtogo", "run --rm -T --no-deps -e SECRET_KEY= bot", check=False, timeout=120)
     output = proc.stdout + proc.stderr
@@ -54,6 +58,7 @@ def test_bot_refuses_to_start_without_secret_key():
     assert "TELEGRAM_BOT_TOKEN" not in output.split("missing required environment variables")[1].splitlines()[0]
 
 
+@pytest.mark.lane("toogoodtogo")
 def test_telegram_emulator_answers_as_the_contract_says(secrets_file):
     token = secrets_file["toogoodtogo"]["bot_token"]
     bot_id = token.split(":")[0]
@@ -79,6 +84,7 @@ def test_telegram_emulator_answers_as_the_contract_says(secrets_file):
     assert r.status_code == 200 and r.json()["result"]["id"] == int(bot_id)
 
 
+@pytest.mark.lane("toogoodtogo")
 def test_health_turns_unhealthy_when_postgres_stops():
     status, body = wait_health("toogoodtogo", "healthy")
     assert status == 200 and body["dependencies"]["postgres"]["status"] == "healthy"
@@ -116,6 +122,7 @@ def test_release_is_a_tagged_git_checkout_reported_by_health(platform, repo):
     assert body["version"] == head
 
 
+@pytest.mark.lane("toogoodtogo")
 def test_webhook_delivery_reaches_the_bot_through_nginx(secrets_file):
     s = secrets_file["toogoodtogo"]
     token, bot_id = s["bot_token"], s["bot_token"].split(":")[0]

@@ -9,6 +9,8 @@ import requests
 
 from conftest import ansible_playbook
 
+pytestmark = pytest.mark.lane("both")
+
 TELEGRAM = "http://127.0.0.1:18081"
 
 
@@ -78,6 +80,7 @@ ROUND_TRIP = textwrap.dedent("""\
     """)
 
 
+@pytest.mark.lane("own")
 def test_s3_round_trip_from_the_servers(tmp_path):
     playbook = tmp_path / "s3.yml"
     playbook.write_text(ROUND_TRIP)
@@ -95,6 +98,7 @@ def test_s3_round_trip_from_the_servers(tmp_path):
 
 
 @pytest.mark.parametrize("path", ["/", "/tgops-lab-backups"])
+@pytest.mark.lane("own")
 def test_the_s3_server_answers_on_loopback(path):
     r = requests.get("http://127.0.0.1:19000" + path, timeout=5)
     assert r.status_code == 200 and r.text.lstrip().startswith("<?xml"), r.text[:200]

@@ -11,6 +11,8 @@ import requests
 
 from conftest import STATE
 
+pytestmark = pytest.mark.lane("both")
+
 DOCKER = "/usr/bin/docker"
 PUBLIC = {"tgquiz": "https://127.0.0.1:18443/health", "toogoodtogo": "https://127.0.0.1:28443/health"}
 APP = {"tgquiz": "backend-api", "toogoodtogo": "bot"}

@@ -7,7 +7,11 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 from conftest import ssh, wait_health
+
+pytestmark = pytest.mark.lane("toogoodtogo")
 
 DOCKER = "/usr/bin/docker"
 
@@ -110,6 +114,7 @@ def test_booting_systemd_in_the_host_network_leaves_the_machine_alone():
     assert machine_network() == before
 
 
+@pytest.mark.lane("tgquiz")
 def test_tgquiz_stays_compose_only_with_cron():
     assert ssh("tgquiz", "cat /proc/1/comm").stdout.strip() == "tini"
     assert ssh("tgquiz", "pgrep -x cron >/dev/null && command -v crontab").returncode == 0

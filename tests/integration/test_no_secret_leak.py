@@ -15,9 +15,12 @@ import threading
 import time
 import urllib.parse
 
+import pytest
 import yaml
 
 from conftest import ROOT, ansible_playbook
+
+pytestmark = pytest.mark.lane("both")
 
 PLAYBOOK = os.path.join(ROOT, "tests", "integration", "playbooks", "secrets_vvv.yml")
 

@@ -8,9 +8,12 @@ import json
 import os
 import subprocess
 
+import pytest
 import requests
 
 from conftest import REPORT_TASKS, ROOT, STATE, ansible_playbook, changed_tasks, compose, ssh, wait_health
+
+pytestmark = pytest.mark.lane("tgquiz")
 
 PUBLIC = {"tgquiz": "https://127.0.0.1:18443/health", "toogoodtogo": "https://127.0.0.1:28443/health"}
 TELEGRAM = "http://127.0.0.1:18081"
@@ -105,6 +108,7 @@ def test_p0_check_mode_on_a_running_but_unhealthy_app_waits_for_nothing(tmp_path
         assert "Redis PING failed" in proc.stdout
 
 
+@pytest.mark.lane("both")
 def test_p0_check_mode_on_a_healthy_lab_passes(tmp_path):
     """Nothing to do: check mode exits 0 (the AWX workflow's triage node succeeds and the workflow ends)."""
     proc = ansible_playbook("playbooks/p0_outage.yml", "--check", env={"TGOPS_REPORT_DIR": str(tmp_path)})
@@ -131,6 +135,7 @@ def incident_channel(secrets_file, platform):
     return "%s/_control/bots/%s/sent" % (TELEGRAM, bot_id)
 
 
+@pytest.mark.lane("both")
 def test_p0_fixes_a_stopped_service_and_reports(tmp_path, secrets_file):
     compose("tgquiz", "stop backend-api")
     assert not running("tgquiz", "backend-api")
@@ -170,6 +175,7 @@ def test_p0_fixes_a_stopped_service_and_reports(tmp_path, secrets_file):
             assert not (isinstance(secret, str) and len(secret) >= 8 and secret in message["text"])
 
 
+@pytest.mark.lane("both")
 def test_p0_after_both_apps_are_killed_each_public_url_serves_its_own_platform(tmp_path):
     """The drill that once left each nginx proxying to the other platform's app: verified on the public path."""
     for cycle in range(2):  # the mix-up showed after some cycles; bench/p0_bench.py drill runs more
@@ -206,6 +212,7 @@ def test_p0_masks_secrets_in_log_lines_and_finds_a_leftover_webhook(tmp_path, se
     assert "Telegram: " in report and "https://tgquiz.lab/leftover" in report, report
 
 
+@pytest.mark.lane("toogoodtogo")
 def test_p0_writes_its_report_under_the_current_directory_by_default(tmp_path):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     env.pop("TGOPS_REPORT_DIR", None)
@@ -219,6 +226,7 @@ def test_p0_writes_its_report_under_the_current_directory_by_default(tmp_path):
     assert "Incident report: %s/reports/" % tmp_path in proc.stdout
 
 
+@pytest.mark.lane("both")
 def test_p0_on_a_healthy_lab_changes_nothing_but_the_report(tmp_path):
     wait_health("tgquiz")
     wait_health("toogoodtogo")

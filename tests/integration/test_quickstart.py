@@ -14,6 +14,8 @@ import subprocess
 import pytest
 import yaml
 
+pytestmark = pytest.mark.lane("both")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, ".venv", "bin")
 LAB = os.path.join(ROOT, "inventories", "lab")
@@ -109,6 +111,7 @@ def fixture_site(tmp_path_factory, secrets_file):
     return {"inventory": inventory, "env": env, "example": example, "vault": vault_file}
 
 
+@pytest.mark.lane("own")
 def test_vault_example_lists_every_secret_the_inventory_reads(site):
     """A user fills vault.yml.example; every vault_* variable the group_vars read must be in it."""
     refs = _vault_refs(site["inventory"] / "group_vars")

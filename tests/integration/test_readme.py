@@ -11,6 +11,10 @@ import re
 import subprocess
 import tempfile
 
+import pytest
+
+pytestmark = pytest.mark.lane("both")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 
@@ -36,11 +40,13 @@ def fresh_shell(script, extra_env=None, timeout=900):
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
+@pytest.mark.lane("own")
 def test_readme_has_playbook_commands():
     commands = readme_commands()
     assert any(c.startswith("ansible-playbook playbooks/p0_outage.yml") for c in commands), commands
 
 
+@pytest.mark.lane("own")
 def test_a_fresh_shell_has_no_ansible():
     """The premise: the tools are not on a new shell's PATH, so the README must say how to get them."""
     proc = fresh_shell("command -v ansible-playbook || echo not-found")

@@ -4,7 +4,11 @@ triage's redaction list, built by the platform_secret_values filter from the inv
 import glob
 import os
 
+import pytest
+
 from conftest import ansible_playbook, compose, ssh, wait_health
+
+pytestmark = pytest.mark.lane("toogoodtogo")
 
 
 def test_every_platform_secret_in_a_log_line_is_masked_in_the_report(tmp_path, secrets_file):

@@ -15,6 +15,8 @@ import requests
 
 from conftest import BIN, ROOT, STATE, ansible_playbook, ssh, wait_health
 
+pytestmark = pytest.mark.lane("toogoodtogo")
+
 PLATFORM = "toogoodtogo"
 ENV_FILE = "/opt/toogoodtogo/deployment/.env.production"
 VAULT = os.path.join(ROOT, "inventories", "lab", "group_vars", "all", "vault.yml")

@@ -6,8 +6,11 @@ import os
 import subprocess
 
 import psycopg2
+import pytest
 
 from conftest import ansible_playbook, wait_health
+
+pytestmark = pytest.mark.lane("tgquiz")
 
 DB = {"tgquiz": {"port": 15432, "dbname": "tgquiznft_prod", "user": "postgres"}}
 
@@ -20,6 +23,7 @@ def redis(*args):
                           capture_output=True, text=True, check=True).stdout
 
 
+@pytest.mark.lane("toogoodtogo")
 def test_service_status_stop_start_round_trip_on_toogoodtogo():
     status = ansible_playbook("playbooks/service.yml", "-l", "toogoodtogo", "-e", "service_action=status", timeout=300)
     assert status.returncode == 0 and "changed=0" in status.stdout, status.stdout[-3000:]
