@@ -21,6 +21,9 @@ stage() {
     mkdir -p .build/ee-files "$out"
     # pip inside the build reaches PyPI through the build machine's CA bundle.
     cp "${TGOPS_BUILD_CA:-/etc/ssl/certs/ca-certificates.crt}" .build/ee-files/build-ca.crt
+    # The collection's Python needs, installed with `ansible` in the base stage, before (and apart from) the
+    # collection's layers: a change to the collection alone reuses them (execution-environment.yml).
+    cp requirements-ee.txt .build/ee-files/requirements-ee.txt
     # The collection from the files git tracks (their working-tree content): tool caches in the checkout
     # (.ansible/, .hypothesis/, ...) change while other jobs run and are no part of the collection.
     local src
