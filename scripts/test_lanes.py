@@ -112,7 +112,7 @@ def lane_job(lane, scenarios, nice=0):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--skip", action="append", default=[], choices=["static"])
     parser.add_argument("--only-lane", action="append", default=[],
                         choices=["both", "tgquiz", "toogoodtogo", "own"])
