@@ -134,6 +134,14 @@ def _decompressobj(name, wbits):
     return zlib.decompressobj(wbits)
 
 
+def _zlib_from_member_start(blocks, member_start, member_given):
+    """Hand a gzip member ISA-L gave up on to zlib: rewind the reader to the member's start; zlib inflates it again
+    and skips the ``member_given`` bytes already passed on. Returns the gzip loop's new (resume, skip, use, decomp,
+    member_out, step)."""
+    blocks.rewind()
+    return member_start, member_given, ZLIB, _decompressobj(ZLIB, 16 + zlib.MAX_WBITS), False, _GZ_STEP_MIN
+
+
 class BackupCheckError(Exception):
     """A check failed: ``check`` is its name, ``offset`` the byte offset where it was detected (or None)."""
 
@@ -376,13 +384,8 @@ def _gunzip(blocks, stats, reader, budget=None, inflater=None):
                 except _INFLATE_ERRORS as exc:
                     if saved is None:
                         # ISA-L refused this member: zlib inflates it again from its start and has the last word
-                        blocks.rewind()
-                        resume = member_start
-                        skip = member_given
-                        use = ZLIB
-                        decomp = _decompressobj(use, 16 + zlib.MAX_WBITS)
-                        member_out = False
-                        step = _GZ_STEP_MIN
+                        resume, skip, use, decomp, member_out, step = _zlib_from_member_start(
+                            blocks, member_start, member_given)
                         break
                     where = offset + pos_in_block
                     if stats['members'] > 1 and not member_out and where == member_start:
@@ -421,13 +424,7 @@ def _gunzip(blocks, stats, reader, budget=None, inflater=None):
                         step *= 2
         if decomp is not None and use != ZLIB:
             # truncated: zlib may give more of the member's last bytes than ISA-L, which holds some back
-            blocks.rewind()
-            resume = member_start
-            skip = member_given
-            use = ZLIB
-            decomp = _decompressobj(use, 16 + zlib.MAX_WBITS)
-            member_out = False
-            step = _GZ_STEP_MIN
+            resume, skip, use, decomp, member_out, step = _zlib_from_member_start(blocks, member_start, member_given)
             continue
         break
     if gathered:
