@@ -52,7 +52,8 @@ def scenario_lanes():
 
 
 class Job(threading.Thread):
-    """Steps run one after another (all of them, a failure does not stop the next); output to one log."""
+    """Steps run one after another, output to one log. A failed step does not stop the next, except in the lab job:
+    the lanes after it would only fail for want of a lab."""
 
     def __init__(self, name, steps, nice=0):
         super().__init__(name=name, daemon=True)
