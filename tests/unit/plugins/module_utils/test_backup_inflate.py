@@ -23,6 +23,7 @@ import pytest
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_stream
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import verify_backup
+from test_backup_stream import _read, _write  # the file helpers of the zlib-only tests beside this one
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'backups')
 CUSTOM = os.path.join(FIXTURES, 'tgquiz_fixture.dump')
@@ -34,18 +35,6 @@ needs_isal = pytest.mark.skipif(_backup_stream.inflater_available() != 'isal', r
 # Keys that differ by nature: timings, which inflater ran, and how far the reader got before an integrity
 # failure stopped it (read-ahead moves it even with zlib alone; the module does not return it).
 _VOLATILE = ('duration_seconds', 'throughput_mb_s', 'decompressor', 'bytes_read')
-
-
-def _read(path):
-    with open(path, 'rb') as f:
-        return f.read()
-
-
-def _write(tmp_path, name, data):
-    path = str(tmp_path / name)
-    with open(path, 'wb') as f:
-        f.write(data)
-    return path
 
 
 def _both(path, **kwargs):
