@@ -54,9 +54,17 @@ attributes:
 options:
   path:
     description:
-      - The lock file, for example V(/var/lib/toogoodtogo/deploy.lock). Its directory must exist.
+      - The lock file, for example V(/var/lib/toogoodtogo/deploy.lock). Its directory must exist unless
+        O(directory_mode) is set.
     type: path
     required: true
+  directory_mode:
+    description:
+      - With O(state=present), create the directory of O(path) (and its parents) with this mode when it does
+        not exist, for example V('0750'), in the same call that takes the lock. Check mode creates nothing.
+      - Without it, a missing directory is an error.
+    type: str
+    version_added: 0.1.0
   state:
     description:
       - V(present) takes the lock, V(absent) releases it.
@@ -129,6 +137,7 @@ EXAMPLES = r"""
 - name: Take the host lock
   tgops.runbooks.deploy_lock:
     path: /var/lib/toogoodtogo/deploy.lock
+    directory_mode: "0750"
     owner: alice
     operation: deploy v1.2.3
   register: lock
@@ -266,6 +275,19 @@ def held_message(path, aged, now, params):
     return text + '; once its holder is gone%s, set -e %s=true to take the lock over' % (where, params['break_variable'])
 
 
+def parse_mode(module, value):
+    """An octal mode such as '0750' (as the file module writes it), or None."""
+    if value in (None, ''):
+        return None
+    try:
+        mode = int(str(value), 8)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= 0o7777:
+        module.fail_json(msg='directory_mode must be an octal mode such as 0750, not %r' % (value,))
+    return mode
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -282,6 +304,7 @@ def main():
             break_lock=dict(type='bool', default=False),
             break_variable=dict(type='str', default='deploy_lock_break'),
             dead_holder=dict(type='dict'),
+            directory_mode=dict(type='str'),
         ),
         required_if=[('state', 'present', ('owner',))],
         supports_check_mode=True,
@@ -291,12 +314,20 @@ def main():
     now = datetime.now(timezone.utc)
     if params['ttl'] < 1:
         module.fail_json(msg='ttl must be at least 1 second')
-    if not os.path.isdir(os.path.dirname(path) or '.'):
-        if module.check_mode and params['state'] == 'present':
-            # The run creates the directory first: nobody can hold a lock in it yet.
+    directory = os.path.dirname(path) or '.'
+    directory_mode = parse_mode(module, params['directory_mode'])
+    if not os.path.isdir(directory):
+        if params['state'] == 'absent' or (directory_mode is None and not module.check_mode):
+            module.fail_json(msg='the directory of the host lock %s does not exist' % path)
+        if module.check_mode:
+            # Nobody can hold a lock in a directory that does not exist yet.
             module.exit_json(changed=True, token=None, holder=None,
                              msg='would take the host lock %s (its directory does not exist yet)' % path)
-        module.fail_json(msg='the directory of the host lock %s does not exist' % path)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            os.chmod(directory, directory_mode)  # the exact mode, whatever the umask
+        except OSError as exc:
+            module.fail_json(msg='cannot create the directory of the host lock %s: %s' % (path, exc))
 
     existing, exists = read_lock(path)
     aged = lock_age_time(path, existing) if exists else None

@@ -344,6 +344,31 @@ def test_lock_missing_directory_and_token(tmp_path):
     assert result['failed'] and 'token is required' in result['msg']
 
 
+def test_lock_creates_its_missing_directory_with_directory_mode(tmp_path):
+    path = tmp_path / 'var' / 'lib' / 'tgquiz' / 'deploy.lock'
+    checked = run_module(deploy_lock, lock_args(tmp_path, path=str(path), directory_mode='0750'), check_mode=True)
+    assert checked['changed'] and 'would take' in checked['msg'] and not (tmp_path / 'var').exists()
+    old_umask = os.umask(0o077)
+    try:
+        taken = run_module(deploy_lock, lock_args(tmp_path, path=str(path), directory_mode='0750'))
+    finally:
+        os.umask(old_umask)
+    assert taken['changed'] and taken['token'] and not taken.get('failed')
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o750  # the mode asked for, not the umask's
+    assert json.loads(path.read_text())['token'] == taken['token']
+    # The directory exists now: a second taker is refused by the lock, not by the directory.
+    second = run_module(deploy_lock, lock_args(tmp_path, path=str(path), owner='bob', directory_mode='0750'))
+    assert second['failed'] and 'is held by alice' in second['msg']
+
+
+@pytest.mark.parametrize('mode', ['rwx', '0758', '77777', '-1'])
+def test_lock_refuses_a_directory_mode_that_is_not_octal(tmp_path, mode):
+    path = tmp_path / 'sub' / 'deploy.lock'
+    result = run_module(deploy_lock, lock_args(tmp_path, path=str(path), directory_mode=mode))
+    assert result['failed'] and 'directory_mode must be an octal mode' in result['msg']
+    assert not (tmp_path / 'sub').exists()
+
+
 def test_lock_without_a_controller_pid_records_none(tmp_path):
     result = run_module(deploy_lock, lock_args(tmp_path, pid=0))
     assert not result.get('failed') and 'pid' not in json.loads((tmp_path / 'deploy.lock').read_text())
