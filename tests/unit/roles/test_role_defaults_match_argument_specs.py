@@ -8,7 +8,9 @@
 
 Ansible never applies an argument spec's ``default``: the value a role runs with is always the one in
 defaults/main.yml, so the spec's is documentation and must be that value, written the same way (a template
-default is documented as the template, with its fallback, not as the fallback alone). And every variable a role
+default is documented as the template, with its fallback, not as the fallback alone; an int, float or bool option
+whose default is a template documents none - antsibull-docs rejects a template there - and its description says
+where the value comes from). And every variable a role
 has a default for is an option of each entry point whose tasks read it, so ansible-doc lists it and the entry
 point's validation checks it.
 """
@@ -118,7 +120,12 @@ def disagreements(role, roles_dir=ROLES_DIR):
             if 'default' not in option:
                 continue
             documented = option['default']
-            if name not in defaults:
+            if option.get('type') in ('int', 'float', 'bool') and _is_template(documented):
+                # antsibull-docs lint (scripts/docs.sh lint) rejects it: such an option's description says where its
+                # default comes from, and the spec gives none
+                problems.append('%s: entry point %s documents template default %r for %s, of type %s'
+                                % (role, entry, documented, name, option['type']))
+            elif name not in defaults:
                 problems.append('%s: entry point %s documents default %r for %s, which defaults/main.yml does not '
                                 'set' % (role, entry, documented, name))
             elif not _same(documented, defaults[name]):
@@ -148,18 +155,20 @@ def test_every_role_has_both_files_and_a_main_entry_point():
 
 def test_the_check_sees_each_kind_of_disagreement(tmp_path):
     """The comparison itself: a wrong documented default, a template documented as its fallback, a documented
-    default the role lacks, true documented as 1, an undeclared default, and an option missing from an entry point
+    default the role lacks, true documented as 1, a template documented for an int, an undeclared default, and an option missing from an entry point
     that reads it - but not one an include sets in its vars:, nor one named only in a comment."""
     role = tmp_path / 'demo'
     (role / 'defaults').mkdir(parents=True)
     (role / 'meta').mkdir()
     (role / 'tasks').mkdir()
     (role / 'defaults' / 'main.yml').write_text(
-        'demo_a: 1\ndemo_b: "{{ platform_b | default(2) }}"\ndemo_c: x\ndemo_d: y\ndemo_f: true\ndemo_g: 0\n')
+        'demo_a: 1\ndemo_b: "{{ platform_b | default(2) }}"\ndemo_c: x\ndemo_d: y\ndemo_f: true\ndemo_g: 0\n'
+        'demo_h: "{{ platform_h | default(3) }}"\n')
     (role / 'meta' / 'argument_specs.yml').write_text(yaml.safe_dump({'argument_specs': {
         'main': {'options': {'demo_a': {'type': 'int', 'default': 3}, 'demo_b': {'type': 'int', 'default': 2},
                              'demo_c': {'type': 'str'}, 'demo_e': {'type': 'str', 'default': 'z'},
-                             'demo_f': {'type': 'bool', 'default': 1}}},
+                             'demo_f': {'type': 'bool', 'default': 1},
+                             'demo_h': {'type': 'int', 'default': '{{ platform_h | default(3) }}'}}},
         'fix': {'options': {'demo_d': {'type': 'str'}}}}}))
     (role / 'tasks' / 'main.yml').write_text('- ansible.builtin.include_tasks: fix.yml\n  vars:\n    demo_d: set\n')
     (role / 'tasks' / 'fix.yml').write_text('# demo_a only in a comment\n- ansible.builtin.debug:\n'
@@ -171,5 +180,6 @@ def test_the_check_sees_each_kind_of_disagreement(tmp_path):
         "'{{ platform_b | default(2) }}'",
         "demo: entry point main documents default 'z' for demo_e, which defaults/main.yml does not set",
         "demo: entry point main documents default 1 for demo_f, defaults/main.yml has value True",
+        "demo: entry point main documents template default '{{ platform_h | default(3) }}' for demo_h, of type int",
         'demo: demo_g (defaults/main.yml) is an option of no entry point',
     ]
