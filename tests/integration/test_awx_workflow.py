@@ -8,7 +8,7 @@ success edge; denied: failure edge, as AWX treats a denial). The workflow fails 
 edge to follow on failure, which is how AWX settles a workflow's status.
 
 - On a healthy lab the triage node (P0 in check mode) succeeds and the workflow ends there: no approval.
-- On a kill drill (an app's container killed), triage fails, so the workflow asks before acting; denied,
+- On a kill drill (tgquiz's API container killed, the workflow launched with the limit tgquiz), triage fails, so the workflow asks before acting; denied,
   nothing runs and the app stays down; approved, P0 runs for real with its rollback off, starts the app,
   and the workflow ends successful without reaching the rollback approval.
 """
@@ -37,8 +37,9 @@ def survey_defaults(template):
     return {q["variable"]: q["default"] for q in template.get("survey") or [] if "default" in q}
 
 
-def run_job(pdd, secrets, node, ident):
-    """One job node, as AWX launches it: returns (successful, extravars the job got)."""
+def run_job(pdd, secrets, node, ident, limit=None):
+    """One job node, as AWX launches it (with the workflow's launch-time limit, if any): returns (successful,
+    extravars the job got)."""
     template = TEMPLATES[node["unified_job_template"]["name"]]
     answers = dict(survey_defaults(template), **(node.get("extra_data") or {}))
     credentials = template["credentials"]
@@ -47,9 +48,10 @@ def run_job(pdd, secrets, node, ident):
         yaml.safe_dump(extravars, handle)
     # env/cmdline, not --cmdline: ansible-runner keeps --cmdline in env/cmdline for every later job.
     cmdline = os.path.join(pdd, "env", "cmdline")
-    if node.get("job_type") == "check":
+    options = (["--check"] if node.get("job_type") == "check" else []) + (["--limit", limit] if limit else [])
+    if options:
         with open(cmdline, "w", encoding="utf-8") as handle:
-            handle.write("--check")
+            handle.write(" ".join(options))
     elif os.path.exists(cmdline):
         os.remove(cmdline)
     argv = [RUNNER, "run", pdd, "-p", template["playbook"], "--ident", ident]
@@ -60,8 +62,9 @@ def run_job(pdd, secrets, node, ident):
     return status == "successful", answers, proc.stdout
 
 
-def walk(pdd, secrets, approve):
-    """Run the workflow from its root; ``approve(identifier)`` answers each approval node.
+def walk(pdd, secrets, approve, limit=None):
+    """Run the workflow from its root, launched with ``limit`` (the workflow asks for one at launch, as each of
+    its job templates does); ``approve(identifier)`` answers each approval node.
     Returns the nodes visited in order as (identifier, outcome, answers) and the workflow's status."""
     nodes = {node["identifier"]: node for node in WORKFLOW["nodes"]}
     targets = {edge["identifier"] for node in nodes.values() for edges in (node.get("related") or {}).values()
@@ -74,7 +77,7 @@ def walk(pdd, secrets, approve):
         if node["unified_job_template"]["type"] == "workflow_approval":
             ok, answers = bool(approve(ident)), None
         else:
-            ok, answers, out[ident] = run_job(pdd, secrets, node, "%s-%d" % (ident, len(visited)))
+            ok, answers, out[ident] = run_job(pdd, secrets, node, "%s-%d" % (ident, len(visited)), limit)
         visited.append((ident, ok, answers))
         following = [edge["identifier"] for kind in EDGES[ok] for edge in (node.get("related") or {}).get(kind, [])]
         if not ok and not [e for kind in ("failure_nodes", "always_nodes") for e in (node.get("related") or {}).get(kind, [])]:
@@ -97,26 +100,29 @@ def test_healthy_lab_ends_at_triage(pdd, secrets_file):
     assert time.monotonic() - start < 60
 
 
+# Launched for the platform it drills (the workflow's launch-time limit), so it runs in that platform's lane.
+@pytest.mark.lane("tgquiz")
 def test_kill_drill_asks_then_acts_without_rolling_back(pdd, secrets_file):
-    bot = compose("toogoodtogo", "ps -q bot").stdout.strip()
-    docker("kill", bot)
+    api = compose("tgquiz", "ps -q backend-api").stdout.strip()
+    docker("kill", api)
     try:
         # Denied: nothing acts, the workflow fails, the app is still down.
-        visited, status, out = walk(pdd, secrets_file, lambda ident: False)
+        visited, status, out = walk(pdd, secrets_file, lambda ident: False, limit="tgquiz")
         assert [(ident, ok) for ident, ok, _answers in visited] == [("triage", False), ("approve-p0", False)], out
         assert status == "failed"
-        assert "toogoodtogo is down or unhealthy (check mode, nothing changed)" in out["triage"]
-        assert "A real run would: start bot" in out["triage"], out["triage"][-3000:]
-        assert "bot" not in compose("toogoodtogo", "ps --status running --services").stdout.split()
+        assert "tgquiz is down or unhealthy (check mode, nothing changed)" in out["triage"]
+        assert "A real run would: start backend-api" in out["triage"], out["triage"][-3000:]
+        assert "toogoodtogo-lab" not in out["triage"], "the limit kept the other platform out"
+        assert "backend-api" not in compose("tgquiz", "ps --status running --services").stdout.split()
 
         # Approved: P0 runs for real with its rollback off, brings the app back, and the walk ends there.
         asked = []
-        visited, status, out = walk(pdd, secrets_file, lambda ident: asked.append(ident) or True)
+        visited, status, out = walk(pdd, secrets_file, lambda ident: asked.append(ident) or True, limit="tgquiz")
         assert [(ident, ok) for ident, ok, _answers in visited] == [("triage", False), ("approve-p0", True), ("p0", True)], out
         assert asked == ["approve-p0"] and status == "successful"
         assert visited[2][2]["p0_allow_rollback"] == "false"
-        assert "bot" in compose("toogoodtogo", "ps --status running --services").stdout.split()
+        assert "backend-api" in compose("tgquiz", "ps --status running --services").stdout.split()
     finally:
-        compose("toogoodtogo", "up -d bot")
-        wait_health("toogoodtogo")
+        compose("tgquiz", "up -d backend-api")
+        wait_health("tgquiz")
     shutil.rmtree(os.path.join(pdd, "artifacts"), ignore_errors=True)
