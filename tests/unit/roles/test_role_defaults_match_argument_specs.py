@@ -10,9 +10,9 @@ Ansible never applies an argument spec's ``default``: the value a role runs with
 defaults/main.yml, so the spec's is documentation and must be that value, written the same way (a template
 default is documented as the template, with its fallback, not as the fallback alone; an int, float or bool option
 whose default is a template documents none - antsibull-docs rejects a template there - and its description says
-where the value comes from). And every variable a role
-has a default for is an option of each entry point whose tasks read it, so ansible-doc lists it and the entry
-point's validation checks it.
+where the value comes from, as does any option whose default is one platform_* variable and whose spec gives
+none). And every variable a role has a default for is an option of each entry point whose tasks read it, so
+ansible-doc lists it and the entry point's validation checks it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,6 +31,8 @@ ROLES_DIR = os.path.join(ROOT, 'roles')
 ROLES = sorted(name for name in os.listdir(ROLES_DIR) if os.path.isdir(os.path.join(ROLES_DIR, name)))
 
 INCLUDE_KEYS = ('ansible.builtin.include_tasks', 'ansible.builtin.import_tasks')
+# A default that is one inventory variable: {{ platform_x }} or {{ platform_x | default(...) }}.
+FROM_INVENTORY = re.compile(r'^\{\{ (platform_\w+)(?: \| default\(.*\))? \}\}$')
 TEMPLATE = re.compile(r'["\']?([\w.{}| \'-]+\.j2)["\']?')
 
 
@@ -101,6 +103,10 @@ def _same(one, other):
     return json.dumps(one, sort_keys=True) == json.dumps(other, sort_keys=True)
 
 
+def _text(description):
+    return ' '.join(description) if isinstance(description, list) else str(description or '')
+
+
 def _is_template(value):
     return isinstance(value, str) and ('{{' in value or '{%' in value)
 
@@ -117,10 +123,15 @@ def disagreements(role, roles_dir=ROLES_DIR):
                 problems.append('%s: entry point %s reads %s (defaults/main.yml) but has no such option'
                                 % (role, entry, name))
         for name, option in sorted(options.items()):
+            source = FROM_INVENTORY.match(defaults[name]) if isinstance(defaults.get(name), str) else None
+            if source and 'default' not in option and source.group(1) not in _text(option.get('description')):
+                # ansible-doc must say where the value comes from: the template as the default, or in words
+                problems.append('%s: entry point %s says neither the default of %s nor that it comes from %s'
+                                % (role, entry, name, source.group(1)))
             if 'default' not in option:
                 continue
             documented = option['default']
-            if option.get('type') in ('int', 'float', 'bool') and _is_template(documented):
+            if option.get('type') in ('int', 'float', 'bool', 'dict') and _is_template(documented):
                 # antsibull-docs lint (scripts/docs.sh lint) rejects it: such an option's description says where its
                 # default comes from, and the spec gives none
                 problems.append('%s: entry point %s documents template default %r for %s, of type %s'
@@ -155,7 +166,8 @@ def test_every_role_has_both_files_and_a_main_entry_point():
 
 def test_the_check_sees_each_kind_of_disagreement(tmp_path):
     """The comparison itself: a wrong documented default, a template documented as its fallback, a documented
-    default the role lacks, true documented as 1, a template documented for an int, an undeclared default, and an option missing from an entry point
+    default the role lacks, true documented as 1, a template documented for an int, an option from the inventory
+    documented neither way, an undeclared default, and an option missing from an entry point
     that reads it - but not one an include sets in its vars:, nor one named only in a comment."""
     role = tmp_path / 'demo'
     (role / 'defaults').mkdir(parents=True)
@@ -163,12 +175,14 @@ def test_the_check_sees_each_kind_of_disagreement(tmp_path):
     (role / 'tasks').mkdir()
     (role / 'defaults' / 'main.yml').write_text(
         'demo_a: 1\ndemo_b: "{{ platform_b | default(2) }}"\ndemo_c: x\ndemo_d: y\ndemo_f: true\ndemo_g: 0\n'
-        'demo_h: "{{ platform_h | default(3) }}"\n')
+        'demo_h: "{{ platform_h | default(3) }}"\ndemo_i: "{{ platform_i }}"\ndemo_j: "{{ platform_j | default(1) }}"\n')
     (role / 'meta' / 'argument_specs.yml').write_text(yaml.safe_dump({'argument_specs': {
         'main': {'options': {'demo_a': {'type': 'int', 'default': 3}, 'demo_b': {'type': 'int', 'default': 2},
                              'demo_c': {'type': 'str'}, 'demo_e': {'type': 'str', 'default': 'z'},
                              'demo_f': {'type': 'bool', 'default': 1},
-                             'demo_h': {'type': 'int', 'default': '{{ platform_h | default(3) }}'}}},
+                             'demo_h': {'type': 'int', 'default': '{{ platform_h | default(3) }}'},
+                             'demo_i': {'type': 'str', 'description': 'Where.'},
+                             'demo_j': {'type': 'int', 'description': ['How many.', 'From C(platform_j).']}}},
         'fix': {'options': {'demo_d': {'type': 'str'}}}}}))
     (role / 'tasks' / 'main.yml').write_text('- ansible.builtin.include_tasks: fix.yml\n  vars:\n    demo_d: set\n')
     (role / 'tasks' / 'fix.yml').write_text('# demo_a only in a comment\n- ansible.builtin.debug:\n'
@@ -181,5 +195,6 @@ def test_the_check_sees_each_kind_of_disagreement(tmp_path):
         "demo: entry point main documents default 'z' for demo_e, which defaults/main.yml does not set",
         "demo: entry point main documents default 1 for demo_f, defaults/main.yml has value True",
         "demo: entry point main documents template default '{{ platform_h | default(3) }}' for demo_h, of type int",
+        'demo: entry point main says neither the default of demo_i nor that it comes from platform_i',
         'demo: demo_g (defaults/main.yml) is an option of no entry point',
     ]
