@@ -41,8 +41,10 @@ def test_docs_list_every_role():
 def test_scenario_runs_the_whole_sequence_against_the_lab(name):
     header, config = _scenario(name)
     sequence = config['scenario']['test_sequence']
-    for step in ('syntax', 'prepare', 'check', 'converge', 'verify'):
+    # No `syntax` step: `check` parses the same playbook first, and ansible-lint syntax-checks molecule/ too.
+    for step in ('prepare', 'check', 'converge', 'verify'):
         assert step in sequence, '%s: no %s step' % (name, step)
+    assert sequence.index('check') < sequence.index('converge'), '%s: converge before its check-mode run' % name
     # A step left out is said in the header (an action that acts every run has no idempotence to test).
     if 'idempotence' not in sequence:
         assert 'idempotence' in header, '%s: no idempotence step and the header does not say why' % name
