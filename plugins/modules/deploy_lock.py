@@ -62,8 +62,10 @@ options:
     description:
       - With O(state=present), create the directory of O(path) (and its parents) with this mode when it does
         not exist, for example V('0750'), in the same call that takes the lock. Check mode creates nothing.
+      - An octal mode, a string such as V('0750') or a YAML octal number, as M(tgops.runbooks.incident_report_file)'s
+        O(tgops.runbooks.incident_report_file#module:directory_mode) takes it.
       - Without it, a missing directory is an error.
-    type: str
+    type: raw
     version_added: 0.1.0
   state:
     description:
@@ -182,6 +184,7 @@ from datetime import datetime, timezone
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _release
+from ansible_collections.tgops.runbooks.plugins.module_utils._mode import octal_mode
 
 
 def read_lock(path):
@@ -275,19 +278,6 @@ def held_message(path, aged, now, params):
     return text + '; once its holder is gone%s, set -e %s=true to take the lock over' % (where, params['break_variable'])
 
 
-def parse_mode(module, value):
-    """An octal mode such as '0750' (as the file module writes it), or None."""
-    if value in (None, ''):
-        return None
-    try:
-        mode = int(str(value), 8)
-    except ValueError:
-        mode = -1
-    if not 0 <= mode <= 0o7777:
-        module.fail_json(msg='directory_mode must be an octal mode such as 0750, not %r' % (value,))
-    return mode
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -304,7 +294,7 @@ def main():
             break_lock=dict(type='bool', default=False),
             break_variable=dict(type='str', default='deploy_lock_break'),
             dead_holder=dict(type='dict'),
-            directory_mode=dict(type='str'),
+            directory_mode=dict(type='raw'),
         ),
         required_if=[('state', 'present', ('owner',))],
         supports_check_mode=True,
@@ -315,7 +305,12 @@ def main():
     if params['ttl'] < 1:
         module.fail_json(msg='ttl must be at least 1 second')
     directory = os.path.dirname(path) or '.'
-    directory_mode = parse_mode(module, params['directory_mode'])
+    directory_mode = None
+    if params['directory_mode'] not in (None, ''):
+        directory_mode = octal_mode(params['directory_mode'])
+        if directory_mode is None:
+            module.fail_json(msg='directory_mode must be an octal mode such as 0750, not %r'
+                             % (params['directory_mode'],))
     if not os.path.isdir(directory):
         if params['state'] == 'absent' or (directory_mode is None and not module.check_mode):
             module.fail_json(msg='the directory of the host lock %s does not exist' % path)

@@ -122,14 +122,13 @@ directories_created:
 
 import errno
 import os
-import re
 import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-_OCTAL = re.compile(r'^0?[0-7]{3,4}$')
+from ansible_collections.tgops.runbooks.plugins.module_utils._mode import octal_mode
 
 
 def argument_spec():
@@ -152,12 +151,10 @@ class ReportFileError(Exception):
 
 def parse_mode(value, name):
     """An octal mode (``'0640'``, ``'640'`` or the int a YAML octal number becomes) as an int."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        if 0 <= value <= 0o7777:
-            return value
-    elif isinstance(value, str) and _OCTAL.match(value.strip()):
-        return int(value.strip(), 8)
-    raise ReportFileError('%s must be an octal mode such as 0640, got %r' % (name, value))
+    mode = octal_mode(value)
+    if mode is None:
+        raise ReportFileError('%s must be an octal mode such as 0640, got %r' % (name, value))
+    return mode
 
 
 def _missing_directories(directory):
