@@ -8,9 +8,10 @@ success edge; denied: failure edge, as AWX treats a denial). The workflow fails 
 edge to follow on failure, which is how AWX settles a workflow's status.
 
 - On a healthy lab the triage node (P0 in check mode) succeeds and the workflow ends there: no approval.
-- On a kill drill (tgquiz's API container killed, the workflow launched with the limit tgquiz), triage fails, so the workflow asks before acting; denied,
-  nothing runs and the app stays down; approved, P0 runs for real with its rollback off, starts the app,
-  and the workflow ends successful without reaching the rollback approval.
+- On a kill drill (tgquiz's API container killed, the workflow launched with the limit tgquiz), triage fails,
+  so the workflow asks before acting; denied, nothing runs and the app stays down; approved, P0 runs for real
+  with its rollback off, starts the app, and the workflow ends successful without reaching the rollback
+  approval.
 """
 import os
 import shutil
