@@ -221,7 +221,7 @@ def _commit():
 
 def child_verify(path, inflater=None):
     """The verifier core alone, in this (child) process; prints its result as JSON."""
-    from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import verify_backup
+    from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import verify_backup
     result = verify_backup(path, inflater=inflater)
     result.pop('archive', None)
     sys.stdout.write(json.dumps(result))

@@ -33,7 +33,7 @@ import shutil
 import tempfile
 import time
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import new_restrict_key, vetted_sql_file
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_sql import new_restrict_key, vetted_sql_file
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     BackupError,
     StreamFifo,

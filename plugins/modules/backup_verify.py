@@ -400,7 +400,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.formatters import human_to_bytes
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_restore import check_db_prefix, run_restore_test
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import (
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import (
     list_backups,
     parse_duration,
     retention_plan,

@@ -199,7 +199,7 @@ import os
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_restore import vetted_source
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import BackupCheckError
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_file import BackupCheckError
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     BackupError,
     check_backup_name,

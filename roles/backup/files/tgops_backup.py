@@ -9,9 +9,11 @@
     tgops_backup.py /etc/tgops-backup/<platform>.json
 
 The same code as the playbook run, without Ansible on the host: the role copies the collection's
-``_pg_backup.py`` (naming, atomic pg_dump, retention) and ``_backup_stream.py`` (what backup_verify checks)
-next to this file. Takes a backup, verifies it against the checksum taken while writing it, and only then
-applies the daily retention. Exit status 0 on success, 1 when the backup failed, 2 when it failed
+``_pg_backup.py`` (naming, atomic pg_dump, retention) and ``_backup_verify.py`` with the readers it imports (what
+backup_verify checks) under ``ansible_collections/tgops/runbooks/plugins/module_utils/`` next to this file, so
+they import each other by the names they have in the collection (namespace packages: nothing of Ansible's).
+Takes a backup, verifies it against the checksum taken while writing it, and only then applies the daily
+retention. Exit status 0 on success, 1 when the backup failed, 2 when it failed
 verification (the file is kept for inspection, retention is not applied); the journal or cron mail gets
 a one-line JSON summary.
 """
@@ -26,8 +28,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import _backup_stream  # noqa: E402  pylint: disable=wrong-import-position,import-error
-import _pg_backup  # noqa: E402  pylint: disable=wrong-import-position,import-error
+# pylint: disable-next=wrong-import-position
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_verify, _pg_backup  # noqa: E402
 
 
 def run_command(argv, environ_update=None):
@@ -62,7 +64,7 @@ def main(argv):
         print(json.dumps(summary), file=sys.stderr)
         return 1
     summary.update(path=backup['path'], size=backup['size'], sha256=backup['sha256'])
-    verdict = _backup_stream.verify_backup(backup['path'], min_size=int(config.get('min_size', 1)),
+    verdict = _backup_verify.verify_backup(backup['path'], min_size=int(config.get('min_size', 1)),
                                            expected_tables=config.get('expected_tables') or [],
                                            expected_sha256=backup['sha256'])
     summary['verified'] = verdict['passed']

@@ -4,9 +4,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The scheduled backup runner (roles/backup/files/tgops_backup.py) laid out as the role installs it: the
-runner with _pg_backup.py and _backup_stream.py beside it, run by python3 with a stand-in pg_dump that
-writes a real dump fixture (or fails)."""
+"""The scheduled backup runner (roles/backup/files/tgops_backup.py) laid out as the role installs it (the files
+and places of roles/backup/tasks/schedule.yml's install task, read from it: a file the runner imports but the role
+does not install fails here), run by python3 with a stand-in pg_dump that writes a real dump fixture (or fails)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -20,6 +20,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 FIXTURE = os.path.join(ROOT, 'tests', 'unit', 'fixtures', 'backups', 'toogoodtogo_fixture.sql.gz')
@@ -36,13 +37,37 @@ cat "$RUNNER_FIXTURE" > "$out"
 '''
 
 
+def _role_install_list():
+    """(source path, path under the install directory) of every file the role's install task copies."""
+    role = os.path.join(ROOT, 'roles', 'backup')
+    with open(os.path.join(role, 'tasks', 'schedule.yml')) as handle:
+        tasks = yaml.safe_load(handle)
+    with open(os.path.join(role, 'vars', 'main.yml')) as handle:
+        role_vars = yaml.safe_load(handle)
+    task = next(t for t in tasks if t.get('name') == 'Install the backup runner and the collection code it runs')
+    code = os.path.join(ROOT, 'plugins', 'module_utils')
+    out = []
+    for item in task['loop']:
+        src = item['src'].replace('{{ backup_schedule_code }}', code)
+        src = src if os.path.isabs(src) else os.path.join(role, 'files', src)
+        sub = item['dir'].replace('{{ backup_schedule_lib }}', role_vars['backup_schedule_lib'])
+        out.append((src, sub + os.path.basename(src)))
+    return out
+
+
+def test_the_role_installs_the_runner_and_its_module_utils():
+    installed = [dest for _src, dest in _role_install_list()]
+    assert installed[0] == 'tgops_backup.py'
+    assert all(d.startswith('ansible_collections/tgops/runbooks/plugins/module_utils/_') for d in installed[1:])
+
+
 @pytest.fixture(name='installed')
 def fixture_installed(tmp_path):
     lib = tmp_path / 'lib'
-    lib.mkdir()
-    shutil.copy(os.path.join(ROOT, 'roles', 'backup', 'files', 'tgops_backup.py'), str(lib))
-    for name in ('_pg_backup.py', '_backup_stream.py'):
-        shutil.copy(os.path.join(ROOT, 'plugins', 'module_utils', name), str(lib))
+    for src, dest in _role_install_list():
+        target = lib / dest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, str(target))
     bindir = tmp_path / 'bin'
     bindir.mkdir()
     (bindir / 'pg_dump').write_text(FAKE_PG_DUMP)

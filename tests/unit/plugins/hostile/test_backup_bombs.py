@@ -20,8 +20,8 @@ import zlib
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_stream
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import verify_backup
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_inflate
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import verify_backup
 from ansible_collections.tgops.runbooks.plugins.modules import backup_verify
 
 from test_backup_hostile import bounded_verify, _custom_layout, _write, CUSTOM, PLAIN_GZ, HEADER, MIB
@@ -34,7 +34,7 @@ FLOOR = 1 * MIB          # the ratio bound's floor in these tests (256 MiB in th
 
 @pytest.fixture
 def low_floor(monkeypatch):
-    monkeypatch.setattr(_backup_stream, '_RATIO_FLOOR', FLOOR)
+    monkeypatch.setattr(_backup_inflate, '_RATIO_FLOOR', FLOOR)
 
 
 def _deflate(total, wbits, piece=b'1\tx\n'):

@@ -26,9 +26,9 @@ import zlib
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_stream
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_custom
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_restore import scratch_db_name
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import (
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import (
     list_backups,
     parse_duration,
     retention_plan,
@@ -76,9 +76,9 @@ def _gzip_stream(parts):
 def _custom_layout(path):
     """(bytes, offset of the TOC entry count, first data block) of a fixture archive."""
     data = _read(path)
-    src = _backup_stream._Source(iter([data]))
+    src = _backup_custom.Source(iter([data]))
     info = {}
-    _backup_stream._parse_custom_header(src, info)
+    _backup_custom._parse_custom_header(src, info)
     first_block = verify_backup(path)['archive']['blocks'][0]
     return data, src.offset, first_block
 

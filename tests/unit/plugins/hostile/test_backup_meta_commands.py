@@ -21,14 +21,14 @@ import os
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_stream
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import (
-    BackupCheckError,
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_sql
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_file import BackupCheckError
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_sql import (
     new_restrict_key,
     vetted_sql,
     vetted_sql_file,
-    verify_backup,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import verify_backup
 
 FIXTURES = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'backups'))
 KEY = b'FSsbSsfSKHwes52nLJpurg72via4auy9Lg4DpAzCKzAd2XC2gPffwgAAEl2IACb'
@@ -289,7 +289,7 @@ def test_literal_read_differently_under_standard_conforming_strings_is_refused(t
     if pieces is None:
         detail, line = _refused(tmp_path, sql, b"SELECT 'a")
     else:
-        scanner = _backup_stream._PlainScanner(feed_min=1)
+        scanner = _backup_sql.PlainScanner(feed_min=1)
         with pytest.raises(BackupCheckError) as info:
             for index in range(len(sql)):
                 scanner.feed(sql[index:index + 1])
@@ -340,7 +340,7 @@ def test_line_numbers_count_copy_data_across_buffers(feed_min):
     rows = b''.join(b'%d\trow\n' % n for n in range(20000 if feed_min == 1 else 120000))
     sql = _dump(b'COPY public.t (x) FROM stdin;\n' + rows + b'\\.\nSELECT 1;\n\\! id > pwned.txt\n')
     line = sql[:sql.index(b'\\! id')].count(b'\n') + 1
-    scanner = _backup_stream._PlainScanner(**({} if feed_min is None else {'feed_min': feed_min}))
+    scanner = _backup_sql.PlainScanner(**({} if feed_min is None else {'feed_min': feed_min}))
     step = 1 if feed_min == 1 else 65536
     with pytest.raises(BackupCheckError) as info:
         for index in range(0, len(sql), step):
@@ -359,7 +359,7 @@ def test_refusals_do_not_depend_on_buffer_boundaries(middle):
     sql = _dump(middle)
     verdicts = set()
     for step in (1, 2, 3, 7, 64, 4096, len(sql)):
-        scanner = _backup_stream._PlainScanner(feed_min=1)
+        scanner = _backup_sql.PlainScanner(feed_min=1)
         with pytest.raises(BackupCheckError) as info:
             for index in range(0, len(sql), step):
                 scanner.feed(sql[index:index + step])

@@ -31,8 +31,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_stream
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import BackupCheckError, verify_backup
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_sql
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_file import BackupCheckError
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import verify_backup
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import postgres_common_argument_spec
 from ansible_collections.tgops.runbooks.plugins.modules import backup_verify
 
@@ -95,7 +96,7 @@ def _assert_verdict(result):
 
 def _scan(data, cuts, feed_min):
     """(tables, row_counts, verdict) of the scanner fed ``data`` cut at ``cuts``."""
-    scanner = _backup_stream._PlainScanner(feed_min=feed_min)
+    scanner = _backup_sql.PlainScanner(feed_min=feed_min)
     try:
         last = 0
         for cut in sorted(set(cuts)) + [len(data)]:

@@ -20,8 +20,8 @@ import stat
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_stream
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import list_backups, verify_backup
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_verify
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import list_backups, verify_backup
 from ansible_collections.tgops.runbooks.plugins.modules import backup_verify
 
 from test_backup_hostile import bounded_verify, CUSTOM, PLAIN_GZ
@@ -88,7 +88,7 @@ def test_a_link_swapped_in_after_the_check_is_not_followed(tmp_path, monkeypatch
     """The path is a regular file at lstat() time and a link at open() time: O_NOFOLLOW refuses it."""
     path = _link(tmp_path, CUSTOM)
     regular = os.lstat(CUSTOM)
-    monkeypatch.setattr(_backup_stream.os, 'lstat', lambda name: regular if name == path else os.stat(name))
+    monkeypatch.setattr(_backup_verify.os, 'lstat', lambda name: regular if name == path else os.stat(name))
     _refused_as_link(verify_backup(path), path, raced=True)
 
 
@@ -96,7 +96,7 @@ def test_a_file_swapped_after_the_check_is_refused(tmp_path, monkeypatch):
     path = str(tmp_path / 'backup.dump')
     shutil.copy(CUSTOM, path)
     other = os.lstat(PLAIN_GZ)
-    monkeypatch.setattr(_backup_stream.os, 'lstat', lambda name: other if name == path else os.stat(name))
+    monkeypatch.setattr(_backup_verify.os, 'lstat', lambda name: other if name == path else os.stat(name))
     result = verify_backup(path)
     assert result['checks']['readable'] == {
         'passed': False, 'detail': '%s was replaced between its check and its opening: refused' % path}

@@ -21,8 +21,10 @@ import zlib
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_stream
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import verify_backup
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_inflate
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_custom
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_sql
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import verify_backup
 from test_backup_stream import _read, _write  # the file helpers of the zlib-only tests beside this one
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'backups')
@@ -30,7 +32,7 @@ CUSTOM = os.path.join(FIXTURES, 'tgquiz_fixture.dump')
 CUSTOM_PIPE = os.path.join(FIXTURES, 'tgquiz_fixture_pipe.dump')
 PLAIN_GZ = os.path.join(FIXTURES, 'toogoodtogo_fixture.sql.gz')
 
-needs_isal = pytest.mark.skipif(_backup_stream.inflater_available() != 'isal', reason='the isal package is not installed')
+needs_isal = pytest.mark.skipif(_backup_inflate.inflater_available() != 'isal', reason='the isal package is not installed')
 
 # Keys that differ by nature: timings, which inflater ran, and how far the reader got before an integrity
 # failure stopped it (read-ahead moves it even with zlib alone; the module does not return it).
@@ -79,14 +81,15 @@ _WITHOUT_ISAL = r"""
 import json, sys
 sys.modules['isal'] = None
 sys.modules['isal.isal_zlib'] = None
-from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_stream as bs
-out = {'available': bs.inflater_available(), 'errors': [e.__name__ for e in bs._INFLATE_ERRORS], 'results': []}
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_inflate, _backup_verify
+out = {'available': _backup_inflate.inflater_available(), 'errors': [e.__name__ for e in _backup_inflate.INFLATE_ERRORS],
+       'results': []}
 try:
-    bs.verify_backup(sys.argv[1], inflater='isal')
+    _backup_verify.verify_backup(sys.argv[1], inflater='isal')
 except ValueError as exc:
     out['asked_isal'] = str(exc)
 for path in sys.argv[1:]:
-    result = bs.verify_backup(path)
+    result = _backup_verify.verify_backup(path)
     out['results'].append([result['decompressor'], result['passed'], result['checks']['integrity']['detail']])
 print(json.dumps(out))
 """
@@ -215,8 +218,8 @@ def test_isal_output_before_a_refusal_is_not_given_twice(tmp_path, monkeypatch):
            b'complete\n--\n\n')
     data = gzip.compress(sql, mtime=0)
     rewinds = []
-    rewind = _backup_stream._Rewindable.rewind
-    monkeypatch.setattr(_backup_stream._Rewindable, 'rewind', lambda self: rewinds.append(1) or rewind(self))
+    rewind = _backup_inflate.Rewindable.rewind
+    monkeypatch.setattr(_backup_inflate.Rewindable, 'rewind', lambda self: rewinds.append(1) or rewind(self))
     for index in (len(data) * 3 // 4, len(data) - 6):
         path = _write(tmp_path, 'late.sql.gz', _flip(data, index))
         result = _both(path, chunk_size=4096, max_decompressed_size=len(sql) + 10)
@@ -242,14 +245,14 @@ def test_same_result_on_random_flips_of_gzip(tmp_path):
 @pytest.mark.parametrize('where', ['first', 'middle', 'adler', 'last'])
 def test_same_result_on_flipped_data_block_byte(tmp_path, monkeypatch, batch, where):
     # a small BATCH makes the refused batch a later one, so zlib's replay goes through earlier batches first
-    monkeypatch.setattr(_backup_stream._BlockReader, 'BATCH', batch)
+    monkeypatch.setattr(_backup_custom._BlockReader, 'BATCH', batch)
     data = _read(CUSTOM)
     start, end = _data_block(CUSTOM)
     # the block ends with the 5-byte end marker; the Adler-32 is the 4 bytes before it
     index = {'first': start + 12, 'middle': (start + end) // 2, 'adler': end - 9, 'last': end - 6}[where]
     again = []
-    reopen = _backup_stream._Source.again
-    monkeypatch.setattr(_backup_stream._Source, 'again', lambda self, *a: again.append(a) or reopen(self, *a))
+    reopen = _backup_custom.Source.again
+    monkeypatch.setattr(_backup_custom.Source, 'again', lambda self, *a: again.append(a) or reopen(self, *a))
     result = _both(_write(tmp_path, 'flip.dump', _flip(data, index)), chunk_size=512)
     assert 'integrity' in result['failed_checks']
     assert len(again) == 1  # ISA-L refused, zlib read the block again
@@ -280,7 +283,7 @@ def test_same_result_on_gzipped_archive(tmp_path):
 @needs_isal
 @pytest.mark.parametrize('batch', [64, 256 * 1024])
 def test_same_result_on_random_flips_of_data_blocks(tmp_path, monkeypatch, batch):
-    monkeypatch.setattr(_backup_stream._BlockReader, 'BATCH', batch)
+    monkeypatch.setattr(_backup_custom._BlockReader, 'BATCH', batch)
     data = _read(CUSTOM)
     start, end = _data_block(CUSTOM)
     rnd = random.Random(batch)
@@ -294,7 +297,7 @@ def test_same_result_on_random_flips_of_data_blocks(tmp_path, monkeypatch, batch
 def test_restore_stream_is_the_same_with_isal(tmp_path):
     # vetted_sql_file (what psql reads in a restore test) inflates with the best inflater too
     path = _write(tmp_path, 'members.sql.gz', _gzip_of_fixture(3))
-    streamed = b''.join(_backup_stream.vetted_sql_file(path, chunk_size=999))
+    streamed = b''.join(_backup_sql.vetted_sql_file(path, chunk_size=999))
     with gzip.open(path, 'rb') as f:
         assert streamed == f.read()
 
@@ -307,6 +310,6 @@ def test_find_copy_end_is_bytes_find():
     for dummy in range(20000):
         buf = bytes(rnd.choice(b'\\\\\\.\na') for dummy in range(rnd.randint(0, 60)))
         start = rnd.randint(0, len(buf) + 1)
-        assert _backup_stream._find_copy_end(buf, start) == buf.find(b'\\.\n', start), (buf, start)
+        assert _backup_sql._find_copy_end(buf, start) == buf.find(b'\\.\n', start), (buf, start)
     many = b'\\N\t' * 100 + b'\n\\.\n'
-    assert _backup_stream._find_copy_end(many, 0) == many.find(b'\\.\n')
+    assert _backup_sql._find_copy_end(many, 0) == many.find(b'\\.\n')

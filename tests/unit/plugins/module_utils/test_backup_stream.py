@@ -19,8 +19,8 @@ import time
 
 import pytest
 
-from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_stream
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import (
+from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_inflate
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import (
     list_backups,
     parse_duration,
     retention_plan,
@@ -458,7 +458,7 @@ def test_prefetch_keeps_order_and_reraises():
         yield 1
         yield 2
         raise ValueError('boom at 3')
-    prefetch = _backup_stream._Prefetch(items())
+    prefetch = _backup_inflate.Prefetch(items())
     got = []
     with pytest.raises(ValueError, match='boom at 3'):
         for item in prefetch:
@@ -471,7 +471,7 @@ def test_prefetch_close_stops_a_blocked_producer():
     def endless():
         while True:
             yield b'x' * 1024
-    prefetch = _backup_stream._Prefetch(endless(), depth=2)
+    prefetch = _backup_inflate.Prefetch(endless(), depth=2)
     assert next(iter(prefetch)) == b'x' * 1024
     started = time.time()
     prefetch.close()

@@ -23,7 +23,7 @@ import yaml
 
 from ansible_collections.tgops.runbooks.plugins.doc_fragments import _postgres as _postgres_doc
 from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_restore
-from ansible_collections.tgops.runbooks.plugins.module_utils._backup_stream import verify_backup
+from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import verify_backup
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
     libpq_argv,
     postgres_common_argument_spec,
