@@ -14,10 +14,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import re
 import zlib
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_file import (
-    BackupCheckError, CUSTOM_MAGIC, Truncated, check,
+    BackupCheckError, CUSTOM_MAGIC, Truncated, check, short,
 )
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_inflate import (
     INFLATE_ERRORS, OUT_MAX, ZLIB, decompressobj,
@@ -32,9 +33,15 @@ _OFFSET_POS_NOT_SET = 1
 _OFFSET_POS_SET = 2
 _OFFSET_NO_DATA = 3
 _ARCH_CUSTOM = 1
-_MIN_VERSION = (1, 12)   # PostgreSQL 9.5 and later
-_MAX_VERSION = (1, 16)   # PostgreSQL 17 / 18
+# The archive versions this reader knows: pg_backup_archiver.h's K_VERS_1_12 (pg_dump of PostgreSQL 9.5) to
+# K_VERS_1_16 (17 and 18). A version outside is not guessed at: the header raises UnknownArchiveVersion, and
+# verify_backup() asks pg_restore --list instead when it is given a way to (backup_verify always gives one).
+SUPPORTED_VERSIONS = ((1, 12), (1, 16))
 _COMPRESSION_NAMES = {0: 'none', 1: 'gzip', 2: 'lz4', 3: 'zstd'}
+# pg_restore --list: "215; 1259 16386 TABLE public users postgres" (dump id; catalog oid, object oid, then the
+# description, schema, name and owner), and header comments such as ";     Dump Version: 1.14-0".
+_LISTING_ENTRY = re.compile(r'\d+; \d+ \d+ (\S.*)\Z')
+_LISTING_VERSION = re.compile(r';\s+Dump Version: (\S+)\s*\Z')
 # Strings of the header and TOC that are kept (names, tags, descriptions): far below this in any real archive.
 # The long ones (definitions, DROP statements) are skipped without being held.
 _KEPT_STR_MAX = 1024 * 1024
@@ -169,6 +176,48 @@ def _entry_label(entry):
     return 'TOC entry %d (%s %s)' % (entry['dump_id'], entry['desc'], name)
 
 
+class UnknownArchiveVersion(BackupCheckError):
+    """The archive's version (``version``, such as ``1.17-0``) is outside SUPPORTED_VERSIONS."""
+
+    def __init__(self, version, offset):
+        low, high = SUPPORTED_VERSIONS
+        super(UnknownArchiveVersion, self).__init__(
+            'integrity', 'custom archive version %s is outside the versions this reader knows (%d.%d to %d.%d)'
+            % (version, low[0], low[1], high[0], high[1]), offset)
+        self.version = version
+
+
+def parse_listing(text):
+    """What ``pg_restore --list`` printed of an archive: its ``version`` (None if not said), ``toc_entries``,
+    ``tables`` and ``data_tables`` (``schema.name``, in listing order). Raises ValueError when ``text`` holds
+    no listing. Names are read as pg_restore prints them (unquoted): a name with a space is read whole only when
+    it is the table's, not the schema's."""
+    version = None
+    entries = 0
+    tables = []
+    data_tables = []
+    for line in text.splitlines():
+        if line.startswith(';'):
+            match = _LISTING_VERSION.match(line)
+            if match:
+                version = match.group(1)
+            continue
+        match = _LISTING_ENTRY.match(line)
+        if not match:
+            if line.strip():
+                raise ValueError('not a pg_restore --list line: %s' % short(line))
+            continue
+        entries += 1
+        words = match.group(1).split(' ')
+        if words[:2] == ['TABLE', 'DATA'] and len(words) >= 5:
+            data_tables.append('%s.%s' % (words[2], ' '.join(words[3:-1])))
+        elif words[0] == 'TABLE' and words[1:2] != ['DATA'] and len(words) >= 4:
+            tables.append('%s.%s' % (words[1], ' '.join(words[2:-1])))
+    if not entries and version is None:
+        raise ValueError('no TOC entry and no archive header in the output')
+    return {'version': version, 'toc_entries': entries, 'tables': tables, 'data_tables': data_tables}
+
+
 def _parse_custom_header(src, info):
     magic = src.read(5, 'magic')
     if magic != CUSTOM_MAGIC:
@@ -178,9 +227,8 @@ def _parse_custom_header(src, info):
     vrev = src.read_byte('header version')
     info['version'] = '%d.%d-%d' % (vmaj, vmin, vrev)
     version = (vmaj, vmin)
-    if version < _MIN_VERSION or version > _MAX_VERSION:
-        raise BackupCheckError('integrity', 'unsupported custom archive version %s (this verifier reads %d.%d to %d.%d)'
-                               % (info['version'], _MIN_VERSION[0], _MIN_VERSION[1], _MAX_VERSION[0], _MAX_VERSION[1]), 5)
+    if not SUPPORTED_VERSIONS[0] <= version <= SUPPORTED_VERSIONS[1]:
+        raise UnknownArchiveVersion(info['version'], 5)
     int_size = src.read_byte('header intSize')
     off_size = src.read_byte('header offSize')
     if int_size not in (2, 4, 8) or off_size not in (4, 8):

@@ -194,6 +194,11 @@ notes:
     known checksum; use O(expected_sha256) or a compressed format.
   - Custom archives compressed with lz4 or zstd (PostgreSQL 16 and later) are read to the end block by block,
     but their content is not decompressed (only zlib is available); the module warns about it.
+  - The module's reader knows custom archive versions 1.12 to 1.16 (C(pg_dump) of PostgreSQL 9.5 to 18). An
+    archive of another version is read by C(pg_restore --list) instead (from O(bin_dir) or the C(PATH)), and the
+    checks pass on its table of contents; RV(archive) says so (C(read_by)), the data blocks are neither read nor decompressed
+    (O(restore_test=true) restores them) and the module warns. Without C(pg_restore), C(integrity) fails and says
+    why.
   - Tar and directory format archives are not supported.
   - Plain dumps are read with psql's rules for strings, quoted identifiers, dollar quoting and comments, in
     linear time; a dump with CRLF line endings (which pg_dump never writes - the file was converted as text,
@@ -366,7 +371,8 @@ archive:
     - Header of a custom archive - C(version), C(int_size), C(off_size), C(compression), C(created) (the
       dumping machine's local time), C(dbname), C(server_version), C(pg_dump_version), C(toc_entries),
       C(data_blocks), C(large_objects), C(toc_end) (byte offset where the data blocks start) and C(blocks) (each
-      data block read - C(entry), C(offset), C(end), C(length)).
+      data block read - C(entry), C(offset), C(end), C(length)). For an archive version the module's reader does
+      not know, only C(version), C(toc_entries) and C(read_by) (C(pg_restore --list)) - see the notes.
   returned: always
   type: dict
 restore:
@@ -558,6 +564,17 @@ def _short(value, limit=80):
     return text if len(text) <= limit else '%s... (%d characters)' % (text[:limit], len(text))
 
 
+def _archive_lister(module):
+    """pg_restore --list, for a custom archive of a version the module's own reader does not know."""
+    def list_archive(path):
+        opt_dirs = [module.params['bin_dir']] if module.params['bin_dir'] else []
+        pg_restore = module.get_bin_path('pg_restore', opt_dirs=opt_dirs)
+        if pg_restore is None:
+            return 127, '', 'pg_restore not found on the host (install the PostgreSQL client or set bin_dir)'
+        return module.run_command([pg_restore, '--list', os.path.abspath(path)])
+    return list_archive
+
+
 def _restore(module, result):
     params = module.params
     if module.check_mode:
@@ -645,7 +662,8 @@ def main():
     result = verify_backup(path, min_size=params['min_size'], max_age=params['max_age'],
                            expected_tables=params['expected_tables'], expected_sha256=params['expected_sha256'],
                            count_rows=params['count_rows'], require_data=params['require_data'],
-                           max_ratio=params['max_ratio'], max_decompressed_size=params['max_decompressed_size'])
+                           max_ratio=params['max_ratio'], max_decompressed_size=params['max_decompressed_size'],
+                           list_archive=_archive_lister(module))
     result.pop('bytes_read', None)
     result.update(extra)
 

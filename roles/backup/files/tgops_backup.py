@@ -41,6 +41,16 @@ def run_command(argv, environ_update=None):
     return proc.returncode, proc.stdout, proc.stderr
 
 
+def _archive_lister(config):
+    """pg_restore --list, for a custom archive of a version the verifier's own reader does not know."""
+    def list_archive(path):
+        try:
+            return run_command([_bin(config, 'pg_restore'), '--list', path])
+        except OSError as exc:
+            return 127, '', 'cannot run pg_restore: %s' % (exc.strerror or exc)
+    return list_archive
+
+
 def _bin(config, name):
     return os.path.join(config['bin_dir'], name) if config.get('bin_dir') else name
 
@@ -66,7 +76,8 @@ def main(argv):
     summary.update(path=backup['path'], size=backup['size'], sha256=backup['sha256'])
     verdict = _backup_verify.verify_backup(backup['path'], min_size=int(config.get('min_size', 1)),
                                            expected_tables=config.get('expected_tables') or [],
-                                           expected_sha256=backup['sha256'])
+                                           expected_sha256=backup['sha256'],
+                                           list_archive=_archive_lister(config))
     summary['verified'] = verdict['passed']
     if not verdict['passed']:
         summary.update(result='failed', stage='verify', error=verdict['msg'])

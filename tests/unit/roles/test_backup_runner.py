@@ -117,3 +117,30 @@ def test_runner_failed_dump_exits_1_and_keeps_old_backups(installed):
     summary = json.loads(proc.stderr)
     assert summary['stage'] == 'dump' and 'server closed the connection' in summary['error']
     assert os.listdir(str(installed / 'backups')) == ['toogoodtogo_20200101_000000.sql.gz']
+
+
+def test_runner_verifies_a_newer_pg_dumps_archive_through_pg_restore(installed, tmp_path):
+    """After a pg_dump upgrade past the verifier's reader (archive 1.17 here), the nightly backup still passes:
+    the runner asks the host's pg_restore --list, as the module does."""
+    with open(os.path.join(ROOT, 'tests', 'unit', 'fixtures', 'backups', 'tgquiz_fixture.dump'), 'rb') as handle:
+        data = bytearray(handle.read())
+    data[6] = 17
+    newer = tmp_path / 'newer.dump'
+    newer.write_bytes(bytes(data))
+    with open(os.path.join(ROOT, 'tests', 'unit', 'fixtures', 'backups', 'tgquiz_fixture.list')) as handle:
+        listing = handle.read().replace('Dump Version: 1.14-0', 'Dump Version: 1.17-0')
+    (tmp_path / 'listing').write_text(listing)
+    pg_restore = installed / 'bin' / 'pg_restore'
+    pg_restore.write_text('#!/bin/sh\nprintf "%%s\\n" "$@" > "%s"\ncat "%s"\n'
+                          % (tmp_path / 'pg_restore.log', tmp_path / 'listing'))
+    os.chmod(str(pg_restore), 0o755)
+    config = json.loads((installed / 'config.json').read_text())
+    config.update(format='custom', expected_tables=['users'], prefix='tgquiz')
+    (installed / 'config.json').write_text(json.dumps(config))
+    env = dict(os.environ, RUNNER_LOG=str(installed / 'pg_dump.log'), RUNNER_FIXTURE=str(newer), RUNNER_FAIL='0')
+    proc = subprocess.run([sys.executable, str(installed / 'lib' / 'tgops_backup.py'), str(installed / 'config.json')],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary['verified'] is True and summary['path'].endswith('.dump')
+    assert (tmp_path / 'pg_restore.log').read_text() == '--list\n%s\n' % summary['path']

@@ -406,3 +406,43 @@ def test_real_restore(path):
     assert report['passed'], report['error']
     assert report['row_counts'] == {'users': 40, 'quiz_results': 300}
     assert report['dropped'] is True
+
+
+# --- an archive version the module's reader does not know ---------------------------------------------------
+
+def _newer_archive(tmp_path):
+    """The real fixture with its header saying version 1.17, and pg_restore's listing of it."""
+    with open(CUSTOM, 'rb') as handle:
+        data = bytearray(handle.read())
+    data[6] = 17
+    path = tmp_path / 'backup_20250120_143000.dump'
+    path.write_bytes(bytes(data))
+    with open(os.path.join(FIXTURES, 'tgquiz_fixture.list')) as handle:
+        listing = handle.read().replace('Dump Version: 1.14-0', 'Dump Version: 1.17-0')
+    return str(path), listing
+
+
+def test_an_archive_of_a_newer_pg_dump_is_listed_by_pg_restore_and_warned_about(tmp_path):
+    path, listing = _newer_archive(tmp_path)
+    calls = []
+
+    def fake(argv, environ_update=None, **kwargs):
+        calls.append(argv)
+        return 0, listing, ''
+    result = run_module(backup_verify, {'path': path, 'bin_dir': '/opt/pg/bin', 'expected_tables': ['users']},
+                        run_command=fake, bin_paths={'pg_restore': '/opt/pg/bin/pg_restore'})
+    assert not result.get('failed'), result['msg']
+    assert calls == [['/opt/pg/bin/pg_restore', '--list', path]]
+    assert result['passed'] and result['archive']['read_by'] == 'pg_restore --list'
+    assert any('only pg_restore --list read it' in w for w in result['warnings'])
+
+
+def test_without_pg_restore_an_archive_of_a_newer_pg_dump_fails_and_says_why(tmp_path):
+    path, dummy = _newer_archive(tmp_path)
+
+    def fake(argv, environ_update=None, **kwargs):
+        raise AssertionError('nothing is run without pg_restore: %r' % (argv,))
+    result = run_module(backup_verify, {'path': path}, run_command=fake, bin_paths={'pg_restore': None})
+    assert result['failed'] and result['failed_checks'] == ['integrity', 'completeness']
+    assert "pg_restore --list could not read it either (exit 127: 'pg_restore not found on the host" \
+        in result['checks']['integrity']['detail']
