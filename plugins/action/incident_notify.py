@@ -11,7 +11,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import bad_int_message
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import bad_int_message
 from ansible_collections.tgops.runbooks.plugins.module_utils._notify import (
     NotifyError,
     argument_spec,

@@ -22,12 +22,10 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     MAX_BODY,
     MAX_REDIRECTS,
     TransportError,
-    clean_text,
-    excerpt,
     fetch,
     parse_json,
-    shown,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import clean_text, excerpt, shown
 
 HEALTHY = ('healthy', 'ok', 'up', 'pass')
 DEGRADED = ('degraded', 'warn', 'warning')

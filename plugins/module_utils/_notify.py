@@ -24,9 +24,9 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     JSONAPIClient,
     check_http_params,
     check_url,
-    excerpt,
     http_argument_spec,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import excerpt
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     DEFAULT_API_URL,
     TelegramClient,

@@ -24,14 +24,11 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     APIError,
     JSONAPIClient,
-    Redactor,
     check_http_params,
     check_url,
-    excerpt,
     http_argument_spec,
-    shown,
-    strip_userinfo,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import Redactor, excerpt, shown, strip_userinfo
 
 DEFAULT_API_URL = 'https://api.telegram.org'
 

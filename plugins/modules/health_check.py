@@ -241,12 +241,14 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     MAX_BODY,
     MAX_TIMEOUT,
     Deadline,
-    Redactor,
     check_header_value,
     check_url,
+)
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import run_api_module
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import (
+    Redactor,
     excerpt,
     redact_url,
-    run_api_module,
     shown,
     url_secrets,
 )
@@ -306,7 +308,7 @@ def module_spec():
 
 
 def url_secret_spellings(url):
-    """The secrets O(url) carries (see _http.url_secrets: the user info's password, or a user alone, which is then a
+    """The secrets O(url) carries (see _redact.url_secrets: the user info's password, or a user alone, which is then a
     token; the values of credential query parameters), decoded and as spelled in the URL (possibly %-quoted)."""
     if not isinstance(url, str):
         return []

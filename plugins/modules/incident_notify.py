@@ -154,7 +154,7 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import guard_int_options, refuse_bad_ints
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import guard_int_options, refuse_bad_ints
 from ansible_collections.tgops.runbooks.plugins.module_utils._notify import (  # pylint: disable=unused-import
     MAX_TEXT,  # re-exported: the message length limit, as callers and tests know it
     NotifyError,

@@ -205,7 +205,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import Redactor
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import Redactor
 
 # rsyslog's RFC 3339 time (Debian 12's default) and the classic BSD syslog time.
 _RFC3339_LINE = re.compile(

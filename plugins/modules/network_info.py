@@ -120,8 +120,8 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     TransportError,
     check_url,
     fetch,
-    shown,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import shown
 
 
 def resolve(host):

@@ -383,13 +383,8 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import attempt, result_fields
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import describe as describe_health
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
-    Deadline,
-    Redactor,
-    check_url,
-    redact_url,
-    url_secrets,
-)
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import Deadline, check_url
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import Redactor, redact_url, url_secrets
 from ansible_collections.tgops.runbooks.plugins.module_utils import _platform
 
 # The password arrives on standard input; it never appears in docker's or psql's arguments, nor in psql's

@@ -235,7 +235,8 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     telegram_argument_spec,
     token_redactor,
 )
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import run_api_module, shown
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import run_api_module
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import shown
 
 
 def find_problems(webhook, expect_webhook=None, max_pending_updates=None, max_error_age=None):

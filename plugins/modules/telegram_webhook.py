@@ -288,7 +288,8 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import guard_int_options, refuse_bad_ints, shown
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import guard_int_options, refuse_bad_ints
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import shown
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     TelegramClient,
     TelegramError,

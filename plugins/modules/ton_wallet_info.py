@@ -220,17 +220,15 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
-    run_api_module,
     APIError,
     JSONAPIClient,
-    Redactor,
     check_header_value,
     check_http_params,
     check_url,
-    excerpt,
     http_argument_spec,
-    shown,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import run_api_module
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import Redactor, excerpt, shown
 from ansible_collections.tgops.runbooks.plugins.module_utils._ton_address import AddressError, parse_address
 
 DEFAULT_API_URLS = dict(

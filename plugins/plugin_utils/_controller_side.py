@@ -24,7 +24,7 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import bad_int_message
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import bad_int_message
 
 
 def failure_result(exc):

@@ -20,7 +20,7 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import Redactor
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import Redactor
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 PRODUCTION = os.path.join(ROOT, 'inventories', 'production')

@@ -28,6 +28,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _http
+from ansible_collections.tgops.runbooks.plugins.module_utils import _redact
 from ansible_collections.tgops.runbooks.plugins.modules import (
     health_check,
     pinata_auth_info,
@@ -85,7 +86,7 @@ def leaks(obj, secrets=SECRETS, window=12):
     text = json.dumps(obj, default=str)
     found = []
     for secret in secrets:
-        if any(form in text for form in _http._variants(secret) if len(form) >= 4):
+        if any(form in text for form in _redact._variants(secret) if len(form) >= 4):
             found.append(secret)
             continue
         for start in range(0, len(secret) - window + 1):
@@ -300,10 +301,10 @@ def test_echoed_secrets_are_redacted_before_any_cut(hostile, name, case):
 
 
 def test_excerpt_redacts_before_cutting():
-    redact = _http.Redactor([TOKEN])
-    text = 'x' * (_http.BODY_EXCERPT - 20) + TOKEN
-    out = _http.excerpt(text, redact)
-    assert TOKEN[:12] not in out and _http.MASK[:4] in out
+    redact = _redact.Redactor([TOKEN])
+    text = 'x' * (_redact.BODY_EXCERPT - 20) + TOKEN
+    out = _redact.excerpt(text, redact)
+    assert TOKEN[:12] not in out and _redact.MASK[:4] in out
 
 
 @pytest.mark.parametrize('case', ['health_unhealthy_200', 'echo_token', 'hang'])

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _http
+from ansible_collections.tgops.runbooks.plugins.module_utils import _redact
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import evaluate
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     MalformedResult,
@@ -103,7 +104,7 @@ def leaked(result, secrets):
     for secret in secrets:
         if len(secret) < 16:
             continue
-        if any(form in text for form in _http._variants(secret) if len(form) >= 8):
+        if any(form in text for form in _redact._variants(secret) if len(form) >= 8):
             return secret
         for start in range(len(secret) - 11):
             if secret[start:start + 12] in text:
@@ -358,13 +359,13 @@ VISIBLE = st.characters(exclude_categories=('Zs', 'Zl', 'Zp', 'Cc', 'Cs'))
        after=st.text(max_size=40))
 def test_redaction_before_truncation_never_shows_a_piece(secret, before, after):
     assume(len(set(secret)) > 3)
-    redact = _http.Redactor([secret])
+    redact = _redact.Redactor([secret])
     text = before + secret + after
-    out = _http.excerpt(text, redact)
+    out = _redact.excerpt(text, redact)
     collapsed = ' '.join(secret.split())
     assume(collapsed == secret)  # whitespace inside a secret is collapsed by the excerpt
     assert secret not in out
-    for form in _http._variants(secret):
+    for form in _redact._variants(secret):
         if len(form) >= 8:
             assert form not in out
 

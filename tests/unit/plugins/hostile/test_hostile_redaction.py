@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _pg_backup as pgb
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import Redactor, plain_http_warning, redact_url, url_secrets
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import plain_http_warning
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import Redactor, redact_url, url_secrets
 from ansible_collections.tgops.runbooks.plugins.modules import platform_info
 
 SETTINGS = settings(derandomize=True, max_examples=150, deadline=None, database=None,

@@ -17,14 +17,11 @@ from ansible.module_utils.common import warnings
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     APIError,
     JSONAPIClient,
-    MASK,
-    Redactor,
     check_url,
     parse_retry_after,
     plain_http_warning,
-    redact_url,
-    url_secrets,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import MASK, Redactor, redact_url, url_secrets
 
 import tgops_fake_api as fake_api  # from tests/unit/plugins/modules (see ../conftest.py)
 

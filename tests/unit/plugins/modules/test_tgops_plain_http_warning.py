@@ -12,6 +12,7 @@ from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _http
+from ansible_collections.tgops.runbooks.plugins.module_utils import _redact
 from ansible_collections.tgops.runbooks.plugins.modules import pinata_auth_info, telegram_bot_info, ton_wallet_info
 
 KEY = 'ton-api-key-0123456789abcdef'
@@ -60,6 +61,6 @@ def test_in_process_on_the_controller_the_warning_goes_to_the_display():
     """An API module run by its action plugin in the worker process warns on the controller's display."""
     from ansible.utils.display import Display
     with mock.patch.object(_internal, 'is_controller', True), mock.patch.object(Display, 'warning') as shown:
-        _http.JSONAPIClient('http://ton.example.net/api/v2', 'toncenter', _http.Redactor([KEY]))
+        _http.JSONAPIClient('http://ton.example.net/api/v2', 'toncenter', _redact.Redactor([KEY]))
     assert shown.call_args.kwargs['msg'].startswith('api_url: toncenter API is reached over plain http:// at '
                                                     'ton.example.net')

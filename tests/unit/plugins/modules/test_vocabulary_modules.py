@@ -17,7 +17,8 @@ import time
 import pytest
 
 from ansible.module_utils.common import arg_spec
-from ansible_collections.tgops.runbooks.plugins.module_utils._http import APIError, JSONAPIClient, Redactor
+from ansible_collections.tgops.runbooks.plugins.module_utils._http import APIError, JSONAPIClient
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import Redactor
 from ansible_collections.tgops.runbooks.plugins.modules import (
     health_check,
     pinata_auth_info,
