@@ -4,11 +4,12 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Building a tgops.runbooks module (private to tgops.runbooks): ``int`` options are guarded before
-ansible-core converts them (``inf`` raises OverflowError there and ``1e999999999`` computes a billion-digit
-number), then refused with a message that names the option (``guard_int_options``, ``refuse_bad_ints``;
-``bad_int_message`` for an action plugin's raw arguments); ``run_api_module`` is the ``main()`` of a module an
-action plugin can also run in-process.
+"""Building a tgops.runbooks module (private to tgops.runbooks). Every module's AnsibleModule comes from
+``new_module``: a value that ansible-core's own validation cannot take (``inf`` for an ``int`` raises
+OverflowError there, ``1e999999999`` computes a billion-digit number, a string for an option with suboptions
+raises TypeError) fails the task with a message that names the option, instead of a traceback
+(``option_problems``; ``bad_int_message`` for the raw arguments an action plugin validates). ``run_api_module``
+is the ``main()`` of a module an action plugin can also run in-process.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,70 +35,76 @@ def _plain_int(value):
     return isinstance(value, str) and bool(_PLAIN_INT.match(value))
 
 
-def guard_int_options(argument_spec):
-    """``(argument_spec, names)``: the spec to build the AnsibleModule with, and the int options to refuse.
-
-    ansible-core's own int conversion raises OverflowError on ``inf`` and computes a billion-digit number for
-    ``1e999999999`` before the module runs. An ``int`` option (or list of ints) holding such a value is
-    validated as ``raw`` for this run instead; :func:`refuse_bad_ints` then fails with a message.
-    """
-    bad = []
-    if getattr(basic, '_ANSIBLE_ARGS', None) is None:  # set by AnsiballZ and by module tests
-        return argument_spec, bad
+def _plain_float(value):
+    """Whether ansible-core's float conversion can take ``value`` (an int too large for a float raises
+    OverflowError there)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return True  # ansible-core refuses other types itself, with a message
     try:
-        raw = basic._load_params()
-    except Exception:  # pylint: disable=broad-except
-        return argument_spec, bad
-    spec = dict(argument_spec)
-    for name, option in argument_spec.items():
+        float(value)
+    except (OverflowError, ValueError):
+        return isinstance(value, str)  # a string that is no number gets ansible-core's own message
+    return True
+
+
+def option_problems(args, spec, prefix=''):
+    """Messages for the values in ``args`` (raw task arguments) that ansible-core's own validation of ``spec``
+    cannot take safely: an ``int`` (or list of ints) of ``inf`` or ``1e999999999`` (OverflowError, or a
+    billion-digit number), a ``float`` of an integer too large for one (OverflowError), an option with suboptions
+    given something else than a dictionary (TypeError); the suboptions of a dictionary are checked the same way."""
+    found = []
+    for name, option in spec.items():
         for key in [name] + list(option.get('aliases') or []):
-            if key not in raw:
+            if key not in args or args[key] is None:
                 continue
-            value = raw[key]
-            if option.get('type') == 'int':
-                ok = _plain_int(value)
-            elif option.get('type') == 'list' and option.get('elements') == 'int' and isinstance(value, list):
-                ok = all(_plain_int(item) for item in value)
-            else:
-                ok = True
-            if not ok:
-                spec[name] = dict(option, type='raw')
-                spec[name].pop('elements', None)
-                bad.append(name)
-    return spec, bad
-
-
-def refuse_bad_ints(module, names):
-    """Fail for the options :func:`guard_int_options` set aside."""
-    if names:
-        module.fail_json(msg='; '.join('%s must be %s, got %s' % (
-            name, 'a list of integers' if isinstance(module.params[name], list) else 'an integer',
-            shown(module.params[name])) for name in names))
+            value = args[key]
+            kind = option.get('type')
+            if option.get('options'):
+                if not isinstance(value, dict):
+                    found.append('%s%s must be a dictionary (with %s), got %s'
+                                 % (prefix, name, ', '.join(sorted(option['options'])), shown(value)))
+                else:
+                    found.extend(option_problems(value, option['options'], '%s%s.' % (prefix, name)))
+            elif kind == 'int' and not _plain_int(value):
+                found.append('%s%s must be an integer, got %s' % (prefix, name, shown(value)))
+            elif kind == 'float' and not _plain_float(value):
+                found.append('%s%s must be a number, got %s' % (prefix, name, shown(value)))
+            elif kind == 'list' and option.get('elements') == 'int' and isinstance(value, list) \
+                    and not all(_plain_int(item) for item in value):
+                found.append('%s%s must be a list of integers, got %s' % (prefix, name, shown(value)))
+    return found
 
 
 def bad_int_message(args, spec):
-    """What :func:`refuse_bad_ints` says, for the raw task arguments an action plugin validates (ansible-core's
-    int conversion raises OverflowError on ``inf`` before any check of ours could run)."""
-    bad = []
-    for name, option in spec.items():
-        for key in [name] + list(option.get('aliases') or []):
-            if key not in args:
-                continue
-            value = args[key]
-            if option.get('type') == 'int' and not _plain_int(value):
-                bad.append('%s must be an integer, got %s' % (name, shown(value)))
-            elif option.get('type') == 'list' and option.get('elements') == 'int' and isinstance(value, list) \
-                    and not all(_plain_int(item) for item in value):
-                bad.append('%s must be a list of integers, got %s' % (name, shown(value)))
-    return '; '.join(bad) or None
+    """:func:`option_problems` as one message, or None: for the raw task arguments an action plugin validates."""
+    return '; '.join(option_problems(args, spec)) or None
+
+
+def new_module(argument_spec, module_class=None, **kwargs):
+    """The AnsibleModule (``module_class``, default AnsibleModule) of every tgops.runbooks module.
+
+    A value that would crash ansible-core's validation before the module runs (:func:`option_problems`) fails
+    the task with a message that names the option instead, before any other validation. ``kwargs`` go to the
+    module class (``supports_check_mode``, ``mutually_exclusive``...)."""
+    module_class = module_class or basic.AnsibleModule
+    problems = []
+    if getattr(basic, '_ANSIBLE_ARGS', None) is not None:  # set by AnsiballZ and by module tests
+        try:
+            raw = basic._load_params()
+        except Exception:  # pylint: disable=broad-except
+            raw = {}  # the module class reports unreadable arguments itself
+        problems = option_problems(raw, argument_spec)
+    if problems:
+        # every option raw and optional, so that nothing else can fail first; no_log and aliases kept, so the
+        # invocation stays masked and every spelling of an option is accepted
+        loose = dict((name, dict(type='raw', no_log=bool(option.get('no_log')), aliases=option.get('aliases') or []))
+                     for name, option in argument_spec.items())
+        module_class(argument_spec=loose, supports_check_mode=True).fail_json(msg='; '.join(problems))
+    return module_class(argument_spec=argument_spec, **kwargs)
 
 
 def run_api_module(module_class, module_spec, run_module):
     """The ``main()`` of an API module whose action plugin can run it in-process: build ``module_class`` (the
-    module's AnsibleModule) from ``module_spec()``, int options guarded as :func:`guard_int_options` says, then
-    ``run_module(module)``."""
+    module's AnsibleModule) from ``module_spec()`` with :func:`new_module`, then ``run_module(module)``."""
     spec = module_spec()
-    spec['argument_spec'], bad_ints = guard_int_options(spec['argument_spec'])
-    module = module_class(supports_check_mode=True, **spec)
-    refuse_bad_ints(module, bad_ints)
-    run_module(module)
+    run_module(new_module(spec.pop('argument_spec'), module_class=module_class, supports_check_mode=True, **spec))

@@ -18,8 +18,7 @@ reaches libpq in a private password file (``PGPASSFILE``), never in argv or ``PG
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import (
     conn_argv,
     conn_environ,
@@ -85,7 +84,7 @@ def postgres_module(argument_spec, login_db_aliases=None, maintenance_db=False, 
     if maintenance_db:
         spec['maintenance_db'] = postgres_maintenance_db_spec()
     spec.update(argument_spec)
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+    module = new_module(spec, supports_check_mode=True, **kwargs)
     problem = connection_problem(module.params)
     if problem:
         module.fail_json(msg=problem)

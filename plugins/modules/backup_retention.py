@@ -117,13 +117,13 @@ labelled:
 import datetime
 import os
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import list_named_backups, retention_plan
 
 
 def main():
-    module = AnsibleModule(
+    module = new_module(
         argument_spec=dict(
             path=dict(type='path', required=True),
             prefix=dict(type='str', required=True),

@@ -402,7 +402,6 @@ msg:
 import math
 import os
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.formatters import human_to_bytes
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_restore import check_db_prefix, run_restore_test
@@ -412,6 +411,7 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify impo
     retention_plan,
     verify_backup,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
     connection_problem,
     postgres_common_argument_spec,
@@ -508,57 +508,6 @@ def _size(value):
     return value
 
 
-def _loose(spec):
-    """The argument spec with int and float options and options that have suboptions taken as raw."""
-    copy = {}
-    for name, option in spec.items():
-        option = dict(option)
-        if option.get('type') in ('int', 'float') or option.get('options'):
-            option['type'] = 'raw'
-            option.pop('options', None)
-        copy[name] = option
-    return copy
-
-
-def _crash_reasons(params, spec, prefix=''):
-    """Options with a value that crashes ansible-core's own validation."""
-    found = []
-    for name, option in spec.items():
-        value = params.get(name)
-        if value is None:
-            continue
-        if option.get('options'):
-            if not isinstance(value, dict):
-                found.append('%s%s must be a dictionary (with %s), got %s'
-                             % (prefix, name, ', '.join(sorted(option['options'])), _short(value)))
-            else:
-                found.extend(_crash_reasons(value, option['options'], prefix + name + '.'))
-        elif option.get('type') == 'int' and not isinstance(value, int):
-            try:
-                int(float(value))
-            except (OverflowError, ValueError, TypeError):
-                found.append('%s%s must be an integer, got %s' % (prefix, name, _short(value)))
-        elif option.get('type') == 'float':
-            try:
-                float(value)
-            except (OverflowError, ValueError, TypeError):
-                found.append('%s%s must be a number, got %s' % (prefix, name, _short(value)))
-    return found
-
-
-def _build_module(argument_spec):
-    try:
-        return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    except (OverflowError, TypeError) as exc:
-        # ansible-core 2.19 raises instead of reporting on an infinite value for an int option (.inf,
-        # 'Infinity': OverflowError) and on a non-dict value for an option with suboptions (TypeError): read
-        # the options again with those types loosened, and say which option it was
-        fallback = AnsibleModule(argument_spec=_loose(argument_spec), supports_check_mode=True)
-        reasons = _crash_reasons(fallback.params, argument_spec)
-        fallback.fail_json(msg='; '.join(reasons) or 'invalid option value: %s' % exc)
-    return None  # not reached: fail_json exits
-
-
 def _short(value, limit=80):
     text = repr(value)
     return text if len(text) <= limit else '%s... (%d characters)' % (text[:limit], len(text))
@@ -617,7 +566,7 @@ def main():
             keep_days=dict(type='int'),
         )),
     )
-    module = _build_module(argument_spec)
+    module = new_module(argument_spec, supports_check_mode=True)
     params = module.params
 
     problem = _invalid_params(params)

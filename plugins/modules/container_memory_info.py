@@ -113,7 +113,6 @@ findings:
 
 import json
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._container_memory import (
     container_rows,
@@ -121,6 +120,7 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._container_memory i
     over_threshold,
     parse_meminfo,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 
 
 def run(module, argv, what):
@@ -131,7 +131,7 @@ def run(module, argv, what):
 
 
 def main():
-    module = AnsibleModule(
+    module = new_module(
         argument_spec=dict(
             project=dict(type='str', required=True),
             container_warn_percent=dict(type='float', default=85),

@@ -181,10 +181,10 @@ import secrets
 import tempfile
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _release
 from ansible_collections.tgops.runbooks.plugins.module_utils._mode import octal_mode
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 
 
 def read_lock(path):
@@ -279,7 +279,7 @@ def held_message(path, aged, now, params):
 
 
 def main():
-    module = AnsibleModule(
+    module = new_module(
         argument_spec=dict(
             path=dict(type='path', required=True),
             state=dict(type='str', default='present', choices=['present', 'absent']),

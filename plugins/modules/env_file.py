@@ -105,8 +105,9 @@ import shutil
 import tempfile
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._rotation import (
     ENV_NAME, format_value, parse, set_values)
 
@@ -136,7 +137,7 @@ def backup_private(module, path):
 
 
 def main():
-    module = AnsibleModule(
+    module = new_module(
         argument_spec=dict(
             path=dict(type='path', required=True),
             values=dict(type='dict', required=True, no_log=True),

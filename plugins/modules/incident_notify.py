@@ -152,9 +152,8 @@ problems:
   sample: ["telegram: sendMessage failed: Telegram answered 400: Bad Request: chat not found"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._module import guard_int_options, refuse_bad_ints
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._notify import (  # pylint: disable=unused-import
     MAX_TEXT,  # re-exported: the message length limit, as callers and tests know it
     NotifyError,
@@ -164,9 +163,7 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._notify import (  #
 
 
 def main():
-    spec, bad_ints = guard_int_options(argument_spec())
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    refuse_bad_ints(module, bad_ints)
+    module = new_module(argument_spec(), supports_check_mode=True)
     try:
         result, warnings = notify(module.params, module.check_mode)
     except NotifyError as exc:

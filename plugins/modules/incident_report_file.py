@@ -125,10 +125,10 @@ import os
 import stat
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._mode import octal_mode
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 
 
 def argument_spec():
@@ -242,7 +242,7 @@ def _replace(path, directory, data, file_mode):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = new_module(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     try:
         result = write_report(params['path'], params['content'], params['mode'], params['directory_mode'],

@@ -202,9 +202,9 @@ import os
 import re
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._redact import Redactor
 
 # rsyslog's RFC 3339 time (Debian 12's default) and the classic BSD syslog time.
@@ -465,7 +465,7 @@ def read_log(module, params):
 
 
 def main():
-    module = AnsibleModule(
+    module = new_module(
         argument_spec=dict(
             source=dict(type='str', default='auto', choices=['auto', 'file', 'journal']),
             path=dict(type='list', elements='path', default=['/var/log/auth.log', '/var/log/secure']),

@@ -110,7 +110,6 @@ problems:
 import socket
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
@@ -121,6 +120,7 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._http import (
     check_url,
     fetch,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._redact import shown
 
 
@@ -188,7 +188,7 @@ def parse_ufw(text):
 
 
 def main():
-    module = AnsibleModule(
+    module = new_module(
         argument_spec=dict(
             urls=dict(type='list', elements='str', default=[]),
             timeout=dict(type='float', default=30),

@@ -378,12 +378,13 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import attempt, result_fields
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import describe as describe_health
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import Deadline, check_url
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._redact import Redactor, redact_url, url_secrets
 from ansible_collections.tgops.runbooks.plugins.module_utils import _platform
 
@@ -670,7 +671,7 @@ class PlatformInfo(object):
 
 
 def main():
-    module = AnsibleModule(
+    module = new_module(
         argument_spec=dict(
             project=dict(type='str', required=True),
             services=dict(type='list', elements='str', required=True),

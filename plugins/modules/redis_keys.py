@@ -127,10 +127,11 @@ flushed:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
+
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _redis_keys
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 
 
 def keyspace_keys(info, db=None):
@@ -222,7 +223,7 @@ def main():
         flushdb=dict(type='bool', default=False),
         batch_size=dict(type='int', default=500),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = new_module(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     if not 0 <= params['db'] <= 65535:
         module.fail_json(msg='db must be between 0 and 65535, got %d' % params['db'])

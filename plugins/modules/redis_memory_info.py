@@ -106,9 +106,9 @@ problems:
   sample: ["Redis uses 63.7 MiB of its 64.0 MiB maxmemory (99.6%) with policy noeviction: writes fail with OOM"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._redis_keys import (
     memory_problems,
     parse_info,
@@ -124,7 +124,7 @@ def main():
         require_maxmemory=dict(type='bool', default=False),
         fail_on_problem=dict(type='bool', default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = new_module(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     if not 0 < p['max_percent'] <= 100:  # also refuses NaN
         module.fail_json(msg='max_percent must be above 0 and at most 100, got %s' % p['max_percent'])

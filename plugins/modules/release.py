@@ -136,7 +136,8 @@ import os
 import tempfile
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _release
 
@@ -197,7 +198,7 @@ def main():
         log_path=dict(type='path'),
         mode=dict(type='raw', default='0640'),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = new_module(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     path = params['path']
 

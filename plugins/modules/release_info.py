@@ -175,7 +175,8 @@ reason:
   sample: the current release is v1.0.0 (1a2b3c4d5e6f), not v1.1.0 (5d6e7f8a9b0c)
 """
 
-from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _release
 
@@ -215,7 +216,7 @@ def main():
         running_version=dict(type='str'),
         git_bin=dict(type='path'),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = new_module(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     result = dict(changed=False, records=[], releases=[], current=None, previous=None, checked_out=None,
                   target=None, deploy_needed=False, rollback_needed=False, reason='')

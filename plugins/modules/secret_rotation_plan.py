@@ -139,12 +139,12 @@ generated:
   sample: {}
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._rotation import RotationError, plan
 
 
 def main():
-    module = AnsibleModule(
+    module = new_module(
         argument_spec=dict(
             requested=dict(type='list', elements='raw', required=True),
             secrets=dict(type='dict', required=True, no_log=False),

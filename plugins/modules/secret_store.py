@@ -108,9 +108,10 @@ import os
 import tempfile
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._rotation import template_marker
 
 try:
@@ -150,7 +151,7 @@ def dump(data, is_json):
 
 
 def main():
-    module = AnsibleModule(
+    module = new_module(
         argument_spec=dict(
             path=dict(type='path', required=True),
             values=dict(type='dict', required=True, no_log=True),

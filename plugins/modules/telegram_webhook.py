@@ -286,9 +286,9 @@ import re
 import stat
 
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._module import guard_int_options, refuse_bad_ints
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._redact import shown
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     TelegramClient,
@@ -497,8 +497,7 @@ def main():
         certificate=dict(type='path'),
         drop_pending_updates=dict(type='bool', default=False),
     )
-    argument_spec, bad_ints = guard_int_options(argument_spec)
-    module = AnsibleModule(
+    module = new_module(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_if=[
@@ -506,7 +505,6 @@ def main():
             ('secret_token_update', 'always', ['secret_token']),
         ],
     )
-    refuse_bad_ints(module, bad_ints)
     params = module.params
     redact = token_redactor(params['bot_token'], params['secret_token'])
     certificate = validate(module)

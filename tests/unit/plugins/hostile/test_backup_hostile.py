@@ -383,7 +383,7 @@ def test_bad_numbers_and_strings_fail_cleanly(args, message):
 
 @pytest.mark.parametrize('args, message', [
     ({'min_size': float('inf')}, 'min_size must be an integer, got inf'),
-    ({'port': 'Infinity'}, "port must be an integer, got 'Infinity'"),
+    ({'port': 'Infinity'}, 'port must be an integer, got Infinity'),
     ({'retention': {'keep': float('-inf')}}, 'retention.keep must be an integer, got -inf'),
     ({'retention': False}, 'retention must be a dictionary (with keep, keep_days), got False'),
 ])
