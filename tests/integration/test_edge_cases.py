@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import requests
 
-from conftest import REPORT_TASKS, STATE, ansible_playbook, changed_tasks, compose, ssh, wait_health
+from conftest import HEALTH, REPORT_TASKS, STATE, ansible_playbook, changed_tasks, compose, ssh, wait_health
 
 pytestmark = pytest.mark.lane("toogoodtogo")
 
@@ -21,17 +21,35 @@ def env_names():
 
 @pytest.fixture(name="env_file_kept")
 def fixture_env_file_kept():
-    """The env file as it was (a copy on the host), put back, and the bot recreated, whatever the test did."""
+    """The env file as it was (a copy on the host), put back, and the bot recreated when its variables differ or it
+    is unhealthy, whatever the test did (as molecule/env_repair's destroy: the role appends what it puts back, and
+    the same lines in another order are the same environment)."""
     ssh("toogoodtogo", "cp -p %s %s.test-orig" % (ENV_FILE, ENV_FILE))
     yield
     if ssh("toogoodtogo", "cmp -s %s %s.test-orig" % (ENV_FILE, ENV_FILE), check=False).returncode != 0:
+        lines = "grep -v '^[[:space:]]*$' %s | sort"
+        same = ssh("toogoodtogo", '[ "$(%s)" = "$(%s)" ]' % (lines % ENV_FILE, lines % (ENV_FILE + ".test-orig")),
+                   check=False).returncode == 0
         ssh("toogoodtogo", "mv %s.test-orig %s" % (ENV_FILE, ENV_FILE))
-        compose("toogoodtogo", "up -d --force-recreate --no-deps bot")
+        if not same or not healthy():
+            compose("toogoodtogo", "up -d --force-recreate --no-deps bot")
     ssh("toogoodtogo", "rm -f %s.test-orig %s.*~" % (ENV_FILE, ENV_FILE))
     wait_health("toogoodtogo")
 
 
+def healthy():
+    """True when toogoodtogo's /health says healthy now (no waiting)."""
+    try:
+        return requests.get(HEALTH["toogoodtogo"], timeout=5).json().get("status") == "healthy"
+    except (requests.RequestException, ValueError):
+        return False
+
+
 def test_missing_secret_key_is_named_then_put_back_from_the_vault(tmp_path, secrets_file, env_file_kept):
+    """The playbook's side of the fault: what it says and refuses without the confirmation, its exit codes, the report
+    and no secret in any output. The role's side - the env file whole again with the vault's value, mode 0600, the
+    recreated bot holding SECRET_KEY and healthy, a second run changing nothing, check mode with the confirmation -
+    is molecule/env_repair's (its converge, idempotence and verify), on the same fault."""
     secret = secrets_file["toogoodtogo"]["secret_key"]
     assert env_names()["SECRET_KEY"] == secret
     # The fault: SECRET_KEY gone from the env file, and the bot recreated without it (the runbook's symptom:
@@ -40,7 +58,8 @@ def test_missing_secret_key_is_named_then_put_back_from_the_vault(tmp_path, secr
     compose("toogoodtogo", "up -d --force-recreate --no-deps bot", check=False)
     report_env = {"TGOPS_REPORT_DIR": str(tmp_path)}
 
-    # Without the confirmation: named (never its value), nothing written, the host fails with the way out.
+    # Without the confirmation: named (never its value), nothing written, the host fails with the way out; in check
+    # mode it says the same and exits 0.
     check = ansible_playbook("playbooks/missing_env.yml", "-l", "toogoodtogo", "--check", env=report_env)
     assert check.returncode == 0, check.stdout[-5000:] + check.stderr[-2000:]
     assert "SECRET_KEY can be put back from the vault" in check.stdout
@@ -50,14 +69,10 @@ def test_missing_secret_key_is_named_then_put_back_from_the_vault(tmp_path, secr
     assert "missing_env_restore_confirm=true" in plain.stdout
     assert "SECRET_KEY" not in env_names()
 
-    # Confirmed: written from the vault, the bot recreated and healthy, the report says so.
+    # Confirmed: the playbook exits 0 and its report says what was found and done (the state it leaves: molecule).
     fixed = ansible_playbook("playbooks/missing_env.yml", "-l", "toogoodtogo",
                              "-e", "missing_env_restore_confirm=true", env=report_env)
     assert fixed.returncode == 0, fixed.stdout[-6000:] + fixed.stderr[-2000:]
-    assert env_names()["SECRET_KEY"] == secret
-    assert ssh("toogoodtogo", "stat -c %%a %s" % ENV_FILE).stdout.strip() == "600"
-    status, body = wait_health("toogoodtogo", timeout=5)
-    assert status == 200 and body["status"] == "healthy"
     for proc in (check, plain, fixed):
         assert secret not in proc.stdout + proc.stderr
     reports = sorted(tmp_path.glob("*.md"))  # check mode writes none
@@ -67,12 +82,6 @@ def test_missing_secret_key_is_named_then_put_back_from_the_vault(tmp_path, secr
     assert "**Status:** Resolved" in last
     assert "SECRET_KEY is missing from %s (the vault holds it: vault_toogoodtogo_secret_key)" % ENV_FILE in last
     assert "Put SECRET_KEY back into %s from the vault" % ENV_FILE in last
-
-    # Nothing missing any more: a second confirmed run changes nothing but the report.
-    again = ansible_playbook("playbooks/missing_env.yml", "-l", "toogoodtogo",
-                             "-e", "missing_env_restore_confirm=true", env=report_env, json_output=True)
-    assert again.returncode == 0, again.stdout[-4000:]
-    assert set(changed_tasks(json.loads(again.stdout))) <= REPORT_TASKS
 
 
 REDIS = "toogoodtogo_redis"
