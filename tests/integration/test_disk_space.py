@@ -1,11 +1,15 @@
 """Disk space exhaustion (toogoodtogo runbook edge case), with the real fault: the backup directory on a small
-tmpfs filled with backups beyond retention and *.old leftovers until it is at least 95% full."""
+tmpfs filled with backups beyond retention and *.old leftovers until it is at least 95% full.
+
+playbooks/disk_space.yml's behaviour is proved here: check mode, the refusal without the confirmation, exit codes,
+the reports. molecule/disk_space puts the same fault and proves the role's: the host state after the clean-up and
+that a second run changes nothing (issue 20: each assertion once).
+"""
 import datetime
-import json
 
 import pytest
 
-from conftest import REPORT_TASKS, ansible_playbook, changed_tasks, ssh, wait_health
+from conftest import ansible_playbook, ssh, wait_health
 
 pytestmark = pytest.mark.lane("toogoodtogo")
 
@@ -84,14 +88,12 @@ def test_a_full_backup_directory_is_found_then_cleaned_to_the_retention(tmp_path
     assert "-e disk_space_backups_confirm=true" in plain.stdout
     assert listing() == full and usage() >= 95
 
-    # Confirmed: the retention applied (newest 7 and the labelled one kept), leftovers gone, usage back under the
-    # threshold, health verified, the report says so.
+    # Confirmed: the playbook exits 0 and its reports say what was found and done. The state it leaves (the newest 7
+    # and the labelled backup kept, leftovers gone, under the threshold, healthy) and a second run that changes
+    # nothing are molecule/disk_space's verify and idempotence, on the same fault.
     fixed = ansible_playbook("playbooks/disk_space.yml", "-l", "toogoodtogo", "-e", "disk_space_backups_confirm=true",
                              env=report_env)
     assert fixed.returncode == 0, fixed.stdout[-6000:] + fixed.stderr[-2000:]
-    assert listing() == sorted(recent + [labelled])
-    assert usage() < 90
-    assert wait_health("toogoodtogo", timeout=5)[0] == 200
     reports = sorted(tmp_path.glob("*.md"))  # check mode writes none
     assert len(reports) == 2
     last = reports[-1].read_text()
@@ -99,10 +101,3 @@ def test_a_full_backup_directory_is_found_then_cleaned_to_the_retention(tmp_path
     assert "Removed %d backup(s) beyond retention" % len(old) in last and old[0] in last
     assert "Removed 2 leftover(s)" in last and "Still over" not in last
     assert "**Status:** Investigating" in reports[0].read_text()
-
-    # Nothing beyond retention any more: a second confirmed run changes nothing but the report.
-    again = ansible_playbook("playbooks/disk_space.yml", "-l", "toogoodtogo", "-e", "disk_space_backups_confirm=true",
-                             env=report_env, json_output=True)
-    assert again.returncode == 0, again.stdout[-4000:]
-    assert set(changed_tasks(json.loads(again.stdout))) <= REPORT_TASKS
-    assert listing() == sorted(recent + [labelled])
