@@ -1,5 +1,6 @@
 """Daily/weekly checks and SSL renewal against the lab: a healthy lab passes, a stale backup or an expiring
-certificate fails and is named, and a renewal puts a fresh certificate behind the public URL."""
+certificate fails and is named, and ssl_renew.yml renews it so that the checks pass (what the renewal serves is
+molecule/ssl's)."""
 import datetime
 import os
 import re
@@ -94,28 +95,18 @@ def test_stale_backup_fails_daily_checks_and_names_the_check(scheduled_tgquiz):
 
 
 def test_expiring_certificate_fails_weekly_checks_then_ssl_renew_serves_a_fresh_one(scheduled_tgquiz):
+    """The playbooks' side of an expiring certificate: the weekly checks fail and name it, ssl_renew.yml renews it
+    (exit 0), the weekly checks pass again. The role's side - its check mode changes nothing, the renewed
+    certificate (85 days, the lab CA, TLS to the public URL), a second run not due and changing nothing - is
+    molecule/ssl's, with the same fault."""
     install_short_lived_cert("tgquiz", 3)
     try:
         proc = checks("weekly_checks.yml", "tgquiz")
         assert proc.returncode != 0
         assert re.search(r"tgquiz-lab: FAILED checks: [a-z_, ]*certificate", proc.stdout), proc.stdout[-3000:]
         assert "FAIL certificate: expires" in proc.stdout
-
-        dry = checks("ssl_renew.yml", "tgquiz", "--check")
-        assert dry.returncode == 0, dry.stdout[-3000:]
-        assert served_not_after("tgquiz") < datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=4)
     finally:
         proc = checks("ssl_renew.yml", "tgquiz")
     assert proc.returncode == 0, proc.stdout[-4000:]
-    left = served_not_after("tgquiz") - datetime.datetime.now(datetime.timezone.utc)
-    assert left > datetime.timedelta(days=85), left
-    # the lab CA's new certificate validates against the CA the checks use
-    ctx = ssl.create_default_context(cafile=os.path.join(STATE, "ca", "ca.crt"))
-    ctx.check_hostname = False
-    with ctx.wrap_socket(__import__("socket").create_connection(PUBLIC["tgquiz"], timeout=5)) as sock:
-        assert sock.version()
-    again = checks("ssl_renew.yml", "tgquiz")
-    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]
-    assert "renewal not due" in again.stdout
     weekly = checks("weekly_checks.yml", "tgquiz")
     assert "OK   certificate: expires" in weekly.stdout, weekly.stdout[-3000:]
