@@ -7,7 +7,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.tgops.runbooks.plugins.modules.pinata_auth_info import module_spec, run_module
+from ansible_collections.tgops.runbooks.plugins.module_utils._pinata_auth import module_spec, run_module
 from ansible_collections.tgops.runbooks.plugins.plugin_utils._controller_side import ControllerSideAction
 
 

@@ -43,7 +43,7 @@ UNIT_TIMEOUTS = {"request_timeout", "command_timeout", "connect_timeout"}
 DEPRECATION = {"version": "2.0.0", "collection_name": "tgops.runbooks"}
 
 # Every no_log option: the environment variable it reads, or why it has none. ``how`` is ``fallback`` (an
-# argument_spec env_fallback), ``module`` (the module reads it, see pinata_auth_info.env_credentials) or
+# argument_spec env_fallback), ``module`` (the module reads it, see _pinata_auth.env_credentials) or
 # ``libpq`` (the client library reads it when the option is empty).
 SECRET_ENV = {
     ("telegram_bot_info", "bot_token"): ("TELEGRAM_BOT_TOKEN", "fallback"),

@@ -1,6 +1,11 @@
 """The API modules' action plugins: on the controller's local connection the module's own code runs in the
 worker process (same result as the module, secrets masked, options validated by its spec); anywhere else the
-module is shipped as usual."""
+module is shipped as usual. Every action plugin imports only module_utils and plugin_utils, and those that do a
+module's work in-process share one base."""
+
+import ast
+import importlib
+import os
 
 import pytest
 
@@ -10,6 +15,7 @@ from ansible_collections.tgops.runbooks.plugins.action import (
     telegram_bot_info as telegram_action,
     ton_wallet_info as ton_action,
 )
+from ansible_collections.tgops.runbooks.plugins.plugin_utils import _controller_side
 from ansible_collections.tgops.runbooks.plugins.modules import (
     health_check,
     pinata_auth_info,
@@ -157,3 +163,26 @@ def test_elsewhere_the_module_is_shipped(transport, become):
     result, shipped = run_action(telegram_action, args, transport=transport, become=become)
     assert shipped == [('tgops.runbooks.telegram_bot_info', args)]
     assert result == {'changed': False, 'shipped': True}
+
+
+ACTION_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'plugins', 'action')
+
+
+@pytest.mark.parametrize('name', sorted(n[:-3] for n in os.listdir(ACTION_DIR) if n.endswith('.py')))
+def test_action_plugins_import_only_module_utils_and_plugin_utils(name):
+    """An action plugin never imports a module file: the module's code is in module_utils, where both use it."""
+    with open(os.path.join(ACTION_DIR, name + '.py')) as handle:
+        tree = ast.parse(handle.read())
+    collection = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                  and (node.module or '').startswith('ansible_collections.tgops.runbooks.')]
+    assert collection, name
+    for module in collection:
+        assert module.split('.')[4] in ('module_utils', 'plugin_utils'), (name, module)
+
+
+@pytest.mark.parametrize('name', ['health_check', 'telegram_bot_info', 'ton_wallet_info', 'pinata_auth_info',
+                                  'incident_notify', 'incident_report_file'])
+def test_every_in_process_action_has_the_one_base(name):
+    plugin = importlib.import_module('ansible_collections.tgops.runbooks.plugins.action.%s' % name)
+    assert issubclass(plugin.ActionModule, _controller_side.InProcessAction)
+    assert 'run' not in vars(plugin.ActionModule), 'the base runs it: validation, masking, returned failures'

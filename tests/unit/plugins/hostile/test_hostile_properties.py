@@ -42,7 +42,7 @@ from ansible_collections.tgops.runbooks.plugins.modules import (
     telegram_webhook,
     ton_wallet_info,
 )
-from ansible_collections.tgops.runbooks.plugins.modules.ton_wallet_info import nanoton_to_ton, ton_to_nanoton
+from ansible_collections.tgops.runbooks.plugins.module_utils._ton_wallet import nanoton_to_ton, ton_to_nanoton
 
 from hostile_server import HostileServer
 from tgops_module_runner import run_module

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.tgops.runbooks.plugins.module_utils import _health_check
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import evaluate, versions_match
 from ansible_collections.tgops.runbooks.plugins.modules import health_check
 
@@ -266,7 +267,7 @@ def test_a_failure_quotes_no_url_secret(bad, words, capsys):
 
 def test_url_secret_spellings_decoded_and_quoted():
     url = 'https://a:p%40ss@h/health?x=1&access_token=t%2B1&api_key=k+2#frag'
-    assert health_check.url_secret_spellings(url) == ['p@ss', 't+1', 'k 2', 'p%40ss', 't%2B1', 'k+2']
-    assert health_check.url_secret_spellings('https://TOKEN123@h/health') == ['TOKEN123']
-    assert health_check.url_secret_spellings('https://h/health?page=2') == []
-    assert health_check.url_secret_spellings(None) == []
+    assert _health_check.url_secret_spellings(url) == ['p@ss', 't+1', 'k 2', 'p%40ss', 't%2B1', 'k+2']
+    assert _health_check.url_secret_spellings('https://TOKEN123@h/health') == ['TOKEN123']
+    assert _health_check.url_secret_spellings('https://h/health?page=2') == []
+    assert _health_check.url_secret_spellings(None) == []

@@ -11,9 +11,10 @@ import base64
 
 import pytest
 
+from ansible_collections.tgops.runbooks.plugins.module_utils import _ton_wallet
 from ansible_collections.tgops.runbooks.plugins.module_utils._ton_address import crc16_xmodem
+from ansible_collections.tgops.runbooks.plugins.module_utils._ton_wallet import nanoton_to_ton, ton_to_nanoton
 from ansible_collections.tgops.runbooks.plugins.modules import ton_wallet_info
-from ansible_collections.tgops.runbooks.plugins.modules.ton_wallet_info import nanoton_to_ton, ton_to_nanoton
 
 from tgops_fake_api import assert_no_secret
 from tgops_module_runner import run_module
@@ -109,8 +110,8 @@ def test_bad_threshold(api):
 
 
 def test_default_api_url_per_network():
-    assert ton_wallet_info.DEFAULT_API_URLS['mainnet'] == 'https://toncenter.com/api/v2'
-    assert ton_wallet_info.DEFAULT_API_URLS['testnet'] == 'https://testnet.toncenter.com/api/v2'
+    assert _ton_wallet.DEFAULT_API_URLS['mainnet'] == 'https://toncenter.com/api/v2'
+    assert _ton_wallet.DEFAULT_API_URLS['testnet'] == 'https://testnet.toncenter.com/api/v2'
 
 
 @pytest.mark.parametrize('address,kind', [
