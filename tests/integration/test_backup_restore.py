@@ -117,7 +117,10 @@ def fixture_untouched(request, secrets_file):
 # Backup
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+# tgquiz's backup (custom format: named, 0600, one new file, verified, pg_restore --list), its retention (old
+# daily backups removed, labelled and foreign files kept) and its cron schedule (the entry, the private config,
+# the job run now, installed again unchanged) are the backup role's, in molecule/backup with the same runs.
+@pytest.mark.parametrize("platform", ["toogoodtogo"])
 def test_backup_is_named_private_verified_and_atomic(platform):
     d = DB[platform]
     before = backups(platform)
@@ -155,7 +158,7 @@ def test_failed_pg_dump_leaves_no_file(platform):
     assert backups(platform) == before, "a failed dump must leave nothing (no small 'successful' file, no temp)"
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", ["toogoodtogo"])  # tgquiz: molecule/backup (see above)
 def test_backup_twice_writes_two_files_and_retention_converges(platform):
     d = DB[platform]
     # Daily backups from two weeks ago and a pre-deployment one as old: retention removes the first, keeps
@@ -363,29 +366,8 @@ def _service_manager(platform):
         return (yaml.safe_load(src) or {}).get("platform_service_manager", "compose")
 
 
-@pytest.mark.lane("tgquiz")
-def test_cron_entry_runs_the_same_backup_on_the_compose_host(request):
-    platform = "tgquiz"
-    request.addfinalizer(lambda: remove_backup_schedule(platform))
-    proc, result = run_json("playbooks/backup.yml", "--tags", "schedule", "-l", platform)
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
-    entry = ssh(platform, "cat /etc/cron.d/tgquiz-backup").stdout
-    line = [x for x in entry.splitlines() if x and not x.startswith("#")]
-    assert len(line) == 1 and line[0].startswith("0 3 * * * root /usr/bin/python3 "), entry
-    assert ssh(platform, "stat -c %a /etc/tgops-backup /etc/tgops-backup/tgquiz-backup.password").stdout.split() == ["700", "600"]
-    # what cron would run at 03:00, run now: a new verified backup
-    before = backups(platform)
-    job = line[0].split(" root ", 1)[1]
-    out = ssh(platform, job).stdout
-    summary = json.loads(out.strip().splitlines()[-1])
-    assert summary["result"] == "ok" and summary["verified"] is True
-    new = set(backups(platform)) - set(before)
-    assert new == {summary["path"].rsplit("/", 1)[1]}
-    # installing it again changes nothing
-    proc, result = run_json("playbooks/backup.yml", "--tags", "schedule", "-l", platform)
-    assert proc.returncode == 0 and result["stats"]["%s-lab" % platform]["changed"] == 0
-
-
+# The cron schedule on the compose host (tgquiz) is molecule/backup's; the playbook's `--tags schedule`, its
+# second run changing nothing and the timer on the systemd host are this test's.
 @pytest.mark.lane("toogoodtogo")
 def test_timer_fires_on_the_systemd_host(request):
     platform = "toogoodtogo"
