@@ -108,12 +108,8 @@ def test_p0_check_mode_on_a_running_but_unhealthy_app_waits_for_nothing(tmp_path
         assert "Redis PING failed" in proc.stdout
 
 
-@pytest.mark.lane("both")
-def test_p0_check_mode_on_a_healthy_lab_passes(tmp_path):
-    """Nothing to do: check mode exits 0 (the AWX workflow's triage node succeeds and the workflow ends)."""
-    proc = ansible_playbook("playbooks/p0_outage.yml", "--check", env={"TGOPS_REPORT_DIR": str(tmp_path)})
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert "is down or unhealthy (check mode, nothing changed)" not in proc.stdout
+# Check mode on a healthy lab exits 0 (the AWX workflow's triage node succeeds and the workflow ends): the README's
+# `ansible-playbook playbooks/p0_outage.yml --check`, run as written by test_readme.py, asserts it.
 
 
 def test_p0_fails_the_host_when_the_service_is_not_back(tmp_path):
@@ -177,14 +173,16 @@ def test_p0_fixes_a_stopped_service_and_reports(tmp_path, secrets_file):
 
 @pytest.mark.lane("both")
 def test_p0_after_both_apps_are_killed_each_public_url_serves_its_own_platform(tmp_path):
-    """The drill that once left each nginx proxying to the other platform's app: verified on the public path."""
-    for cycle in range(2):  # the mix-up showed after some cycles; bench/p0_bench.py drill runs more
-        apps = [container("tgquiz", "backend-api"), container("toogoodtogo", "bot")]
-        subprocess.run(["docker", "kill"] + apps, check=True, capture_output=True)
-        proc = ansible_playbook("playbooks/p0_outage.yml", env={"TGOPS_REPORT_DIR": str(tmp_path)})
-        assert proc.returncode == 0, "cycle %d: %s" % (cycle, proc.stdout[-6000:] + proc.stderr[-2000:])
-        assert public_platform("tgquiz") == (200, "tgquiz")
-        assert public_platform("toogoodtogo") == (200, "toogoodtogo")
+    """The drill that once left each nginx proxying to the other platform's app: verified on the public path.
+    One P0 run: the mix-up showed only after some kill cycles, which test_lab_network.py repeats four times
+    (new addresses included) without P0, and bench/p0_bench.py drill more."""
+    apps = [container("tgquiz", "backend-api"), container("toogoodtogo", "bot")]
+    subprocess.run(["docker", "kill"] + apps, check=True, capture_output=True)
+    proc = ansible_playbook("playbooks/p0_outage.yml", env={"TGOPS_REPORT_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert public_platform("tgquiz") == (200, "tgquiz")
+    assert public_platform("toogoodtogo") == (200, "toogoodtogo")
+    assert len(reports_in(tmp_path)) == 2, reports_in(tmp_path).keys()
     for text in reports_in(tmp_path).values():
         assert "**Status:** Resolved" in text
         # The lab's nginx found each restarted app through Docker's DNS: P0 had no reason to reload it.

@@ -65,3 +65,7 @@ def test_readme_commands_from_a_fresh_shell():
         playbook_runs = [c for c in commands if c.startswith("ansible-playbook")]
         assert playbook_runs and len(recaps) >= len(playbook_runs), out[-4000:]
         assert all(unreachable == "0" and failed == "0" for _host, unreachable, failed in recaps), out[-4000:]
+        # The README's `--check` on the healthy lab: exit 0 (set -e) and no host said to be down, which is what the
+        # AWX workflow's triage node goes by (test_p0_outage.py has the check-mode runs on a broken platform).
+        assert "ansible-playbook playbooks/p0_outage.yml --check" in commands, commands
+        assert "is down or unhealthy (check mode, nothing changed)" not in out, out[-4000:]
