@@ -86,8 +86,7 @@ def module_spec():
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
         headers=dict(type='dict', default={}, no_log=True),
-        fail_on_problem=dict(type='bool', default=True, aliases=['fail_on_unhealthy'], deprecated_aliases=[
-            dict(name='fail_on_unhealthy', version='2.0.0', collection_name='tgops.runbooks')]),
+        fail_on_problem=dict(type='bool', default=True),
     ))
 
 
@@ -152,8 +151,7 @@ def run_module(module):
             next_start = deadline
         time.sleep(max(0.0, next_start - now))
 
-    result = dict(changed=False, attempts=attempts, elapsed_seconds=round(time.monotonic() - started, 3),
-                  healthy=verdict['healthy'])  # deprecated alias of passed, removed in 2.0.0
+    result = dict(changed=False, attempts=attempts, elapsed_seconds=round(time.monotonic() - started, 3))
     result.update(result_fields(http_status, verdict, error))
     if verdict['healthy']:
         result['msg'] = '%s is healthy (status %s%s) after %d attempt(s)' % (

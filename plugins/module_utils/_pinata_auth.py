@@ -93,8 +93,7 @@ def module_spec():
         jwt=dict(type='str', no_log=True),
         api_url=dict(type='str', default='https://api.pinata.cloud'),
         usage=dict(type='bool', default=False),
-        fail_on_problem=dict(type='bool', default=False, aliases=['fail_on_invalid'], deprecated_aliases=[
-            dict(name='fail_on_invalid', version='2.0.0', collection_name='tgops.runbooks')]),
+        fail_on_problem=dict(type='bool', default=False),
     )
     argument_spec.update(http_argument_spec())
     return dict(argument_spec=argument_spec, mutually_exclusive=[('jwt', 'api_key'), ('jwt', 'api_secret')],
@@ -134,11 +133,11 @@ def run_module(module):
     result['status'] = response.status
     if response.status == 200 and isinstance(response.json, dict):
         # Only Pinata's JSON answer proves the credentials work: a proxy's HTML page or an empty 204 does not.
-        result['passed'] = result['authenticated'] = True  # authenticated: deprecated, removed in 2.0.0
+        result['passed'] = True
         message = response.json.get('message')
         result['message'] = excerpt(message, redact) if isinstance(message, str) else None
     elif response.status in AUTH_FAILURES:
-        result['passed'] = result['authenticated'] = False
+        result['passed'] = False
         result['reason'], result['message'] = parse_error(response, redact)
     elif 200 <= response.status < 300:
         module.fail_json(msg=redact('testAuthentication failed: Pinata answered HTTP %d without a JSON object '

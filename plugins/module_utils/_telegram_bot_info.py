@@ -52,8 +52,7 @@ def module_spec():
         expect_webhook=dict(type='bool'),
         max_pending_updates=dict(type='int'),
         max_error_age=dict(type='int'),
-        fail_on_problem=dict(type='bool', default=False, aliases=['fail_on_unhealthy'], deprecated_aliases=[
-            dict(name='fail_on_unhealthy', version='2.0.0', collection_name='tgops.runbooks')]),
+        fail_on_problem=dict(type='bool', default=False),
     )
     return dict(argument_spec=argument_spec)
 
@@ -79,7 +78,6 @@ def run_module(module):
     problems = find_problems(webhook, params['expect_webhook'], params['max_pending_updates'],
                              params['max_error_age'])
     result = redact.redact_obj(dict(changed=False, bot=bot, webhook=webhook, passed=not problems,
-                                    healthy=not problems,  # deprecated alias of passed, removed in 2.0.0
                                     problems=problems))
     if problems and params['fail_on_problem']:
         module.fail_json(msg='bot is unhealthy: ' + '; '.join(result['problems']), **result)

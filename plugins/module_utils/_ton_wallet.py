@@ -193,8 +193,7 @@ def module_spec():
         api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['TONCENTER_API_KEY'])),
         api_url=dict(type='str'),
         min_balance_ton=dict(type='raw'),
-        fail_on_problem=dict(type='bool', default=False, aliases=['fail_below_threshold'], deprecated_aliases=[
-            dict(name='fail_below_threshold', version='2.0.0', collection_name='tgops.runbooks')]),
+        fail_on_problem=dict(type='bool', default=False),
     )
     argument_spec.update(http_argument_spec())
     return dict(argument_spec=argument_spec)
@@ -248,7 +247,6 @@ def run_module(module):
         state=state,
         min_balance_ton=nanoton_to_ton(min_nanoton) if min_nanoton is not None else None,
         passed=min_nanoton is None or balance >= min_nanoton,
-        below_threshold=min_nanoton is not None and balance < min_nanoton,  # deprecated, removed in 2.0.0
     )
     if isinstance(info.get('last_transaction_id'), dict):
         result['last_transaction_id'] = info['last_transaction_id']

@@ -130,10 +130,8 @@ options:
     description:
       - Fail the task when any check fails. V(false) returns RV(passed=false) and RV(failed_checks) instead.
       - Defaults to V(true) because this is a check action (see the notes); the C(_info) modules default to V(false).
-      - The alias O(fail_on_error) is deprecated and will be removed in version 2.0.0.
     type: bool
     default: true
-    aliases: [fail_on_error]
   restore_test:
     description:
       - Restore the backup into a new database named O(restore_db_prefix) plus random characters, with
@@ -554,8 +552,7 @@ def main():
         count_rows=dict(type='bool', default=True),
         max_ratio=dict(type='float', default=100),
         max_decompressed_size=dict(type='raw'),
-        fail_on_problem=dict(type='bool', default=True, aliases=['fail_on_error'], deprecated_aliases=[
-            dict(name='fail_on_error', version='2.0.0', collection_name='tgops.runbooks')]),
+        fail_on_problem=dict(type='bool', default=True),
         restore_test=dict(type='bool', default=False),
         restore_min_rows=dict(type='dict', default={}),
         restore_db_prefix=dict(type='str', default='tgops_verify_'),

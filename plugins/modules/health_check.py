@@ -96,10 +96,8 @@ options:
       - Fail the task when the endpoint is not healthy by the deadline. V(false) returns RV(passed=false)
         and RV(reasons) instead.
       - Defaults to V(true) because this is a check action (see the notes); the C(_info) modules default to V(false).
-      - The alias O(fail_on_unhealthy) is deprecated and will be removed in version 2.0.0.
     type: bool
     default: true
-    aliases: [fail_on_unhealthy]
 notes:
   - Redirects are followed (at most 5); caller headers and URL credentials go only to the origin of O(url), and
     not over a downgrade from C(https) to C(http).
@@ -155,11 +153,6 @@ EXAMPLES = r"""
 RETURN = r"""
 passed:
   description: Whether the last answer was healthy (the collection's verdict key).
-  returned: always
-  type: bool
-healthy:
-  description:
-    - Deprecated, use RV(passed); same value. Will be removed in version 2.0.0.
   returned: always
   type: bool
 status:

@@ -65,10 +65,8 @@ options:
     description:
       - Fail the task when the credentials are rejected (RV(passed=false)).
       - By default the task succeeds and reports RV(passed) (an C(_info) module fails on its verdict only when asked).
-      - The alias O(fail_on_invalid) is deprecated and will be removed in version 2.0.0.
     type: bool
     default: false
-    aliases: [fail_on_invalid]
 notes:
   - Pinata allows 30 requests per minute on C(/data/*). A C(429) answer carries C(Retry-After) (often 60 s); it is
     waited out only if it fits into O(max_retry_wait), otherwise the module fails at once and says so.
@@ -100,12 +98,6 @@ EXAMPLES = r"""
 RETURN = r"""
 passed:
   description: Whether Pinata accepted the credentials (the collection's verdict key).
-  returned: success
-  type: bool
-  sample: true
-authenticated:
-  description:
-    - Deprecated, use RV(passed); same value. Will be removed in version 2.0.0.
   returned: success
   type: bool
   sample: true

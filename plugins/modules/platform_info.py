@@ -236,11 +236,6 @@ passed:
   description: Whether triage found nothing wrong (RV(findings) is empty); the collection's verdict key.
   returned: always
   type: bool
-healthy:
-  description:
-    - Deprecated, use RV(passed); same value. Will be removed in version 2.0.0.
-  returned: always
-  type: bool
 findings:
   description: One line per thing wrong.
   returned: always
@@ -635,7 +630,6 @@ class PlatformInfo(object):
         if failure:
             facts['findings'].insert(0, failure)
         facts['passed'] = not facts['findings']
-        facts['healthy'] = facts['passed']  # deprecated alias of passed, removed in 2.0.0
         # whatever a read echoed (a docker error, an answer, a log line): no secret in any spelling
         return self.redact.redact_obj(facts)
 

@@ -17,13 +17,13 @@ author:
 description:
   - Calls the Bot API methods C(getMe) and C(getWebhookInfo) for a bot token and returns the bot's identity
     and its webhook state (URL, pending updates, last delivery error).
-  - Optional thresholds turn the answer into a health verdict (RV(healthy), RV(problems)), for example to
+  - Optional thresholds turn the answer into a health verdict (RV(passed), RV(problems)), for example to
     catch a webhook that fails delivery, a growing backlog, or a leftover webhook that blocks a polling bot
     with C(409 Conflict).
   - A rejected token (C(401 Unauthorized), revoked or never issued) always fails the task with "token rejected"; a
     C(404) (a request path the server does not recognise, such as a wrong O(api_url)) fails it as such.
   - A C(getMe) answer without a valid bot object, or a C(getWebhookInfo) answer of the wrong shape, fails the task
-    as a malformed response; it never yields RV(healthy=true).
+    as a malformed response; it never yields RV(passed=true).
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._attributes.info_module
@@ -52,10 +52,8 @@ options:
       - Fail the task when RV(passed) is V(false); the message lists the problems.
       - By default the task succeeds and the caller decides what to do with RV(problems) (an C(_info) module
         reports; it fails on its verdict only when asked).
-      - The alias O(fail_on_unhealthy) is deprecated and will be removed in version 2.0.0.
     type: bool
     default: false
-    aliases: [fail_on_unhealthy]
 seealso:
   - module: tgops.runbooks.telegram_webhook
   - name: Telegram Bot API getWebhookInfo
@@ -205,12 +203,6 @@ webhook:
       sample: "2025-11-23T12:13:20Z"
 passed:
   description: V(false) when at least one threshold option found a problem (the collection's verdict key).
-  returned: success
-  type: bool
-  sample: false
-healthy:
-  description:
-    - Deprecated, use RV(passed); same value. Will be removed in version 2.0.0.
   returned: success
   type: bool
   sample: false

@@ -71,10 +71,8 @@ options:
     description:
       - Fail the task when the balance is below O(min_balance_ton) (RV(passed=false)).
       - By default the task succeeds and reports RV(passed) (an C(_info) module fails on its verdict only when asked).
-      - The alias O(fail_below_threshold) is deprecated and will be removed in version 2.0.0.
     type: bool
     default: false
-    aliases: [fail_below_threshold]
 seealso:
   - name: TEP-2 addresses
     description: The address forms this module validates.
@@ -203,13 +201,6 @@ passed:
   returned: success
   type: bool
   sample: true
-below_threshold:
-  description:
-    - Deprecated, use RV(passed) (its negation). Will be removed in version 2.0.0.
-    - Whether the balance is below O(min_balance_ton); V(false) when no minimum is set.
-  returned: success
-  type: bool
-  sample: false
 """
 
 from ansible.module_utils.basic import AnsibleModule

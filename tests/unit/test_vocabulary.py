@@ -5,8 +5,8 @@ Loads each module's real ``argument_spec`` (captured where ``main()`` builds its
 when a module:
 
 - has a "fail on a bad verdict" switch not named ``fail_on_problem``, or that switch with the wrong default;
-- keeps a former name that is not a deprecated alias (version 2.0.0, collection tgops.runbooks);
-- returns a verdict not named ``passed``, or a former verdict key not documented as deprecated;
+- keeps a former name of the switch or the verdict (dropped before 0.1.0, the first release: no deprecation);
+- returns a verdict not named ``passed``;
 - has a timeout option other than ``timeout`` (the whole call) or the per-unit names, or a ``timeout`` not
   documented as the deadline of the whole call;
 - has a secret option without its environment variable (read as a fallback and named in its description);
@@ -34,7 +34,7 @@ MODULES = sorted(name[:-3] for name in os.listdir(MODULES_DIR) if name.endswith(
 SWITCH = "fail_on_problem"
 VERDICT = "passed"
 CHECK_ACTIONS = {"health_check", "backup_verify"}  # the only modules whose switch defaults to true
-# Former names: switches (options) and verdict keys (RETURN). They may live on only as deprecated.
+# Former names: switches (options) and verdict keys (RETURN), dropped before the first release.
 OLD_SWITCHES = {"fail_on_unhealthy", "fail_below_threshold", "fail_on_invalid", "fail_on_error"}
 OLD_VERDICTS = {"healthy", "below_threshold", "authenticated"}
 # Other spellings of a verdict that must not appear as a top-level result key.
@@ -161,29 +161,19 @@ def test_fail_switch(loaded):
     assert VERDICT in ret, "%s has %s but returns no %s" % (name, SWITCH, VERDICT)
 
 
-def test_former_names_are_deprecated_aliases(loaded):
+def test_former_names_are_gone(loaded):
     name, spec, doc, ret = loaded
     for option, entry, opt_doc in walk(spec, doc["options"]):
         old = set(entry.get("aliases") or []) & OLD_SWITCHES
-        if not old:
-            continue
-        assert option == SWITCH
-        deprecated = {d["name"]: d for d in entry.get("deprecated_aliases") or []}
-        for alias in old:
-            assert alias in deprecated, "%s: alias %s of %s is not deprecated" % (name, alias, option)
-            assert {k: deprecated[alias].get(k) for k in DEPRECATION} == DEPRECATION
-            assert alias in (opt_doc.get("aliases") or [])
-            assert "%s) is deprecated and will be removed in version 2.0.0" % alias in _text(opt_doc["description"])
+        assert not old, "%s: %s keeps its former name(s) %s" % (name, option, ", ".join(sorted(old)))
+        assert not set(opt_doc.get("aliases") or []) & OLD_SWITCHES
+    assert not set(ret) & OLD_VERDICTS, "%s returns a former verdict key" % name
 
 
 def test_verdict_key(loaded):
     name, spec, doc, ret = loaded
-    for key in set(ret) & VERDICT_LIKE:
-        text = _text(ret[key].get("description"))
-        assert key in OLD_VERDICTS and text.startswith("Deprecated, use RV(passed)") and "2.0.0" in text, (
-            "%s returns %s: the verdict key is %s (former keys only as documented deprecated ones)" % (
-                name, key, VERDICT))
-        assert VERDICT in ret
+    assert not set(ret) & VERDICT_LIKE, "%s returns %s: the verdict key is %s" % (
+        name, ", ".join(sorted(set(ret) & VERDICT_LIKE)), VERDICT)
     if VERDICT in ret:
         assert ret[VERDICT]["type"] == "bool"
 
