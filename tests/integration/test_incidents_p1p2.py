@@ -155,6 +155,9 @@ def test_p1_database_exhausted_connections(tmp_path, secrets_file):
 
 
 def test_p1_database_starts_a_stopped_postgres_and_never_restores_unconfirmed(tmp_path):
+    """The playbook's side of a stopped PostgreSQL: its report, and no restore without confirmation. The role's
+    side of the same fault (PostgreSQL running and answering, the application healthy, a second run changes
+    nothing) is molecule/database's."""
     compose("tgquiz", "stop postgres")
     try:
         run("p1_database.yml", tmp_path, "-l", "tgquiz")
@@ -163,8 +166,6 @@ def test_p1_database_starts_a_stopped_postgres_and_never_restores_unconfirmed(tm
         assert "Started postgres" in text
         assert ("Not restoring from backup: if corruption is suspected, confirm with -e p1_database_restore_confirm=tgquiznft_prod"
                 " -e p1_database_restore_backup=<file>") in text
-        assert "postgres" in compose("tgquiz", "ps --status running --services").stdout.split()
-        assert wait_health("tgquiz", timeout=30)[1]["status"] == "healthy"
     finally:
         compose("tgquiz", "start postgres")
         wait_health("tgquiz")
@@ -205,6 +206,9 @@ def test_p1_database_never_restarts_a_running_postgres_for_a_failed_login(tmp_pa
 
 @pytest.mark.lane("toogoodtogo")
 def test_p1_bot_resets_a_misdirected_webhook(tmp_path, secrets_file):
+    """The playbook's side of a webhook pointed at the other platform without its secret: the report. The role's
+    side of the same fault (getWebhookInfo names the inventory's URL with the secret set, an update reaches the
+    bot through nginx, a second run changes nothing) is molecule/bot's, whose fault also stops the bot."""
     s = secrets_file["toogoodtogo"]
     set_webhook(s["bot_token"], "https://tgquiz.lab/webhook/telegram")  # the other platform's address
     try:
@@ -213,16 +217,6 @@ def test_p1_bot_resets_a_misdirected_webhook(tmp_path, secrets_file):
         assert "webhook is set to another URL (expected %s)" % WEBHOOK in text
         assert "Set the webhook to %s (setWebhook)" % WEBHOOK in text
         assert "**Status:** Resolved" in text
-        state = bot_state(s["bot_token"])
-        assert state["webhook_url"] == WEBHOOK and state["secret_token_set"] is True
-        # With the secret the bot expects: an update reaches the bot through nginx.
-        chat_id = 700000 + uuid.uuid4().int % 100000
-        update = {"update_id": chat_id, "message": {"message_id": 1, "date": int(time.time()), "text": "/start",
-                                                    "chat": {"id": chat_id, "type": "private"},
-                                                    "from": {"id": chat_id, "is_bot": False, "first_name": "Lab"}}}
-        r = requests.post(TELEGRAM + "/_control/bots/%s/deliver" % s["bot_token"].split(":")[0],
-                          json={"update": update}, timeout=20)
-        assert r.json()["delivered"] is True, r.text
     finally:
         if bot_state(s["bot_token"])["webhook_url"] != WEBHOOK:
             time.sleep(1.1)
@@ -368,6 +362,9 @@ def test_p1_nft_minting_retries_through_the_platform_command(tmp_path, secrets_f
 # ---------------------------------------------------------------------------------------------- P2
 
 def test_p2_memory_remedies_only_when_confirmed(tmp_path):
+    """The playbook's side of memory pressure: nothing without confirmation, the report of the confirmed remedies,
+    and the Redis flush (molecule/resources does not flush: a confirmed FLUSHDB acts on every run). That a
+    confirmed restart restarts backend-api and relieves it is molecule/resources' (a real leak, not a threshold)."""
     cache = redis.Redis(host="127.0.0.1", port=16379, db=0, socket_timeout=5)
     key = "tgops-it-%s" % uuid.uuid4().hex
     cache.set(key, "x" * 1024)
@@ -389,7 +386,6 @@ def test_p2_memory_remedies_only_when_confirmed(tmp_path):
         assert "Flushed Redis database 0" in text
         assert "Health at end: healthy" in text
         assert not cache.exists(key)
-        assert started_at("tgquiz", "backend-api") != before
     finally:
         cache.delete(key)
         wait_health("tgquiz")
