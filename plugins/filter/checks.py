@@ -83,7 +83,7 @@ def _health(name, result, url):
     if result.get('passed'):
         return _check(name, OK, '%s healthy (%s)' % (url, result.get('version') or 'no version'))
     status = result.get('status')
-    reasons = result.get('reasons') or [result.get('msg') or 'no answer']
+    reasons = result.get('findings') or [result.get('msg') or 'no answer']
     detail = '%s %s' % (url, ('reports ' + status) if status else 'is not healthy')
     if result.get('unhealthy_dependencies'):
         detail += ' (unhealthy: %s)' % ', '.join(result['unhealthy_dependencies'])

@@ -70,7 +70,7 @@ def triage_summary(checks):
         if telegram.get('failed'):
             findings.append('Telegram Bot API check failed: %s' % telegram.get('msg', 'unknown error'))
         else:
-            findings.extend('Telegram: %s' % p for p in telegram.get('problems') or [])
+            findings.extend('Telegram: %s' % p for p in telegram.get('findings') or [])
             webhook = telegram.get('webhook') or {}
             want = checks.get('webhook_url')
             if want and webhook.get('url') and webhook.get('url') != want:

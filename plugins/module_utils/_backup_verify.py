@@ -122,7 +122,7 @@ def verify_backup(path, min_size=1, max_age=None, expected_tables=None, expected
     result = {
         'path': path, 'format': 'unknown', 'compression': None, 'size': None, 'mtime': None, 'age_seconds': None,
         'sha256': None, 'duration_seconds': 0.0, 'throughput_mb_s': None, 'tables': [], 'row_counts': {},
-        'archive': {}, 'checks': {}, 'passed': False, 'failed_checks': [], 'warnings': [], 'msg': '',
+        'archive': {}, 'checks': {}, 'passed': False, 'failed_checks': [], 'findings': [], 'warnings': [], 'msg': '',
         'decompressor': None,
     }
     checks = result['checks']
@@ -377,6 +377,7 @@ def _finish(result, started, expected_sha256):
             ordered[name] = checks[name]
     result['checks'] = ordered
     result['failed_checks'] = [name for name, c in ordered.items() if not c['passed']]
+    result['findings'] = ['%s: %s' % (name, ordered[name]['detail']) for name in result['failed_checks']]
     result['passed'] = not result['failed_checks']
     duration = time.time() - started
     result['duration_seconds'] = round(duration, 3)

@@ -58,12 +58,12 @@ def evaluate(http_status, body, status_codes=(200,), allow_degraded=False, expec
     """Verdict on one answer. ``body`` is bytes or text (or None when there was no answer).
 
     Returns a dict: healthy, status, version, uptime_seconds, dependencies, unhealthy_dependencies,
-    body_format (json / text / empty), reasons (why not healthy), json (the parsed document or None)."""
+    body_format (json / text / empty), findings (why not healthy), json (the parsed document or None)."""
     verdict = {
         'healthy': False, 'status': None, 'version': None, 'uptime_seconds': None, 'dependencies': {},
-        'unhealthy_dependencies': [], 'body_format': 'empty', 'reasons': [], 'json': None,
+        'unhealthy_dependencies': [], 'body_format': 'empty', 'findings': [], 'json': None,
     }
-    reasons = verdict['reasons']
+    reasons = verdict['findings']
     if http_status not in status_codes:
         reasons.append('HTTP %s (expected %s)' % (http_status, ', '.join(str(c) for c in status_codes)))
 
@@ -156,11 +156,11 @@ def attempt(url, deadline, redact, headers=None, validate_certs=True, ca_path=No
                        expected_version=expected_version)
     if error:
         error = excerpt(error, redact)
-        verdict['reasons'].insert(0, 'no answer: %s' % error)
+        verdict['findings'].insert(0, 'no answer: %s' % error)
     if body_problem:
         verdict['healthy'] = False
         verdict['status'] = None
-        verdict['reasons'].insert(0, 'the answer cannot be judged: %s' % excerpt(body_problem, redact))
+        verdict['findings'].insert(0, 'the answer cannot be judged: %s' % excerpt(body_problem, redact))
     return http_status, verdict, error
 
 
@@ -174,7 +174,7 @@ def result_fields(http_status, verdict, error):
         http_status=http_status,
         dependencies=verdict['dependencies'],
         unhealthy_dependencies=verdict['unhealthy_dependencies'],
-        reasons=verdict['reasons'],
+        findings=verdict['findings'],
         body_format=verdict['body_format'],
     )
     if verdict['json'] is not None:
@@ -192,5 +192,5 @@ def describe(label, url, result):
         if result.get('unhealthy_dependencies'):
             line += ' (unhealthy: %s)' % ', '.join(result['unhealthy_dependencies'])
         return line
-    reasons = result.get('reasons') or [result.get('msg') or 'no answer']
+    reasons = result.get('findings') or [result.get('msg') or 'no answer']
     return '%s %s is not healthy: %s' % (label, url, '; '.join(str(r) for r in reasons))

@@ -159,7 +159,7 @@ def run_module(module):
             ', version %s' % shown(verdict['version'], 60) if verdict['version'] else '', attempts)
         module.exit_json(**redact.redact_obj(result))
     result['msg'] = '%s is not healthy after %d attempt(s) in %.1f s: %s' % (
-        shown_url, attempts, result['elapsed_seconds'], excerpt('; '.join(verdict['reasons']), redact, 2000))
+        shown_url, attempts, result['elapsed_seconds'], excerpt('; '.join(verdict['findings']), redact, 2000))
     result = redact.redact_obj(result)
     if params['fail_on_problem']:
         module.fail_json(**result)

@@ -9,7 +9,7 @@
 One plain function, :func:`notify`, used both by the module's ``main()`` (when the module is executed as a
 module, through AnsiballZ) and by the collection's action plugin of the same name, which runs it in the
 task's worker process on the controller. Delivery problems are never raised: they come back as
-``problems`` and warnings; only invalid options raise :class:`NotifyError`.
+``findings`` and warnings; only invalid options raise :class:`NotifyError`.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -180,8 +180,8 @@ def notify(params, check_mode):
 
     warnings = [redact('incident notification: ' + problem) for problem in problems]
     result = dict(changed=bool(sent), skipped=not configured, sent=sent, text=text, passed=not problems,
-                  problems=[redact(p) for p in problems])
+                  findings=[redact(p) for p in problems])
     if problems and params['fail_on_problem']:
         result['failed'] = True
-        result['msg'] = 'incident notification not delivered: ' + '; '.join(result['problems'])
+        result['msg'] = 'incident notification not delivered: ' + '; '.join(result['findings'])
     return result, warnings

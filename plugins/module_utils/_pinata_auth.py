@@ -134,11 +134,15 @@ def run_module(module):
     if response.status == 200 and isinstance(response.json, dict):
         # Only Pinata's JSON answer proves the credentials work: a proxy's HTML page or an empty 204 does not.
         result['passed'] = True
+        result['findings'] = []
         message = response.json.get('message')
         result['message'] = excerpt(message, redact) if isinstance(message, str) else None
     elif response.status in AUTH_FAILURES:
         result['passed'] = False
         result['reason'], result['message'] = parse_error(response, redact)
+        result['findings'] = ['Pinata refuses the credentials (HTTP %d%s%s)' % (
+            response.status, ' %s' % result['reason'] if result['reason'] else '',
+            ': %s' % result['message'] if result['message'] else '')]
     elif 200 <= response.status < 300:
         module.fail_json(msg=redact('testAuthentication failed: Pinata answered HTTP %d without a JSON object '
                                     '(%s), so whether the credentials are accepted is unknown (a proxy or captive '

@@ -238,4 +238,4 @@ def memory_problems(info, max_percent, require_maxmemory=False):
         problems.append('Redis has no maxmemory (uses %s): it can grow until the host runs out of memory'
                         % _mib(used))
     return dict(used_memory=used, maxmemory=limit, maxmemory_policy=policy, percent=percent,
-                evicted_keys=evicted, keys=keys, passed=not problems, problems=problems)
+                evicted_keys=evicted, keys=keys, passed=not problems, findings=problems)

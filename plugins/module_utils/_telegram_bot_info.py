@@ -78,7 +78,7 @@ def run_module(module):
     problems = find_problems(webhook, params['expect_webhook'], params['max_pending_updates'],
                              params['max_error_age'])
     result = redact.redact_obj(dict(changed=False, bot=bot, webhook=webhook, passed=not problems,
-                                    problems=problems))
+                                    findings=problems))
     if problems and params['fail_on_problem']:
-        module.fail_json(msg='bot is unhealthy: ' + '; '.join(result['problems']), **result)
+        module.fail_json(msg='bot is unhealthy: ' + '; '.join(result['findings']), **result)
     module.exit_json(**result)

@@ -248,6 +248,8 @@ def run_module(module):
         min_balance_ton=nanoton_to_ton(min_nanoton) if min_nanoton is not None else None,
         passed=min_nanoton is None or balance >= min_nanoton,
     )
+    result['findings'] = [] if result['passed'] else ['balance %s TON is below min_balance_ton %s TON' % (
+        result['balance_ton'], result['min_balance_ton'])]
     if isinstance(info.get('last_transaction_id'), dict):
         result['last_transaction_id'] = info['last_transaction_id']
     if isinstance(info.get('sync_utime'), int) and not isinstance(info['sync_utime'], bool):

@@ -284,6 +284,14 @@ passed:
   description: Whether every check passed.
   returned: always
   type: bool
+findings:
+  description:
+    - One line per failed check, its name and its detail (the vocabulary's key for what is wrong); empty when
+      RV(passed).
+  returned: always
+  type: list
+  elements: str
+  sample: ['integrity: the file ends at byte offset 7000 inside the data block of TOC entry 3361 (TABLE DATA public users)']
 failed_checks:
   description: Names of the checks that failed.
   returned: always
@@ -595,9 +603,10 @@ def main():
             extra['would_remove'] = retention_plan(backups, keep=retention['keep'], keep_days=retention['keep_days'])
             extra['backups'] = [dict((k, v) for k, v in b.items() if k != 'mtime_epoch') for b in backups]
         if not backups:
-            result = dict(changed=False, path=path, passed=False, failed_checks=['readable'], checks={
-                'readable': {'passed': False, 'detail': 'no file in %s matches %s' % (path, params['pattern'])}},
-                msg='no backup in %s matches %s' % (path, params['pattern']), **extra)
+            detail = 'no file in %s matches %s' % (path, params['pattern'])
+            result = dict(changed=False, path=path, passed=False, failed_checks=['readable'],
+                          findings=['readable: %s' % detail], checks={'readable': {'passed': False, 'detail': detail}},
+                          msg='no backup in %s matches %s' % (path, params['pattern']), **extra)
             if params['fail_on_problem']:
                 module.fail_json(**result)
             module.exit_json(**result)
@@ -636,6 +645,7 @@ def main():
             if restore['dropped'] is False:
                 module.warn('the scratch database %s may be left behind: %s' % (restore['database'], restore['error']))
             result['failed_checks'] = [name for name, check in checks.items() if not check['passed']]
+            result['findings'] = ['%s: %s' % (n, checks[n]['detail']) for n in result['failed_checks']]
             result['passed'] = not result['failed_checks']
             if not result['passed']:
                 result['msg'] = 'backup %s failed check(s) %s: %s' % (

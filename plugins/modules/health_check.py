@@ -94,7 +94,7 @@ options:
   fail_on_problem:
     description:
       - Fail the task when the endpoint is not healthy by the deadline. V(false) returns RV(passed=false)
-        and RV(reasons) instead.
+        and RV(findings) instead.
       - Defaults to V(true) because this is a check action (see the notes); the C(_info) modules default to V(false).
     type: bool
     default: true
@@ -186,7 +186,7 @@ unhealthy_dependencies:
   type: list
   elements: str
   sample: [redis]
-reasons:
+findings:
   description: Why the last answer was not healthy (empty when healthy).
   returned: always
   type: list

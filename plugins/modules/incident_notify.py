@@ -31,7 +31,7 @@ description:
     the controller's environment. Executed as a module (without the action plugin), it does the same on the host
     it runs on.
   - A channel that refuses the message (rejected token, unknown chat, revoked Slack webhook, rate limit
-    beyond the budget, unreachable API) is a problem - RV(passed=false), RV(problems) - and a warning; the task
+    beyond the budget, unreachable API) is a problem - RV(passed=false), RV(findings) - and a warning; the task
     fails on it only with O(fail_on_problem=true), because a failed notification must not stop the incident
     response. A half-configured channel (a chat without a bot token, or the reverse) is a problem too.
 extends_documentation_fragment:
@@ -144,7 +144,7 @@ passed:
   description: V(false) when a configured channel did not take the message (the collection's verdict key).
   returned: always
   type: bool
-problems:
+findings:
   description: One sentence per channel that did not take the message; empty when RV(passed).
   returned: always
   type: list

@@ -99,7 +99,7 @@ passed:
   description: V(false) when a URL is not reachable (the collection's verdict key).
   returned: always
   type: bool
-problems:
+findings:
   description: One sentence per URL that is not reachable.
   returned: always
   type: list
@@ -223,7 +223,7 @@ def main():
             firewall = parse_ufw(to_text(out))
         else:
             module.warn('ufw status failed (rc=%d): %s' % (rc, to_text(err or out).strip()[:200]))
-    result = dict(changed=False, urls=entries, firewall=firewall, passed=not problems, problems=problems)
+    result = dict(changed=False, urls=entries, firewall=firewall, passed=not problems, findings=problems)
     if problems and p['fail_on_problem']:
         module.fail_json(msg='; '.join(problems), **result)
     module.exit_json(**result)

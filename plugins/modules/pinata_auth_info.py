@@ -101,6 +101,12 @@ passed:
   returned: success
   type: bool
   sample: true
+findings:
+  description: What is wrong, one line each (the credentials refused, with Pinata's reason); empty when RV(passed).
+  returned: success
+  type: list
+  elements: str
+  sample: ['Pinata refuses the credentials (HTTP 401 INVALID_CREDENTIALS: Invalid API key)']
 status:
   description: HTTP status of the C(testAuthentication) answer.
   returned: success

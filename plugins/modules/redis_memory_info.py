@@ -98,7 +98,7 @@ passed:
   description: V(false) when a problem was found (the collection's verdict key).
   returned: always
   type: bool
-problems:
+findings:
   description: One sentence per problem; empty when RV(passed).
   returned: always
   type: list
@@ -152,8 +152,8 @@ def main():
     except ValueError as exc:
         module.fail_json(msg='unexpected INFO answer: %s' % exc)
     result = dict(changed=False, container=container, **facts)
-    if result['problems'] and p['fail_on_problem']:
-        module.fail_json(msg='; '.join(result['problems']), **result)
+    if result['findings'] and p['fail_on_problem']:
+        module.fail_json(msg='; '.join(result['findings']), **result)
     module.exit_json(**result)
 
 

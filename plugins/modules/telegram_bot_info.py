@@ -17,7 +17,7 @@ author:
 description:
   - Calls the Bot API methods C(getMe) and C(getWebhookInfo) for a bot token and returns the bot's identity
     and its webhook state (URL, pending updates, last delivery error).
-  - Optional thresholds turn the answer into a health verdict (RV(passed), RV(problems)), for example to
+  - Optional thresholds turn the answer into a health verdict (RV(passed), RV(findings)), for example to
     catch a webhook that fails delivery, a growing backlog, or a leftover webhook that blocks a polling bot
     with C(409 Conflict).
   - A rejected token (C(401 Unauthorized), revoked or never issued) always fails the task with "token rejected"; a
@@ -50,7 +50,7 @@ options:
   fail_on_problem:
     description:
       - Fail the task when RV(passed) is V(false); the message lists the problems.
-      - By default the task succeeds and the caller decides what to do with RV(problems) (an C(_info) module
+      - By default the task succeeds and the caller decides what to do with RV(findings) (an C(_info) module
         reports; it fails on its verdict only when asked).
     type: bool
     default: false
@@ -70,7 +70,7 @@ EXAMPLES = r"""
 
 - name: Show why polling is blocked
   ansible.builtin.debug:
-    msg: "{{ quiz_bot.problems }}"
+    msg: "{{ quiz_bot.findings }}"
   when: not quiz_bot.passed
 
 - name: Fail when the webhook bot is failing deliveries or lagging behind
@@ -206,7 +206,7 @@ passed:
   returned: success
   type: bool
   sample: false
-problems:
+findings:
   description: One human-readable sentence per problem found; empty when RV(passed).
   returned: success
   type: list

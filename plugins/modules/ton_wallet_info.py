@@ -201,6 +201,12 @@ passed:
   returned: success
   type: bool
   sample: true
+findings:
+  description: What is wrong, one line each (the balance below O(min_balance_ton)); empty when RV(passed).
+  returned: success
+  type: list
+  elements: str
+  sample: ['balance 0.42 TON is below min_balance_ton 5 TON']
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -11,7 +11,7 @@ SKIPPED = {'skipped': True, 'changed': False}
 
 
 def _probe(ok=True, status='healthy'):
-    return {'passed': ok, 'status': status if ok else None, 'reasons': [] if ok else ['no answer: refused']}
+    return {'passed': ok, 'status': status if ok else None, 'findings': [] if ok else ['no answer: refused']}
 
 
 def _triage(down=(), health=None, public=None):

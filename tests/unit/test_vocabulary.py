@@ -6,7 +6,8 @@ when a module:
 
 - has a "fail on a bad verdict" switch not named ``fail_on_problem``, or that switch with the wrong default;
 - keeps a former name of the switch or the verdict (dropped before 0.1.0, the first release: no deprecation);
-- returns a verdict not named ``passed``;
+- returns a verdict not named ``passed``, or judges (returns ``passed``) without ``findings``, the one key for
+  what is wrong (never ``problems`` or ``reasons``);
 - has a timeout option other than ``timeout`` (the whole call) or the per-unit names, or a ``timeout`` not
   documented as the deadline of the whole call;
 - has a secret option without its environment variable (read as a fallback and named in its description);
@@ -33,6 +34,8 @@ MODULES = sorted(name[:-3] for name in os.listdir(MODULES_DIR) if name.endswith(
 
 SWITCH = "fail_on_problem"
 VERDICT = "passed"
+FINDINGS = "findings"
+WRONG_SPELLINGS = {"problems", "reasons", "issues", "errors_found"}
 CHECK_ACTIONS = {"health_check", "backup_verify"}  # the only modules whose switch defaults to true
 # Former names: switches (options) and verdict keys (RETURN), dropped before the first release.
 OLD_SWITCHES = {"fail_on_unhealthy", "fail_below_threshold", "fail_on_invalid", "fail_on_error"}
@@ -176,6 +179,10 @@ def test_verdict_key(loaded):
         name, ", ".join(sorted(set(ret) & VERDICT_LIKE)), VERDICT)
     if VERDICT in ret:
         assert ret[VERDICT]["type"] == "bool"
+        assert FINDINGS in ret and ret[FINDINGS]["type"] == "list" and ret[FINDINGS].get("elements") == "str", (
+            "%s judges (returns %s) but does not say what is wrong in %s" % (name, VERDICT, FINDINGS))
+    assert not set(ret) & WRONG_SPELLINGS, "%s returns %s: what is wrong is %s" % (
+        name, ", ".join(sorted(set(ret) & WRONG_SPELLINGS)), FINDINGS)
 
 
 def test_timeouts(loaded):

@@ -92,7 +92,7 @@ def test_telegram_bot_info_in_process(api):
     result, _warnings = same_as_module(telegram_bot_info, telegram_action,
                                        dict(bot_token=TOKEN, api_url=api.url, expect_webhook=False))
     assert result['bot']['username'] == 'quiz_bot'
-    assert result['passed'] is False and '409 Conflict' in result['problems'][0]
+    assert result['passed'] is False and '409 Conflict' in result['findings'][0]
 
 
 def test_a_rejected_token_fails_without_the_token(api):

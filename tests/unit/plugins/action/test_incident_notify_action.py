@@ -46,7 +46,7 @@ def test_telegram_and_slack_get_the_message_with_secrets_masked(api):
                                       redact=[DB_PASSWORD], slack_webhook_url=api.url + SLACK_PATH))
     assert result['changed'] is True and result['passed'] is True and 'skipped' not in result
     assert result['sent'] == [{'channel': 'telegram', 'message_id': 77}, {'channel': 'slack', 'message_id': None}]
-    assert result['problems'] == [] and 'warnings' not in result and 'failed' not in result
+    assert result['findings'] == [] and 'warnings' not in result and 'failed' not in result
     (req,) = api.calls('/sendMessage')
     assert req.params['chat_id'] == CHAT and req.params['text'] == result['text']
     assert DB_PASSWORD not in req.params['text'] and TOKEN.split(':')[1] not in req.params['text']
@@ -86,7 +86,7 @@ def test_off_when_no_channel_is_configured(api):
 def test_a_missing_token_is_a_warning_not_a_failure(api):
     result = run_action(dict(text='hello', chat_id=CHAT, api_url=api.url))
     assert 'failed' not in result and result['passed'] is False and 'skipped' not in result
-    assert 'chat_id is set but bot_token is not' in result['problems'][0]
+    assert 'chat_id is set but bot_token is not' in result['findings'][0]
     assert any('chat_id is set but bot_token is not' in w for w in result['warnings'])
     assert api.requests == []
 
@@ -100,7 +100,7 @@ def test_a_refused_message_is_a_warning_not_a_failure(api, status, body, expect)
     result = run_action(telegram_args(api, redact=[DB_PASSWORD]))
     assert 'failed' not in result
     assert result['passed'] is False and result['sent'] == [] and result['changed'] is False
-    assert expect in result['problems'][0] and result['problems'][0].startswith('telegram: ')
+    assert expect in result['findings'][0] and result['findings'][0].startswith('telegram: ')
     assert any(expect in w and w.startswith('incident notification: ') for w in result['warnings'])
 
 
@@ -108,7 +108,7 @@ def test_a_refused_slack_message_does_not_quote_the_webhook(api):
     api.route(SLACK_PATH, (404, 'no_service', {'Content-Type': 'text/plain'}))
     result = run_action(dict(text='hello', slack_webhook_url=api.url + SLACK_PATH))
     assert 'failed' not in result and result['passed'] is False
-    assert 'no_service' in result['problems'][0] and '404' in result['problems'][0]
+    assert 'no_service' in result['findings'][0] and '404' in result['findings'][0]
 
 
 def test_fail_on_problem_fails_the_task(api):
@@ -117,13 +117,13 @@ def test_fail_on_problem_fails_the_task(api):
     result = run_action(telegram_args(api, fail_on_problem=True))
     assert result['failed'] is True and 'chat not found' in result['msg']
     assert result['msg'].startswith('incident notification not delivered: ')
-    assert result['passed'] is False and result['problems']
+    assert result['passed'] is False and result['findings']
 
 
 def test_a_secret_in_the_error_of_an_unreachable_api_is_masked():
     result = run_action(dict(text='hello', chat_id=CHAT, bot_token=TOKEN, api_url='http://127.0.0.1:9', timeout=2,
                              max_retries=0))
-    assert result['passed'] is False and result['problems'][0].startswith('telegram: ')
+    assert result['passed'] is False and result['findings'][0].startswith('telegram: ')
 
 
 @pytest.mark.parametrize('text', ['', '   \n'])

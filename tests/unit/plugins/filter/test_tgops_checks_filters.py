@@ -140,7 +140,7 @@ def test_services_fail(change):
 
 
 def test_unhealthy_public_url_fails_with_reason():
-    bad = {'passed': False, 'status': None, 'reasons': ['no answer: certificate verify failed']}
+    bad = {'passed': False, 'status': None, 'findings': ['no answer: certificate verify failed']}
     c = verdict(checks_evaluate(reads(health_public=bad), now=NOW), 'health_public')
     assert c['status'] == 'fail' and 'certificate verify failed' in c['detail']
 

@@ -16,7 +16,7 @@ def platform(down=(), unhealthy=(), findings=()):
 
 
 def healthy(ok=True, status='healthy', **extra):
-    result = {'passed': ok, 'status': status if ok else None, 'reasons': [] if ok else ['no answer: refused']}
+    result = {'passed': ok, 'status': status if ok else None, 'findings': [] if ok else ['no answer: refused']}
     result.update(extra)
     return result
 
@@ -39,7 +39,7 @@ def test_findings_from_every_check():
     out = triage_summary(checks(
         platform=platform(down=['backend-api'], findings=['service backend-api is exited (exit code 137)']),
         health=healthy(False), public_health={'passed': False, 'status': 'unhealthy', 'unhealthy_dependencies': ['postgres']},
-        telegram={'passed': False, 'problems': ['webhook last error 5 s ago'], 'webhook': {'url': 'https://evil/x'}},
+        telegram={'passed': False, 'findings': ['webhook last error 5 s ago'], 'webhook': {'url': 'https://evil/x'}},
         webhook_url='https://good/webhook',
         ton={'passed': False, 'balance_ton': '0.1'},
         pinata={'passed': False, 'msg': 'HTTP 401'}))
@@ -99,7 +99,7 @@ def test_plan_restarts_a_running_but_unhealthy_app_only_when_allowed():
 
 def test_plan_reloads_a_stale_nginx():
     # the app answers directly, the public URL does not: nginx proxies to an old address
-    t = triage_summary(checks(public_health={'passed': False, 'status': None, 'reasons': ['HTTP 502']}))
+    t = triage_summary(checks(public_health={'passed': False, 'status': None, 'findings': ['HTTP 502']}))
     assert p0_plan(t, APP, 'nginx') == {'start': [], 'restart': [], 'reload_proxy': True, 'act': True}
 
 
@@ -130,7 +130,7 @@ def test_platform_info_health_is_the_direct_answer():
     up = platform()
     up['health'] = dict(healthy(), checked=True)
     stale = triage_summary(checks(platform=up, health=SKIPPED,
-                                  public_health={'passed': False, 'status': None, 'reasons': ['HTTP 502']}))
+                                  public_health={'passed': False, 'status': None, 'findings': ['HTTP 502']}))
     assert stale['app_healthy'] is True and p0_plan(stale, APP, 'nginx', proxy_resolves=True)['reload_proxy'] is True
 
 
@@ -155,7 +155,7 @@ def test_plan_leaves_a_re_resolving_nginx_alone_after_a_start():
     restart = triage_summary(checks(health=healthy(False)))
     assert p0_plan(restart, APP, 'nginx', True, True)['reload_proxy'] is False
     # a public path that fails while the application answers still needs the reload
-    stale = triage_summary(checks(public_health={'passed': False, 'status': None, 'reasons': ['HTTP 502']}))
+    stale = triage_summary(checks(public_health={'passed': False, 'status': None, 'findings': ['HTTP 502']}))
     assert p0_plan(stale, APP, 'nginx', proxy_resolves=True)['reload_proxy'] is True
 
 

@@ -308,11 +308,11 @@ def test_health_document_parser(status, body, degraded, version):
     verdict = evaluate(status, body, status_codes=(200,), allow_degraded=degraded, expected_version=version)
     assert isinstance(verdict['healthy'], bool)
     if verdict['healthy']:
-        assert status == 200 and not verdict['reasons']
+        assert status == 200 and not verdict['findings']
         if verdict['json'] is not None:
             assert verdict['status'] in ('healthy', 'ok', 'up', 'pass', 'degraded', 'warn', 'warning')
     else:
-        assert verdict['reasons']
+        assert verdict['findings']
 
 
 @parser_settings

@@ -144,6 +144,8 @@ def test_corrupt_backup_fails_with_check_and_offset(tmp_path):
     result = run({'path': path})
     assert result['failed'] is True
     assert result['failed_checks'] == ['integrity', 'completeness']
+    assert [f.split(':')[0] for f in result['findings']] == ['integrity', 'completeness']
+    assert 'the file ends at byte offset 7000' in result['findings'][0]
     assert 'failed check(s) integrity, completeness' in result['msg']
     assert 'the file ends at byte offset 7000 inside the data block of TOC entry' in result['msg']
 

@@ -112,7 +112,7 @@ def test_healthy(server):
     assert result['http_status'] == 200
     assert result['dependencies'] == {'postgres': {'status': 'healthy', 'response_time_ms': 5},
                                       'redis': {'status': 'healthy', 'response_time_ms': 2}}
-    assert result['unhealthy_dependencies'] == [] and result['reasons'] == []
+    assert result['unhealthy_dependencies'] == [] and result['findings'] == []
     assert result['attempts'] == 1
     assert result['body_format'] == 'json'
     assert result['response']['version'] == 'v1.2.3'
@@ -136,7 +136,7 @@ def test_degraded(server):
     result = run(url, timeout=0, fail_on_problem=False)
     assert not result.get('failed')
     assert result['passed'] is False and result['attempts'] == 1
-    assert result['reasons'][0] == 'status "degraded" (allow_degraded is false)'
+    assert result['findings'][0] == 'status "degraded" (allow_degraded is false)'
     assert result['unhealthy_dependencies'] == ['redis']
     result = run(url, timeout=0, allow_degraded=True)
     assert result['passed'] is True and result['unhealthy_dependencies'] == []
@@ -213,7 +213,7 @@ def test_evaluate_shapes():
                                        'cache': {'status': 'unhealthy', 'response_time_ms': None}}
     assert verdict['unhealthy_dependencies'] == ['cache'] and not verdict['healthy']
     assert evaluate(200, b'[1, 2]')['body_format'] == 'text'
-    assert evaluate(200, b'{"version": "v1"}')['reasons'] == ['the JSON answer has no "status"']
+    assert evaluate(200, b'{"version": "v1"}')['findings'] == ['the JSON answer has no "status"']
     assert versions_match('v1.2.3', '1.2.3') and not versions_match('v1.2.3', None)
 
 

@@ -82,7 +82,7 @@ def test_a_refused_message_is_a_problem_not_a_failure(api, status, body, expect)
     result = run(telegram_args(api))
     assert 'failed' not in result
     assert result['passed'] is False and result['sent'] == [] and result['changed'] is False
-    assert expect in result['problems'][0] and result['problems'][0].startswith('telegram: ')
+    assert expect in result['findings'][0] and result['findings'][0].startswith('telegram: ')
     assert any(expect in w for w in result['warnings'])
 
 
@@ -113,7 +113,7 @@ def test_half_configured_channels_are_named(api, monkeypatch, args, expect):
     monkeypatch.delenv('TGOPS_NOTIFY_TELEGRAM_BOT_TOKEN', raising=False)
     result = run(dict(dict(text='hello', api_url=api.url), **args))
     assert result['passed'] is False and result['skipped'] is False and result['sent'] == []
-    assert expect in result['problems'][0]
+    assert expect in result['findings'][0]
     assert api.requests == []
 
 
@@ -138,12 +138,12 @@ def test_slack_takes_the_message(api):
 def test_slack_refusals_are_named_without_the_url(api, status, word):
     api.route(SLACK_PATH, (status, word, {'Content-Type': 'text/plain'}))
     result = run(dict(text='hello', slack_webhook_url=api.url + SLACK_PATH))
-    assert result['passed'] is False and word in result['problems'][0] and str(status) in result['problems'][0]
+    assert result['passed'] is False and word in result['findings'][0] and str(status) in result['findings'][0]
 
 
 def test_unreachable_slack_is_a_problem_without_the_url(monkeypatch):
     result = run(dict(text='hello', slack_webhook_url='http://127.0.0.1:9' + SLACK_PATH, timeout=2))
-    assert result['passed'] is False and result['problems'][0].startswith('slack: ')
+    assert result['passed'] is False and result['findings'][0].startswith('slack: ')
 
 
 def test_both_channels(api):

@@ -77,7 +77,7 @@ def test_a_refused_connection_is_a_problem():
     url = "http://127.0.0.1:%d/" % closed_port()
     result = run({"urls": [url]})
     assert result["passed"] is False and result["urls"][0]["reachable"] is False
-    assert result["problems"][0].startswith(url + ": ") and "the host cannot reach it" in result["problems"][0]
+    assert result["findings"][0].startswith(url + ": ") and "the host cannot reach it" in result["findings"][0]
 
 
 def test_a_black_hole_is_a_timeout_within_the_deadline(silent_port):

@@ -44,7 +44,7 @@ def run(fake, check_mode=False, **args):
 
 def test_a_redis_with_room_passes():
     result = run(FakeDocker(info_memory(10 * MIB, 64 * MIB)))
-    assert result['passed'] is True and result['problems'] == [] and result['changed'] is False
+    assert result['passed'] is True and result['findings'] == [] and result['changed'] is False
     assert result['used_memory'] == 10 * MIB and result['maxmemory'] == 64 * MIB and result['percent'] == 15.6
     assert result['maxmemory_policy'] == 'noeviction' and result['keys'] == {'db0': 12}
 
@@ -52,14 +52,14 @@ def test_a_redis_with_room_passes():
 def test_full_under_noeviction_means_writes_fail():
     result = run(FakeDocker(info_memory(int(63.8 * MIB), 64 * MIB)))
     assert result['passed'] is False
-    assert result['problems'] == ['Redis uses 63.8 MiB of its 64.0 MiB maxmemory (99.7%) with policy noeviction: '
+    assert result['findings'] == ['Redis uses 63.8 MiB of its 64.0 MiB maxmemory (99.7%) with policy noeviction: '
                                   'writes fail with OOM']
 
 
 def test_full_with_an_evicting_policy_says_keys_are_thrown_away():
     fake = FakeDocker(info_memory(60 * MIB, 64 * MIB, 'allkeys-lru'), stats='evicted_keys:314\r\n')
     result = run(fake)
-    assert 'it evicts keys (314 evicted since start)' in result['problems'][0]
+    assert 'it evicts keys (314 evicted since start)' in result['findings'][0]
 
 
 def test_the_threshold_is_the_callers():
@@ -73,7 +73,7 @@ def test_no_limit_is_a_problem_only_when_asked():
     result = run(fake)
     assert result['passed'] is True and result['percent'] is None
     result = run(fake, require_maxmemory=True)
-    assert result['problems'] == ['Redis has no maxmemory (uses 500.0 MiB): it can grow until the host runs out of '
+    assert result['findings'] == ['Redis has no maxmemory (uses 500.0 MiB): it can grow until the host runs out of '
                                   'memory']
 
 

@@ -35,7 +35,7 @@ def test_identity_and_no_webhook(api):
     assert result['bot']['id'] == 5550001234
     assert result['webhook']['is_set'] is False
     assert result['webhook']['url'] == ''
-    assert result['passed'] is True and result['problems'] == []
+    assert result['passed'] is True and result['findings'] == []
 
 
 def test_leftover_webhook_blocks_polling(api):
@@ -43,9 +43,9 @@ def test_leftover_webhook_blocks_polling(api):
     fake.webhook.update(url='https://old.example.org/hook', max_connections=40, ip_address='203.0.113.9')
     result = run(api, expect_webhook=False)
     assert result['passed'] is False
-    assert len(result['problems']) == 1
-    assert '409 Conflict' in result['problems'][0]
-    assert 'https://old.example.org/hook' in result['problems'][0]
+    assert len(result['findings']) == 1
+    assert '409 Conflict' in result['findings'][0]
+    assert 'https://old.example.org/hook' in result['findings'][0]
     assert 'failed' not in result
 
 
@@ -54,8 +54,8 @@ def test_expected_webhook_missing(api):
     fake.webhook['pending_update_count'] = 7
     result = run(api, expect_webhook=True)
     assert result['passed'] is False
-    assert 'no webhook is set' in result['problems'][0]
-    assert '7 pending' in result['problems'][0]
+    assert 'no webhook is set' in result['findings'][0]
+    assert '7 pending' in result['findings'][0]
 
 
 def test_thresholds_and_error_dates(api):
@@ -72,9 +72,9 @@ def test_thresholds_and_error_dates(api):
     assert hook['last_synchronization_error_date_iso'].endswith('Z')
     assert hook['allowed_updates'] == ['message']
     assert result['passed'] is False
-    assert len(result['problems']) == 2
-    assert any('250 updates are pending' in p for p in result['problems'])
-    assert any('500 Internal Server Error' in p for p in result['problems'])
+    assert len(result['findings']) == 2
+    assert any('250 updates are pending' in p for p in result['findings'])
+    assert any('500 Internal Server Error' in p for p in result['findings'])
 
 
 def test_old_error_is_not_a_problem(api):

@@ -105,9 +105,10 @@ def test_ton_wallet_info_passed_is_the_balance_at_or_above_the_minimum(api, depr
     low = run_module(ton_wallet_info, dict(address=ADDRESS, api_url=api.url + '/api/v2', min_balance_ton='2',
                                            fail_on_problem=True))
     assert low['failed'] is True and low['passed'] is False and 'below_threshold' not in low
+    assert low['findings'] == ['balance 1 TON is below min_balance_ton 2 TON']
     fine = run_module(ton_wallet_info, dict(address=ADDRESS, api_url=api.url + '/api/v2', min_balance_ton='0.5',
                                             fail_on_problem=True))
-    assert fine.get('failed') is None and fine['passed'] is True
+    assert fine.get('failed') is None and fine['passed'] is True and fine['findings'] == []
     assert deprecations == []
     unset = run_module(ton_wallet_info, dict(address=ADDRESS, api_url=api.url + '/api/v2'))
     assert unset['passed'] is True, 'no minimum, nothing to fail'
@@ -117,6 +118,7 @@ def test_pinata_switch_and_verdict(api, deprecations):
     api.route('/data/testAuthentication', (401, {'error': {'reason': 'INVALID_CREDENTIALS', 'details': 'bad'}}))
     result = run_module(pinata_auth_info, dict(jwt=PIN_JWT, api_url=api.url, fail_on_problem=True))
     assert result['failed'] is True and result['passed'] is False and 'authenticated' not in result
+    assert result['findings'] == ['Pinata refuses the credentials (HTTP 401 INVALID_CREDENTIALS: bad)']
     assert deprecations == []
 
 
