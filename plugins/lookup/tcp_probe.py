@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 name: tcp_probe
-version_added: 0.5.0
+version_added: 0.1.0
 author: tgops.runbooks developers (@tgops)
 short_description: Whether TCP ports answer, probed from the controller
 description:

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: container_memory_info
 short_description: Memory use of a compose project's containers and of the host
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:

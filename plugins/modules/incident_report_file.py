@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: incident_report_file
 short_description: Write an incident report file on the controller, creating its directory
-version_added: 0.4.0
+version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:

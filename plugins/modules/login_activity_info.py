@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: login_activity_info
 short_description: Read a host's recent logins, failed attempts and open SSH sessions as evidence
-version_added: 0.4.0
+version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: mint_transactions
 short_description: Mark the tgquiz platform's stuck NFT mints as failed
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:

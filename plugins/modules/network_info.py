@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: network_info
 short_description: Check from a host that names resolve and HTTP services answer, and read its firewall
-version_added: 0.3.0
+version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: platform_info
 short_description: Everything incident triage needs about a platform's host, in one call
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:
@@ -136,7 +136,7 @@ options:
         M(tgops.runbooks.health_check) does with O(tgops.runbooks.health_check#module:timeout=0), judged the same
         way (status code, JSON C(status), dependencies). An answer that is not healthy is a finding.
     type: dict
-    version_added: 0.4.0
+    version_added: 0.1.0
     suboptions:
       url:
         description:
@@ -297,7 +297,7 @@ health:
     - The probe of O(health), with the keys M(tgops.runbooks.health_check) returns for one attempt.
   returned: always
   type: dict
-  version_added: 0.4.0
+  version_added: 0.1.0
   contains:
     checked: {description: Whether O(health) was given., type: bool}
     passed: {description: Whether the answer was healthy., type: bool, returned: when checked}

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: postgres_activity_info
 short_description: Read a PostgreSQL server's connections, sizes, slow statements and scan statistics
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:

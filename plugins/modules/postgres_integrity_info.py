@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: postgres_integrity_info
 short_description: Read every table of a PostgreSQL database to find corrupted relations
-version_added: 0.3.0
+version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: postgres_maintenance
 short_description: The runbooks' PostgreSQL remedies - end stuck sessions, vacuum, add an index
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:

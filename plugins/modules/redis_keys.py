@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: redis_keys
 short_description: Delete the Redis keys matching a pattern with SCAN (never KEYS), or FLUSHALL
-version_added: 0.3.0
+version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:
@@ -56,7 +56,7 @@ options:
         exhaustion); other databases keep theirs.
     type: bool
     default: false
-    version_added: 0.3.0
+    version_added: 0.1.0
   batch_size:
     description: Keys per C(UNLINK) command.
     type: int

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: redis_memory_info
 short_description: Read a compose project's Redis memory against its maxmemory, and judge it
-version_added: 0.3.0
+version_added: 0.1.0
 author:
   - tgops.runbooks developers (@tgops)
 description:
