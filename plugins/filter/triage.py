@@ -29,8 +29,8 @@ def triage_summary(checks):
     ``checks`` keys (each a registered module result, possibly skipped): ``platform`` (platform_info),
     ``health`` and ``public_health`` (health_check), ``telegram`` (telegram_bot_info), ``ton``
     (ton_wallet_info), ``pinata`` (pinata_auth_info); plus ``health_url``, ``public_health_url``,
-    ``webhook_url`` (the URL a webhook bot must have), ``app_services`` and ``platform_name`` (an answer
-    through nginx that names another platform is a finding)."""
+    ``webhook_url`` (the URL a webhook bot must have) and ``app_services``. Whether an answer through nginx is
+    from this platform is health_check's judgement (its ``expected_platform``), read here as its verdict."""
     if not isinstance(checks, dict):
         raise AnsibleFilterError('triage_summary expects a dict of check results')
     platform = checks.get('platform') or {}
@@ -51,15 +51,9 @@ def triage_summary(checks):
     public_healthy = None
     if _ran(public):
         public_healthy = bool(public.get('passed'))
-        answered_by = (public.get('response') or {}).get('platform')
         if not public_healthy:
             findings.append(describe_health('public health endpoint (through nginx)',
                                             checks.get('public_health_url', ''), public))
-        elif checks.get('platform_name') and answered_by and answered_by != checks['platform_name']:
-            # nginx proxies to another platform's application (a stale or shared upstream address)
-            public_healthy = False
-            findings.append('public health endpoint %s answers from platform %s, not %s' % (
-                checks.get('public_health_url', ''), answered_by, checks['platform_name']))
     # No probe of /health on the host at all: a healthy answer through nginx from this platform is the
     # application's answer.
     if not _ran(health) and public_healthy:

@@ -54,11 +54,15 @@ def versions_match(expected, actual):
     return str(expected).strip().lstrip('vV') == str(actual).strip().lstrip('vV')
 
 
-def evaluate(http_status, body, status_codes=(200,), allow_degraded=False, expected_version=None):
+def evaluate(http_status, body, status_codes=(200,), allow_degraded=False, expected_version=None,
+             expected_platform=None):
     """Verdict on one answer. ``body`` is bytes or text (or None when there was no answer).
 
     Returns a dict: healthy, status, version, uptime_seconds, dependencies, unhealthy_dependencies,
-    body_format (json / text / empty), findings (why not healthy), json (the parsed document or None)."""
+    body_format (json / text / empty), findings (why not healthy), json (the parsed document or None).
+
+    ``expected_platform``: a JSON answer that names another ``platform`` is not this platform's health (a proxy
+    in front of it serves another application); an answer that names none cannot be told apart."""
     verdict = {
         'healthy': False, 'status': None, 'version': None, 'uptime_seconds': None, 'dependencies': {},
         'unhealthy_dependencies': [], 'body_format': 'empty', 'findings': [], 'json': None,
@@ -129,12 +133,16 @@ def evaluate(http_status, body, status_codes=(200,), allow_degraded=False, expec
 
     if expected_version and not versions_match(expected_version, verdict['version']):
         reasons.append('version %s, expected %s' % (shown(verdict['version'], 60), shown(expected_version, 60)))
+    named = doc.get('platform')
+    if expected_platform and named is not None and named != expected_platform:
+        reasons.append('answers from platform %s, not %s (a proxy in front serves another application)'
+                       % (shown(named, 60), shown(expected_platform, 60)))
     verdict['healthy'] = not reasons
     return verdict
 
 
 def attempt(url, deadline, redact, headers=None, validate_certs=True, ca_path=None, status_codes=(200,),
-            allow_degraded=False, expected_version=None, agent='tgops.runbooks.health_check'):
+            allow_degraded=False, expected_version=None, agent='tgops.runbooks.health_check', expected_platform=None):
     """One bounded request and its verdict: ``(http status or -1, verdict, error or None)``.
 
     ``verdict`` is :func:`evaluate`'s, with the transport error ("no answer: ...") or a body that cannot be
@@ -153,7 +161,7 @@ def attempt(url, deadline, redact, headers=None, validate_certs=True, ca_path=No
         else:
             http_status, error = -1, exc.detail
     verdict = evaluate(http_status, body, status_codes=status_codes, allow_degraded=allow_degraded,
-                       expected_version=expected_version)
+                       expected_version=expected_version, expected_platform=expected_platform)
     if error:
         error = excerpt(error, redact)
         verdict['findings'].insert(0, 'no answer: %s' % error)

@@ -83,6 +83,7 @@ def module_spec():
         status_codes=dict(type='list', elements='int', default=[200]),
         allow_degraded=dict(type='bool', default=False),
         expected_version=dict(type='str'),
+        expected_platform=dict(type='str'),
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
         headers=dict(type='dict', default={}, no_log=True),
@@ -141,7 +142,8 @@ def run_module(module):
         http_status, verdict, error = attempt(
             params['url'], Deadline(request_timeout), redact, headers=params['headers'],
             validate_certs=params['validate_certs'], ca_path=params['ca_path'], status_codes=params['status_codes'],
-            allow_degraded=params['allow_degraded'], expected_version=params['expected_version'])
+            allow_degraded=params['allow_degraded'], expected_version=params['expected_version'],
+            expected_platform=params['expected_platform'])
         now = time.monotonic()
         if verdict['healthy'] or now >= deadline:
             break

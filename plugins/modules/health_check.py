@@ -75,6 +75,13 @@ options:
       - The C(version) the answer must report, for example right after a deploy. A leading C(v) is ignored
         (V(v1.2.3) matches V(1.2.3)).
     type: str
+  expected_platform:
+    description:
+      - The platform the answer must be from. A JSON answer whose C(platform) names another one is not healthy
+        (a proxy in front of the URL serves another application, as an nginx with a stale upstream address
+        does); an answer that names no platform is judged on the rest.
+    type: str
+    version_added: 0.1.0
   validate_certs:
     description:
       - Validate the server's TLS certificate for C(https) URLs.

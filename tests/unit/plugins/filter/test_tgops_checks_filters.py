@@ -145,6 +145,15 @@ def test_unhealthy_public_url_fails_with_reason():
     assert c['status'] == 'fail' and 'certificate verify failed' in c['detail']
 
 
+def test_a_public_url_serving_another_platform_fails():
+    """The daily and weekly checks ask health_check for the platform's own answer (expected_platform): an nginx that
+    proxies to the other platform's application fails the public check, as in triage and service_health."""
+    other = {'passed': False, 'status': 'healthy', 'version': 'v1',
+             'findings': ['answers from platform toogoodtogo, not tgquiz (a proxy in front serves another application)']}
+    c = verdict(checks_evaluate(reads(health_public=other), now=NOW), 'health_public')
+    assert c['status'] == 'fail' and 'answers from platform toogoodtogo, not tgquiz' in c['detail']
+
+
 @pytest.mark.parametrize('timer,status', [
     ({'method': 'systemd', 'name': 't.timer', 'active_state': 'inactive'}, 'fail'),
     ({'method': 'systemd', 'name': 't.timer', 'active_state': ''}, 'fail'),

@@ -108,13 +108,19 @@ def test_plan_never_reloads_a_proxy_that_is_down():
     assert p0_plan(t, APP, 'nginx') == {'start': ['nginx'], 'restart': [], 'reload_proxy': False, 'act': True}
 
 
+# health_check's verdict on an answer through nginx from another platform (its expected_platform)
+OTHER_PLATFORM = {'passed': False, 'status': 'healthy', 'response': {'status': 'healthy', 'platform': 'toogoodtogo'},
+                  'findings': ['answers from platform toogoodtogo, not tgquiz (a proxy in front serves another '
+                               'application)']}
+
+
 def test_public_answer_from_another_platform_is_a_finding():
-    public = healthy(response={'status': 'healthy', 'platform': 'toogoodtogo'})
-    out = triage_summary(checks(public_health=public, platform_name='tgquiz'))
+    out = triage_summary(checks(public_health=OTHER_PLATFORM))
     assert out['public_healthy'] is False
-    assert out['findings'] == ['public health endpoint https://p/health answers from platform toogoodtogo, not tgquiz']
+    assert out['findings'] == ['public health endpoint (through nginx) https://p/health is not healthy: answers from '
+                               'platform toogoodtogo, not tgquiz (a proxy in front serves another application)']
     assert p0_plan(out, APP, 'nginx')['reload_proxy'] is True
-    same = triage_summary(checks(public_health=healthy(response={'platform': 'tgquiz'}), platform_name='tgquiz'))
+    same = triage_summary(checks(public_health=healthy(response={'platform': 'tgquiz'})))
     assert same['healthy']
 
 
@@ -135,12 +141,10 @@ def test_platform_info_health_is_the_direct_answer():
 
 
 def test_no_direct_probe_takes_the_public_answer():
-    out = triage_summary(checks(health=SKIPPED, public_health=healthy(response={'platform': 'tgquiz'}),
-                                platform_name='tgquiz'))
+    out = triage_summary(checks(health=SKIPPED, public_health=healthy(response={'platform': 'tgquiz'})))
     assert out['app_healthy'] is True and out['healthy'] and out['health_status'] == 'healthy'
     # an answer through nginx from another platform is not this application's health
-    other = triage_summary(checks(health=SKIPPED, public_health=healthy(response={'platform': 'toogoodtogo'}),
-                                  platform_name='tgquiz'))
+    other = triage_summary(checks(health=SKIPPED, public_health=OTHER_PLATFORM))
     assert other['app_healthy'] is False and other['health_status'] is None
     # no probe at all: nothing is known, so nothing counts as healthy
     none = triage_summary(checks(health=SKIPPED, public_health=SKIPPED))
@@ -179,7 +183,7 @@ def test_verdict_without_acting_is_triage():
     degraded = triage_summary(checks(health=healthy(False), public_health=healthy(False, status='degraded')))
     assert p0_verdict(idle, degraded)['healthy'] is False
     # healthy on the host, but nginx serves another platform
-    wrong = triage_summary(checks(public_health=healthy(response={'platform': 'toogoodtogo'}), platform_name='tgquiz'))
+    wrong = triage_summary(checks(public_health=OTHER_PLATFORM))
     assert p0_verdict(idle, wrong)['healthy'] is False
     with pytest.raises(AnsibleFilterError):
         p0_verdict(['x'], ok)

@@ -158,6 +158,22 @@ def test_expected_version(server):
     assert result['failed'] and 'version v1.2.2, expected v1.2.3' in result['msg']
 
 
+def test_expected_platform(server):
+    """An answer through a proxy that serves another platform's application is not this platform's health; an
+    answer that names no platform is judged on the rest."""
+    other = dict(doc(), platform='toogoodtogo')
+    url = server.route('/health', (200, other), (200, dict(doc(), platform='tgquiz')))
+    result = run(url, expected_platform='tgquiz', timeout=3)
+    assert result['passed'] is True and result['attempts'] == 2
+    wrong = run(server.route('/other', (200, other)), expected_platform='tgquiz', timeout=0, fail_on_problem=False)
+    assert wrong['passed'] is False and wrong['status'] == 'healthy'
+    assert wrong['findings'] == [
+        'answers from platform toogoodtogo, not tgquiz (a proxy in front serves another application)']
+    assert run(server.route('/anyone', (200, other)), timeout=0)['passed'] is True, 'no expected_platform: any'
+    assert run(server.route('/unnamed', (200, doc())), expected_platform='tgquiz', timeout=0)['passed'] is True
+    assert run(server.route('/text', (200, 'OK')), expected_platform='tgquiz', timeout=0)['passed'] is True
+
+
 def test_non_json_2xx_is_healthy_by_status(server):
     url = server.route('/health', (200, 'OK'))
     result = run(url)
