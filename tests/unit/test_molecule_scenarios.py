@@ -16,11 +16,34 @@ SCENARIOS = sorted(d for d in os.listdir(os.path.join(ROOT, 'molecule'))
 READ_ONLY = {'incident_report', 'network', 'service_health', 'triage'}
 
 
+def _merge(base, over):
+    """molecule's merge of a scenario's molecule.yml over the shared .config/molecule/config.yml."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(base[key], value) if isinstance(base.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+with open(os.path.join(ROOT, '.config', 'molecule', 'config.yml')) as _handle:
+    SHARED = yaml.safe_load(_handle)
+
+
 def _scenario(name):
     with open(os.path.join(ROOT, 'molecule', name, 'molecule.yml')) as handle:
         text = handle.read()
     header = ' '.join(line.lstrip('# ') for line in text.splitlines() if line.startswith('#'))
-    return header.lower(), yaml.safe_load(text)
+    return header.lower(), _merge(SHARED, yaml.safe_load(text))
+
+
+def test_the_shared_settings_live_once():
+    """What every scenario has in common is in .config/molecule/config.yml, not copied into each molecule.yml."""
+    assert SHARED['prerun'] is False and SHARED['driver']['options']['managed'] is False
+    for name in SCENARIOS:
+        with open(os.path.join(ROOT, 'molecule', name, 'molecule.yml')) as handle:
+            own = yaml.safe_load(handle)
+        assert 'driver' not in own and 'cfg' not in own.get('ansible', {}), name
+        for key, value in (own.get('ansible', {}).get('env') or {}).items():
+            assert SHARED['ansible']['env'].get(key) != value, '%s repeats the shared %s' % (name, key)
 
 
 def test_every_role_that_changes_a_host_has_a_scenario():
