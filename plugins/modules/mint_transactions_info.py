@@ -16,7 +16,7 @@ author:
   - tgops.runbooks developers (@tgops)
 description:
   - Reads the C(mint_transactions) table of O(login_db) (runbook P1 "NFT Minting Failures", step 4) - rows per status, the pending
-    rows older than O(stuck_after) seconds (stuck) and the most recent failures with their error text.
+    rows older than O(older_than) seconds (stuck) and the most recent failures with their error text.
   - Returns RV(findings) for stuck and recently failed mints.
 extends_documentation_fragment:
   - tgops.runbooks._attributes
@@ -30,7 +30,7 @@ options:
         C(created_at).
     type: str
     default: mint_transactions
-  stuck_after:
+  older_than:
     description:
       - Seconds after which a pending mint is stuck (the runbook's hour).
     type: int
@@ -74,7 +74,7 @@ pending_count:
   type: int
   sample: 3
 stuck_count:
-  description: Pending rows created more than O(stuck_after) seconds ago.
+  description: Pending rows created more than O(older_than) seconds ago.
   returned: success
   type: int
   sample: 2
@@ -148,11 +148,11 @@ SELECT json_build_object(
 """
 
 
-def mint_findings(stats, stuck_after, failed_since):
+def mint_findings(stats, older_than, failed_since):
     findings = []
     if stats['stuck_count']:
         findings.append('%d mint transaction(s) pending for more than %d s (oldest %s s)'
-                        % (stats['stuck_count'], stuck_after, stats['oldest_stuck_seconds']))
+                        % (stats['stuck_count'], older_than, stats['oldest_stuck_seconds']))
     if stats['recent_failed_count']:
         last = stats['recent_failures'][0].get('error') if stats['recent_failures'] else None
         findings.append('%d mint transaction(s) failed in the last %d s%s'
@@ -163,12 +163,12 @@ def mint_findings(stats, stuck_after, failed_since):
 def main():
     module = postgres_module(dict(
         table=dict(type='str', default='mint_transactions'),
-        stuck_after=dict(type='int', default=3600),
+        older_than=dict(type='int', default=3600),
         recent=dict(type='int', default=10),
         failed_since=dict(type='int', default=3600),
     ), login_db_aliases=['login_db_name'])
     params = module.params
-    for name in ('stuck_after', 'failed_since'):
+    for name in ('older_than', 'failed_since'):
         if params[name] < 0:
             module.fail_json(msg='%s must be 0 or more, got %d' % (name, params[name]))
     if not 1 <= params['recent'] <= 1000:
@@ -179,14 +179,14 @@ def main():
         exists = session.query_json(QUEUE_SQL.format(regclass=table.replace("'", "''")))['exists']
         if not exists:
             module.fail_json(msg='table %s does not exist in database %s' % (params['table'], params['login_db']))
-        stats = session.query_json(STATS_SQL.format(table=table, stuck=params['stuck_after'],
+        stats = session.query_json(STATS_SQL.format(table=table, stuck=params['older_than'],
                                                     since=params['failed_since'], recent=params['recent']))
     except PgQueryError as exc:
         module.fail_json(msg='cannot read %s in database %s: %s' % (params['table'], params['login_db'], exc.msg))
     for row in stats['recent_failures']:
         row['error'] = redact_text(row.get('error'), session.secrets)
     stats['pending_count'] = int(stats['by_status'].get('pending', 0))
-    stats['findings'] = mint_findings(stats, params['stuck_after'], params['failed_since'])
+    stats['findings'] = mint_findings(stats, params['older_than'], params['failed_since'])
     module.exit_json(changed=False, **stats)
 
 

@@ -36,6 +36,9 @@ SWITCH = "fail_on_problem"
 VERDICT = "passed"
 FINDINGS = "findings"
 WRONG_SPELLINGS = {"problems", "reasons", "issues", "errors_found"}
+# An age threshold in seconds ("pending for longer than", "idle in transaction for longer than") is older_than.
+AGE = "older_than"
+AGE_SPELLINGS = {"stuck_after", "min_age", "age_threshold", "older_than_seconds", "max_age_seconds"}
 CHECK_ACTIONS = {"health_check", "backup_verify"}  # the only modules whose switch defaults to true
 # Former names: switches (options) and verdict keys (RETURN), dropped before the first release.
 OLD_SWITCHES = {"fail_on_unhealthy", "fail_below_threshold", "fail_on_invalid", "fail_on_error"}
@@ -162,6 +165,13 @@ def test_fail_switch(loaded):
     assert entry.get("default") is want, "%s: %s defaults to %s (rule: true only in check actions)" % (
         name, SWITCH, want)
     assert VERDICT in ret, "%s has %s but returns no %s" % (name, SWITCH, VERDICT)
+
+
+def test_an_age_threshold_is_older_than(loaded):
+    name, spec, doc, ret = loaded
+    for option, entry, opt_doc in walk(spec, doc["options"]):
+        assert option.rsplit(".", 1)[-1] not in AGE_SPELLINGS, "%s: %s - an age threshold is named %s" % (
+            name, option, AGE)
 
 
 def test_former_names_are_gone(loaded):
