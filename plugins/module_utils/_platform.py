@@ -154,13 +154,13 @@ def newest_backup(entries, pattern, now):
     return {'count': len(matching), 'newest': name, 'age_seconds': max(0, int(now - mtime)), 'size': size}
 
 
-def error_lines(text, patterns, limit, redact):
-    """The last ``limit`` lines of ``text`` that contain one of ``patterns`` (plain substrings), redacted,
-    and how many matched in all."""
+def error_lines(text, patterns, limit, redact, regexes=None):
+    """The last ``limit`` lines of ``text`` that contain one of ``patterns`` (plain substrings) or, given
+    ``regexes`` (compiled), that one of them matches, redacted, and how many matched in all."""
     matched = []
     count = 0
     for line in (text or '').splitlines():
-        if any(p in line for p in patterns):
+        if any(r.search(line) for r in regexes) if regexes is not None else any(p in line for p in patterns):
             count += 1
             matched.append(line)
             if len(matched) > limit:

@@ -80,6 +80,8 @@ options:
   log_since:
     description:
       - How far back container logs are read, in C(docker logs --since) syntax (V(30m), V(2h)).
+      - V(all) sets no time bound, so the last O(log_tail) lines are read however old they are (the runbooks'
+        C(docker compose logs --tail 100 postgres)).
       - Set to an empty string to skip reading logs.
     type: str
     default: 30m
@@ -96,10 +98,18 @@ options:
     default: 20
   log_patterns:
     description:
-      - A line matches when it contains one of these strings.
+      - A line matches when it contains one of these strings (or, with O(log_regex=true), when one of these
+        regular expressions matches part of it).
     type: list
     elements: str
     default: [ERROR, CRITICAL]
+  log_regex:
+    description:
+      - Read O(log_patterns) as Python regular expressions, matched case-insensitively anywhere in a line (as the
+        C(tgops.runbooks.log_scan) filter matches), rather than as plain strings.
+    type: bool
+    default: false
+    version_added: 0.1.0
   database:
     description:
       - Run C(SELECT 1) with C(psql) inside the database service's container, over TCP with a password, as
@@ -425,6 +435,11 @@ def health_url_secrets(params):
     return url_secrets(params['health']['url']) if params.get('health') else []
 
 
+def log_regexes(params):
+    """O(log_patterns) compiled as O(log_regex) reads them; re.error names the bad one."""
+    return [re.compile(pattern, re.IGNORECASE) for pattern in params['log_patterns']]
+
+
 class PlatformInfo(object):
     def __init__(self, module):
         self.module = module
@@ -438,6 +453,7 @@ class PlatformInfo(object):
         # the platform's own secrets, whether or not the caller's list names them all
         secrets.extend(env_secrets(self.env_text))
         self.redact = Redactor(secrets)
+        self.log_regexes = log_regexes(self.params) if self.params['log_regex'] else None
         self.timeout_bin = module.get_bin_path('timeout')
 
     def docker(self, args, data=None):
@@ -470,8 +486,9 @@ class PlatformInfo(object):
         return _platform.parse_inspect(out), None
 
     def read_logs(self, entry):
-        rc, out, err = self.docker(['logs', '--since', self.params['log_since'], '--tail',
-                                    str(self.params['log_tail']), entry['container']])
+        since = self.params['log_since']
+        bound = [] if since == 'all' else ['--since', since]
+        rc, out, err = self.docker(['logs'] + bound + ['--tail', str(self.params['log_tail']), entry['container']])
         if rc != 0:
             return entry['service'], None, self.redact(err.strip() or 'exit code %d' % rc)
         # Applications log to stdout or stderr; docker logs replays each on its own stream.
@@ -657,7 +674,8 @@ class PlatformInfo(object):
             if error is not None:
                 result['failures'].append('%s: %s' % (service, error))
                 continue
-            matched, count = _platform.error_lines(text, p['log_patterns'], p['log_lines'], self.redact)
+            matched, count = _platform.error_lines(text, p['log_patterns'], p['log_lines'], self.redact,
+                                                   regexes=self.log_regexes)
             result['error_count'] += count
             lines.extend('%s | %s' % (service, line) for line in matched)
         result['errors'] = lines[-p['log_lines']:] if p['log_lines'] else []
@@ -680,6 +698,7 @@ def main():
             log_tail=dict(type='int', default=5000),
             log_lines=dict(type='int', default=20),
             log_patterns=dict(type='list', elements='str', default=['ERROR', 'CRITICAL']),
+            log_regex=dict(type='bool', default=False),
             database=dict(type='dict', options=dict(
                 service=dict(type='str', required=True),
                 name=dict(type='str', required=True),
@@ -717,6 +736,12 @@ def main():
             module.fail_json(msg='%s must be 0 or more' % name)
     if not p['services']:
         module.fail_json(msg='services must name at least one service')
+    if p['log_regex']:
+        for pattern in p['log_patterns']:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                module.fail_json(msg='log_patterns: %r is not a regular expression: %s' % (pattern, exc))
     if p['health']:
         timeout = p['health']['request_timeout']
         if not math.isfinite(timeout) or not 0 < timeout <= 3600:

@@ -301,3 +301,38 @@ def test_env_secrets_reads_secret_names_and_url_passwords_only():
     text = ('SECRET_KEY=abc123abc\nDEBUG=false\nPORT=8000\n# API_KEY=commented\nDATABASE_URL=postgres://u:pw12@h/d\n'
             'REDIS_URL=redis://redis:6379/0\nSENTRY_DSN=https://pub@sentry.example/1\n')
     assert platform_info.env_secrets(text) == ['abc123abc', 'pw12', 'https://pub@sentry.example/1']
+
+
+def test_one_service_last_lines_by_regex_as_the_diagnosing_roles_read_them():
+    # p1_database reads the last N PostgreSQL lines however old (log_since=all) and matches the role's regular
+    # expressions case-insensitively, as the log_scan filter did on `docker compose logs` output.
+    logs = {'toogoodtogo_postgres': ('LOG  checkpoint complete\nfatal:  password authentication failed (%s)\n'
+                                     'ERROR:  relation "x" does not exist\nconnection pool exhausted\n' % PASSWORD)}
+    fake = FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')], logs=logs)
+    result = run_module(platform_info, {'project': 'toogoodtogo', 'services': ['postgres'], 'log_since': 'all',
+                                        'log_tail': 100, 'log_regex': True, 'redact': [PASSWORD],
+                                        'log_patterns': ['ERROR|FATAL', '(pool|slots?) (exhausted|full)']},
+                        run_command=fake)
+    reads = [argv for argv, _ in fake.calls if 'logs' in argv]
+    assert len(reads) == 1 and reads[0][-4:] == ['logs', '--tail', '100', 'toogoodtogo_postgres']
+    assert '--since' not in reads[0]
+    assert result['logs']['error_count'] == 3
+    assert result['logs']['errors'] == ['postgres | fatal:  password authentication failed (********)',
+                                        'postgres | ERROR:  relation "x" does not exist',
+                                        'postgres | connection pool exhausted']
+
+
+def test_plain_patterns_stay_plain_strings():
+    logs = {'toogoodtogo_bot': 'error: lower case\nERROR upper case\nERROR|FATAL literally\n'}
+    fake = FakeDocker([inspect_doc('bot')], logs=logs)
+    result = run_module(platform_info, {'project': 'toogoodtogo', 'services': ['bot'],
+                                        'log_patterns': ['ERROR|FATAL']}, run_command=fake)
+    assert result['logs']['errors'] == ['bot | ERROR|FATAL literally']
+    assert ['logs', '--since', '30m'] == [a for a in fake.calls[-1][0] if a in ('logs', '--since', '30m')]
+
+
+def test_a_bad_log_regex_is_named():
+    result = run_module(platform_info, {'project': 'toogoodtogo', 'services': ['bot'], 'log_regex': True,
+                                        'log_patterns': ['ERROR', 'pool (exhausted']},
+                        run_command=FakeDocker([inspect_doc('bot')]))
+    assert result['failed'] and "log_patterns: 'pool (exhausted' is not a regular expression" in result['msg']
