@@ -513,9 +513,10 @@ def test_offsite_copy_round_trip_through_the_s3_server(platform, secrets_file, u
             remove_backup(platform, name)
 
 
-@pytest.mark.lane("toogoodtogo")
+# On tgquiz: nothing in the check-mode plan depends on the platform, and the toogoodtogo lane is the longer one.
+@pytest.mark.lane("tgquiz")
 def test_offsite_restore_check_mode_downloads_nothing(secrets_file, untouched):
-    platform = "toogoodtogo"
+    platform = "tgquiz"
     _lab_s3_or_skip()
     dump, _result = backup(platform, "-e", "backup_label=test_offsite_check", "-e", "backup_offsite_enabled=true")
     s3 = _s3_client(secrets_file)
