@@ -77,8 +77,8 @@ def disk_space_actions(data):
                                       len(_paths(pruned.get('labelled'), 'pruned_backups.labelled'))))
     if backups_confirm and old:
         old_mb = _mb(_number(plan.get('old_bytes'), 'plan.old_bytes'))
-        actions.append('%s %d leftover(s) (%s MB): %s' % (verb, len(old), old_mb,
-                                                           ', '.join(os.path.basename(p) for p in old)))
+        names = ', '.join(os.path.basename(p) for p in old)
+        actions.append('%s %d leftover(s) (%s MB): %s' % (verb, len(old), old_mb, names))
     if (remove or old) and not backups_confirm:
         actions.append('Not removing backups beyond retention or leftovers: confirm with '
                        '-e disk_space_backups_confirm=true')
