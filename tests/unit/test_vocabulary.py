@@ -39,7 +39,7 @@ WRONG_SPELLINGS = {"problems", "reasons", "issues", "errors_found"}
 # An age threshold in seconds ("pending for longer than", "idle in transaction for longer than") is older_than.
 AGE = "older_than"
 AGE_SPELLINGS = {"stuck_after", "min_age", "age_threshold", "older_than_seconds", "max_age_seconds"}
-CHECK_ACTIONS = {"health_check", "backup_verify"}  # the only modules whose switch defaults to true
+CHECK_ACTIONS = {"health_check", "backup_verify", "platform_contract"}  # the only modules whose switch defaults to true
 # Former names: switches (options) and verdict keys (RETURN), dropped before the first release.
 OLD_SWITCHES = {"fail_on_unhealthy", "fail_below_threshold", "fail_on_invalid", "fail_on_error"}
 OLD_VERDICTS = {"healthy", "below_threshold", "authenticated"}
