@@ -122,6 +122,15 @@ def _type_ok(kind, value):
     raise ValueError('unknown type %r' % kind)
 
 
+def _kind(value):
+    """The YAML type of a value, by what it is (ansible-core hands over subclasses of str, list and dict)."""
+    for kind, name in ((bool, 'bool'), (int, 'int'), (float, 'float'), (str, 'str'), (dict, 'dict'),
+                       ((list, tuple), 'list')):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
 def _empty(value):
     return value is None or value == '' or value == [] or value == {}
 
@@ -143,7 +152,7 @@ def check(variables):
         if value is BROKEN:
             findings.append('%s refers to an undefined variable (a missing vault secret?)' % name)
         elif not _empty(value) and not _type_ok(TYPES[name], value):  # empty is unset: its own check below
-            findings.append('%s must be of type %s, not %s' % (name, TYPES[name], type(value).__name__))
+            findings.append('%s must be of type %s, not %s' % (name, TYPES[name], _kind(value)))
     for name in REQUIRED:
         if name not in variables:
             findings.append('%s is required and not set' % name)
