@@ -105,21 +105,32 @@ def size_findings(database, size_bytes, warn_mb):
     return []
 
 
+# The kinds of finding, in the order of RV(findings).
+FINDING_KINDS = ('connections', 'idle_in_transaction', 'slow_statements', 'seq_scan_tables', 'vacuum_tables',
+                 'database_size')
+
+
 def analyse(activity, thresholds):
     """Every verdict at once. ``thresholds``: connections_warn_percent, idle_in_transaction_age,
     slow_query_mean_ms, seq_scan_min_rows, dead_rows_percent, database_size_warn_mb."""
-    findings, exhausted = connection_findings(activity, thresholds['connections_warn_percent'])
+    connection, exhausted = connection_findings(activity, thresholds['connections_warn_percent'])
     idle = idle_in_transaction_over(activity.get('idle_in_transaction') or [], thresholds['idle_in_transaction_age'])
     slow = slow_statements(activity.get('statements') or [], thresholds['slow_query_mean_ms'])
     seq = seq_scan_tables(activity.get('tables') or [], thresholds['seq_scan_min_rows'])
     vac = vacuum_tables(activity.get('tables') or [], thresholds['seq_scan_min_rows'], thresholds['dead_rows_percent'])
-    findings += idle_findings(idle, thresholds['idle_in_transaction_age'])
-    findings += slow_findings(slow, thresholds['slow_query_mean_ms'])
-    findings += seq_scan_findings(seq)
-    findings += vacuum_findings(vac)
-    findings += size_findings(activity.get('database'), activity.get('database_size_bytes'),
-                              thresholds.get('database_size_warn_mb'))
+    # Each runbook section reads its own kinds (P1 database: connections; P2 memory: database size; P2 slow
+    # queries: all but connections) by key, never by the wording of a sentence.
+    by_kind = dict(
+        connections=connection,
+        idle_in_transaction=idle_findings(idle, thresholds['idle_in_transaction_age']),
+        slow_statements=slow_findings(slow, thresholds['slow_query_mean_ms']),
+        seq_scan_tables=seq_scan_findings(seq),
+        vacuum_tables=vacuum_findings(vac),
+        database_size=size_findings(activity.get('database'), activity.get('database_size_bytes'),
+                                    thresholds.get('database_size_warn_mb')),
+    )
+    findings = [line for kind in FINDING_KINDS for line in by_kind[kind]]
     connections, usable, percent = connection_usage(activity)
-    return dict(findings=findings, connections_exhausted=exhausted, connections_percent=percent,
-                usable_connections=usable, idle_in_transaction_over_age=idle, slow_statements=slow,
-                seq_scan_tables=seq, vacuum_tables=vac)
+    return dict(findings=findings, findings_by_kind=by_kind, connections_exhausted=exhausted,
+                connections_percent=percent, usable_connections=usable, idle_in_transaction_over_age=idle,
+                slow_statements=slow, seq_scan_tables=seq, vacuum_tables=vac)

@@ -263,6 +263,40 @@ findings:
   type: list
   elements: str
   sample: ["connections exhausted: 97 in use of 97 usable (max_connections 100)"]
+findings_by_kind:
+  description:
+    - RV(findings) by what they are about, so a caller keeps the kinds it reports by key, never by their wording.
+    - Every kind is always present, empty when nothing of it is wrong.
+  returned: success
+  type: dict
+  version_added: 0.1.0
+  contains:
+    connections:
+      description: Connections exhausted or over O(connections_warn_percent).
+      type: list
+      elements: str
+    idle_in_transaction:
+      description: Sessions idle in a transaction for O(idle_in_transaction_age) seconds or more.
+      type: list
+      elements: str
+    slow_statements:
+      description: RV(slow_statements), one sentence each.
+      type: list
+      elements: str
+    seq_scan_tables:
+      description: RV(seq_scan_tables), one sentence each.
+      type: list
+      elements: str
+    vacuum_tables:
+      description: RV(vacuum_tables), one sentence each.
+      type: list
+      elements: str
+    database_size:
+      description: The database at or over O(database_size_warn_mb).
+      type: list
+      elements: str
+  sample: {connections: [], idle_in_transaction: [], slow_statements: [], seq_scan_tables: [], vacuum_tables: [],
+           database_size: ["database toogoodtogo is 2100 MB (warning at 2048 MB)"]}
 """
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._db_findings import analyse

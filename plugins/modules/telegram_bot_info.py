@@ -214,6 +214,26 @@ findings:
   sample:
     - "a webhook is set (https://bot.example.org/hook): a polling bot gets 409 Conflict from getUpdates until
        it is deleted (tgops.runbooks.telegram_webhook state=absent)"
+findings_by_kind:
+  description:
+    - RV(findings) by what they are about, so a caller keeps the kinds it reports by key, never by their wording.
+    - Every kind is always present, empty when nothing of it is wrong.
+  returned: success
+  type: dict
+  version_added: 0.1.0
+  contains:
+    webhook:
+      description: The webhook against O(expect_webhook) (set when none is expected, or not set when one is).
+      type: list
+      elements: str
+    pending_updates:
+      description: More updates pending than O(max_pending_updates).
+      type: list
+      elements: str
+    delivery_error:
+      description: A failed delivery more recent than O(max_error_age).
+      type: list
+      elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -87,3 +87,22 @@ def test_analyse_on_a_healthy_server_finds_nothing():
     assert verdict['findings'] == []
     assert verdict['connections_exhausted'] is False
     assert verdict['usable_connections'] == 97
+    assert verdict['findings_by_kind'] == dict((kind, []) for kind in f.FINDING_KINDS)
+
+
+def test_findings_by_kind_say_by_key_what_each_finding_is_about():
+    # The roles keep the kinds their runbook section reports by key (P2 memory: the size; P2 slow queries: all but
+    # connections), where they used to pick sentences by their first word.
+    tables = [dict(schema='public', table='big', n_live_tup=50000, n_dead_tup=20000, seq_scan=12, idx_scan=0,
+                   seq_tup_read=600000)]
+    thresholds = dict(THRESHOLDS, database_size_warn_mb=5)
+    verdict = f.analyse(activity(97, idle_in_transaction=[dict(age_seconds=400, application='api')],
+                                 statements=[dict(query='SELECT pg_sleep(2)', mean_ms=2000, calls=1)], tables=tables),
+                        thresholds)
+    by_kind = verdict['findings_by_kind']
+    assert set(by_kind) == set(f.FINDING_KINDS)
+    assert all(len(by_kind[kind]) == 1 for kind in f.FINDING_KINDS), by_kind
+    assert by_kind['connections'][0].startswith('connections exhausted')
+    assert by_kind['database_size'] == ['database db is 10 MB (warning at 5 MB)']
+    # the same sentences, in the order findings always had
+    assert verdict['findings'] == [by_kind[kind][0] for kind in f.FINDING_KINDS]

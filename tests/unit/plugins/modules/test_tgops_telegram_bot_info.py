@@ -77,6 +77,23 @@ def test_thresholds_and_error_dates(api):
     assert any('500 Internal Server Error' in p for p in result['findings'])
 
 
+def test_findings_by_kind_let_the_bot_role_leave_out_the_webhook_by_key(api):
+    # The bot role judges the webhook against the platform's URL itself: it drops the module's webhook finding by
+    # this key, where it used to drop sentences matching 'webhook is set|no webhook is set'.
+    fake = FakeTelegram(api, TOKEN)
+    now = int(time.time())
+    fake.webhook.update(pending_update_count=250, last_error_date=now - 30, last_error_message='boom')
+    result = run(api, expect_webhook=True, max_pending_updates=100, max_error_age=600)
+    by_kind = result['findings_by_kind']
+    assert sorted(by_kind) == ['delivery_error', 'pending_updates', 'webhook']
+    assert len(by_kind['webhook']) == 1 and 'no webhook is set' in by_kind['webhook'][0]
+    assert by_kind['pending_updates'][0].startswith('250 updates are pending')
+    assert 'boom' in by_kind['delivery_error'][0]
+    assert result['findings'] == by_kind['webhook'] + by_kind['pending_updates'] + by_kind['delivery_error']
+    clean = run(api)
+    assert clean['findings_by_kind'] == {'webhook': [], 'pending_updates': [], 'delivery_error': []}
+
+
 def test_old_error_is_not_a_problem(api):
     fake = FakeTelegram(api, TOKEN)
     fake.webhook.update(url='https://h.example.org/hook', last_error_date=int(time.time()) - 7200,
