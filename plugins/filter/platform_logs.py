@@ -13,6 +13,14 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 
+def shorten(text, length=200):
+    """Jinja's ``truncate(length)`` (leeway 5, whole words, ``...``): the roles' reports keep their text."""
+    text = to_text(text)
+    if len(text) <= length + 5:
+        return text
+    return text[:length - 3].rsplit(' ', 1)[0] + '...'
+
+
 def platform_logs(result):
     """``{'count': N, 'lines': [...], 'failure': ''}`` from a platform_info result registered with
     ``failed_when: false``: ``failure`` says why (some) logs were not read, empty when all were."""

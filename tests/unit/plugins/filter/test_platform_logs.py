@@ -34,3 +34,11 @@ def test_a_failed_module_reads_nothing_and_says_why():
 def test_not_a_result_is_refused():
     with pytest.raises(AnsibleFilterError, match='platform_info result'):
         platform_logs(['postgres | ERROR'])
+
+
+@pytest.mark.parametrize('text', ['', 'short', 'x' * 205, 'x' * 206, 'word ' * 60, 'a' * 300])
+def test_shorten_is_jinja_truncate(text):
+    import jinja2
+    from ansible_collections.tgops.runbooks.plugins.filter.platform_logs import shorten
+    expected = jinja2.Environment().from_string('{{ t | truncate(200) }}').render(t=text)
+    assert shorten(text) == expected

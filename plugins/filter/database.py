@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) tgops.runbooks developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""``database_diagnosis``: the verdict of runbook P1 "Database Connection Failures" from what the database role
+read."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.tgops.runbooks.plugins.filter.platform_logs import shorten
+
+
+def _dict(value, name):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise AnsibleFilterError('database_diagnosis: %s must be a dict, got %s' % (name, type(value).__name__))
+    return value
+
+
+def database_diagnosis(read):
+    """``read``: activity (postgres_activity_info, registered with failed_when: false), isready (the pg_isready
+    command, maybe skipped), pg_errors and pool_errors (platform_logs), service, app_services, down (the stack role's
+    list), log_since, log_lines."""
+    read = _dict(read, 'the input')
+    activity = _dict(read.get('activity'), 'activity')
+    isready = _dict(read.get('isready'), 'isready')
+    pg_errors = _dict(read.get('pg_errors'), 'pg_errors')
+    pool_errors = _dict(read.get('pool_errors'), 'pool_errors')
+    service = to_text(read.get('service'))
+    app_services = [to_text(s) for s in read.get('app_services') or []]
+    # failed_when: false leaves 'failed' false in the result: only a successful read has the numbers.
+    reachable = 'connections' in activity
+    container_down = service in (read.get('down') or [])
+    # pg_isready: 0 accepting, 1 rejecting (starting up, recovering), 2 no response (down), 3 no attempt.
+    rc = isready.get('rc')
+    not_answering = rc == 2
+    answers = rc in (0, 1)
+    postgres_down = container_down or not_answering
+
+    findings = []
+    if postgres_down:
+        findings.append('service %s is not running or unhealthy' % service)
+    if not reachable:
+        findings.append('database not reachable: %s' % to_text(activity.get('msg', 'unknown error')))
+    if answers:
+        findings.append('PostgreSQL is running and answers (pg_isready: %s): %s, so it is not restarted (a restart '
+                        'cannot fix a bad password or full connection slots)'
+                        % (to_text(isready.get('stdout') or '').strip(),
+                           'the login failed, not the server' if not reachable else 'its health check fails'))
+    if rc is not None and rc not in (0, 1, 2):
+        findings.append('cannot ask %s whether it answers (pg_isready exit %s): not restarting it' % (service, rc))
+    findings.extend(activity.get('findings') or [])
+    if pool_errors.get('count'):
+        findings.append('%s pool or connection error line(s) in the %s logs (last %s)'
+                        % (pool_errors['count'], ', '.join(app_services), to_text(read.get('log_since'))))
+    if pg_errors.get('count'):
+        findings.append('%s ERROR/FATAL line(s) in the last %s PostgreSQL log lines'
+                        % (pg_errors['count'], to_text(read.get('log_lines'))))
+    if pg_errors.get('failure'):
+        findings.append('cannot read the PostgreSQL logs: %s' % shorten(pg_errors['failure']))
+    if pool_errors.get('failure'):
+        findings.append('cannot read the application logs: %s' % shorten(pool_errors['failure']))
+    return dict(reachable=reachable, container_down=container_down, not_answering=not_answering, answers=answers,
+                postgres_down=postgres_down, needs_restart=postgres_down,
+                exhausted=bool(activity.get('connections_exhausted', False)),
+                idle_over_age=activity.get('idle_in_transaction_over_age') or [],
+                errors=list(pool_errors.get('lines') or []) + list(pg_errors.get('lines') or []),
+                findings=findings)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'database_diagnosis': database_diagnosis}
