@@ -313,7 +313,7 @@ def test_one_service_last_lines_by_regex_as_the_diagnosing_roles_read_them():
                                         'log_tail': 100, 'log_regex': True, 'redact': [PASSWORD],
                                         'log_patterns': ['ERROR|FATAL', '(pool|slots?) (exhausted|full)']},
                         run_command=fake)
-    reads = [argv for argv, _ in fake.calls if 'logs' in argv]
+    reads = [argv for argv, _data in fake.calls if 'logs' in argv]
     assert len(reads) == 1 and reads[0][-4:] == ['logs', '--tail', '100', 'toogoodtogo_postgres']
     assert '--since' not in reads[0]
     assert result['logs']['error_count'] == 3
