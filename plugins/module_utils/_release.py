@@ -165,6 +165,26 @@ def plan_deploy(target, current, head_commit, running_healthy, running_version, 
     return False, '%s is already deployed, checked out and healthy' % describe(target)
 
 
+def local_changes(porcelain):
+    """Paths of tracked files with uncommitted changes (staged or not), from ``git status --porcelain=v1 -z
+    --untracked-files=no``: what ``git checkout --force`` would throw away. A rename or copy names both paths."""
+    paths = []
+    entries = porcelain.split('\0')
+    index = 0
+    while index < len(entries):
+        entry = entries[index]
+        index += 1
+        if len(entry) < 4 or entry[2] != ' ':
+            continue
+        paths.append(entry[3:])
+        if 'R' in entry[:2] or 'C' in entry[:2]:
+            # -z: the source path follows as the next entry
+            if index < len(entries) and entries[index]:
+                paths.append(entries[index])
+            index += 1
+    return sorted(set(paths))
+
+
 def short(commit):
     return (commit or '')[:12] or 'nothing'
 

@@ -70,7 +70,7 @@ options:
       - The git program, when it is not on E(PATH).
     type: path
 notes:
-  - The module only reads (git C(rev-parse) and C(tag --points-at)); it never fetches. Fetch first when the
+  - The module only reads (git C(rev-parse), C(tag --points-at) and C(status)); it never fetches. Fetch first when the
     release may be new to the checkout.
 seealso:
   - module: tgops.runbooks.release
@@ -131,6 +131,15 @@ previous:
   description: The release below RV(current) in the stack, null when there is none.
   returned: always
   type: dict
+local_changes:
+  description:
+    - Tracked files in O(repo_dir) with uncommitted changes, staged or not (C(git status)), relative to the
+      checkout's top - what a C(git checkout --force) of another release would throw away (an operator's compose
+      memory limit, a hot fix). Untracked files are not listed. Null without O(repo_dir).
+  returned: always
+  type: list
+  elements: str
+  sample: [deployment/docker-compose.prod.yml]
 checked_out:
   description: The commit checked out in O(repo_dir) and the tags pointing at it; null without O(repo_dir).
   returned: always
@@ -198,6 +207,13 @@ class Git(object):
             return None
         return out
 
+    def local_changes(self):
+        rc, out, err = self.module.run_command([self.git, 'status', '--porcelain=v1', '-z', '--untracked-files=no'],
+                                               cwd=self.repo_dir)
+        if rc != 0:
+            self.module.fail_json(msg='git status failed in %s: %s' % (self.repo_dir, err.strip() or out.strip()))
+        return _release.local_changes(out)
+
     def tags_at(self, commit):
         rc, out, err = self._run(['tag', '--points-at', commit])
         if rc != 0:
@@ -219,7 +235,7 @@ def main():
     module = new_module(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     result = dict(changed=False, records=[], releases=[], current=None, previous=None, checked_out=None,
-                  target=None, deploy_needed=False, rollback_needed=False, reason='')
+                  local_changes=None, target=None, deploy_needed=False, rollback_needed=False, reason='')
 
     if params['release'] is not None:
         problem = _release.validate_release_name(params['release'])
@@ -244,6 +260,7 @@ def main():
             module.fail_json(msg='%s is not a git checkout with a commit checked out' % params['repo_dir'], **result)
         tags = git.tags_at(head)
         result['checked_out'] = dict(commit=head, tags=tags, release=_release.version_from_tags(None, tags) or head)
+        result['local_changes'] = git.local_changes()
 
     if stack:
         result['current'] = dict(stack[-1], source='releases_file')

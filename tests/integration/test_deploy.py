@@ -8,6 +8,7 @@ releases file it started with, and removes the broken release it made.
 """
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -34,6 +35,9 @@ BACKUPS = "/opt/backups/postgres"
 HEALTH = "http://127.0.0.1:8000/health"
 BROKEN = "v1.1.1-broken"
 FAST = ("-e", "deploy_health_timeout=20", "-e", "rollback_health_timeout=60")
+# An operator's edit of a tracked file, as the P2 memory playbook tells them to make (a memory limit).
+EDITED = REPO + "/deployment/docker-compose.prod.yml"
+EDIT_LINE = "# operator: mem_limit 512m for the bot (tgops test)"
 
 
 def sh(command, check=True):
@@ -284,10 +288,36 @@ def test_rollback_to_the_previous_release_then_to_a_named_one():
     assert " rollback result=success operator=hdeploy-test from=v1.0.0@" not in log_lines()[-1]
     assert " rollback result=success operator=hdeploy-test from=v1.1.0@" in log_lines()[-1]
 
-    proc = rollback("-e", "rollback_release=v1.1.0")
-    assert proc.returncode == 0, out(proc)
-    assert version() == ("healthy", "v1.1.0")
-    assert " to=v1.1.0@" in log_lines()[-1]
+    # An operator's uncommitted edit in the checkout (a compose memory limit) is kept in a git stash when allowed.
+    sh("echo %s >> %s" % (shlex.quote(EDIT_LINE), EDITED))
+    try:
+        proc = rollback("-e", "rollback_release=v1.1.0", "-e", "rollback_stash_local_changes=true")
+        assert proc.returncode == 0, out(proc)
+        assert version() == ("healthy", "v1.1.0")
+        assert " to=v1.1.0@" in log_lines()[-1]
+        assert "are kept in its git stash (stash@{0}" in proc.stdout, out(proc)
+        assert sh("git -C %s stash list -n 1" % REPO).endswith(
+            "tgops.runbooks rollback to v1.1.0: local changes before checking out %s" % releases()[-1]["commit"][:12])
+        assert EDIT_LINE in sh("git -C %s stash show -p" % REPO)
+        assert sh("git -C %s status --porcelain --untracked-files=no" % REPO) == ""
+    finally:
+        sh("git -C %s checkout -- %s && git -C %s stash clear" % (REPO, EDITED, REPO))
+
+
+def test_local_changes_in_the_checkout_are_never_discarded():
+    """`git checkout --force` would throw an operator's uncommitted edit away: refused before anything."""
+    target = "v1.0.0" if version()[1] != "v1.0.0" else "v1.1.0"
+    before = snapshot()
+    sh("echo %s >> %s" % (shlex.quote(EDIT_LINE), EDITED))
+    try:
+        proc = rollback("-e", "rollback_release=%s" % target, "-e", "rollback_allow_unrecorded=true")
+        assert proc.returncode != 0
+        assert "/opt/toogoodtogo has uncommitted changes to deployment/docker-compose.prod.yml: checking out" in \
+            proc.stdout and "rollback_stash_local_changes=true" in proc.stdout, out(proc)
+        assert EDIT_LINE in sh("tail -n 1 %s" % EDITED) and sh("git -C %s stash list" % REPO) == ""
+        assert snapshot() == before
+    finally:
+        sh("git -C %s checkout -- %s" % (REPO, EDITED))
 
 
 @pytest.mark.parametrize("target, words", [

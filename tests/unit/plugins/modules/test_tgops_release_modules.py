@@ -81,6 +81,30 @@ def test_info_without_history_falls_back_to_the_checkout(tmp_path, repo):
     assert 'no releases file yet' in result['reason']
 
 
+def test_info_names_the_tracked_files_a_forced_checkout_would_discard(tmp_path, repo):
+    assert info(tmp_path, repo)['local_changes'] == []
+    top = tmp_path / 'repo'
+    (top / 'VERSION').write_text('edited on the host\n')  # unstaged
+    (top / 'limits.yml').write_text('mem_limit: 512m\n')
+    git(repo, 'add', 'limits.yml')  # staged, new
+    (top / 'notes.txt').write_text('untracked: a checkout leaves it alone\n')
+    assert info(tmp_path, repo)['local_changes'] == ['VERSION', 'limits.yml']
+    git(repo, 'stash', '-q')
+    assert info(tmp_path, repo)['local_changes'] == []
+
+
+@pytest.mark.parametrize('porcelain, paths', [
+    ('', []),
+    (' M a.yml\0', ['a.yml']),
+    ('M  a.yml\0 D gone.txt\0A  new dir/with space.txt\0', ['a.yml', 'gone.txt', 'new dir/with space.txt']),
+    ('R  new.yml\0old.yml\0 M other\0', ['new.yml', 'old.yml', 'other']),
+    ('MM line\nbreak\0', ['line\nbreak']),
+    ('??\0garbage\0', []),
+])
+def test_local_changes_reads_git_status_porcelain_z(porcelain, paths):
+    assert _release.local_changes(porcelain) == paths
+
+
 def test_info_plans_a_deploy_of_a_new_tag(tmp_path, repo):
     result = info(tmp_path, repo, release='v1.0.0', running_healthy=True, running_version='v1.1.0')
     assert result['deploy_needed'] is True
