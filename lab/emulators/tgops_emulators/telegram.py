@@ -19,15 +19,19 @@ import urllib.parse
 from .common import ControlError, Emulator, control_json, json_response, mask_query, parse_form_params
 
 # Update types in the Bot API's own order; the default set omits the three opt-in types.
+# Client::UpdateType of telegram-bot-api 10.0, in its order (getWebhookInfo lists them so). custom_event and
+# custom_query are accepted in allowed_updates but never listed (JsonUpdateTypes skips them).
 UPDATE_TYPES = (
-    "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
-    "business_message", "edited_business_message", "deleted_business_messages", "message_reaction",
-    "message_reaction_count", "inline_query", "chosen_inline_result", "callback_query", "shipping_query",
-    "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer", "my_chat_member", "chat_member",
-    "chat_join_request", "chat_boost", "removed_chat_boost",
+    "message", "edited_message", "channel_post", "edited_channel_post", "inline_query", "chosen_inline_result",
+    "callback_query", "custom_event", "custom_query", "shipping_query", "pre_checkout_query", "poll", "poll_answer",
+    "my_chat_member", "chat_member", "chat_join_request", "chat_boost", "removed_chat_boost", "message_reaction",
+    "message_reaction_count", "business_connection", "business_message", "edited_business_message",
+    "deleted_business_messages", "purchased_paid_media", "managed_bot", "guest_message",
 )
+UNLISTED_UPDATE_TYPES = ("custom_event", "custom_query")
 OPT_IN_UPDATE_TYPES = ("chat_member", "message_reaction", "message_reaction_count")
 DEFAULT_UPDATE_TYPES = tuple(t for t in UPDATE_TYPES if t not in OPT_IN_UPDATE_TYPES)
+MAX_CERTIFICATE_FILE_SIZE = 3 << 20  # Client::MAX_CERTIFICATE_FILE_SIZE
 
 WEBHOOK_PORTS = (80, 88, 443, 8443)
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]*$")
@@ -40,6 +44,20 @@ MSG_WEBHOOK_CONFLICT = ("Conflict: can't use getUpdates method while webhook is 
 MSG_POLL_CONFLICT = ("Conflict: terminated by other getUpdates request; "
                      "make sure that only one bot instance is running")
 MSG_POLL_SETWEBHOOK = "Conflict: terminated by setWebhook request"
+
+
+def certificate_loads(data):
+    """Whether OpenSSL takes ``data`` as a file of trusted certificates (what SSL_CTX_load_verify_locations
+    does with the uploaded certificate): PEM with at least one certificate that parses."""
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        return False
+    try:
+        ssl.create_default_context(cafile=None, cadata=text)
+    except (ssl.SSLError, ValueError):
+        return False
+    return True
 
 
 class ApiError(Exception):
@@ -309,7 +327,8 @@ class TelegramEmulator(Emulator):
             if scheme not in ("http", "https"):
                 raise invalid
         else:
-            scheme, rest = "http", url  # tdlib defaults to http, which then fails the HTTPS check
+            # do_set_webhook parses with td::parse_url(url, HttpUrl::Protocol::Https): no scheme is HTTPS
+            scheme, rest = "https", url
         try:
             split = urllib.parse.urlsplit(scheme + "://" + rest)
             port = split.port
@@ -374,6 +393,9 @@ class TelegramEmulator(Emulator):
                 raise ApiError(400, "Bad Request: secret token is too long")
             if not SECRET_RE.match(new_secret):
                 raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+            certificate = files["certificate"][1] if new_cert else None
+            if certificate is not None and len(certificate) > MAX_CERTIFICATE_FILE_SIZE:
+                raise ApiError(400, "Bad Request: certificate size is too big (%d bytes)" % len(certificate))
             # finish_set_webhook: settings stored (allowed_updates included), then the webhook actor
             # verifies them; a failed verification closes the webhook again.
             self._apply_allowed_updates(bot, params)
@@ -386,6 +408,10 @@ class TelegramEmulator(Emulator):
         if error is None:
             # Name resolution may block: done outside the lock.
             resolved, error = self._webhook_address(host, new_ip)
+        if error is None and certificate is not None and not certificate_loads(certificate):
+            # WebhookActor's SslCtx::create(cert_path): SSL_CTX_load_verify_locations refuses the file, and the
+            # webhook, already closed above, stays deleted.
+            error = "Failed to set custom certificate file"
         if error is not None:
             raise ApiError(400, "Bad Request: bad webhook: %s" % error)
         with self.cond:
@@ -475,7 +501,7 @@ class TelegramEmulator(Emulator):
                 # JsonWebhookInfo: always present with a URL, the verified address or "<unknown>".
                 info["ip_address"] = hook["ip_address"] or UNKNOWN_IP
             if bot.allowed_updates is not None:
-                info["allowed_updates"] = list(bot.allowed_updates)
+                info["allowed_updates"] = [t for t in bot.allowed_updates if t not in UNLISTED_UPDATE_TYPES]
             return info, None
 
     def m_getupdates(self, bot, params, files):

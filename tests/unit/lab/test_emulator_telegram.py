@@ -141,7 +141,6 @@ def test_unparsable_json_body_is_400(http, tg):
 
 @pytest.mark.parametrize("params, description", [
     ({"url": "http://hook.lab/tg"}, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"),
-    ({"url": "hook.lab/tg"}, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"),
     ({"url": "https://hook.lab:8080/tg"},
      "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"),
     ({"url": "ftp://hook.lab/tg"}, "Bad Request: invalid webhook URL specified"),
@@ -344,12 +343,52 @@ def test_allowed_updates_omitted_keeps_empty_list_resets(http, tg):
     assert "allowed_updates" not in call(http, tg, "getWebhookInfo").json()["result"]
 
 
-def test_multipart_certificate_upload_sets_custom_certificate(http, tg):
+def test_a_url_without_a_scheme_is_https(http, tg):
+    """do_set_webhook parses the URL with td::parse_url(url, HttpUrl::Protocol::Https): no scheme is HTTPS, and
+    getWebhookInfo gives the URL back as it was set."""
+    resp = call(http, tg, "setWebhook", data={"url": "hook.lab/tg"})
+    assert resp.json() == {"ok": True, "result": True, "description": "Webhook was set"}
+    assert call(http, tg, "getWebhookInfo").json()["result"]["url"] == "hook.lab/tg"
+    next_second(tg)
+    assert_error(call(http, tg, "setWebhook", data={"url": "hook.lab:8080/tg"}), 400,
+                 "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+
+
+def test_multipart_certificate_upload_sets_custom_certificate(http, tg, lab_ca):
+    pem = (lab_ca / "srv.pem").read_bytes()
     resp = call(http, tg, "setWebhook", data={"url": "https://hook.lab:88/tg"},
-                files={"certificate": ("cert.pem", b"-----BEGIN CERTIFICATE-----\n", "application/x-pem-file")})
+                files={"certificate": ("cert.pem", pem, "application/x-pem-file")})
     assert resp.json()["description"] == "Webhook was set"
     info = call(http, tg, "getWebhookInfo").json()["result"]
     assert info["has_custom_certificate"] is True and info["url"] == "https://hook.lab:88/tg"
+
+
+@pytest.mark.parametrize("certificate, description", [
+    (b"-----BEGIN CERTIFICATE-----\n", "Bad Request: bad webhook: Failed to set custom certificate file"),
+    (b"not a certificate at all", "Bad Request: bad webhook: Failed to set custom certificate file"),
+    (b"\x30\x82\x01\x0a" + b"\x00" * 64, "Bad Request: bad webhook: Failed to set custom certificate file"),
+    (b"A" * ((3 << 20) + 1), "Bad Request: certificate size is too big (3145729 bytes)"),
+])
+def test_a_certificate_openssl_refuses_fails_and_the_old_webhook_is_gone(http, tg, certificate, description):
+    """The old webhook is closed before do_set_webhook looks at the new one: a certificate that is too big
+    (Client::MAX_CERTIFICATE_FILE_SIZE, 3 MiB) or that SslCtx::create cannot load (WebhookActor) is refused with
+    400, and the bot is left with no webhook at all."""
+    call(http, tg, "setWebhook", data={"url": "https://hook.lab/old"})
+    next_second(tg)
+    resp = call(http, tg, "setWebhook", data={"url": "https://hook.lab:88/tg"},
+                files={"certificate": ("cert.pem", certificate, "application/x-pem-file")})
+    assert_error(resp, 400, description)
+    info = call(http, tg, "getWebhookInfo").json()["result"]
+    assert info["url"] == "" and info["has_custom_certificate"] is False
+
+
+def test_allowed_updates_knows_the_current_update_types_in_the_servers_order(http, tg):
+    """Client::UpdateType of telegram-bot-api 10.0: managed_bot and guest_message are update types; getWebhookInfo
+    lists the chosen ones in the server's order, without custom_event and custom_query (accepted, never listed)."""
+    call(http, tg, "setWebhook", json={"url": "https://hook.lab/tg", "allowed_updates": [
+        "guest_message", "managed_bot", "business_message", "message", "custom_event"]})
+    assert call(http, tg, "getWebhookInfo").json()["result"]["allowed_updates"] == [
+        "message", "business_message", "managed_bot", "guest_message"]
 
 
 def test_deletewebhook_descriptions_and_drop_pending(http, tg):
