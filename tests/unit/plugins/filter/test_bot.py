@@ -1,0 +1,119 @@
+"""bot_diagnosis: runbook P1 "Bot Not Responding to Commands", judged from what the bot role read."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.tgops.runbooks.plugins.filter.bot import bot_diagnosis
+
+WEBHOOK = 'https://toogoodtogo.lab/webhook/telegram'
+NO_LOGS = {'count': 0, 'lines': [], 'failure': ''}
+
+
+def read(info, **extra):
+    base = {'info': info, 'service': 'bot', 'down': [], 'unhealthy': [], 'mode': 'webhook', 'webhook_url': WEBHOOK,
+            'log_errors': NO_LOGS, 'log_lines': 100}
+    base.update(extra)
+    return bot_diagnosis(base)
+
+
+def answer(url='', findings=None, webhook_kind=None):
+    return {'bot': {'username': 'quiz_bot'}, 'webhook': {'url': url, 'pending_update_count': 0},
+            'findings': findings or [], 'findings_by_kind': {'webhook': webhook_kind or [], 'pending_updates': [],
+                                                             'delivery_error': []}}
+
+
+def test_a_healthy_webhook_bot_has_nothing_to_say():
+    out = read(answer(WEBHOOK))
+    assert out == dict(token_rejected=False, api_unreachable=False, service_down=False, webhook_now=WEBHOOK,
+                       webhook_wrong=False, webhook_leftover=False, findings=[])
+
+
+def test_the_module_webhook_finding_is_left_out_by_key_the_others_kept():
+    # The role judges the webhook against the platform's URL; the module's own webhook sentence would say it twice.
+    module_webhook = 'no webhook is set, but one is expected (expect_webhook=true): ...'
+    pending = '250 updates are pending, more than max_pending_updates=100: ...'
+    out = read(answer('', [module_webhook, pending], [module_webhook]))
+    assert out['webhook_wrong'] is True
+    assert out['findings'] == ['webhook is not set (expected %s)' % WEBHOOK, pending]
+
+
+def test_a_webhook_elsewhere_and_a_leftover_on_a_polling_bot():
+    assert read(answer('https://tgquiz.lab/webhook/telegram'))['findings'] == [
+        'webhook is set to another URL (expected %s)' % WEBHOOK]
+    out = read(answer('https://tgquiz.lab/leftover'), mode='polling', webhook_url='')
+    assert out['webhook_leftover'] is True and out['webhook_wrong'] is False
+    assert out['findings'] == ['a webhook is set on a polling bot (getUpdates answers 409 Conflict)']
+
+
+def test_a_rejected_token_is_not_an_unreachable_api():
+    out = read({'msg': 'Unauthorized', 'error_code': 401, 'description': 'Unauthorized', 'token_rejected': True},
+               down=['bot'])
+    assert out['token_rejected'] is True and out['api_unreachable'] is False and out['service_down'] is True
+    assert out['findings'] == ['service bot is not running or unhealthy',
+                               'Telegram rejected the bot token (401 Unauthorized): restarting cannot fix this; '
+                               'put a valid BOT_TOKEN in the env file and the vault']
+    # an older answer without token_rejected: the 401 says it
+    assert read({'msg': 'x', 'error_code': 401})['token_rejected'] is True
+
+
+def test_an_unreachable_api_and_a_wrong_path():
+    out = read({'msg': 'Connection refused', 'error_code': 404})
+    assert out['api_unreachable'] is True and out['token_rejected'] is False
+    assert out['findings'] == ['Telegram Bot API not reachable: Connection refused']
+    assert read({})['findings'] == ['Telegram Bot API not reachable: unknown error']
+
+
+def test_log_lines_and_unread_logs():
+    out = read(answer(WEBHOOK), unhealthy=['bot'],
+               log_errors={'count': 3, 'lines': ['bot | ERROR x'], 'failure': 'bot: ' + 'no answer ' * 30})
+    assert out['findings'][0] == 'service bot is not running or unhealthy'
+    assert out['findings'][1] == '3 error line(s) in the last 100 lines of the bot log'
+    assert out['findings'][2].startswith('cannot read the bot logs: bot: no answer') and out['findings'][2].endswith('...')
+    assert len(out['findings'][2]) <= len('cannot read the bot logs: ') + 200
+
+
+def test_bad_input_is_named():
+    with pytest.raises(AnsibleFilterError, match='info must be a dict'):
+        read(['not', 'a', 'result'])
+
+
+SKIPPED = {'changed': False, 'skipped': True}
+
+
+def plan(**extra):
+    from ansible_collections.tgops.runbooks.plugins.filter.bot import bot_fix_plan
+    base = {'token_rejected': False, 'service_down': False, 'webhook_set': SKIPPED, 'webhook_deleted': SKIPPED,
+            'allow_restart': True, 'force_restart': False, 'service': 'bot', 'webhook_url': WEBHOOK,
+            'check_mode': False}
+    base.update(extra)
+    return bot_fix_plan(base)
+
+
+def test_nothing_wrong_nothing_done():
+    assert plan() == {'actions': [], 'restart_needed': False}
+
+
+def test_a_webhook_fix_restarts_the_bot_and_check_mode_says_would():
+    assert plan(webhook_set={'changed': True}) == {
+        'actions': ['Set the webhook to %s (setWebhook)' % WEBHOOK], 'restart_needed': True}
+    out = plan(webhook_deleted={'changed': True}, check_mode=True)
+    assert out == {'actions': ['Would delete the leftover webhook (deleteWebhook)'], 'restart_needed': True}
+
+
+def test_a_rejected_token_is_never_restarted_even_when_forced():
+    out = plan(token_rejected=True, service_down=True, force_restart='true')
+    assert out == {'actions': ['Not restarting bot: Telegram rejects the token, a restart cannot fix that'],
+                   'restart_needed': False}
+
+
+def test_a_down_bot_or_a_forced_restart_unless_restarts_are_not_allowed():
+    assert plan(service_down=True)['restart_needed'] is True
+    assert plan(force_restart='yes')['restart_needed'] is True
+    assert plan(service_down=True, allow_restart='false')['restart_needed'] is False
+
+
+def test_a_bad_switch_is_named():
+    with pytest.raises(AnsibleFilterError, match='bot_fix_plan'):
+        plan(allow_restart='perhaps')
