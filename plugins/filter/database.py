@@ -12,6 +12,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.tgops.runbooks.plugins.filter.platform_logs import shorten
 
@@ -75,6 +76,46 @@ def database_diagnosis(read):
                 findings=findings)
 
 
+def database_fix_plan(read):
+    """The resolution ladder's decisions that do not wait for a step's result. ``read``: needs_restart, exhausted,
+    idle_over_age (database_diagnosis), allow_restart, terminate_confirm, restore_confirm, restore_backup,
+    ready_retries, idle_age, service, app_services, db_name, check_mode."""
+    read = _dict(read, 'the input')
+    try:
+        allow = boolean(read.get('allow_restart', True))
+        terminate = boolean(read.get('terminate_confirm', False))
+        check_mode = boolean(read.get('check_mode', False))
+    except TypeError as exc:
+        raise AnsibleFilterError('database_fix_plan: %s' % exc)
+    needs_restart = bool(read.get('needs_restart'))
+    idle = len(read.get('idle_over_age') or [])
+    confirm = to_text(read.get('restore_confirm') or '')
+    backup = to_text(read.get('restore_backup') or '')
+    db_name = to_text(read.get('db_name'))
+    restart_postgres = needs_restart and allow
+    notes = []
+    if not terminate and idle:
+        notes.append('Not ending %d session(s) idle in transaction: confirm with -e p1_database_terminate_confirm=true'
+                     % idle)
+    restore_notes = []
+    if confirm and not backup:
+        restore_notes.append('Restore confirmed but no backup named: not restoring (add -e p1_database_restore_backup=<file>)')
+    elif not confirm and needs_restart:
+        restore_notes.append('Not restoring from backup: if corruption is suspected, confirm with '
+                             '-e p1_database_restore_confirm=%s -e p1_database_restore_backup=<file>' % db_name)
+    return dict(
+        restart_postgres=restart_postgres,
+        # A just-restarted PostgreSQL takes a moment to accept connections: keep asking only after a real restart.
+        ready_retries=int(read.get('ready_retries') or 0) if restart_postgres and not check_mode else 0,
+        terminate=terminate and idle > 0,
+        terminate_notes=notes,
+        app_restart_check_mode_notes=(['Would restart %s (connections exhausted)'
+                                       % ', '.join(to_text(s) for s in read.get('app_services') or [])]
+                                      if check_mode and read.get('exhausted') else []),
+        restore=confirm == db_name and bool(backup),
+        restore_notes=restore_notes)
+
+
 class FilterModule(object):
     def filters(self):
-        return {'database_diagnosis': database_diagnosis}
+        return {'database_diagnosis': database_diagnosis, 'database_fix_plan': database_fix_plan}

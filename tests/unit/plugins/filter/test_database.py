@@ -74,3 +74,55 @@ def test_unread_logs_are_findings():
 def test_bad_input_is_named():
     with pytest.raises(AnsibleFilterError, match='activity must be a dict'):
         read('not a result')
+
+
+def plan(**extra):
+    from ansible_collections.tgops.runbooks.plugins.filter.database import database_fix_plan
+    base = {'needs_restart': False, 'exhausted': False, 'idle_over_age': [], 'allow_restart': True,
+            'terminate_confirm': False, 'restore_confirm': '', 'restore_backup': '', 'ready_retries': 30,
+            'service': 'postgres', 'app_services': ['backend-api', 'telegram-bot'], 'db_name': 'app',
+            'check_mode': False}
+    base.update(extra)
+    return database_fix_plan(base)
+
+
+def test_nothing_found_nothing_planned():
+    assert plan() == dict(restart_postgres=False, ready_retries=0, terminate=False, terminate_notes=[],
+                          app_restart_check_mode_notes=[], restore=False, restore_notes=[])
+
+
+def test_a_down_postgres_is_restarted_and_waited_for_unless_not_allowed_or_in_check_mode():
+    out = plan(needs_restart=True)
+    assert out['restart_postgres'] is True and out['ready_retries'] == 30
+    assert out['restore_notes'] == ['Not restoring from backup: if corruption is suspected, confirm with '
+                                    '-e p1_database_restore_confirm=app -e p1_database_restore_backup=<file>']
+    assert plan(needs_restart=True, check_mode=True)['ready_retries'] == 0
+    assert plan(needs_restart=True, allow_restart='false')['restart_postgres'] is False
+
+
+def test_idle_sessions_end_only_when_confirmed():
+    assert plan(idle_over_age=[{'pid': 1}, {'pid': 2}])['terminate_notes'] == [
+        'Not ending 2 session(s) idle in transaction: confirm with -e p1_database_terminate_confirm=true']
+    out = plan(idle_over_age=[{'pid': 1}], terminate_confirm='true')
+    assert out['terminate'] is True and out['terminate_notes'] == []
+    assert plan(terminate_confirm=True)['terminate'] is False
+
+
+def test_check_mode_says_which_app_services_a_real_run_restarts():
+    assert plan(exhausted=True, check_mode=True)['app_restart_check_mode_notes'] == [
+        'Would restart backend-api, telegram-bot (connections exhausted)']
+    assert plan(exhausted=True)['app_restart_check_mode_notes'] == []
+
+
+def test_a_restore_needs_the_database_name_and_a_backup():
+    assert plan(restore_confirm='app', restore_backup='b.dump')['restore'] is True
+    out = plan(restore_confirm='app')
+    assert out['restore'] is False
+    assert out['restore_notes'] == ['Restore confirmed but no backup named: not restoring '
+                                    '(add -e p1_database_restore_backup=<file>)']
+    assert plan(restore_confirm='other', restore_backup='b.dump')['restore'] is False
+
+
+def test_a_bad_switch_is_named():
+    with pytest.raises(AnsibleFilterError, match='database_fix_plan'):
+        plan(allow_restart='perhaps')
