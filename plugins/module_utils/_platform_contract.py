@@ -20,6 +20,8 @@ __metaclass__ = type
 
 import re
 
+from ansible.module_utils.common.validation import check_type_bool
+
 # Every platform_* variable: its type as docs/platform-variables.md writes it.
 STR, PATH, SECRET, INT, FLOAT, BOOL, DICT, STRS, PATHS, DECIMAL = (
     'str', 'path', 'str (secret)', 'int', 'float', 'bool', 'dict', 'list of str', 'list of path', 'str (decimal TON)')
@@ -114,7 +116,12 @@ def _type_ok(kind, value):
         return (isinstance(value, (int, float)) and not isinstance(value, bool)) or \
             (_is_str(value) and bool(_DECIMAL.match(value)))
     if kind == BOOL:
-        return isinstance(value, bool)
+        # What the roles' `| bool` takes: `-e platform_x=false` arrives as text.
+        try:
+            check_type_bool(value)
+        except TypeError:
+            return False
+        return not isinstance(value, float)
     if kind == DICT:
         return isinstance(value, dict)
     if kind in (STRS, PATHS):
@@ -129,6 +136,15 @@ def _kind(value):
         if isinstance(value, kind):
             return name
     return type(value).__name__
+
+
+def _switched_on(value, on):
+    if on is True:
+        try:
+            return value is not UNDEFINED and value is not BROKEN and check_type_bool(value)
+        except TypeError:
+            return False
+    return value == on
 
 
 def _empty(value):
@@ -163,7 +179,7 @@ def check(variables):
         if _set(value) and _is_str(value) and value not in allowed:
             findings.append('%s must be one of %s, not %r' % (name, ', '.join(allowed), value))
     for switch, on, needed, why in REQUIRED_WITH:
-        if variables.get(switch, UNDEFINED) != on:
+        if not _switched_on(variables.get(switch, UNDEFINED), on):
             continue
         for name in needed:
             value = variables.get(name, UNDEFINED)

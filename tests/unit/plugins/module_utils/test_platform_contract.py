@@ -47,7 +47,8 @@ def test_each_required_variable_is_named_when_missing_or_empty(name):
     ('platform_db_port', 'fifty', 'str'),
     ('platform_services', 'postgres', 'str'),
     ('platform_services', ['postgres', 5], 'list'),
-    ('platform_nft_minting', 'yes', 'str'),
+    ('platform_nft_minting', 'maybe', 'str'),
+    ('platform_nft_minting', 2, 'int'),
     ('platform_stats_queries', ['SELECT 1'], 'list'),
     ('platform_disk_max_percent', 'ninety', 'str'),
     ('platform_ton_min_balance', '1,5', 'str'),
@@ -65,6 +66,9 @@ def test_a_value_of_the_wrong_type_is_named_without_its_value(name, value, kind)
     ('platform_ton_min_balance', '0.5'),
     ('platform_redact', []),
     ('platform_systemd_unit', None),  # YAML's empty value: unset
+    ('platform_proxy_resolves_upstream', 'false'),  # -e platform_x=false is text; the roles' `| bool` takes it
+    ('platform_firewall_managed', 'yes'),
+    ('platform_certbot_enabled', 0),
 ])
 def test_values_the_roles_accept_pass(name, value):
     assert check(minimal(**{name: value})) == []
@@ -101,6 +105,9 @@ def test_what_a_feature_needs_is_required_only_with_the_feature(switch, on, need
     assert findings == [f for f in findings if f.split(' ')[0] in needed] and len(findings) == len(needed)
     assert all(' is required when %s is ' % switch in f for f in findings)
     assert check(minimal(**dict([(switch, on)] + [(name, 'set') for name in needed]))) == []
+    if on is True:  # -e platform_x=true is text
+        assert check(minimal(**{switch: 'true'})) == findings
+        assert check(minimal(**{switch: 'false'})) == []
 
 
 def test_every_problem_is_named_at_once_and_no_value_is_shown():
