@@ -158,6 +158,9 @@ class Bot:
         self.first_name = first_name
         self.revoked = False
         self.blocked_chats = set()
+        # The chats the bot knows, as TDLib does: a private chat once its user wrote to the bot (an update), a
+        # group, supergroup or channel the bot was added to (control API). str(id) -> chat fields + member, kicked.
+        self.chats = {}
         self.webhook = None  # dict: url, ip_address, max_connections, secret_token, has_certificate
         self.allowed_updates = None  # None = default set
         self.pending = []
@@ -241,7 +244,38 @@ class TelegramEmulator(Emulator):
             bot.first_name = spec["first_name"]
         if "blocked_chats" in spec:
             bot.blocked_chats = {str(c) for c in spec.get("blocked_chats") or []}
+        for chat in spec.get("chats") or []:
+            self._add_chat(bot, chat)
         return bot
+
+    @staticmethod
+    def _add_chat(bot, chat):
+        """A chat the bot knows: ``id`` and ``type`` (private, group, supergroup, channel), optional ``title``,
+        ``username``, ``first_name``, ``member`` (default true) and ``kicked`` (default false)."""
+        if not isinstance(chat, dict) or chat.get("type") not in ("private", "group", "supergroup", "channel"):
+            raise ControlError(400, "a chat needs a type: private, group, supergroup or channel")
+        try:
+            chat_id = int(chat["id"])
+        except (KeyError, TypeError, ValueError):
+            raise ControlError(400, "a chat needs an integer id")
+        fields = {"id": chat_id, "type": chat["type"]}
+        for key in ("title", "username", "first_name"):
+            if chat.get(key):
+                fields[key] = str(chat[key])
+        bot.chats[str(chat_id)] = dict(fields, member=bool(chat.get("member", True)),
+                                       kicked=bool(chat.get("kicked", False)))
+
+    @staticmethod
+    def _learn_chats(bot, update):
+        """The chats an incoming update shows the bot (what makes TDLib know a user's private chat)."""
+        for key in ("message", "edited_message", "channel_post", "edited_channel_post", "my_chat_member"):
+            chat = (update.get(key) or {}).get("chat") if isinstance(update.get(key), dict) else None
+            if isinstance(chat, dict) and isinstance(chat.get("id"), int) and str(chat["id"]) not in bot.chats:
+                known = {"id": chat["id"], "type": chat.get("type") or ("private" if chat["id"] > 0 else "supergroup")}
+                for field in ("title", "username", "first_name"):
+                    if chat.get(field):
+                        known[field] = chat[field]
+                bot.chats[str(chat["id"])] = dict(known, member=True, kicked=False)
 
     # ----- logging -----
 
@@ -538,23 +572,29 @@ class TelegramEmulator(Emulator):
         text = params.get("text", "")
         if not chat_id:
             raise ApiError(400, "Bad Request: chat_id is empty")
-        if re.match(r"^-?\d+$", chat_id):
-            chat = {"id": int(chat_id)}
-            if int(chat_id) > 0:
-                chat.update(first_name="Lab user", type="private")
-            else:
-                chat.update(title="Lab chat", type="supergroup")
-        elif re.match(r"^@[A-Za-z0-9_]{4,}$", chat_id):
-            chat = {"id": -1000000000000 - (sum(map(ord, chat_id)) % 1000000), "title": chat_id[1:],
-                    "username": chat_id[1:], "type": "channel"}
-        else:
-            raise ApiError(400, "Bad Request: chat not found")
+        # process_send_message_query reads the text before do_send_message looks the chat up.
         if not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
         if len(text) > 4096:
             raise ApiError(400, "Bad Request: message is too long")
         with self.lock:
-            if chat_id in bot.blocked_chats:
+            known = None
+            if re.match(r"^-?\d+$", chat_id):
+                known = bot.chats.get(str(int(chat_id)))
+            elif re.match(r"^@[A-Za-z0-9_]{4,}$", chat_id):
+                known = next((c for c in bot.chats.values() if c.get("username", "").lower() == chat_id[1:].lower()
+                              and c["type"] in ("supergroup", "channel")), None)
+            if known is None:
+                # A user who never wrote to the bot, a group it was never added to, a mistyped id.
+                raise ApiError(400, "Bad Request: chat not found")
+            chat = dict((k, v) for k, v in known.items() if k not in ("member", "kicked"))
+        with self.lock:
+            # Client::check_chat_access (write access)
+            if chat["type"] != "private" and known["kicked"]:
+                raise ApiError(403, "Forbidden: bot was kicked from the %s chat" % chat["type"])
+            if chat["type"] != "private" and not known["member"]:
+                raise ApiError(403, "Forbidden: bot is not a member of the %s chat" % chat["type"])
+            if chat_id in bot.blocked_chats or str(chat["id"]) in bot.blocked_chats:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
             message = {"message_id": bot.next_message_id, "from": bot.user(), "chat": chat,
                        "date": int(time.time()), "text": text}
@@ -628,6 +668,7 @@ class TelegramEmulator(Emulator):
     def _enqueue(self, bot, update):
         """Give ``update`` an update_id (unless it has one) and return it; caller holds the lock."""
         update = dict(update)
+        self._learn_chats(bot, update)
         if not isinstance(update.get("update_id"), int):
             update["update_id"] = bot.next_update_id
         bot.next_update_id = max(bot.next_update_id, update["update_id"] + 1)
@@ -727,6 +768,12 @@ class TelegramEmulator(Emulator):
                                            "pending_update_count": len(bot.pending)})
         if action == "deliver" and req.method == "POST":
             return json_response(200, self._control_deliver(bot, control_json(req)))
+        if action == "chats" and req.method == "POST":
+            data = control_json(req)
+            with self.lock:
+                for chat in data.get("chats") if isinstance(data.get("chats"), list) else [data]:
+                    self._add_chat(bot, chat)
+                return json_response(200, {"ok": True, "chats": sorted(bot.chats.values(), key=lambda c: c["id"])})
         if action == "sent" and req.method == "GET":
             with self.lock:
                 return json_response(200, {"ok": True, "messages": list(bot.sent)})

@@ -462,9 +462,12 @@ def test_a_second_getupdates_terminates_the_first(http, tg):
 # ----- sendMessage, logOut, close -----
 
 def test_sendmessage_returns_message_and_is_recorded(http, tg):
+    # A user who writes to the bot makes their private chat known to it.
+    http.post(tg.url + "/_control/bots/%d/updates" % BOT_ID, timeout=5, json={"message": {
+        "message_id": 1, "date": 1, "text": "/start", "chat": {"id": 4242, "type": "private", "first_name": "Ann"}}})
     resp = call(http, tg, "sendMessage", json={"chat_id": 4242, "text": "deploy ok", "parse_mode": "HTML"})
     message = resp.json()["result"]
-    assert message["message_id"] == 1 and message["chat"] == {"id": 4242, "first_name": "Lab user", "type": "private"}
+    assert message["message_id"] == 1 and message["chat"] == {"id": 4242, "first_name": "Ann", "type": "private"}
     assert message["from"]["id"] == BOT_ID and message["text"] == "deploy ok" and isinstance(message["date"], int)
     sent = http.get(tg.url + "/_control/bots/%d/sent" % BOT_ID, timeout=5).json()["messages"]
     assert [(m["chat_id"], m["text"], m["parse_mode"]) for m in sent] == [("4242", "deploy ok", "HTML")]
@@ -474,8 +477,34 @@ def test_sendmessage_returns_message_and_is_recorded(http, tg):
                  "Bad Request: chat not found")
 
 
+def test_a_chat_the_bot_does_not_know_or_is_not_in_is_refused(http, tg):
+    """Client::check_chat_access: an unknown chat (a wrong incident channel id) is 400 and nothing is sent; a group,
+    supergroup or channel the bot left or was kicked from is 403."""
+    for chat_id in ("4243", "-1001000000099", "@no_such_channel"):
+        assert_error(call(http, tg, "sendMessage", data={"chat_id": chat_id, "text": "x"}), 400,
+                     "Bad Request: chat not found")
+    chats = [{"id": -1001000000001, "type": "supergroup", "title": "Incidents", "username": "incidents_lab"},
+             {"id": -1001000000002, "type": "channel", "title": "Status", "member": False},
+             {"id": -1001000000003, "type": "supergroup", "title": "Old", "kicked": True},
+             {"id": -100, "type": "group", "title": "Ops", "member": False}]
+    assert http.post(tg.url + "/_control/bots/%d/chats" % BOT_ID, json={"chats": chats}, timeout=5).json()["ok"]
+    message = call(http, tg, "sendMessage", data={"chat_id": "-1001000000001", "text": "P0 acknowledged"}).json()
+    assert message["result"]["chat"] == {"id": -1001000000001, "type": "supergroup", "title": "Incidents",
+                                         "username": "incidents_lab"}
+    assert call(http, tg, "sendMessage", data={"chat_id": "@Incidents_Lab", "text": "x"}).json()["ok"]
+    for chat_id, description in (("-1001000000002", "Forbidden: bot is not a member of the channel chat"),
+                                 ("-1001000000003", "Forbidden: bot was kicked from the supergroup chat"),
+                                 ("-100", "Forbidden: bot is not a member of the group chat")):
+        assert_error(call(http, tg, "sendMessage", data={"chat_id": chat_id, "text": "x"}), 403, description)
+    sent = http.get(tg.url + "/_control/bots/%d/sent" % BOT_ID, timeout=5).json()["messages"]
+    assert [m["chat_id"] for m in sent] == ["-1001000000001", "@Incidents_Lab"]
+    assert http.post(tg.url + "/_control/bots/%d/chats" % BOT_ID, json={"id": 5, "type": "room"},
+                     timeout=5).status_code == 400
+
+
 def test_blocked_chat_is_403(http, start_emulator):
-    tg = start_emulator("telegram", seed={"bots": [{"token": TOKEN, "blocked_chats": [77]}]}, resolve={})
+    tg = start_emulator("telegram", seed={"bots": [{"token": TOKEN, "blocked_chats": [77],
+                                                    "chats": [{"id": 77, "type": "private"}]}]}, resolve={})
     assert_error(call(http, tg, "sendMessage", data={"chat_id": "77", "text": "x"}), 403,
                  "Forbidden: bot was blocked by the user")
 
