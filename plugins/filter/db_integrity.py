@@ -85,8 +85,10 @@ def db_integrity_diagnosis(data):
         name = os.path.basename(backup)
         source = 'newest of %d backup(s) %s in %s (regular files; safety backups left out)' % (
             len(files), to_text(data.get('backup_pattern') or ''), backup_dir)
+    indexes = '%s (amcheck %s)' % (to_text(result.get('indexes_checked', 0)),
+                                   'installed' if result.get('amcheck') else 'not installed')
     return {'reachable': reachable, 'corrupted': corrupted, 'findings': findings, 'backup': backup,
-            'backup_name': name, 'backup_source': source}
+            'backup_name': name, 'backup_source': source, 'indexes': indexes}
 
 
 def db_integrity_restore_actions(data):

@@ -7,7 +7,8 @@ from ansible_collections.tgops.runbooks.plugins.filter.db_integrity import (
     db_integrity_diagnosis, db_integrity_restore_actions)
 
 DIR = "/opt/backups/postgres"
-CLEAN = {"changed": False, "passed": True, "corrupted": [], "findings": [], "tables_checked": 5}
+CLEAN = {"changed": False, "passed": True, "corrupted": [], "findings": [], "tables_checked": 5, "indexes_checked": 9,
+         "amcheck": True}
 BROKEN = {"changed": False, "passed": False, "corrupted": ["public.stores"],
           "findings": ["public.stores cannot be read: invalid page in block 0"]}
 
@@ -30,6 +31,11 @@ def test_a_clean_database_has_no_finding_and_the_newest_backup_is_named():
     assert d["backup"] == DIR + "/toogoodtogo_2.sql.gz" and d["backup_name"] == "toogoodtogo_2.sql.gz"
     assert d["backup_source"] == ("newest of 2 backup(s) toogoodtogo_*.sql.gz in %s (regular files; safety backups "
                                   "left out)" % DIR)
+
+
+def test_the_indexes_checked_say_whether_amcheck_is_installed():
+    assert db_integrity_diagnosis(reads())["indexes"] == "9 (amcheck installed)"
+    assert db_integrity_diagnosis(reads(result=BROKEN))["indexes"] == "0 (amcheck not installed)"
 
 
 def test_equal_times_are_broken_by_the_path():
