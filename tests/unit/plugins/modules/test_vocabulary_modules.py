@@ -240,7 +240,7 @@ def test_pinata_no_credential_anywhere(pinata_ok):
 
 
 def test_platform_info_database_password_from_pgpassword(monkeypatch):
-    from test_tgops_platform_info import PASSWORD, FakeDocker, args, inspect_doc
+    from test_platform_info import PASSWORD, FakeDocker, args, inspect_doc
     monkeypatch.setenv('PGPASSWORD', PASSWORD)
     spec = args()
     del spec['database']['password']
