@@ -101,12 +101,25 @@ def tool(name, *args):
     return ("%s %s" % (name, " ".join(args)), [os.path.join(BIN, name)] + list(args))
 
 
+def forget_molecule_state(scenarios):
+    """Drop each scenario's molecule state: molecule keeps it under ~/.ansible/tmp, keyed by the checkout
+    directory's *name*, and skips prepare (where each scenario injects its fault) for a scenario whose state says
+    "prepared" - left by a run that stopped before destroy, in this or any checkout of the same name."""
+    from molecule.text import checksum  # pylint: disable=import-outside-toplevel  (the venv's molecule)
+    key = checksum(os.path.basename(ROOT), 4)
+    for name in scenarios:
+        path = os.path.join(os.path.expanduser("~"), ".ansible", "tmp", "molecule.%s.%s" % (key, name), "state.yml")
+        if os.path.exists(path):
+            os.remove(path)
+
+
 def lane_job(lane, scenarios, nice=0):
     # pytest -p no:cacheprovider: the lanes run at the same time and would race on .pytest_cache.
     steps = [("pytest --lane %s" % lane,
               [os.path.join(BIN, "pytest"), "-q", "-p", "no:cacheprovider", "tests/integration", "--lane", lane,
                "--junitxml", os.path.join(LOGS, "%s.xml" % lane)])]
     if scenarios:
+        forget_molecule_state(scenarios)
         # One molecule process per lane (molecule takes -s repeatedly); it stops at a failed scenario, so
         # the lanes' scenarios are few and each scenario's destroy puts the lab back.
         argv = [os.path.join(BIN, "molecule"), "test"]
