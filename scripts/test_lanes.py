@@ -105,7 +105,8 @@ def forget_molecule_state(scenarios):
     """Drop each scenario's molecule state: molecule keeps it under ~/.ansible/tmp, keyed by the checkout
     directory's *name*, and skips prepare (where each scenario injects its fault) for a scenario whose state says
     "prepared" - left by a run that stopped before destroy, in this or any checkout of the same name."""
-    from molecule.text import checksum  # pylint: disable=import-outside-toplevel  (the venv's molecule)
+    # molecule is the venv's: imported here, where the lanes need it, not when the driver starts.
+    from molecule.text import checksum  # pylint: disable=import-outside-toplevel
     key = checksum(os.path.basename(ROOT), 4)
     for name in scenarios:
         path = os.path.join(os.path.expanduser("~"), ".ansible", "tmp", "molecule.%s.%s" % (key, name), "state.yml")
