@@ -7,7 +7,7 @@ import textwrap
 import pytest
 import requests
 
-from conftest import ansible_playbook
+from conftest import ansible_playbook, changed_tasks
 
 pytestmark = pytest.mark.lane("both")
 
@@ -22,6 +22,17 @@ def test_the_webhook_bot_has_its_webhook_set_without_errors(secrets_file):
     assert result["url"] == "https://toogoodtogo.lab/webhook/telegram", result
     assert "last_error_message" not in result and "last_error_date" not in result, result
     assert result["pending_update_count"] == 0, result
+
+
+# Each platform's half first in its lane, beside the other (test_lab_baseline.py opens each lane): the servers'
+# plays limited to the platform's server; the emulators' and the bucket's (localhost) with tgquiz's half.
+@pytest.mark.parametrize("platform, limit", [("tgquiz", "tgquiz-lab,localhost"), ("toogoodtogo", "toogoodtogo-lab")])
+def test_provisioning_a_second_time_changes_nothing(platform, limit):
+    proc = ansible_playbook("lab/provision.yml", "-l", limit, json_output=True)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert set(result["stats"]) == set(limit.split(",")), result["stats"]
+    assert changed_tasks(result) == []
 
 
 def test_the_polling_bot_has_no_webhook(secrets_file):
