@@ -8,13 +8,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleUndefinedVariable
-from ansible.module_utils.common.validation import check_type_bool
-from ansible.plugins.action import ActionBase
 
-from ansible_collections.tgops.runbooks.plugins.module_utils._platform_contract import BROKEN, check, unknown
+from ansible_collections.tgops.runbooks.plugins.module_utils._platform_contract import (
+    BROKEN, argument_spec, check, unknown)
+from ansible_collections.tgops.runbooks.plugins.plugin_utils._controller_side import InProcessAction
 
 
-class ActionModule(ActionBase):
+class ActionModule(InProcessAction):
     """Judge the host's platform_* variables against the contract, on the controller (nothing goes to the host).
 
     The variables are templated here, one by one, so that one undefined vault secret is a finding about that
@@ -22,31 +22,28 @@ class ActionModule(ActionBase):
     """
 
     _requires_connection = False
-    _supports_check_mode = True
-    _VALID_ARGS = frozenset(('fail_on_problem',))
+
+    @staticmethod
+    def module_spec():
+        return dict(argument_spec=argument_spec())
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        try:
-            fail_on_problem = check_type_bool(self._task.args.get('fail_on_problem', True))
-        except TypeError:
-            return dict(result, failed=True, msg='fail_on_problem must be a boolean')
-        task_vars = task_vars or {}
+        self._host_vars = task_vars or {}  # what act() judges: the base hands it validated options only
+        return super(ActionModule, self).run(tmp, task_vars)
+
+    def act(self, params, check_mode, diff, no_log_values):
         variables = {}
-        for name in task_vars:
+        for name in self._host_vars:
             if not name.startswith('platform_'):
                 continue
             try:
-                variables[name] = self._templar.template(task_vars[name])
+                variables[name] = self._templar.template(self._host_vars[name])
             except AnsibleUndefinedVariable:
                 variables[name] = BROKEN
         findings = check(variables)
-        result.update(changed=False, passed=not findings, findings=findings, checked=len(variables))
-        warnings = unknown(variables)
-        if warnings:
-            result['warnings'] = warnings
-        if findings and fail_on_problem:
+        result = dict(changed=False, passed=not findings, findings=findings, checked=len(variables))
+        if findings and params['fail_on_problem']:
             result.update(failed=True, msg='The platform variables of %s break the contract (docs/platform-variables.md):'
-                                           ' %s' % (task_vars.get('inventory_hostname', 'the host'), '; '.join(findings)))
-        return result
+                                           ' %s' % (self._host_vars.get('inventory_hostname', 'the host'),
+                                                    '; '.join(findings)))
+        return result, unknown(variables)

@@ -9,10 +9,9 @@
 This is a private module_utils (leading underscore): its interface may change without notice.
 
 docs/platform-variables.md is the contract's reference for people; :data:`TYPES`, :data:`REQUIRED`, :data:`CHOICES`
-and :data:`REQUIRED_WITH` are the same contract for the code (tests/unit/test_platform_reference.py keeps the two
-in step). :func:`check` judges one host's variables against it, so that a play fails at its start, naming every
-problem at once, instead of half-way through a fix on an undefined or mistyped variable. It never returns a
-value: a variable may be a secret.
+and :data:`REQUIRED_WITH` are the same contract for the code (its unit test keeps the two in step). :func:`check`
+judges one host's variables against it, so that a play fails at its start, naming every problem at once, instead of
+half-way through a fix on an undefined or mistyped variable. It never returns a value: a variable may be a secret.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -153,6 +152,11 @@ def _empty(value):
 
 def _set(value):
     return value is not UNDEFINED and value is not BROKEN and not _empty(value)
+
+
+def argument_spec():
+    """The options of the module and its action plugin."""
+    return dict(fail_on_problem=dict(type='bool', default=True))
 
 
 def check(variables):

@@ -97,10 +97,11 @@ checked:
 """
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
+from ansible_collections.tgops.runbooks.plugins.module_utils._platform_contract import argument_spec
 
 
 def main():
-    module = new_module(argument_spec=dict(fail_on_problem=dict(type='bool', default=True)), supports_check_mode=True)
+    module = new_module(argument_spec=argument_spec(), supports_check_mode=True)
     # Only the action plugin can see the host's inventory variables.
     module.fail_json(msg='tgops.runbooks.platform_contract runs as its action plugin on the controller; '
                          'it cannot run as a module on a host')

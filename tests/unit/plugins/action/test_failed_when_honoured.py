@@ -29,6 +29,9 @@ TASKS = [
      dict(bot_token='123:abc', timeout='.inf'), 'timeout must be an integer'),
     ('incident_report_file: missing option', 'tgops.runbooks.incident_report_file', dict(path='{tmp}/r.md'),
      'content'),
+    ('platform_contract: a host without the platform variables', 'tgops.runbooks.platform_contract', {},
+     'platform_name is required and not set'),
+    ('platform_contract: unknown option', 'tgops.runbooks.platform_contract', dict(bogus=1), 'bogus'),
 ]
 
 
