@@ -33,20 +33,8 @@ description:
     task's worker process; nothing is sent to the host.
 extends_documentation_fragment:
   - tgops.runbooks._attributes
+  - tgops.runbooks._attributes.info_module
   - tgops.runbooks._attributes.controller_only
-attributes:
-  check_mode:
-    support: full
-    details:
-      - It only reads variables; it runs unchanged in check mode.
-  diff_mode:
-    support: N/A
-    details:
-      - It does not modify state.
-  idempotent:
-    support: full
-    details:
-      - It does not modify state; it always reports RV(ignore:changed=false).
 options:
   fail_on_problem:
     description:
