@@ -19,6 +19,8 @@ from decimal import Decimal, InvalidOperation
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.tgops.runbooks.plugins.plugin_utils._results import ran as _ran
+
 OK = 'ok'
 WARN = 'warn'
 FAIL = 'fail'
@@ -41,10 +43,6 @@ DEFAULTS = {
     'upgradable_warn': 1,
     'slow_queries_warn': 1,
 }
-
-
-def _ran(result):
-    return isinstance(result, dict) and bool(result) and not result.get('skipped')
 
 
 def _check(name, status, detail):

@@ -20,6 +20,8 @@ import os
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.six import string_types
 
+from ansible_collections.tgops.runbooks.plugins.plugin_utils._results import ran as _ran
+
 _MB = 1048576.0
 
 
@@ -190,11 +192,6 @@ def disk_space_plan(data):
 def _actions_mb(size):
     # The role's Jinja wrote (bytes / 1048576) | round(1): the same float, printed the same way.
     return str(round(size / 1048576.0, 1))
-
-
-def _ran(result):
-    """A registered result of a task that ran (not skipped, not absent)."""
-    return isinstance(result, dict) and bool(result) and not result.get('skipped')
 
 
 def _actions_number(value, name):

@@ -13,9 +13,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-
-def _ran(result):
-    return isinstance(result, dict) and bool(result) and not result.get('skipped')
+from ansible_collections.tgops.runbooks.plugins.plugin_utils._results import ran as _ran
 
 
 def redis_memory_actions(data):

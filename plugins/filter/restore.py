@@ -14,6 +14,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six import string_types
 
+from ansible_collections.tgops.runbooks.plugins.plugin_utils._results import ran as _ran
+
 
 def _dict(data, key, who):
     value = data.get(key)
@@ -23,10 +25,6 @@ def _dict(data, key, who):
         raise AnsibleFilterError('%s: %s must be a registered result (a dict), got %s'
                                  % (who, key, type(value).__name__))
     return value
-
-
-def _ran(result):
-    return bool(result) and not result.get('skipped')
 
 
 def restore_plan(data):
