@@ -100,6 +100,34 @@ def bot_fix_plan(read):
     return dict(actions=actions, restart_needed=restart)
 
 
+def bot_outcome(read):
+    """The incident skeleton's outcome (filter incident_outcome) of the bot role. ``read``: diagnosis
+    (bot_diagnosis), info and info_after (telegram_bot_info before and after the fix; info_after skipped or absent
+    before the fix and in check mode), log_errors (platform_logs), service, actions (the fix's, absent before it)."""
+    read = _dict(read, 'the input')
+    diagnosis = _dict(read.get('diagnosis'), 'diagnosis')
+    info = _dict(read.get('info'), 'info')
+    after = _dict(read.get('info_after'), 'info_after')
+    latest = after if after and not after.get('skipped') else info
+    webhook = _dict(info.get('webhook'), 'info.webhook')
+    webhook_latest = to_text(_dict(latest.get('webhook'), 'info_after.webhook').get('url') or '') or 'none'
+    telegram_ok = bool(latest.get('passed'))
+    findings = list(diagnosis.get('findings') or [])
+    outcome = dict(
+        findings=findings,
+        errors=list(_dict(read.get('log_errors'), 'log_errors').get('lines') or []),
+        impacted=[to_text(read.get('service'))] if findings else [],
+        health_before='getMe %s, webhook %s, %s pending update(s)' % (
+            'rejected' if diagnosis.get('token_rejected') else 'ok', diagnosis.get('webhook_now') or 'none',
+            to_text(webhook.get('pending_update_count', '?'))),
+        resolved=telegram_ok and not diagnosis.get('token_rejected'),
+        summary='Telegram %s (webhook %s)' % (
+            'answers and the webhook is as configured' if telegram_ok else 'still not healthy', webhook_latest))
+    if read.get('actions') is not None:
+        outcome['actions'] = list(read['actions'])
+    return outcome
+
+
 class FilterModule(object):
     def filters(self):
-        return {'bot_diagnosis': bot_diagnosis, 'bot_fix_plan': bot_fix_plan}
+        return {'bot_diagnosis': bot_diagnosis, 'bot_fix_plan': bot_fix_plan, 'bot_outcome': bot_outcome}

@@ -13,7 +13,7 @@ ROLES = sorted(os.listdir(os.path.join(ROOT, 'roles')))
 SCENARIOS = sorted(d for d in os.listdir(os.path.join(ROOT, 'molecule'))
                    if os.path.exists(os.path.join(ROOT, 'molecule', d, 'molecule.yml')))
 # Roles that change no managed host; docs/molecule.md says why for each.
-READ_ONLY = {'incident_report', 'network', 'service_health', 'triage'}
+READ_ONLY = {'incident', 'incident_report', 'network', 'service_health', 'triage'}
 
 
 def _merge(base, over):

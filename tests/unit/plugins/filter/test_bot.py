@@ -117,3 +117,31 @@ def test_a_down_bot_or_a_forced_restart_unless_restarts_are_not_allowed():
 def test_a_bad_switch_is_named():
     with pytest.raises(AnsibleFilterError, match='bot_fix_plan'):
         plan(allow_restart='perhaps')
+
+
+def _outcome(**kw):
+    from ansible_collections.tgops.runbooks.plugins.filter.bot import bot_outcome
+    return bot_outcome(kw)
+
+
+def test_the_outcome_after_a_fix_reads_telegrams_second_answer():
+    wrong = {'findings': ['webhook is not set (expected https://x/w)'], 'token_rejected': False, 'webhook_now': ''}
+    before = {'bot': {}, 'passed': False, 'webhook': {'url': '', 'pending_update_count': 4}}
+    after = {'bot': {}, 'passed': True, 'webhook': {'url': 'https://x/w'}}
+    diagnosed = _outcome(diagnosis=wrong, info=before, log_errors={'lines': ['ERROR x']}, service='bot')
+    assert 'actions' not in diagnosed and not diagnosed['resolved']
+    assert diagnosed['health_before'] == 'getMe ok, webhook none, 4 pending update(s)'
+    assert diagnosed['impacted'] == ['bot'] and diagnosed['errors'] == ['ERROR x']
+    fixed = _outcome(diagnosis=wrong, info=before, info_after=after, service='bot', actions=['Set the webhook'])
+    assert fixed['resolved'] and fixed['actions'] == ['Set the webhook']
+    assert fixed['summary'] == 'Telegram answers and the webhook is as configured (webhook https://x/w)'
+    # check mode asks no second time: the diagnosis's answer stands
+    unchanged = _outcome(diagnosis=wrong, info=before, info_after={'skipped': True}, service='bot', actions=[])
+    assert not unchanged['resolved'] and unchanged['summary'] == 'Telegram still not healthy (webhook none)'
+
+
+def test_a_rejected_token_is_never_resolved():
+    rejected = {'findings': ['Telegram rejected the bot token'], 'token_rejected': True, 'webhook_now': ''}
+    outcome = _outcome(diagnosis=rejected, info={'passed': True}, service='bot')
+    assert not outcome['resolved'] and outcome['health_before'].startswith('getMe rejected')
+    assert _outcome(diagnosis={'findings': []}, info={'passed': True}, service='bot')['impacted'] == []
