@@ -14,6 +14,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.tgops.runbooks.plugins.filter.platform_logs import shorten
+from ansible_collections.tgops.runbooks.plugins.module_utils._telegram_bot_info import webhook_verdict
 
 
 def _dict(value, name):
@@ -37,9 +38,11 @@ def bot_diagnosis(read):
     api_unreachable = not has_bot and not rejected
     service_down = service in (read.get('down') or []) or service in (read.get('unhealthy') or [])
     webhook_now = to_text(_dict(info.get('webhook'), 'info.webhook').get('url') or '')
-    webhook_url = to_text(read.get('webhook_url') or '')
-    webhook_wrong = read.get('mode') == 'webhook' and has_bot and webhook_now != webhook_url
-    webhook_leftover = read.get('mode') == 'polling' and has_bot and len(webhook_now) > 0
+    mode = read.get('mode')
+    # Whether the webhook is what the mode and URL say is telegram_bot_info's judgement (webhook_wrong/_leftover).
+    webhook = webhook_verdict(info if has_bot else {}, {'webhook': True, 'polling': False}.get(mode),
+                              to_text(read.get('webhook_url') or '') if mode == 'webhook' else '')
+    webhook_wrong, webhook_leftover = webhook['webhook_wrong'], webhook['webhook_leftover']
     logs = _dict(read.get('log_errors'), 'log_errors')
 
     findings = []
@@ -51,12 +54,8 @@ def bot_diagnosis(read):
                         'in the env file and the vault' % (to_text(info.get('error_code', '?')), to_text(reason)))
     if api_unreachable:
         findings.append('Telegram Bot API not reachable: %s' % to_text(info.get('msg', 'unknown error')))
-    if webhook_wrong:
-        findings.append('webhook is %s (expected %s)'
-                        % ('set to another URL' if webhook_now else 'not set', webhook_url))
-    if webhook_leftover:
-        findings.append('a webhook is set on a polling bot (getUpdates answers 409 Conflict)')
-    # The webhook is judged above against the platform's URL: the module's own webhook finding is left out by key.
+    findings.extend(webhook['findings'])
+    # The webhook's sentences are the verdict's above (against the platform's mode and URL): left out here by key.
     webhook_kind = _dict(info.get('findings_by_kind'), 'info.findings_by_kind').get('webhook') or []
     findings.extend(f for f in info.get('findings') or [] if f not in webhook_kind)
     if logs.get('count'):

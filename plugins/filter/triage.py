@@ -16,6 +16,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import describe as describe_health
+from ansible_collections.tgops.runbooks.plugins.module_utils._telegram_bot_info import webhook_verdict
 
 
 def _ran(result):
@@ -29,8 +30,10 @@ def triage_summary(checks):
     ``checks`` keys (each a registered module result, possibly skipped): ``platform`` (platform_info),
     ``health`` and ``public_health`` (health_check), ``telegram`` (telegram_bot_info), ``ton``
     (ton_wallet_info), ``pinata`` (pinata_auth_info); plus ``health_url``, ``public_health_url``,
-    ``webhook_url`` (the URL a webhook bot must have) and ``app_services``. Whether an answer through nginx is
-    from this platform is health_check's judgement (its ``expected_platform``), read here as its verdict."""
+    ``webhook_url`` (the URL a webhook bot must have, for a telegram_bot_info result that was not given it) and
+    ``app_services``. Whether an answer through nginx is from this platform is health_check's judgement (its
+    ``expected_platform``), whether the webhook is the platform's telegram_bot_info's (its ``webhook_url``): both
+    read here as their verdicts."""
     if not isinstance(checks, dict):
         raise AnsibleFilterError('triage_summary expects a dict of check results')
     platform = checks.get('platform') or {}
@@ -64,11 +67,12 @@ def triage_summary(checks):
         if telegram.get('failed'):
             findings.append('Telegram Bot API check failed: %s' % telegram.get('msg', 'unknown error'))
         else:
-            findings.extend('Telegram: %s' % p for p in telegram.get('findings') or [])
-            webhook = telegram.get('webhook') or {}
-            want = checks.get('webhook_url')
-            if want and webhook.get('url') and webhook.get('url') != want:
-                findings.append('Telegram webhook points to %s, expected %s' % (webhook['url'], want))
+            # Whether the webhook is the one the platform's mode and URL say is telegram_bot_info's judgement (the
+            # role gives it expect_webhook and webhook_url); its webhook sentences come first, the others after.
+            webhook_kind = (telegram.get('findings_by_kind') or {}).get('webhook') or []
+            webhook = webhook_verdict(telegram, telegram.get('webhook_expected'), checks.get('webhook_url'))
+            findings.extend('Telegram: %s' % p for p in webhook['findings'])
+            findings.extend('Telegram: %s' % p for p in telegram.get('findings') or [] if p not in webhook_kind)
 
     ton = checks.get('ton') or {}
     if _ran(ton):

@@ -26,18 +26,62 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._redact import show
 FINDING_KINDS = ('webhook', 'pending_updates', 'delivery_error')
 
 
-def find_problems(webhook, expect_webhook=None, max_pending_updates=None, max_error_age=None):
+def judge_webhook(webhook, expect_webhook=None, webhook_url=None):
+    """The one judgement of "is the webhook what the platform's mode and URL say" (the module's, which the filters
+    read through :func:`webhook_verdict`).
+
+    ``webhook``: :func:`describe_webhook`'s dict (``url`` and ``pending_update_count`` are enough). A webhook bot
+    (``expect_webhook`` true, implied by ``webhook_url``) needs one set, to ``webhook_url`` when given; a polling
+    bot (false) must have none. Compared before any masking: a URL that carries the bot token is compared as set.
+    Returns ``webhook_wrong`` (a webhook bot whose webhook is missing or elsewhere), ``webhook_leftover`` (a
+    webhook on a polling bot) and ``findings`` (their sentences)."""
+    want = webhook_url or ''
+    expect = True if want and expect_webhook is None else expect_webhook
+    now = webhook.get('url') or ''
+    verdict = dict(webhook_wrong=False, webhook_leftover=False, findings=[])
+    if expect is True and not now:
+        verdict['webhook_wrong'] = True
+        verdict['findings'].append('%s: Telegram holds %d pending update(s) that nobody receives; set it with '
+                                   'tgops.runbooks.telegram_webhook'
+                                   % ('webhook is not set (expected %s)' % shown(want, 200) if want else
+                                      'no webhook is set, but one is expected (expect_webhook=true)',
+                                      webhook.get('pending_update_count') or 0))
+    elif expect is True and want and now != want:
+        verdict['webhook_wrong'] = True
+        verdict['findings'].append('webhook is set to another URL (expected %s): %s receives the updates; re-set it '
+                                   'with tgops.runbooks.telegram_webhook' % (shown(want, 200), shown(now, 200)))
+    elif expect is False and now:
+        verdict['webhook_leftover'] = True
+        verdict['findings'].append('a webhook is set on a polling bot (getUpdates answers 409 Conflict): %s, but none '
+                                   'is expected (expect_webhook=false); delete it with tgops.runbooks.telegram_webhook '
+                                   'state=absent' % shown(now, 200))
+    return verdict
+
+
+def webhook_verdict(info, expect_webhook=None, webhook_url=None):
+    """The webhook verdict of a telegram_bot_info result for a caller that knows the platform's mode and URL.
+
+    The module's own (RV(webhook_wrong), RV(webhook_leftover), RV(findings_by_kind.webhook)) when it judged the
+    same question (the role gave it the mode, and the URL when the caller has one); otherwise :func:`judge_webhook`
+    on its RV(webhook), for a role that does not pass the URL yet. An answer without a webhook (a failed call)
+    has no verdict."""
+    want = webhook_url or ''
+    expect = True if want and expect_webhook is None else expect_webhook
+    if not isinstance(info, dict) or not isinstance(info.get('webhook'), dict):
+        return dict(webhook_wrong=False, webhook_leftover=False, findings=[])
+    if 'webhook_wrong' in info and info.get('webhook_expected') == expect \
+            and bool(info.get('webhook_expected_url')) == bool(want):
+        by_kind = info.get('findings_by_kind') if isinstance(info.get('findings_by_kind'), dict) else {}
+        return dict(webhook_wrong=bool(info['webhook_wrong']), webhook_leftover=bool(info.get('webhook_leftover')),
+                    findings=list(by_kind.get('webhook') or []))
+    return judge_webhook(info['webhook'], expect, want)
+
+
+def find_problems(webhook, expect_webhook=None, max_pending_updates=None, max_error_age=None, webhook_url=None):
     """Human sentences for every threshold the webhook state breaks, by kind (FINDING_KINDS): ``webhook`` is
-    the webhook against O(expect_webhook), which a caller that judges the webhook itself leaves out by key."""
+    :func:`judge_webhook`'s (against O(expect_webhook) and O(webhook_url))."""
     found = dict((kind, []) for kind in FINDING_KINDS)
-    if expect_webhook is True and not webhook['is_set']:
-        found['webhook'].append('no webhook is set, but one is expected (expect_webhook=true): Telegram holds %d '
-                                'pending update(s) that nobody receives; set it with tgops.runbooks.telegram_webhook'
-                                % webhook['pending_update_count'])
-    if expect_webhook is False and webhook['is_set']:
-        found['webhook'].append('a webhook is set (%s), but none is expected (expect_webhook=false): a polling bot '
-                                'gets 409 Conflict from getUpdates until it is deleted (tgops.runbooks.telegram_webhook '
-                                'state=absent)' % shown(webhook['url'], 200))
+    found['webhook'] = judge_webhook(webhook, expect_webhook, webhook_url)['findings']
     if max_pending_updates is not None and webhook['pending_update_count'] > max_pending_updates:
         found['pending_updates'].append('%d updates are pending, more than max_pending_updates=%d: the bot is not '
                                         'receiving updates fast enough (or its webhook answers errors)'
@@ -55,6 +99,7 @@ def module_spec():
     argument_spec = telegram_argument_spec()
     argument_spec.update(
         expect_webhook=dict(type='bool'),
+        webhook_url=dict(type='str'),
         max_pending_updates=dict(type='int'),
         max_error_age=dict(type='int'),
         fail_on_problem=dict(type='bool', default=False),
@@ -66,6 +111,9 @@ def run_module(module):
     """Everything after the options are validated; ends with exit_json or fail_json."""
     params = module.params
     redact = token_redactor(params['bot_token'])
+    if params['webhook_url'] and params['expect_webhook'] is False:
+        module.fail_json(msg='webhook_url is the URL a webhook bot must have, but expect_webhook=false says the bot '
+                             'polls: set one or the other')
     for name in ('max_pending_updates', 'max_error_age'):
         if params[name] is not None and params[name] < 0:
             module.fail_json(msg='%s must be 0 or more' % name)
@@ -81,10 +129,16 @@ def run_module(module):
                                                   token_rejected=exc.error_code == 401)))
 
     by_kind = find_problems(webhook, params['expect_webhook'], params['max_pending_updates'],
-                            params['max_error_age'])
+                            params['max_error_age'], params['webhook_url'])
     problems = [line for kind in FINDING_KINDS for line in by_kind[kind]]
+    # judged on the URL as Telegram holds it, before the token in it is masked
+    judged = judge_webhook(webhook, params['expect_webhook'], params['webhook_url'])
+    expected = True if params['webhook_url'] and params['expect_webhook'] is None else params['expect_webhook']
     result = redact.redact_obj(dict(changed=False, bot=bot, webhook=webhook, passed=not problems,
-                                    findings=problems, findings_by_kind=by_kind))
+                                    findings=problems, findings_by_kind=by_kind, webhook_expected=expected,
+                                    webhook_expected_url=params['webhook_url'] or '',
+                                    webhook_wrong=judged['webhook_wrong'],
+                                    webhook_leftover=judged['webhook_leftover']))
     if problems and params['fail_on_problem']:
         module.fail_json(msg='bot is unhealthy: ' + '; '.join(result['findings']), **result)
     module.exit_json(**result)

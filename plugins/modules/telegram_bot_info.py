@@ -36,8 +36,16 @@ options:
       - V(true) makes "no webhook is set" a problem (a webhook bot that receives nothing).
       - V(false) makes "a webhook is set" a problem (a polling bot that gets C(409 Conflict) from C(getUpdates)
         while a leftover webhook exists).
-      - Unset, the webhook's presence is not judged.
+      - Unset, the webhook's presence is not judged, unless O(webhook_url) is set.
     type: bool
+  webhook_url:
+    description:
+      - The URL the webhook of a webhook bot must have (the inventory's C(platform_webhook_url)). A webhook set to
+        another URL, or none, is a problem (RV(webhook_wrong)). Implies O(expect_webhook=true); with
+        O(expect_webhook=false) the task fails.
+      - Compared with the URL Telegram holds before a bot token in it is masked in the result.
+      - Unset or empty, any webhook URL will do.
+    type: str
   max_pending_updates:
     description:
       - More pending updates than this is a problem (Telegram holds updates the bot has not received).
@@ -73,10 +81,10 @@ EXAMPLES = r"""
     msg: "{{ quiz_bot.findings }}"
   when: not quiz_bot.passed
 
-- name: Fail when the webhook bot is failing deliveries or lagging behind
+- name: Fail when the webhook bot's webhook is not the platform's, is failing deliveries or lags behind
   tgops.runbooks.telegram_bot_info:
     bot_token: "{{ vault_toogoodtogo_bot_token }}"
-    expect_webhook: true
+    webhook_url: https://bot.example.org/telegram/webhook
     max_pending_updates: 100
     max_error_age: 600
     fail_on_problem: true
@@ -212,8 +220,32 @@ findings:
   type: list
   elements: str
   sample:
-    - "a webhook is set (https://bot.example.org/hook): a polling bot gets 409 Conflict from getUpdates until
-       it is deleted (tgops.runbooks.telegram_webhook state=absent)"
+    - "a webhook is set on a polling bot (getUpdates answers 409 Conflict): https://bot.example.org/hook, but none
+       is expected (expect_webhook=false); delete it with tgops.runbooks.telegram_webhook state=absent"
+webhook_expected:
+  description:
+    - Whether a webhook was expected (O(expect_webhook), V(true) when O(webhook_url) is set); V(null) when the
+      webhook's presence was not judged.
+  returned: success
+  type: bool
+  sample: true
+webhook_expected_url:
+  description: O(webhook_url), the URL the webhook was judged against; V("") when any URL would do.
+  returned: success
+  type: str
+  sample: https://bot.example.org/telegram/webhook
+webhook_wrong:
+  description:
+    - The module's verdict on a webhook bot - its webhook is not set, or set to another URL than O(webhook_url).
+      A role reads this key (and RV(webhook_leftover)) to decide on re-setting the webhook, never the sentences.
+  returned: success
+  type: bool
+  sample: false
+webhook_leftover:
+  description: The module's verdict on a polling bot (O(expect_webhook=false)) - a webhook is set and blocks C(getUpdates).
+  returned: success
+  type: bool
+  sample: false
 findings_by_kind:
   description:
     - RV(findings) by what they are about, so a caller keeps the kinds it reports by key, never by their wording.
@@ -223,7 +255,9 @@ findings_by_kind:
   version_added: 0.1.0
   contains:
     webhook:
-      description: The webhook against O(expect_webhook) (set when none is expected, or not set when one is).
+      description:
+        - The webhook against O(expect_webhook) and O(webhook_url) (set when none is expected, not set when one is,
+          or set to another URL).
       type: list
       elements: str
     pending_updates:

@@ -31,20 +31,57 @@ def test_a_healthy_webhook_bot_has_nothing_to_say():
 
 
 def test_the_module_webhook_finding_is_left_out_by_key_the_others_kept():
-    # The role judges the webhook against the platform's URL; the module's own webhook sentence would say it twice.
+    # A module not given the URL judged only the presence: the verdict against the platform's URL replaces its
+    # webhook sentence (by key), the other kinds are kept.
     module_webhook = 'no webhook is set, but one is expected (expect_webhook=true): ...'
     pending = '250 updates are pending, more than max_pending_updates=100: ...'
     out = read(answer('', [module_webhook, pending], [module_webhook]))
     assert out['webhook_wrong'] is True
-    assert out['findings'] == ['webhook is not set (expected %s)' % WEBHOOK, pending]
+    assert out['findings'] == ['webhook is not set (expected %s): Telegram holds 0 pending update(s) that nobody '
+                               'receives; set it with tgops.runbooks.telegram_webhook' % WEBHOOK, pending]
 
 
 def test_a_webhook_elsewhere_and_a_leftover_on_a_polling_bot():
     assert read(answer('https://tgquiz.lab/webhook/telegram'))['findings'] == [
-        'webhook is set to another URL (expected %s)' % WEBHOOK]
+        'webhook is set to another URL (expected %s): https://tgquiz.lab/webhook/telegram receives the updates; '
+        're-set it with tgops.runbooks.telegram_webhook' % WEBHOOK]
     out = read(answer('https://tgquiz.lab/leftover'), mode='polling', webhook_url='')
     assert out['webhook_leftover'] is True and out['webhook_wrong'] is False
-    assert out['findings'] == ['a webhook is set on a polling bot (getUpdates answers 409 Conflict)']
+    assert out['findings'] == ['a webhook is set on a polling bot (getUpdates answers 409 Conflict): '
+                               'https://tgquiz.lab/leftover, but none is expected (expect_webhook=false); delete it '
+                               'with tgops.runbooks.telegram_webhook state=absent']
+
+
+def judged(url, wrong=False, leftover=False, expected=True, expected_url=WEBHOOK, webhook_kind=None):
+    """A telegram_bot_info answer that judged the webhook itself (its webhook_url given by the role)."""
+    info = answer(url, list(webhook_kind or []), webhook_kind)
+    info.update(webhook_expected=expected, webhook_expected_url=expected_url, webhook_wrong=wrong,
+                webhook_leftover=leftover)
+    return info
+
+
+def test_the_modules_verdict_is_read_not_judged_again():
+    # The module compared the URL Telegram holds before masking the token in it; the masked URL it returns no longer
+    # equals the platform's. The filter used to compare the two and called the right webhook wrong (so P1 re-set it
+    # on every run); it reads webhook_wrong now.
+    token_url = 'https://toogoodtogo.lab/bot123:SECRET/hook'
+    masked = 'https://toogoodtogo.lab/bot********/hook'
+    out = read(judged(masked, expected_url=masked), webhook_url=token_url)
+    assert out['webhook_wrong'] is False and out['findings'] == []
+    sentence = 'webhook is set to another URL (expected %s): ...' % WEBHOOK
+    out = read(judged('https://tgquiz.lab/x', wrong=True, webhook_kind=[sentence]))
+    assert out['webhook_wrong'] is True and out['findings'] == [sentence]
+    out = read(judged('https://tgquiz.lab/leftover', leftover=True, expected=False, expected_url='',
+                      webhook_kind=['a webhook is set on a polling bot ...']), mode='polling', webhook_url='')
+    assert out['webhook_leftover'] is True and out['findings'] == ['a webhook is set on a polling bot ...']
+
+
+def test_a_webhook_bot_without_a_configured_url_is_judged_on_presence_only():
+    # No platform_webhook_url: any webhook will do. The filter used to call every set webhook "set to another URL
+    # (expected )", and the fix then re-set it to an empty URL, which deletes it.
+    out = read(answer('https://toogoodtogo.lab/webhook/telegram'), webhook_url='')
+    assert out['webhook_wrong'] is False and out['findings'] == []
+    assert read(answer(''), webhook_url='')['webhook_wrong'] is True
 
 
 def test_a_rejected_token_is_not_an_unreachable_api():

@@ -47,12 +47,29 @@ def test_findings_from_every_check():
         'service backend-api is exited (exit code 137)',
         'health endpoint http://h/health is not healthy: no answer: refused',
         'public health endpoint (through nginx) https://p/health reports unhealthy (unhealthy: postgres)',
+        'Telegram: webhook is set to another URL (expected https://good/webhook): https://evil/x receives the '
+        'updates; re-set it with tgops.runbooks.telegram_webhook',
         'Telegram: webhook last error 5 s ago',
-        'Telegram webhook points to https://evil/x, expected https://good/webhook',
         'TON wallet balance 0.1 TON is below the threshold',
         'Pinata authentication failed: HTTP 401',
     ]
     assert out['app_services_down'] == ['backend-api'] and not out['healthy']
+
+
+def test_the_webhook_is_telegram_bot_infos_verdict():
+    """The module judged the webhook against the URL Telegram holds, before masking the token in it; triage read
+    the masked URL back and called the platform's own webhook "points to ..., expected ..."."""
+    masked = 'https://good/bot********/hook'
+    telegram = {'passed': True, 'findings': [], 'webhook': {'url': masked}, 'webhook_expected': True,
+                'webhook_expected_url': masked, 'webhook_wrong': False, 'webhook_leftover': False,
+                'findings_by_kind': {'webhook': [], 'pending_updates': [], 'delivery_error': []}}
+    out = triage_summary(checks(telegram=telegram, webhook_url='https://good/bot123:SECRET/hook'))
+    assert out['findings'] == [] and out['healthy']
+    elsewhere = dict(telegram, passed=False, webhook={'url': 'https://evil/x'}, webhook_wrong=True,
+                     findings=['webhook is set to another URL (expected https://good/hook): ...'],
+                     findings_by_kind={'webhook': ['webhook is set to another URL (expected https://good/hook): ...']})
+    out = triage_summary(checks(telegram=elsewhere, webhook_url='https://good/hook'))
+    assert out['findings'] == ['Telegram: webhook is set to another URL (expected https://good/hook): ...']
 
 
 def test_failed_module_calls_are_findings():

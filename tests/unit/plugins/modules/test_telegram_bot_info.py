@@ -168,3 +168,41 @@ def test_unreachable(api):
     assert result['failed'] is True
     assert 'cannot reach the Telegram API' in result['msg'] or 'did not answer' in result['msg']
     assert_no_secret(result, TOKEN)
+
+
+def test_webhook_url_is_judged_on_the_url_telegram_holds(api):
+    # The one judgement of "is the webhook the platform's": here, on the URL before the token in it is masked.
+    fake = FakeTelegram(api, TOKEN)
+    own = 'https://h.example.org/bot%s/hook' % TOKEN
+    fake.webhook.update(url=own)
+    result = run(api, webhook_url=own)
+    assert result['passed'] is True and result['findings'] == []
+    assert result['webhook_wrong'] is False and result['webhook_leftover'] is False
+    assert result['webhook_expected'] is True
+    assert result['webhook_expected_url'] == result['webhook']['url'] and '********' in result['webhook']['url']
+    elsewhere = run(api, webhook_url='https://other.example.org/hook')
+    assert elsewhere['passed'] is False and elsewhere['webhook_wrong'] is True
+    assert elsewhere['findings_by_kind']['webhook'] == elsewhere['findings']
+    assert elsewhere['findings'][0].startswith(
+        'webhook is set to another URL (expected https://other.example.org/hook): %s receives' % result['webhook']['url'])
+
+
+def test_webhook_url_missing_and_leftover_verdicts(api):
+    fake = FakeTelegram(api, TOKEN)
+    fake.webhook['pending_update_count'] = 3
+    missing = run(api, webhook_url='https://h.example.org/hook')
+    assert missing['webhook_wrong'] is True
+    assert missing['findings'] == ['webhook is not set (expected https://h.example.org/hook): Telegram holds 3 pending '
+                                   'update(s) that nobody receives; set it with tgops.runbooks.telegram_webhook']
+    fake.webhook.update(url='https://old.example.org/hook')
+    leftover = run(api, expect_webhook=False)
+    assert leftover['webhook_leftover'] is True and leftover['webhook_wrong'] is False
+    assert leftover['findings'][0].startswith('a webhook is set on a polling bot (getUpdates answers 409 Conflict)')
+    unjudged = run(api)
+    assert unjudged['webhook_expected'] is None and unjudged['webhook_wrong'] is False
+
+
+def test_webhook_url_contradicting_expect_webhook_fails(api):
+    FakeTelegram(api, TOKEN)
+    result = run(api, expect_webhook=False, webhook_url='https://h.example.org/hook')
+    assert result['failed'] is True and 'expect_webhook=false' in result['msg']
