@@ -52,6 +52,17 @@ def _role_name(name):
     return name.split(".")[-1]
 
 
+def _skeleton_includes(spec, set_here):
+    """The entry points of the diagnosing role that an include of the incident skeleton runs (role incident
+    includes ``incident_role`` by a templated name, invisible to a reading of its files)."""
+    if _role_name(spec["name"]) != "incident" or "incident_role" not in set_here:
+        return []
+    entries = [set_here.get("incident_diagnose_tasks", "main.yml"), set_here.get("incident_fix_tasks", "fix.yml"),
+               set_here.get("incident_verify_tasks", "")]
+    return [(_role_name(set_here["incident_role"]), os.path.splitext(entry)[0], set(set_here))
+            for entry in entries if entry]
+
+
 def _includes(node, found):
     """(role, entry point, vars set on the include) for every include_role/import_role, recursively."""
     if isinstance(node, dict):
@@ -60,6 +71,7 @@ def _includes(node, found):
                 spec = node[key]
                 entry = os.path.splitext(spec.get("tasks_from", "main"))[0]
                 found.append((_role_name(spec["name"]), entry, set((node.get("vars") or {}).keys())))
+                found.extend(_skeleton_includes(spec, node.get("vars") or {}))
         for key in ("roles",):
             for role in node.get(key) or [] if isinstance(node.get(key), list) else []:
                 name = role if isinstance(role, str) else role.get("role") or role.get("name")
