@@ -8,7 +8,8 @@
 Issues"): what is wrong with a platform's disk and what the runbook's clean-up would free (``disk_space_plan``, from
 platform_info's disk rows, a find of the backup directory, backup_retention in check mode and Docker's /system/df),
 and what the clean-up did and what remains, in the report's words (``disk_space_actions``, from the plan and the
-registered results of the steps the role ran behind their confirmations)."""
+registered results of the steps the role ran behind their confirmations), and the incident report's view of both
+(``disk_space_outcome``)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -260,13 +261,74 @@ def disk_space_actions(data):
         actions.append('Would prune Docker (about %s MB)' % _actions_mb(docker_bytes))
     if docker_bytes > 0 and not prune_confirm and not plan.get('passed'):
         actions.append('Not pruning Docker: confirm with -e disk_space_prune_confirm=true')
-    over = _paths(final.get('over'), 'final.over')
+    over = final.get('over') or []
+    if not isinstance(over, list) or not all(isinstance(p, string_types) for p in over):
+        raise AnsibleFilterError('disk_space_outcome: final.over must be a list of paths')
     if over:
         actions.append('Still over %s%%: %s. Long term: resize the server or add a volume'
                        % (data.get('max_percent', 90), ', '.join(over)))
     return actions
 
 
+# ---------------------------------------------------------------------------------------------------------
+# What the incident report says (disk_space_outcome)
+
+_NO_FINDINGS = 'the disk has room and nothing is beyond retention'
+
+
+def _outcome_plan(value, name):
+    if not isinstance(value, dict):
+        raise AnsibleFilterError('disk_space_outcome: %s must be the result of disk_space_plan (a dict)' % name)
+    return value
+
+
+def disk_space_outcome(read):
+    """The incident skeleton's outcome (filter incident_outcome) of the disk_space role.
+
+    ``read`` keys: ``plan`` (disk_space_plan of the diagnosis), ``docker`` (docker_host_info's registered result;
+    skipped or absent when not asked), and after the fix ``final`` (disk_space_plan after the clean-up, or the plan
+    when nothing was read again), ``actions`` (disk_space_actions), ``max_percent``, ``backups_confirm`` and
+    ``prune_confirm``. Before the fix nothing is resolved: only a reading after the clean-up says the disk has room.
+    """
+    if not isinstance(read, dict):
+        raise AnsibleFilterError('disk_space_outcome expects a dict (plan, docker, final, actions, ...)')
+    plan = _outcome_plan(read.get('plan'), 'plan')
+    findings = list(plan.get('findings') or [])
+    docker = read.get('docker')
+    # An engine that was asked and did not answer is a finding of its own (the plan then has no Docker data).
+    if _ran(docker) and 'host_info' not in docker:
+        findings.append('Docker engine did not answer: %s' % docker.get('msg', '?'))
+    outcome = {
+        'findings': findings,
+        'health_before': plan.get('summary') or '',
+        'no_findings': _NO_FINDINGS,
+        'impacted': [],
+        'resolved': False,
+    }
+    if read.get('final') is None:
+        return outcome
+    final = _outcome_plan(read['final'], 'final')
+    over = final.get('over') or []
+    if not isinstance(over, list) or not all(isinstance(p, string_types) for p in over):
+        raise AnsibleFilterError('disk_space_outcome: final.over must be a list of paths')
+    outcome.update(
+        actions=list(read.get('actions') or []),
+        impacted=over,
+        resolved=bool(final.get('passed')),
+        # The old frame waited a minute for health only while a path stayed full (containers failing to start).
+        wait=bool(over),
+        summary='Disk: %s' % (final.get('summary') or 'unread'))
+    if not final.get('passed'):
+        if read.get('backups_confirm') and read.get('prune_confirm'):
+            way_out = 'The clean-up did not free enough: resize the server or add a volume.'
+        else:
+            way_out = ('Free space with -e disk_space_backups_confirm=true (backups beyond retention, leftovers) '
+                       'and/or -e disk_space_prune_confirm=true (docker system prune).')
+        outcome['failure'] = 'Still over %s%%: %s. %s' % (read.get('max_percent', 90), ', '.join(over), way_out)
+    return outcome
+
+
 class FilterModule(object):
     def filters(self):
-        return {'disk_space_plan': disk_space_plan, 'disk_space_actions': disk_space_actions}
+        return {'disk_space_plan': disk_space_plan, 'disk_space_actions': disk_space_actions,
+                'disk_space_outcome': disk_space_outcome}

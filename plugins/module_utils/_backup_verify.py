@@ -15,11 +15,11 @@
 * scans plain SQL with a lexer that follows psql (``_backup_sql``) for ``CREATE TABLE`` / ``COPY`` /
   ``INSERT`` statements, counts COPY rows and looks for the ``-- PostgreSQL database dump complete`` trailer.
 
-Then it judges the checks (CHECK_NAMES) and the file's age (``parse_duration``). ``list_backups`` and
-``retention_plan`` read a backup directory. Hostile input is expected: time is linear in the size of the
-(decompressed) stream, memory stays constant whatever the file holds, and a structural error ends the reading
-at once. Nothing here imports Ansible, so the function runs from tests, benchmarks and the scheduled backup
-runner (roles/backup/files/tgops_backup.py).
+Then it judges the checks (CHECK_NAMES) and the file's age (``parse_duration``). ``list_backups`` reads a
+backup directory (the retention policy is backup_retention's, ``_pg_backup.retention_plan``). Hostile input is
+expected: time is linear in the size of the (decompressed) stream, memory stays constant whatever the file
+holds, and a structural error ends the reading at once. Nothing here imports Ansible, so the function runs from
+tests, benchmarks and the scheduled backup runner (roles/backup/files/tgops_backup.py).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -425,25 +425,3 @@ def list_backups(directory, pattern, now=None, skipped=None, links=None):
         })
     found.sort(key=lambda b: (b['mtime_epoch'], b['path']), reverse=True)
     return found
-
-
-def retention_plan(backups, keep=None, keep_days=None):
-    """Which backups (newest first) a policy would remove. A backup is kept if it is among the newest
-    ``keep`` or younger than ``keep_days`` days (either rule keeps it); with neither set nothing is removed.
-    The newest backup is never removed, whatever the policy. Read-only; ValueError for keep < 1 or
-    keep_days < 0."""
-    for name, value, least in (('keep', keep, 1), ('keep_days', keep_days, 0)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
-            raise ValueError('retention %s must be an integer of at least %d, got %r' % (name, least, value))
-    if keep is None and keep_days is None:
-        return []
-    remove = []
-    for index, backup in enumerate(backups):
-        kept = index == 0
-        if keep is not None and index < keep:
-            kept = True
-        if keep_days is not None and backup['age_seconds'] <= keep_days * 86400:
-            kept = True
-        if not kept:
-            remove.append(backup['path'])
-    return remove

@@ -135,9 +135,14 @@ def retention_plan(backups, now, keep=7, keep_days=7, protect=()):
     ``keep`` daily backups or at most ``keep_days`` days old (the name's stamp, the host's local time, not
     the mtime, which a copy or a download from S3 changes). With ``keep`` and ``keep_days`` both None nothing
     is removed. ``keep`` is at least 1: a policy that keeps no backup at all is refused (ValueError), not
-    applied. Paths in ``protect`` (the backup just taken and verified) are always kept, whatever their stamp:
-    a file planted with a stamp in the future must not push the newest verified backup out of the newest
-    ``keep``. Returns ``{'remove': [...], 'keep': [...], 'labelled': [...]}`` (paths)."""
+    applied; with ``keep`` None the newest daily backup is kept all the same. This is the collection's one
+    retention policy: backup_retention applies it, backup_verify's O(retention) previews it. Paths in
+    ``protect`` (the backup just taken and verified) are always kept, whatever their stamp: a file planted
+    with a stamp in the future must not push the newest verified backup out of the newest ``keep``. Returns
+    ``{'remove': [...], 'keep': [...], 'labelled': [...]}`` (paths)."""
+    for name, value in (('keep', keep), ('keep_days', keep_days)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError('%s must be a whole number, got %r' % (name, value))
     if keep is not None and keep < 1:
         raise ValueError('keep must be at least 1 (the newest backups always kept), got %d' % keep)
     if keep_days is not None and keep_days < 0:
@@ -147,7 +152,8 @@ def retention_plan(backups, now, keep=7, keep_days=7, protect=()):
     daily = [b for b in backups if not b['label']]
     plan['labelled'] = [b['path'] for b in backups if b['label']]
     for index, backup in enumerate(daily):
-        kept = (keep is None and keep_days is None) or backup['path'] in protect
+        # the newest daily backup is never removed, whatever the policy (keep=None, keep_days=0 included)
+        kept = index == 0 or (keep is None and keep_days is None) or backup['path'] in protect
         if keep is not None and index < keep:
             kept = True
         if keep_days is not None and (now - backup['stamp']).total_seconds() <= keep_days * 86400:

@@ -169,15 +169,30 @@ options:
     type: path
   retention:
     description:
-      - Report the backups in the directory O(path) matching O(pattern) (RV(backups)), and the ones a
-        retention policy would remove (RV(would_remove)). A backup is kept when it is one of the newest
-        O(retention.keep) or younger than O(retention.keep_days) days. Nothing is deleted.
-      - The toogoodtogo runbook keeps 7 days (C(keep_days=7)) and removes all but the last 7 (C(keep=7)).
-      - The newest backup is never listed for removal, whatever the policy.
+      - Report the backups in the directory O(path) matching O(pattern) (RV(backups)), and the ones
+        M(tgops.runbooks.backup_retention) would remove with the same O(retention.prefix), O(retention.format),
+        O(retention.keep) and O(retention.keep_days) (RV(would_remove)); the policy is that module's, so the
+        preview and the clean-up always agree. Nothing is deleted.
+      - Only daily backups named C(<prefix>_YYYYMMDD_HHMMSS.<ext>) are subject to it, judged by the stamp in their
+        name (not the mtime, which a copy changes); labelled ones (C(pre_deployment)) are never listed.
+      - A daily backup is kept when it is one of the newest O(retention.keep) or at most O(retention.keep_days)
+        days old. The toogoodtogo runbook keeps 7 days (C(keep_days=7)) and all but the last 7 go (C(keep=7)).
+      - The newest daily backup is never listed for removal, whatever the policy.
       - Files whose names are not valid UTF-8 are left out of RV(backups) (and are never verified), with a
         warning that shows their bytes.
     type: dict
     suboptions:
+      prefix:
+        description:
+          - File name prefix of the backups, as the O(tgops.runbooks.backup_retention#module:prefix) of
+            M(tgops.runbooks.backup_retention).
+        type: str
+        required: true
+      format:
+        description: Backup format, which gives the extension (V(custom) C(.dump), V(plain_gz) C(.sql.gz)).
+        type: str
+        choices: [custom, plain_gz]
+        default: custom
       keep:
         description: Keep the newest this many backups; at least 1.
         type: int
@@ -242,6 +257,8 @@ EXAMPLES = r"""
     pattern: toogoodtogo_*.sql.gz
     max_age: 26h
     retention:
+      prefix: toogoodtogo
+      format: plain_gz
       keep: 7
       keep_days: 7
   register: ttg_backup
@@ -395,7 +412,9 @@ backups:
   type: list
   elements: dict
 would_remove:
-  description: With O(retention) - paths the policy would remove. Nothing is removed.
+  description:
+    - With O(retention) - paths M(tgops.runbooks.backup_retention) would remove with the same policy (its
+      RV(tgops.runbooks.backup_retention#module:removed)). Nothing is removed.
   returned: when O(retention) is set
   type: list
   elements: str
@@ -405,6 +424,7 @@ msg:
   type: str
 """
 
+import datetime
 import math
 import os
 
@@ -414,10 +434,10 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._backup_restore imp
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import (
     list_backups,
     parse_duration,
-    retention_plan,
     verify_backup,
 )
 from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
+from ansible_collections.tgops.runbooks.plugins.module_utils._pg_backup import list_named_backups, retention_plan
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
     connection_problem,
     postgres_common_argument_spec,
@@ -547,6 +567,16 @@ def _restore(module, result):
                             prefix=params['restore_db_prefix'], tmpdir=module.tmpdir)
 
 
+def _would_remove(module, path, retention):
+    """What backup_retention would remove from ``path`` with this policy: its listing, its plan (one policy)."""
+    try:
+        named = list_named_backups(path, retention['prefix'], retention['format'])
+        plan = retention_plan(named, datetime.datetime.now(), keep=retention['keep'], keep_days=retention['keep_days'])
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg='retention in %s: %s' % (path, exc))
+    return plan['remove']
+
+
 def main():
     argument_spec = postgres_common_argument_spec()
     argument_spec.update(
@@ -567,6 +597,8 @@ def main():
         maintenance_db=postgres_maintenance_db_spec(),
         bin_dir=dict(type='path'),
         retention=dict(type='dict', options=dict(
+            prefix=dict(type='str', required=True),
+            format=dict(type='str', default='custom', choices=['custom', 'plain_gz']),
             keep=dict(type='int'),
             keep_days=dict(type='int'),
         )),
@@ -599,8 +631,7 @@ def main():
                         % (len(links), path, params['pattern'], ', '.join(sorted(links)[:10])
                            + (' and %d more' % (len(links) - 10) if len(links) > 10 else '')))
         if params['retention'] is not None:
-            retention = params['retention']
-            extra['would_remove'] = retention_plan(backups, keep=retention['keep'], keep_days=retention['keep_days'])
+            extra['would_remove'] = _would_remove(module, path, params['retention'])
             extra['backups'] = [dict((k, v) for k, v in b.items() if k != 'mtime_epoch') for b in backups]
         if not backups:
             detail = 'no file in %s matches %s' % (path, params['pattern'])

@@ -242,7 +242,8 @@ webhook_wrong:
   type: bool
   sample: false
 webhook_leftover:
-  description: The module's verdict on a polling bot (O(expect_webhook=false)) - a webhook is set and blocks C(getUpdates).
+  description:
+    - The module's verdict on a polling bot (O(expect_webhook=false)) - a webhook is set and blocks C(getUpdates).
   returned: success
   type: bool
   sample: false

@@ -1,11 +1,12 @@
 """The disk_space filters: disk_space_plan (which paths are over the threshold, what retention, leftovers and docker
-prune would free) and disk_space_actions (the clean-up's sentences, each branch of what ran, would run, waits for a
-confirmation or remains)."""
+prune would free), disk_space_actions (the clean-up's sentences, each branch of what ran, would run, waits for a
+confirmation or remains) and disk_space_outcome (what the incident report says, before and after the clean-up)."""
 import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tgops.runbooks.plugins.filter.disk_space import disk_space_actions, disk_space_plan
+from ansible_collections.tgops.runbooks.plugins.filter.disk_space import (
+    disk_space_actions, disk_space_outcome, disk_space_plan)
 
 BACKUPS = "/opt/backups/postgres"
 
@@ -237,3 +238,71 @@ def test_a_pruned_result_without_lists_counts_zero():
 def test_bad_input_is_named(bad, words):
     with pytest.raises(AnsibleFilterError, match=words):
         disk_space_actions(bad)
+
+
+# disk_space_outcome: the incident skeleton's view, before and after the clean-up
+
+SUMMARY_FULL = "project 40.0%, backups 96.0%"
+
+
+def outcome(**kw):
+    base = {"plan": dict(FULL, findings=["backups (%s) on %s: 96.0%% full" % (B, B)], summary=SUMMARY_FULL),
+            "docker": {"skipped": True}}
+    base.update(kw)
+    return disk_space_outcome(base)
+
+
+def test_the_diagnosis_reports_the_plan_and_resolves_nothing_yet():
+    diagnosed = outcome()
+    assert diagnosed == {"findings": ["backups (%s) on %s: 96.0%% full" % (B, B)], "health_before": SUMMARY_FULL,
+                         "no_findings": "the disk has room and nothing is beyond retention", "impacted": [],
+                         "resolved": False}
+
+
+def test_an_engine_that_was_asked_and_did_not_answer_is_a_finding_and_one_not_asked_is_not():
+    assert outcome(docker={"failed": False, "msg": "Cannot connect"})["findings"][-1] == (
+        "Docker engine did not answer: Cannot connect")
+    assert outcome(docker={"changed": False})["findings"][-1] == "Docker engine did not answer: ?"
+    assert len(outcome(docker={"host_info": {}, "images": []})["findings"]) == 1
+    assert len(outcome(docker=None)["findings"]) == 1
+
+
+def test_a_clean_up_that_freed_enough_resolves_and_names_nothing_impacted():
+    fixed = outcome(final=plan(summary="project 40.0%, backups 50.0%"), actions=["Removed 2 backup(s)"],
+                    max_percent="90", backups_confirm=True, prune_confirm=False)
+    assert fixed["resolved"] is True and fixed["impacted"] == [] and "failure" not in fixed
+    assert fixed["actions"] == ["Removed 2 backup(s)"] and fixed["wait"] is False
+    assert fixed["summary"] == "Disk: project 40.0%, backups 50.0%"
+
+
+def test_a_path_still_over_fails_with_the_confirmations_that_would_free_space():
+    left = outcome(final=dict(FULL, summary=SUMMARY_FULL), actions=["Not removing ..."], max_percent="90",
+                   backups_confirm=False, prune_confirm=True)
+    assert left["resolved"] is False and left["impacted"] == [B] and left["wait"] is True
+    assert left["failure"] == (
+        "Still over 90%: " + B + ". Free space with -e disk_space_backups_confirm=true (backups beyond retention, "
+        "leftovers) and/or -e disk_space_prune_confirm=true (docker system prune).")
+
+
+def test_a_confirmed_clean_up_that_did_not_free_enough_advises_a_bigger_disk():
+    left = outcome(final=FULL, actions=[], max_percent=85.0, backups_confirm=True, prune_confirm=True)
+    assert left["failure"] == ("Still over 85.0%: " + B + ". The clean-up did not free enough: resize the server or "
+                               "add a volume.")
+
+
+def test_in_check_mode_nothing_is_read_again_so_the_plan_stands_and_the_skeleton_drops_the_failure():
+    # The role passes the diagnosis's plan as final in check mode; incident_outcome blanks failure in check mode.
+    would = outcome(final=FULL, actions=["Would remove 2 backup(s)"], max_percent=90)
+    assert would["resolved"] is False and would["actions"] == ["Would remove 2 backup(s)"]
+    assert would["failure"].startswith("Still over 90%: ")
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("x", "expects a dict"),
+    ({}, "plan must be the result of disk_space_plan"),
+    ({"plan": plan(), "final": []}, "final must be the result"),
+    ({"plan": plan(), "final": plan(over="/x")}, "final.over must be a list of paths"),
+])
+def test_a_bad_outcome_input_is_named(bad, words):
+    with pytest.raises(AnsibleFilterError, match="disk_space_outcome.*" + words):
+        disk_space_outcome(bad)

@@ -31,7 +31,6 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._backup_restore imp
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import (
     list_backups,
     parse_duration,
-    retention_plan,
     verify_backup,
 )
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import libpq_argv
@@ -385,7 +384,7 @@ def test_bad_numbers_and_strings_fail_cleanly(args, message):
     ({'min_size': float('inf')}, 'min_size must be an integer, got inf'),
     ({'port': 'Infinity'}, 'port must be an integer, got Infinity'),
     ({'retention': {'keep': float('-inf')}}, 'retention.keep must be an integer, got -inf'),
-    ({'retention': False}, 'retention must be a dictionary (with keep, keep_days), got False'),
+    ({'retention': False}, 'retention must be a dictionary (with format, keep, keep_days, prefix), got False'),
 ])
 def test_values_that_crash_ansible_core_validation_fail_cleanly(args, message):
     # ansible-core 2.19 itself raises (OverflowError, TypeError) on these before the module runs
@@ -467,9 +466,10 @@ def test_non_utf8_names_are_left_out_and_reported(tmp_path):
     bad = os.path.join(os.fsencode(str(tmp_path)), b'toogoodtogo_\xff\xfe.sql.gz')
     with open(bad, 'wb') as f:
         f.write(_read(PLAIN_GZ))
-    result = _run({'path': str(tmp_path), 'pattern': 'toogoodtogo_*', 'retention': {'keep': 1}})
+    result = _run({'path': str(tmp_path), 'pattern': 'toogoodtogo_*',
+                   'retention': {'prefix': 'toogoodtogo', 'format': 'plain_gz', 'keep': 1}})
     assert not result.get('failed'), result['msg']
-    assert result['path'] == good
+    assert result['path'] == good and result['would_remove'] == []
     # what Ansible does with the result: strict UTF-8 JSON
     json.dumps(result, ensure_ascii=False).encode('utf-8')
     assert any("\\xff\\xfe" in w and 'not valid UTF-8' in w for w in result['warnings']), result['warnings']
@@ -508,21 +508,8 @@ def test_structural_error_stops_reading(tmp_path, name):
 ])
 def test_retention_rejects_unsafe_policies(tmp_path, retention, message):
     _write(tmp_path, 'backup_1.dump', _read(CUSTOM))
-    result = _run({'path': str(tmp_path), 'pattern': 'backup_*.dump', 'retention': retention})
+    result = _run({'path': str(tmp_path), 'pattern': 'backup_*.dump', 'retention': dict(retention, prefix='backup')})
     assert result['failed'] and message in result['msg'], result['msg']
-
-
-def test_retention_never_removes_the_newest(tmp_path):
-    for day in range(3):
-        path = _write(tmp_path, 'backup_%d.dump' % day, b'x')
-        mtime = time.time() - (10 - day) * 86400
-        os.utime(path, (mtime, mtime))
-    backups = list_backups(str(tmp_path), 'backup_*.dump')
-    # every backup is older than 0 days: the policy alone would remove all three
-    assert [os.path.basename(p) for p in retention_plan(backups, keep_days=0)] == ['backup_1.dump', 'backup_0.dump']
-    for keep in (-1, 0, True, 1.5):
-        with pytest.raises(ValueError):
-            retention_plan(backups, keep=keep)
 
 
 @pytest.mark.parametrize('name', sorted(CASES))

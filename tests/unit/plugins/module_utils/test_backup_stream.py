@@ -23,7 +23,6 @@ from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_infl
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import (
     list_backups,
     parse_duration,
-    retention_plan,
     table_matches,
     verify_backup,
 )
@@ -404,7 +403,9 @@ def test_table_matches():
     assert not table_matches('user', 'public.users')
 
 
-def test_retention(tmp_path):
+def test_list_backups_newest_first_by_mtime(tmp_path):
+    """The listing backup_verify picks the newest backup from (the retention policy is _pg_backup's: its tests are
+    in test_pg_backup.py)."""
     now = time.time()
     for day in range(10):
         path = tmp_path / ('toogoodtogo_202501%02d_030000.sql.gz' % (day + 1))
@@ -415,13 +416,7 @@ def test_retention(tmp_path):
     backups = list_backups(str(tmp_path), 'toogoodtogo_*.sql.gz', now=now)
     assert len(backups) == 10
     assert backups[0]['path'].endswith('toogoodtogo_20250110_030000.sql.gz')
-    names = [os.path.basename(p) for p in retention_plan(backups, keep=7)]
-    assert names == ['toogoodtogo_20250103_030000.sql.gz', 'toogoodtogo_20250102_030000.sql.gz',
-                     'toogoodtogo_20250101_030000.sql.gz']
-    # 7 days: the ones older than 7 * 86400 s go
-    assert len(retention_plan(backups, keep_days=7)) == 3
-    assert len(retention_plan(backups, keep=9, keep_days=7)) == 1
-    assert retention_plan(backups) == []
+    assert [round(b['age_seconds']) for b in backups] == [(9 - day) * 86400 + 60 for day in range(9, -1, -1)]
     assert all(os.path.exists(b['path']) for b in backups)
 
 

@@ -152,6 +152,41 @@ def test_retention_never_removes_the_newest_verified_backup():
     assert plan['remove'] == [b['path'] for b in older]
 
 
+def test_retention_keeps_the_newest_daily_backup_even_without_keep():
+    """The one policy (backup_retention's, previewed by backup_verify): keep=None and keep_days=0 removed every daily
+    backup, the newest included; backup_verify's former preview policy never listed the newest, and that wins."""
+    now = datetime.datetime(2025, 2, 1, 3, 0, 0)
+    daily = _entries([0, 1, 2], now)
+    plan = pgb.retention_plan(daily, now + datetime.timedelta(seconds=1), keep=None, keep_days=0)
+    assert plan['keep'] == [daily[0]['path']] and plan['remove'] == [b['path'] for b in daily[1:]]
+
+
+@pytest.mark.parametrize('keep', [True, 1.5, '7'])
+def test_retention_keep_must_be_a_whole_number(keep):
+    now = datetime.datetime(2025, 2, 1)
+    with pytest.raises(ValueError, match='keep must be a whole number'):
+        pgb.retention_plan(_entries([0, 1], now), now, keep=keep, keep_days=0)
+
+
+def test_retention_keep_n_keep_days_or_both(tmp_path):
+    """Moved from backup_verify's own preview policy (now this one): names listed from a directory, judged by
+    their stamps; the mtime plays no part."""
+    now = datetime.datetime(2025, 1, 10, 3, 1, 0)
+    for day in range(1, 11):
+        (tmp_path / ('toogoodtogo_202501%02d_030000.sql.gz' % day)).write_bytes(b'x')
+    (tmp_path / 'unrelated.txt').write_bytes(b'x')
+    backups = pgb.list_named_backups(str(tmp_path), 'toogoodtogo', 'plain_gz')
+    assert len(backups) == 10 and backups[0]['name'] == 'toogoodtogo_20250110_030000.sql.gz'
+    names = [os.path.basename(p) for p in pgb.retention_plan(backups, now, keep=7, keep_days=None)['remove']]
+    assert names == ['toogoodtogo_20250103_030000.sql.gz', 'toogoodtogo_20250102_030000.sql.gz',
+                     'toogoodtogo_20250101_030000.sql.gz']
+    # 7 days: the ones stamped more than 7 * 86400 s ago go
+    assert len(pgb.retention_plan(backups, now, keep=None, keep_days=7)['remove']) == 3
+    assert len(pgb.retention_plan(backups, now, keep=9, keep_days=7)['remove']) == 1
+    assert pgb.retention_plan(backups, now, keep=None, keep_days=None)['remove'] == []
+    assert len(os.listdir(str(tmp_path))) == 11
+
+
 @settings(max_examples=100, deadline=None)
 @given(ages=st.lists(st.integers(min_value=0, max_value=60 * 86400), max_size=30, unique=True),
        keep=st.integers(min_value=1, max_value=10), keep_days=st.integers(min_value=0, max_value=30))

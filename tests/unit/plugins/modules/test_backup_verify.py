@@ -11,6 +11,7 @@ also restores into a real server."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
 import gzip
 import json
 import os
@@ -23,13 +24,14 @@ import yaml
 
 from ansible_collections.tgops.runbooks.plugins.doc_fragments import _postgres as _postgres_doc
 from ansible_collections.tgops.runbooks.plugins.module_utils import _backup_restore
+from ansible_collections.tgops.runbooks.plugins.module_utils import _pg_backup as pgb
 from ansible_collections.tgops.runbooks.plugins.module_utils._backup_verify import verify_backup
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
     libpq_argv,
     postgres_common_argument_spec,
     quote_ident,
 )
-from ansible_collections.tgops.runbooks.plugins.modules import backup_verify
+from ansible_collections.tgops.runbooks.plugins.modules import backup_retention, backup_verify
 
 from tgops_module_runner import run_module
 
@@ -167,7 +169,8 @@ def test_bad_max_age():
 def test_retention_view_never_deletes(tmp_path):
     for day in range(1, 11):
         _copy(PLAIN_GZ, tmp_path / ('toogoodtogo_202501%02d_030000.sql.gz' % day), (10 - day) * 86400 + 600)
-    result = run({'path': str(tmp_path), 'pattern': 'toogoodtogo_*.sql.gz', 'retention': {'keep': 7, 'keep_days': 7}})
+    result = run({'path': str(tmp_path), 'pattern': 'toogoodtogo_*.sql.gz',
+                  'retention': {'prefix': 'toogoodtogo', 'format': 'plain_gz', 'keep': 7, 'keep_days': 7}})
     assert result['passed']
     assert len(result['backups']) == 10
     assert set(result['backups'][0]) == {'path', 'size', 'mtime', 'age_seconds'}
@@ -178,8 +181,32 @@ def test_retention_view_never_deletes(tmp_path):
 
 
 def test_retention_needs_directory():
-    result = run({'path': CUSTOM, 'retention': {'keep': 7}})
+    result = run({'path': CUSTOM, 'retention': {'prefix': 'tgquiz', 'keep': 7}})
     assert result['failed'] and 'retention needs path to be the backup directory' in result['msg']
+
+
+def test_retention_preview_is_what_backup_retention_removes(tmp_path):
+    """One policy: backup_verify's preview and backup_retention (check mode) give the same answer on the same
+    directory. The preview's own policy judged by mtime and counted labelled backups: it listed the old
+    pre_deployment backup (which backup_retention leaves alone) and kept a week-old backup copied in an hour ago
+    (which backup_retention removes by the stamp in its name)."""
+    now = datetime.datetime.now()
+    names = []
+    for days in (0, 1, 2, 9, 10, 11):
+        stamp = now - datetime.timedelta(days=days, minutes=5)
+        names.append(pgb.backup_name('toogoodtogo', 'plain_gz', stamp))
+        _copy(PLAIN_GZ, tmp_path / names[-1], days * 86400 + 300)
+    labelled = pgb.backup_name('toogoodtogo', 'plain_gz', now - datetime.timedelta(days=40), 'pre_deployment')
+    _copy(PLAIN_GZ, tmp_path / labelled, 40 * 86400)
+    # restored from S3 an hour ago: a fresh mtime, a 9-day-old stamp
+    os.utime(str(tmp_path / names[3]), (time.time() - 3600, time.time() - 3600))
+    policy = {'prefix': 'toogoodtogo', 'format': 'plain_gz', 'keep': 2, 'keep_days': 7}
+    preview = run({'path': str(tmp_path), 'pattern': 'toogoodtogo_*.sql.gz', 'retention': policy})
+    applied = run_module(backup_retention, dict(policy, path=str(tmp_path)), check_mode=True)
+    assert preview['passed'] and not applied.get('failed'), applied
+    assert preview['would_remove'] == applied['removed']
+    assert sorted(os.path.basename(p) for p in preview['would_remove']) == sorted(names[3:])
+    assert len(os.listdir(str(tmp_path))) == 7
 
 
 def test_check_mode_skips_restore():
