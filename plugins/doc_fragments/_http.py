@@ -21,8 +21,8 @@ options:
         It is not per request nor per socket operation, so a server that trickles its answer is cut off in
         time. A rate-limit wait that would pass the deadline is not started; the module fails at once and says
         so.
-      - Between 1 and 86400.
-    type: int
+      - Between 1 and 86400 seconds; fractions allowed.
+    type: float
     default: 10
   validate_certs:
     description:
@@ -45,7 +45,8 @@ options:
         for minutes during a flood.
       - A requested wait that is not a number (V(NaN), a date) counts as none named; an infinite or huge one
         is never slept, the module gives up at once.
-    type: int
+      - Between 0 and 86400 seconds; fractions allowed.
+    type: float
     default: 30
 notes:
   - Answers are read with bounds - at most 1 MiB of body, compressed or not, and at most 1 MiB after inflating a

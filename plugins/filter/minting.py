@@ -96,7 +96,7 @@ def minting_diagnosis(data):
         findings.append('cannot read the TON wallet balance: %s' % _text(wallet.get('msg', 'unknown error')))
     if pinata_read and not pinata['passed']:
         findings.append('Pinata rejects the API key (%s %s)'
-                        % (_text(pinata.get('status', '?')), _text(pinata.get('reason', ''))))
+                        % (_text(pinata.get('status', '?')), _text(pinata.get('error_code') or '')))
     if not pinata_read:
         findings.append('cannot reach Pinata: %s' % _text(pinata.get('msg', 'unknown error')))
     findings.extend(_text(f) for f in mint_findings)

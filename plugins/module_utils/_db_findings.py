@@ -10,6 +10,8 @@ memory / slow query runbook sections, as pure functions of the data postgres_act
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import seconds_text
+
 
 def connection_usage(activity):
     """(connections, usable, percent): ``usable`` is max_connections less the superuser-reserved slots,
@@ -29,7 +31,7 @@ def connection_findings(activity, warn_percent):
         findings.append('connections exhausted: %d in use of %d usable (max_connections %s)'
                         % (connections, usable, activity.get('max_connections')))
     elif percent >= warn_percent:
-        findings.append('connections at %s%%: %d in use of %d usable (warning at %s%%)'
+        findings.append('connections at %s%%: %d in use of %d usable (warning at %g%%)'
                         % (percent, connections, usable, warn_percent))
     return findings, exhausted
 
@@ -44,8 +46,8 @@ def idle_findings(over, max_age):
     if not over:
         return []
     apps = sorted(set(s.get('application') or '(no application_name)' for s in over))
-    return ['%d session(s) idle in transaction for %d s or more (oldest %d s; %s)'
-            % (len(over), max_age, int(over[0].get('age_seconds') or 0), ', '.join(apps))]
+    return ['%d session(s) idle in transaction for %s s or more (oldest %d s; %s)'
+            % (len(over), seconds_text(max_age), int(over[0].get('age_seconds') or 0), ', '.join(apps))]
 
 
 def slow_statements(statements, mean_ms):

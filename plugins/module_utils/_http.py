@@ -74,10 +74,10 @@ MAX_JSON_DEPTH = 64
 def http_argument_spec():
     """Transport options shared by every API module (documented in doc fragment tgops.runbooks._http)."""
     return dict(
-        timeout=dict(type='int', default=10),
+        timeout=dict(type='float', default=10),
         validate_certs=dict(type='bool', default=True),
         max_retries=dict(type='int', default=3),
-        max_retry_wait=dict(type='int', default=30),
+        max_retry_wait=dict(type='float', default=30),
     )
 
 
@@ -722,7 +722,7 @@ class JSONAPIClient(object):
                 elif wait > remaining:
                     why = ('giving up without waiting: the next wait of %s s exceeds the remaining wait budget '
                            'of %s s (max_retry_wait=%s, waited %s s so far)' % (
-                               _fmt(wait), _fmt(max(remaining, 0)), self.max_retry_wait, _fmt(self.waited)))
+                               _fmt(wait), _fmt(max(remaining, 0)), _fmt(self.max_retry_wait), _fmt(self.waited)))
                 else:
                     # The timeout is a deadline for the whole call, every request and retry included.
                     why = ('giving up without waiting: the next wait of %s s would pass the deadline of the call '

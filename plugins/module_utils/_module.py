@@ -23,6 +23,24 @@ from ansible.module_utils import basic
 from ansible_collections.tgops.runbooks.plugins.module_utils._redact import shown
 
 _PLAIN_INT = re.compile(r'^\s*[+-]?[0-9]{1,30}(\.0*)?\s*$')
+# Largest value of a duration option (every duration is seconds, type float): ten years. Beyond it a value is a
+# typo, and PostgreSQL intervals and C timevals have limits of their own.
+MAX_SECONDS = 10 * 366 * 86400
+
+
+def seconds_text(value):
+    """A duration as messages show it: 300.0 as ``300``, 0.5 as ``0.5``."""
+    value = float(value)
+    return '%d' % value if value.is_integer() else '%g' % value
+
+
+def seconds_problem(name, value, minimum=0, maximum=MAX_SECONDS):
+    """The message when duration option ``name`` is not a finite number of seconds from ``minimum`` to ``maximum``,
+    else None. ansible-core's float takes ``nan`` and ``inf``; NaN fails every comparison, so both are refused."""
+    if value is None or minimum <= value <= maximum:
+        return None
+    return '%s must be between %s and %s seconds, got %s' % (name, seconds_text(minimum), seconds_text(maximum),
+                                                             shown(value))
 
 
 def _plain_int(value):

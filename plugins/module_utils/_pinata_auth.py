@@ -124,7 +124,7 @@ def run_module(module):
                            max_retry_wait=params['max_retry_wait'], default_wait=1.0,
                            rate_limit_hint='Pinata allows 30 requests per minute on /data/*')
 
-    result = dict(changed=False, auth_method=method, usage=None, reason=None, message=None)
+    result = dict(changed=False, auth_method=method, usage=None, error_code=None, message=None)
     try:
         response = client.request('GET', '/data/testAuthentication')
     except APIError as exc:
@@ -139,9 +139,9 @@ def run_module(module):
         result['message'] = excerpt(message, redact) if isinstance(message, str) else None
     elif response.status in AUTH_FAILURES:
         result['passed'] = False
-        result['reason'], result['message'] = parse_error(response, redact)
+        result['error_code'], result['message'] = parse_error(response, redact)
         result['findings'] = ['Pinata refuses the credentials (HTTP %d%s%s)' % (
-            response.status, ' %s' % result['reason'] if result['reason'] else '',
+            response.status, ' %s' % result['error_code'] if result['error_code'] else '',
             ': %s' % result['message'] if result['message'] else '')]
     elif 200 <= response.status < 300:
         module.fail_json(msg=redact('testAuthentication failed: Pinata answered HTTP %d without a JSON object '
@@ -182,5 +182,5 @@ def run_module(module):
     result = redact.redact_obj(result)
     if not result['passed'] and params['fail_on_problem']:
         module.fail_json(msg='Pinata rejected the credentials (%s): HTTP %d %s: %s' % (
-            method, result['status'], result['reason'] or '', result['message'] or ''), **result)
+            method, result['status'], result['error_code'] or '', result['message'] or ''), **result)
     module.exit_json(**result)

@@ -19,6 +19,7 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     telegram_argument_spec,
     token_redactor,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import seconds_problem, seconds_text
 from ansible_collections.tgops.runbooks.plugins.module_utils._redact import shown
 
 
@@ -88,8 +89,9 @@ def find_problems(webhook, expect_webhook=None, max_pending_updates=None, max_er
                                         % (webhook['pending_update_count'], max_pending_updates))
     if max_error_age is not None and webhook['last_error_age'] is not None \
             and webhook['last_error_age'] < max_error_age:
-        found['delivery_error'].append('the webhook failed a delivery %d seconds ago (at %s, max_error_age=%d): %s'
-                                       % (webhook['last_error_age'], webhook['last_error_date_iso'], max_error_age,
+        found['delivery_error'].append('the webhook failed a delivery %d seconds ago (at %s, max_error_age=%s): %s'
+                                       % (webhook['last_error_age'], webhook['last_error_date_iso'],
+                                          seconds_text(max_error_age),
                                           shown(webhook['last_error_message'] or 'no error message', 300)))
     return found
 
@@ -101,7 +103,7 @@ def module_spec():
         expect_webhook=dict(type='bool'),
         webhook_url=dict(type='str'),
         max_pending_updates=dict(type='int'),
-        max_error_age=dict(type='int'),
+        max_error_age=dict(type='float'),
         fail_on_problem=dict(type='bool', default=False),
     )
     return dict(argument_spec=argument_spec)
@@ -114,9 +116,11 @@ def run_module(module):
     if params['webhook_url'] and params['expect_webhook'] is False:
         module.fail_json(msg='webhook_url is the URL a webhook bot must have, but expect_webhook=false says the bot '
                              'polls: set one or the other')
-    for name in ('max_pending_updates', 'max_error_age'):
-        if params[name] is not None and params[name] < 0:
-            module.fail_json(msg='%s must be 0 or more' % name)
+    if params['max_pending_updates'] is not None and params['max_pending_updates'] < 0:
+        module.fail_json(msg='max_pending_updates must be 0 or more')
+    problem = seconds_problem('max_error_age', params['max_error_age'])
+    if problem:
+        module.fail_json(msg=problem)
 
     client = TelegramClient.from_module(module, redactor=redact)
     bot = webhook = None

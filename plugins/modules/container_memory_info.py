@@ -104,6 +104,11 @@ over_threshold:
   type: list
   elements: str
   sample: [backend-api]
+passed:
+  description: Whether nothing is wrong (RV(findings) is empty); the collection's verdict key.
+  returned: success
+  type: bool
+  sample: true
 findings:
   description: What is wrong, one sentence each.
   returned: success
@@ -112,7 +117,7 @@ findings:
 """
 
 import json
-
+import math
 
 from ansible_collections.tgops.runbooks.plugins.module_utils._container_memory import (
     container_rows,
@@ -141,8 +146,8 @@ def main():
     )
     params = module.params
     for name in ('container_warn_percent', 'host_warn_percent'):
-        if params[name] < 0:
-            module.fail_json(msg='%s must be 0 or more, got %s' % (name, params[name]))
+        if not (math.isfinite(params[name]) and params[name] >= 0):
+            module.fail_json(msg='%s must be a finite number, 0 or more, got %s' % (name, params[name]))
     try:
         with open('/proc/meminfo') as handle:
             host = parse_meminfo(handle.read())
@@ -164,7 +169,7 @@ def main():
     findings = memory_findings(containers, host, params['container_warn_percent'], params['host_warn_percent'])
     if not ids:
         findings.append('no running container in compose project %s' % params['project'])
-    module.exit_json(changed=False, containers=containers, host=host, findings=findings,
+    module.exit_json(changed=False, containers=containers, host=host, passed=not findings, findings=findings,
                      over_threshold=over_threshold(containers, params['container_warn_percent']))
 
 

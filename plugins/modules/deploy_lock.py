@@ -111,7 +111,8 @@ options:
     description:
       - Seconds after which the error about a held lock says it was probably left behind by a killed run.
         A lock is never taken over because of its age.
-    type: int
+      - At least 1; fractions allowed.
+    type: float
     default: 3600
   break_lock:
     description:
@@ -184,7 +185,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _release
 from ansible_collections.tgops.runbooks.plugins.module_utils._mode import octal_mode
-from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module, seconds_problem, seconds_text
 
 
 def read_lock(path):
@@ -271,7 +272,8 @@ def held_message(path, aged, now, params):
     text = ('host lock %s is held by %s: another operation that changes the stack or the database is running. '
             'Wait for it to finish' % (path, _release.describe_lock(aged, now)))
     if _release.lock_is_old(aged, now, params['ttl']):
-        text += ' (the lock is older than %d s or undated: a killed run may have left it behind)' % params['ttl']
+        text += ' (the lock is older than %s s or undated: a killed run may have left it behind)' % seconds_text(
+            params['ttl'])
     where = ''
     if aged and aged.get('controller') and aged.get('pid'):
         where = ' (on %s: pid %s no longer runs ansible-playbook)' % (aged['controller'], aged['pid'])
@@ -290,7 +292,7 @@ def main():
             operation=dict(type='str'),
             release=dict(type='str'),
             token=dict(type='str', no_log=False),
-            ttl=dict(type='int', default=3600),
+            ttl=dict(type='float', default=3600),
             break_lock=dict(type='bool', default=False),
             break_variable=dict(type='str', default='deploy_lock_break'),
             dead_holder=dict(type='dict'),
@@ -302,8 +304,9 @@ def main():
     params = module.params
     path = params['path']
     now = datetime.now(timezone.utc)
-    if params['ttl'] < 1:
-        module.fail_json(msg='ttl must be at least 1 second')
+    problem = seconds_problem('ttl', params['ttl'], minimum=1)
+    if problem:
+        module.fail_json(msg=problem)
     directory = os.path.dirname(path) or '.'
     directory_mode = None
     if params['directory_mode'] not in (None, ''):

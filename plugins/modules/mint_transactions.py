@@ -42,8 +42,8 @@ options:
     default: mint_transactions
   older_than:
     description:
-      - Seconds after which a pending mint is stuck; the runbook uses one hour.
-    type: int
+      - Seconds after which a pending mint is stuck; the runbook uses one hour. Fractions allowed.
+    type: float
     default: 3600
   error:
     description:
@@ -82,6 +82,7 @@ ids:
   sample: [17, 18]
 """
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import seconds_problem
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError, PgSession
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
     postgres_module,
@@ -105,12 +106,13 @@ def sql_literal(text):
 def main():
     module = postgres_module(dict(
         table=dict(type='str', default='mint_transactions'),
-        older_than=dict(type='int', default=3600),
+        older_than=dict(type='float', default=3600),
         error=dict(type='str', default='stuck in pending; marked failed by tgops.runbooks'),
     ), login_db_aliases=['login_db_name'])
     params = module.params
-    if params['older_than'] < 0:
-        module.fail_json(msg='older_than must be 0 or more, got %d' % params['older_than'])
+    problem = seconds_problem('older_than', params['older_than'])
+    if problem:
+        module.fail_json(msg=problem)
     if '\x00' in params['error']:
         module.fail_json(msg='error must not contain NUL characters')
     table = quote_ident(params['table'])

@@ -32,8 +32,8 @@ options:
     default: mint_transactions
   older_than:
     description:
-      - Seconds after which a pending mint is stuck (the runbook's hour).
-    type: int
+      - Seconds after which a pending mint is stuck (the runbook's hour). Fractions allowed.
+    type: float
     default: 3600
   recent:
     description:
@@ -43,7 +43,8 @@ options:
   failed_since:
     description:
       - Failed mints created within this many seconds are counted in RV(recent_failed_count) and are a finding.
-    type: int
+        Fractions allowed.
+    type: float
     default: 3600
 seealso:
   - module: tgops.runbooks.mint_transactions
@@ -109,6 +110,11 @@ recent_failures:
     error:
       description: The error the platform recorded, at most 200 characters.
       type: str
+passed:
+  description: Whether the queue is sound (RV(findings) is empty); the collection's verdict key.
+  returned: success
+  type: bool
+  sample: false
 findings:
   description: What is wrong, one sentence each.
   returned: success
@@ -117,6 +123,7 @@ findings:
   sample: ["2 mint transaction(s) pending for more than 3600 s (oldest 7260 s)"]
 """
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import seconds_problem, seconds_text
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError, PgSession, redact_text
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
     postgres_module,
@@ -151,26 +158,28 @@ SELECT json_build_object(
 def mint_findings(stats, older_than, failed_since):
     findings = []
     if stats['stuck_count']:
-        findings.append('%d mint transaction(s) pending for more than %d s (oldest %s s)'
-                        % (stats['stuck_count'], older_than, stats['oldest_stuck_seconds']))
+        findings.append('%d mint transaction(s) pending for more than %s s (oldest %s s)'
+                        % (stats['stuck_count'], seconds_text(older_than), stats['oldest_stuck_seconds']))
     if stats['recent_failed_count']:
         last = stats['recent_failures'][0].get('error') if stats['recent_failures'] else None
-        findings.append('%d mint transaction(s) failed in the last %d s%s'
-                        % (stats['recent_failed_count'], failed_since, (' (last error: %s)' % last) if last else ''))
+        findings.append('%d mint transaction(s) failed in the last %s s%s'
+                        % (stats['recent_failed_count'], seconds_text(failed_since),
+                           (' (last error: %s)' % last) if last else ''))
     return findings
 
 
 def main():
     module = postgres_module(dict(
         table=dict(type='str', default='mint_transactions'),
-        older_than=dict(type='int', default=3600),
+        older_than=dict(type='float', default=3600),
         recent=dict(type='int', default=10),
-        failed_since=dict(type='int', default=3600),
+        failed_since=dict(type='float', default=3600),
     ), login_db_aliases=['login_db_name'])
     params = module.params
     for name in ('older_than', 'failed_since'):
-        if params[name] < 0:
-            module.fail_json(msg='%s must be 0 or more, got %d' % (name, params[name]))
+        problem = seconds_problem(name, params[name])
+        if problem:
+            module.fail_json(msg=problem)
     if not 1 <= params['recent'] <= 1000:
         module.fail_json(msg='recent must be between 1 and 1000, got %d' % params['recent'])
     table = quote_ident(params['table'])
@@ -187,6 +196,7 @@ def main():
         row['error'] = redact_text(row.get('error'), session.secrets)
     stats['pending_count'] = int(stats['by_status'].get('pending', 0))
     stats['findings'] = mint_findings(stats, params['older_than'], params['failed_since'])
+    stats['passed'] = not stats['findings']
     module.exit_json(changed=False, **stats)
 
 

@@ -91,7 +91,7 @@ EXAMPLES = r"""
 
 - name: Report rejected credentials
   ansible.builtin.debug:
-    msg: "Pinata refused the credentials: {{ pinata.reason }} ({{ pinata.message }})"
+    msg: "Pinata refused the credentials: {{ pinata.findings | join('; ') }}"
   when: not pinata.passed
 """
 
@@ -117,8 +117,10 @@ message:
   returned: success
   type: str
   sample: Congratulations! You are communicating with the Pinata API!
-reason:
-  description: Pinata's error reason when the credentials were rejected, else V(null).
+error_code:
+  description:
+    - Pinata's error code (the C(reason) of its error answer) when it refused the credentials, else V(null). What is
+      wrong, in words, is RV(findings).
   returned: success
   type: str
   sample: INVALID_CREDENTIALS

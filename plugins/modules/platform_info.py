@@ -203,8 +203,8 @@ options:
   command_timeout:
     description:
       - Seconds each Docker command may take before it counts as a failed read (enforced with coreutils
-        C(timeout) when the host has it). V(0) waits without limit.
-    type: int
+        C(timeout) when the host has it). V(0) waits without limit. Fractions allowed.
+    type: float
     default: 20
 notes:
   - The logs are read with C(docker logs) per container, the same text C(docker compose logs) shows.
@@ -389,7 +389,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import attempt, result_fields
 from ansible_collections.tgops.runbooks.plugins.module_utils._health import describe as describe_health
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import Deadline, check_url
-from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module, seconds_problem, seconds_text
 from ansible_collections.tgops.runbooks.plugins.module_utils._redact import Redactor, redact_url, url_secrets
 from ansible_collections.tgops.runbooks.plugins.module_utils import _platform
 
@@ -461,11 +461,11 @@ class PlatformInfo(object):
         limit = self.params['command_timeout']
         if self.timeout_bin and limit:
             # A hung engine must not hang triage: coreutils timeout ends the command (rc 124).
-            argv = [self.timeout_bin, '--kill-after=2', str(limit)] + argv
+            argv = [self.timeout_bin, '--kill-after=2', seconds_text(limit)] + argv
         rc, out, err = self.module.run_command(argv, data=data, binary_data=data is None,
                                                expand_user_and_vars=False, environ_update={'LC_ALL': 'C'})
         if self.timeout_bin and limit and rc in (124, 137):
-            return rc, '', 'no answer within %d s' % limit
+            return rc, '', 'no answer within %s s' % seconds_text(limit)
         return rc, out, err
 
     def containers(self):
@@ -718,7 +718,7 @@ def main():
             restart_count_warn=dict(type='int', default=3),
             backup_max_age_hours=dict(type='float', default=26),
             docker_cli=dict(type='path', default='docker'),
-            command_timeout=dict(type='int', default=20),
+            command_timeout=dict(type='float', default=20),
         ),
         required_if=[('service_manager', 'systemd', ['systemd_unit'])],
         supports_check_mode=True,
@@ -731,9 +731,12 @@ def main():
         value = p[name]
         if not math.isfinite(value) or value < 0:
             module.fail_json(msg='%s must be a finite number, 0 or more' % name)
-    for name in ('log_tail', 'log_lines', 'restart_count_warn', 'command_timeout'):
+    for name in ('log_tail', 'log_lines', 'restart_count_warn'):
         if p[name] < 0:
             module.fail_json(msg='%s must be 0 or more' % name)
+    problem = seconds_problem('command_timeout', p['command_timeout'])
+    if problem:
+        module.fail_json(msg=problem)
     if not p['services']:
         module.fail_json(msg='services must name at least one service')
     if p['log_regex']:

@@ -34,12 +34,14 @@ options:
       - Connection use, in percent of the connections an application role may open (C(max_connections) less
         C(superuser_reserved_connections)), at or above which RV(findings) warns.
       - At 100 percent RV(connections_exhausted) is V(true).
-    type: int
+      - A finite number, 0 or more; fractions allowed.
+    type: float
     default: 80
   idle_in_transaction_age:
     description:
       - Seconds a session may stay C(idle in transaction) before it is listed in RV(idle_in_transaction_over_age).
-    type: int
+        Fractions allowed.
+    type: float
     default: 300
   slow_query_mean_ms:
     description:
@@ -55,7 +57,8 @@ options:
   dead_rows_percent:
     description:
       - Dead rows, in percent of live rows, at or above which a table is listed in RV(vacuum_tables).
-    type: int
+      - A finite number, 0 or more (over 100 when dead rows outnumber live ones); fractions allowed.
+    type: float
     default: 20
   database_size_warn_mb:
     description:
@@ -257,6 +260,11 @@ vacuum_tables:
   returned: success
   type: list
   elements: dict
+passed:
+  description: Whether nothing is wrong (RV(findings) is empty); the collection's verdict key.
+  returned: success
+  type: bool
+  sample: false
 findings:
   description: What is wrong, one sentence each; empty when nothing is.
   returned: success
@@ -299,11 +307,15 @@ findings_by_kind:
            database_size: ["database toogoodtogo is 2100 MB (warning at 2048 MB)"]}
 """
 
+import math
+
 from ansible_collections.tgops.runbooks.plugins.module_utils._db_findings import analyse
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import seconds_problem
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError, PgSession, redact_text
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
     postgres_module,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._redact import shown
 
 CLIENTS = "backend_type = 'client backend' AND pid <> pg_backend_pid()"
 
@@ -351,17 +363,22 @@ ORDER BY s.{mean} DESC LIMIT {top}
 
 def main():
     module = postgres_module(dict(
-        connections_warn_percent=dict(type='int', default=80),
-        idle_in_transaction_age=dict(type='int', default=300),
+        connections_warn_percent=dict(type='float', default=80),
+        idle_in_transaction_age=dict(type='float', default=300),
         slow_query_mean_ms=dict(type='int', default=1000),
         seq_scan_min_rows=dict(type='int', default=10000),
-        dead_rows_percent=dict(type='int', default=20),
+        dead_rows_percent=dict(type='float', default=20),
         database_size_warn_mb=dict(type='int', default=0),
         top=dict(type='int', default=10),
     ), login_db_aliases=['login_db_name'])
     params = module.params
-    for name in ('connections_warn_percent', 'idle_in_transaction_age', 'slow_query_mean_ms', 'seq_scan_min_rows',
-                 'dead_rows_percent', 'database_size_warn_mb'):
+    for name in ('connections_warn_percent', 'dead_rows_percent'):
+        if not (math.isfinite(params[name]) and params[name] >= 0):
+            module.fail_json(msg='%s must be a finite number, 0 or more, got %s' % (name, shown(params[name])))
+    problem = seconds_problem('idle_in_transaction_age', params['idle_in_transaction_age'])
+    if problem:
+        module.fail_json(msg=problem)
+    for name in ('slow_query_mean_ms', 'seq_scan_min_rows', 'database_size_warn_mb'):
         if params[name] < 0:
             module.fail_json(msg='%s must be 0 or more, got %d' % (name, params[name]))
     if not 1 <= params['top'] <= 1000:
@@ -387,6 +404,7 @@ def main():
     verdict = analyse(activity, params)
     result = dict(changed=False, **activity)
     result.update(verdict)
+    result['passed'] = not result['findings']
     module.exit_json(**result)
 
 

@@ -51,7 +51,8 @@ options:
   older_than:
     description:
       - With O(action=terminate_idle_in_transaction), the minimum seconds a session has been idle in a transaction.
-    type: int
+        Fractions allowed.
+    type: float
     default: 300
   tables:
     description:
@@ -126,6 +127,7 @@ statements:
   sample: ["VACUUM (ANALYZE) \"public\".\"quiz_results\""]
 """
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._module import seconds_problem, seconds_text
 from ansible_collections.tgops.runbooks.plugins.module_utils._pg_query import PgQueryError, PgSession
 from ansible_collections.tgops.runbooks.plugins.module_utils._postgres import (
     postgres_module,
@@ -175,7 +177,7 @@ def main():
     module = postgres_module(dict(
         action=dict(type='str', required=True,
                     choices=['terminate_idle_in_transaction', 'vacuum_analyze', 'vacuum_full', 'create_index']),
-        older_than=dict(type='int', default=300),
+        older_than=dict(type='float', default=300),
         tables=dict(type='list', elements='str', default=[]),
         index=dict(type='dict', options=dict(
             name=dict(type='str', required=True),
@@ -190,12 +192,14 @@ def main():
     session = PgSession(module.run_command, psql, params, params['login_db'])
     try:
         if action == 'terminate_idle_in_transaction':
-            if params['older_than'] < 0:
-                module.fail_json(msg='older_than must be 0 or more, got %d' % params['older_than'])
+            problem = seconds_problem('older_than', params['older_than'])
+            if problem:
+                module.fail_json(msg=problem)
             sql = (IDLE_SQL if module.check_mode else TERMINATE_SQL).format(age=params['older_than'])
             result['terminated'] = session.query_rows(sql)
             result['statements'] = ['SELECT pg_terminate_backend(pid) for %d session(s) idle in transaction '
-                                    'for %d s or more' % (len(result['terminated']), params['older_than'])]
+                                    'for %s s or more' % (len(result['terminated']),
+                                                          seconds_text(params['older_than']))]
             result['changed'] = bool(result['terminated'])
         elif action in ('vacuum_analyze', 'vacuum_full'):
             for table in params['tables']:

@@ -52,9 +52,10 @@ options:
     type: int
   max_error_age:
     description:
-      - A webhook delivery error (C(last_error_date)) more recent than this many seconds is a problem.
+      - A webhook delivery error (C(last_error_date)) more recent than this many seconds is a problem. Fractions
+        allowed.
       - Unset, delivery errors are reported but not judged.
-    type: int
+    type: float
   fail_on_problem:
     description:
       - Fail the task when RV(passed) is V(false); the message lists the problems.

@@ -6,10 +6,14 @@ when a module:
 
 - has a "fail on a bad verdict" switch not named ``fail_on_problem``, or that switch with the wrong default;
 - keeps a former name of the switch or the verdict (dropped before 0.1.0, the first release: no deprecation);
-- returns a verdict not named ``passed``, or judges (returns ``passed``) without ``findings``, the one key for
-  what is wrong (never ``problems`` or ``reasons``);
+- returns a verdict not named ``passed``, or judges (returns ``passed`` or ``findings``) without both, ``findings``
+  being the one key for what is wrong (never ``problems``, ``reasons``, ``failed_checks``, nor ``reason`` in a
+  judging module);
 - has a timeout option other than ``timeout`` (the whole call) or the per-unit names, or a ``timeout`` not
   documented as the deadline of the whole call;
+- has a duration that is not a number of seconds of ``type: float`` (``connect_timeout`` excepted: an int, as
+  libpq and community.postgresql take it), or a name carrying another unit outside the listed exceptions;
+- has a percent threshold not named ``*_percent`` or not of ``type: float``;
 - has a secret option without its environment variable (read as a fallback and named in its description);
 - is read-only without the ``_info`` suffix and without saying why, or is missing from the doc's module table.
 
@@ -35,7 +39,14 @@ MODULES = sorted(name[:-3] for name in os.listdir(MODULES_DIR) if name.endswith(
 SWITCH = "fail_on_problem"
 VERDICT = "passed"
 FINDINGS = "findings"
-WRONG_SPELLINGS = {"problems", "reasons", "issues", "errors_found"}
+WRONG_SPELLINGS = {"problems", "reasons", "failed_checks", "issues", "errors_found"}
+# Not a result key of a judging module either: what is wrong is in findings. (release_info's ``reason`` says why
+# a deploy or rollback is or is not needed: a plan's explanation, and release_info judges nothing.)
+WRONG_IN_A_VERDICT = {"reason", "error_reason"}
+# The one former spelling still returned, until its readers move: backup_verify's failed_checks (the names of its
+# failed checks), read by plugins/filter/checks.py and asserted by the backup tests. Nothing may join this list,
+# and the test fails once the key is gone so that the entry goes too.
+NOT_YET_REMOVED = {("backup_verify", "failed_checks")}
 # An age threshold in seconds ("pending for longer than", "idle in transaction for longer than") is older_than.
 AGE = "older_than"
 AGE_SPELLINGS = {"stuck_after", "min_age", "age_threshold", "older_than_seconds", "max_age_seconds"}
@@ -47,6 +58,25 @@ OLD_VERDICTS = {"healthy", "below_threshold", "authenticated"}
 VERDICT_LIKE = OLD_VERDICTS | {"ok", "success", "successful", "valid", "is_healthy", "verdict", "all_passed", "good"}
 UNIT_TIMEOUTS = {"request_timeout", "command_timeout", "connect_timeout"}
 DEPRECATION = {"version": "2.0.0", "collection_name": "tgops.runbooks"}
+
+# A duration is a number of seconds of type float (0.5 is a fair interval, and a float takes every int a user
+# writes), named for what it bounds, never for its unit. These names are durations whatever their description.
+DURATION_NAMES = {"timeout", "interval", "max_retry_wait", "older_than", "failed_since", "ttl"}
+DURATION_SUFFIXES = ("_timeout", "_age", "_wait", "_interval")
+# The one int: libpq's connect_timeout takes whole seconds, and community.postgresql's option is an int.
+INT_SECONDS = {"connect_timeout"}
+UNIT_SUFFIXES = ("_seconds", "_secs", "_sec", "_s", "_ms", "_minutes", "_mins", "_hours", "_days", "_weeks")
+# Durations in another unit or form, each for its reason; nothing else may join this list.
+OTHER_UNITS = {
+    ("platform_info", "log_since"): "text in docker logs --since syntax, passed to docker as it is",
+    ("backup_verify", "max_age"): "raw: seconds, or a string with units (26h, 7d)",
+    ("platform_info", "backup_max_age_hours"): "hours (the triage and checks roles pass it by this name)",
+    ("postgres_activity_info", "slow_query_mean_ms"): "milliseconds, as pg_stat_statements reports a mean",
+    ("backup_retention", "keep_days"): "calendar days of a retention policy",
+    ("backup_verify", "retention.keep_days"): "calendar days of a retention policy",
+}
+# A percent threshold is named *_percent and is a float from 0 to 100: 0.5 is a fair threshold.
+PERCENT = "_percent"
 
 # Every no_log option: the environment variable it reads, or why it has none. ``how`` is ``fallback`` (an
 # argument_spec env_fallback), ``module`` (the module reads it, see _pinata_auth.env_credentials) or
@@ -191,8 +221,20 @@ def test_verdict_key(loaded):
         assert ret[VERDICT]["type"] == "bool"
         assert FINDINGS in ret and ret[FINDINGS]["type"] == "list" and ret[FINDINGS].get("elements") == "str", (
             "%s judges (returns %s) but does not say what is wrong in %s" % (name, VERDICT, FINDINGS))
-    assert not set(ret) & WRONG_SPELLINGS, "%s returns %s: what is wrong is %s" % (
-        name, ", ".join(sorted(set(ret) & WRONG_SPELLINGS)), FINDINGS)
+    pending = set(key for module, key in NOT_YET_REMOVED if module == name)
+    assert pending <= set(ret), "%s no longer returns %s: drop it from NOT_YET_REMOVED" % (name, pending)
+    wrong = (set(ret) & WRONG_SPELLINGS) - pending
+    assert not wrong, "%s returns %s: what is wrong is %s" % (name, ", ".join(sorted(wrong)), FINDINGS)
+
+
+def test_every_judging_module_returns_passed_and_findings(loaded):
+    name, spec, doc, ret = loaded
+    if FINDINGS in ret or VERDICT in ret:
+        assert VERDICT in ret and FINDINGS in ret, "%s judges but returns %s without %s" % (
+            name, FINDINGS if FINDINGS in ret else VERDICT, VERDICT if FINDINGS in ret else FINDINGS)
+        assert ret[VERDICT]["type"] == "bool"
+        assert not set(ret) & WRONG_IN_A_VERDICT, "%s judges and returns %s: what is wrong is %s" % (
+            name, ", ".join(sorted(set(ret) & WRONG_IN_A_VERDICT)), FINDINGS)
 
 
 def test_timeouts(loaded):
@@ -208,6 +250,51 @@ def test_timeouts(loaded):
                 "%s: timeout must be documented as the deadline of the whole call" % name)
     if "request_timeout" in options:
         assert "timeout" in options, "%s: request_timeout without an overall timeout" % name
+
+
+def _is_duration(leaf, entry, opt_doc):
+    if leaf in DURATION_NAMES or leaf in INT_SECONDS or leaf.endswith(DURATION_SUFFIXES):
+        return True
+    return entry.get("type") in ("int", "float") and bool(re.search(r"\bseconds\b", _text(opt_doc.get("description"))))
+
+
+def test_a_duration_is_seconds_as_a_float(loaded):
+    name, spec, doc, ret = loaded
+    for option, entry, opt_doc in walk(spec, doc["options"]):
+        leaf = option.rsplit(".", 1)[-1]
+        if (name, option) in OTHER_UNITS:
+            continue
+        assert not leaf.endswith(UNIT_SUFFIXES), "%s: %s is named for its unit; a duration is seconds, unnamed" % (
+            name, option)
+        if not _is_duration(leaf, entry, opt_doc):
+            continue
+        want = "int" if leaf in INT_SECONDS else "float"
+        assert entry.get("type") == want and opt_doc.get("type") == want, (
+            "%s: %s is a duration in seconds: type %s (spec %s, documented %s)" % (
+                name, option, want, entry.get("type"), opt_doc.get("type")))
+
+
+def test_timeout_has_one_type_in_every_module():
+    kinds = {}
+    for name in MODULES:
+        module, spec = module_spec(name)
+        for option, entry, dummy in walk(spec, {}):
+            if option.rsplit(".", 1)[-1] in ("timeout", "request_timeout", "command_timeout"):
+                kinds.setdefault(entry.get("type"), []).append("%s.%s" % (name, option))
+    assert set(kinds) == {"float"}, kinds
+
+
+def test_a_percent_threshold_is_a_float_named_percent(loaded):
+    name, spec, doc, ret = loaded
+    for option, entry, opt_doc in walk(spec, doc["options"]):
+        leaf = option.rsplit(".", 1)[-1]
+        text = _text(opt_doc.get("description"))
+        if not ("percent" in leaf or "pct" in leaf or (
+                entry.get("type") in ("int", "float") and re.search(r"\bper ?cent\b|%", text))):
+            continue
+        assert leaf.endswith(PERCENT), "%s: %s is a percent threshold: named *%s" % (name, option, PERCENT)
+        assert entry.get("type") == "float" and opt_doc.get("type") == "float", (
+            "%s: %s is a percent threshold: type float" % (name, option))
 
 
 def test_secret_options_read_their_environment_variable(loaded):
@@ -273,3 +360,12 @@ def test_the_words_table_names_the_vocabulary():
     former = " ".join(row[4] for row in rows)
     for word in OLD_SWITCHES | OLD_VERDICTS:
         assert word in former
+    # The duration and threshold conventions, with every exception named where they are stated.
+    ideas = dict((row[0], row) for row in rows)
+    assert "float, seconds" in ideas["a duration"][2] and "float, percent" in ideas["a percent threshold"][2]
+    assert "float" in ideas["how long the call may take"][2] and "float" in ideas["how old is too old"][2]
+    stated = ideas["a duration"][3]
+    for module, option in OTHER_UNITS:
+        assert module in stated and option.rsplit(".", 1)[-1] in stated, "%s %s" % (module, option)
+    for module, key in NOT_YET_REMOVED:
+        assert module in ideas["what is wrong"][3] and key in ideas["what is wrong"][3]

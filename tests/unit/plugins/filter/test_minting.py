@@ -66,14 +66,14 @@ def test_an_unread_wallet_pinata_and_queue_are_findings_with_their_messages():
 
 
 def test_pinata_rejecting_the_key_names_status_and_reason():
-    d = minting_diagnosis(reads(pinata={"passed": False, "status": 401, "reason": "INVALID_CREDENTIALS"}))
+    d = minting_diagnosis(reads(pinata={"passed": False, "status": 401, "error_code": "INVALID_CREDENTIALS"}))
     assert d["findings"] == ["Pinata rejects the API key (401 INVALID_CREDENTIALS)"] and not d["pinata_ok"]
     assert minting_diagnosis(reads(pinata={"passed": False}))["findings"] == ["Pinata rejects the API key (? )"]
 
 
 def test_the_queue_findings_come_after_the_reads_and_counts_are_kept():
     mints = dict(MINTS_OK, findings=["2 pending mint(s) older than 3600 s"], stuck_count=2, recent_failed_count=1)
-    d = minting_diagnosis(reads(mints=mints, pinata={"passed": False, "status": 401, "reason": "x"}))
+    d = minting_diagnosis(reads(mints=mints, pinata={"passed": False, "status": 401, "error_code": "x"}))
     assert d["findings"] == ["Pinata rejects the API key (401 x)", "2 pending mint(s) older than 3600 s"]
     assert d["stuck_count"] == 2 and d["recent_failed_count"] == 1
 
@@ -168,7 +168,7 @@ def test_an_unconfirmed_retry_names_the_count_and_the_confirmation():
 
 def test_a_broken_wallet_and_pinata_block_the_retry_and_stuck_mints_wait_for_their_confirmation():
     d = diag(mints=STUCK, wallet={"balance_nanoton": 0, "balance_ton": 0, "passed": False},
-             pinata={"passed": False, "status": 401, "reason": "INVALID_CREDENTIALS"}, min_balance_ton=0.5)
+             pinata={"passed": False, "status": 401, "error_code": "INVALID_CREDENTIALS"}, min_balance_ton=0.5)
     got = actions(d, confirm=True)
     assert got[1:] == ["Not retrying mints: the wallet balance is low and Pinata rejects the key, every mint would fail",
                        "Not marking 2 stuck mint(s) failed: confirm with -e p1_nft_minting_fail_stuck_confirm=true"]

@@ -36,6 +36,7 @@ def test_reads_usage_against_limits_in_three_commands():
     assert calls[1][:4] == ["/usr/bin/docker", "stats", "--no-stream", "--format"] and calls[1][-2:] == IDS
     assert result["over_threshold"] == ["backend-api"]
     assert result["findings"] == ["container backend-api uses 92.8% of its memory limit (950 MiB of 1024 MiB)"]
+    assert result["passed"] is False
     assert result["host"]["total_bytes"] > 0
 
 
@@ -59,4 +60,7 @@ def test_unparsable_stats_and_bad_threshold():
     assert result["failed"] and result["msg"].startswith("cannot parse the docker output")
     result = run_module(container_memory_info, dict(project="tgquiz", container_warn_percent=-1), run_command=run_command,
                         bin_paths={})
-    assert result["msg"] == "container_warn_percent must be 0 or more, got -1.0"
+    assert result["msg"] == "container_warn_percent must be a finite number, 0 or more, got -1.0"
+    result = run_module(container_memory_info, dict(project="tgquiz", host_warn_percent="nan"), run_command=run_command,
+                        bin_paths={})
+    assert result["failed"] and result["msg"] == "host_warn_percent must be a finite number, 0 or more, got nan"

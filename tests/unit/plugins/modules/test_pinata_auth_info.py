@@ -36,7 +36,7 @@ def test_key_pair_authenticated(api):
     api.route(AUTH, (200, {'message': CONGRATS}))
     result = run(api)
     assert result['passed'] is True and result['status'] == 200
-    assert result['message'] == CONGRATS and result['reason'] is None
+    assert result['message'] == CONGRATS and result['error_code'] is None and 'reason' not in result
     assert result['auth_method'] == 'api_key' and result['usage'] is None
     req = api.calls()[0]
     assert req.headers['pinata_api_key'] == KEY and req.headers['pinata_secret_api_key'] == SECRET
@@ -68,7 +68,7 @@ def test_rejections_are_results(api, status, body, reason, message):
     assert 'failed' not in result
     assert result['passed'] is False
     assert result['status'] == status
-    assert result['reason'] == reason and result['message'] == message
+    assert result['error_code'] == reason and result['message'] == message and 'reason' not in result
     assert result['usage'] is None
     assert len(api.calls()) == 1  # no usage call without authentication
 

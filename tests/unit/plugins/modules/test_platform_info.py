@@ -157,6 +157,23 @@ def test_bad_thresholds_fail_cleanly():
         result = run_module(platform_info, args(disk_warn_percent=bad), run_command=FakeDocker([]))
         assert result['failed'] and 'disk_warn_percent' in result['msg']
 
+    for bad in (float('nan'), float('inf'), -1):
+        result = run_module(platform_info, args(command_timeout=bad), run_command=FakeDocker([]))
+        assert result['failed'] and result['msg'].startswith('command_timeout must be between 0 and')
+
+
+def test_command_timeout_is_seconds_as_a_float():
+    # A duration is seconds as a float (docs/module-vocabulary.md): coreutils timeout takes 2.5 as it is, and a
+    # whole number is written as before (20, not 20.0).
+    fake = FakeDocker([], ps_rc=124)
+    result = run_module(platform_info, args(command_timeout=2.5), run_command=fake,
+                        bin_paths={'timeout': '/usr/bin/timeout'})
+    assert fake.calls[0][0][:3] == ['/usr/bin/timeout', '--kill-after=2', '2.5']
+    assert result['findings'][0] == 'docker ps failed: no answer within 2.5 s'
+    fake = FakeDocker([], ps_rc=124)
+    run_module(platform_info, args(), run_command=fake, bin_paths={'timeout': '/usr/bin/timeout'})
+    assert fake.calls[0][0][:3] == ['/usr/bin/timeout', '--kill-after=2', '20']
+
 
 def healthy_stack():
     return FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), inspect_doc('bot')])

@@ -206,3 +206,17 @@ def test_webhook_url_contradicting_expect_webhook_fails(api):
     FakeTelegram(api, TOKEN)
     result = run(api, expect_webhook=False, webhook_url='https://h.example.org/hook')
     assert result['failed'] is True and 'expect_webhook=false' in result['msg']
+
+
+def test_max_error_age_is_seconds_as_a_float(api):
+    # A duration is seconds as a float (docs/module-vocabulary.md); a whole one reads as before, nan is refused.
+    fake = FakeTelegram(api, TOKEN)
+    fake.webhook.update(url='https://h.example.org/hook', last_error_date=int(time.time()) - 30,
+                        last_error_message='boom')
+    whole = run(api, max_error_age=600)
+    assert whole['findings_by_kind']['delivery_error'][0].startswith('the webhook failed a delivery')
+    assert 'max_error_age=600)' in whole['findings_by_kind']['delivery_error'][0]
+    assert run(api, max_error_age=600.5)['findings_by_kind']['delivery_error'][0].count('max_error_age=600.5)') == 1
+    assert run(api, max_error_age=0.5)['passed'] is True
+    refused = run(api, max_error_age='nan')
+    assert refused['failed'] is True and refused['msg'].startswith('max_error_age must be between 0 and')

@@ -78,9 +78,44 @@ def test_activity_info_refuses_garbage_output_and_bad_thresholds():
     result = run_module(postgres_activity_info, dict(CONN), run_command=FakePsql(("", (0, "not json\n", ""))), bin_paths={})
     assert result["failed"] and "not JSON" in result["msg"]
     result = run_module(postgres_activity_info, dict(CONN, idle_in_transaction_age=-1), run_command=FakePsql(), bin_paths={})
-    assert result["msg"] == "idle_in_transaction_age must be 0 or more, got -1"
+    assert result["msg"] == "idle_in_transaction_age must be between 0 and 316224000 seconds, got -1.0"
+    # ansible-core's float takes nan and inf: a duration or percent of either is refused, not compared
+    result = run_module(postgres_activity_info, dict(CONN, idle_in_transaction_age="nan"), run_command=FakePsql(),
+                        bin_paths={})
+    assert result["failed"] and result["msg"].startswith("idle_in_transaction_age must be between 0 and")
+    result = run_module(postgres_activity_info, dict(CONN, connections_warn_percent="inf"), run_command=FakePsql(),
+                        bin_paths={})
+    assert result["msg"] == "connections_warn_percent must be a finite number, 0 or more, got inf"
     result = run_module(postgres_activity_info, dict(CONN, top=0), run_command=FakePsql(), bin_paths={})
     assert result["msg"] == "top must be between 1 and 1000, got 0"
+
+
+def test_activity_info_takes_fractional_thresholds_and_says_whole_ones_as_before():
+    # Every duration is seconds as a float and every percent threshold a float (docs/module-vocabulary.md).
+    activity = dict(ACTIVITY, connections=49, pg_stat_statements=False,
+                    tables=[dict(ACTIVITY["tables"][0], n_live_tup=40000, n_dead_tup=10100, seq_scan=0)])
+    result = run_module(postgres_activity_info, dict(CONN, connections_warn_percent=50.6, dead_rows_percent=25.25,
+                                                     idle_in_transaction_age=899.5),
+                        run_command=FakePsql(("json_build_object", ok(activity))), bin_paths={})
+    assert result["passed"] is False
+    assert result["findings_by_kind"]["connections"] == []  # 49 of 97 usable is 50.5 %
+    assert [t["table"] for t in result["vacuum_tables"]] == ["events"]  # 10100 dead of 40000 live: 25.25 %
+    assert result["findings_by_kind"]["idle_in_transaction"] == [
+        "1 session(s) idle in transaction for 899.5 s or more (oldest 900 s; leaky)"]
+    result = run_module(postgres_activity_info, dict(CONN, connections_warn_percent=50.4),
+                        run_command=FakePsql(("json_build_object", ok(activity))), bin_paths={})
+    assert result["findings_by_kind"]["connections"] == [
+        "connections at 50.5%: 49 in use of 97 usable (warning at 50.4%)"]
+    result = run_module(postgres_activity_info, dict(CONN), run_command=FakePsql(("json_build_object", ok(
+        dict(activity, connections=80)))), bin_paths={})
+    assert result["findings_by_kind"]["connections"] == [
+        "connections at 82.5%: 80 in use of 97 usable (warning at 80%)"]
+    assert result["findings_by_kind"]["idle_in_transaction"] == [
+        "1 session(s) idle in transaction for 300 s or more (oldest 900 s; leaky)"]
+    healthy = dict(activity, connections=3, idle_in_transaction=[], tables=[])
+    result = run_module(postgres_activity_info, dict(CONN), run_command=FakePsql(("json_build_object", ok(healthy))),
+                        bin_paths={})
+    assert result["passed"] is True and result["findings"] == []
 
 
 SESSIONS = [dict(pid=11, application="leaky", age_seconds=901), dict(pid=12, application="leaky", age_seconds=400)]
@@ -92,6 +127,15 @@ def test_terminate_in_check_mode_only_lists():
                         check_mode=True, run_command=psql, bin_paths={})
     assert result["changed"] is True and [s["pid"] for s in result["terminated"]] == [11, 12]
     assert "pg_terminate_backend" not in psql.sql[0] and "secs => 300" in psql.sql[0]
+    assert result["statements"] == [
+        "SELECT pg_terminate_backend(pid) for 2 session(s) idle in transaction for 300 s or more"]
+    psql = FakePsql(("pg_stat_activity", ok([])))
+    result = run_module(postgres_maintenance, dict(CONN, action="terminate_idle_in_transaction", older_than=2.5),
+                        check_mode=True, run_command=psql, bin_paths={})
+    assert "secs => 2.5)" in psql.sql[0] and result["statements"][0].endswith("for 2.5 s or more")
+    result = run_module(postgres_maintenance, dict(CONN, action="terminate_idle_in_transaction", older_than="inf"),
+                        check_mode=True, run_command=FakePsql(), bin_paths={})
+    assert result["msg"] == "older_than must be between 0 and 316224000 seconds, got inf"
 
 
 def test_terminate_for_real_and_nothing_to_do():
@@ -151,8 +195,21 @@ def test_mint_info_counts_and_judges():
     assert result["pending_count"] == 3 and result["stuck_ids"] == [5, 6]
     assert result["findings"][0] == "2 mint transaction(s) pending for more than 3600 s (oldest 7300 s)"
     assert result["findings"][1].startswith("1 mint transaction(s) failed in the last 3600 s (last error: IPFS upload")
+    assert result["passed"] is False
     assert PASSWORD not in json.dumps(result)
     assert "to_regclass('\"mint_transactions\"')" in psql.sql[0]
+
+
+def test_mint_info_takes_fractional_seconds_and_refuses_nan():
+    psql = FakePsql(("to_regclass", ok({"exists": True})), ("by_status", ok(dict(
+        STATS, stuck_count=0, stuck_ids=[], oldest_stuck_seconds=None, recent_failed_count=0))))
+    result = run_module(mint_transactions_info, dict(CONN, older_than=90.5, failed_since=1.25), run_command=psql,
+                        bin_paths={})
+    assert result["passed"] is True and result["findings"] == []
+    assert "secs => 90.5" in psql.sql[1] and "secs => 1.25" in psql.sql[1]
+    for bad in ("nan", "inf", -1):
+        result = run_module(mint_transactions_info, dict(CONN, failed_since=bad), run_command=FakePsql(), bin_paths={})
+        assert result["failed"] and result["msg"].startswith("failed_since must be between 0 and 316224000 seconds")
 
 
 def test_mint_info_without_the_table_says_so():
@@ -173,6 +230,11 @@ def test_mint_sweep_counts_in_check_mode_and_updates_for_real():
     psql = FakePsql(("UPDATE", ok(None)))
     result = run_module(mint_transactions, dict(CONN), run_command=psql, bin_paths={})
     assert result["changed"] is False and result["count"] == 0
+    psql = FakePsql(("UPDATE", ok(None)))
+    result = run_module(mint_transactions, dict(CONN, older_than=0.5), run_command=psql, bin_paths={})
+    assert "secs => 0.5)" in psql.sql[0]
+    result = run_module(mint_transactions, dict(CONN, older_than="nan"), run_command=FakePsql(), bin_paths={})
+    assert result["msg"] == "older_than must be between 0 and 316224000 seconds, got nan"
 
 
 @pytest.mark.parametrize("module, extra", [

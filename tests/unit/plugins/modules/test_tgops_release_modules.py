@@ -297,6 +297,12 @@ def test_lock_is_never_taken_over_by_age_alone(tmp_path):
     result = run_module(deploy_lock, lock_args(tmp_path))
     assert result['failed'] and 'older than 3600 s' in result['msg'] and 'deploy_lock_break' in result['msg']
     assert json.loads((tmp_path / 'deploy.lock').read_text())['owner'] == 'carol'
+    # ttl is seconds as a float (docs/module-vocabulary.md): the two-hour-old lock is older than 7100.5 s, not 7230.5
+    assert 'older than' not in run_module(deploy_lock, lock_args(tmp_path, ttl=7230.5))['msg']
+    assert 'older than 7100.5 s' in run_module(deploy_lock, lock_args(tmp_path, ttl=7100.5))['msg']
+    for bad in ('nan', 0.5):
+        refused = run_module(deploy_lock, lock_args(tmp_path, ttl=bad))
+        assert refused['failed'] and refused['msg'].startswith('ttl must be between 1 and')
 
 
 def test_lock_unparsable_file_is_held_until_broken(tmp_path):

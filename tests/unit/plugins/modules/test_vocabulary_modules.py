@@ -145,6 +145,27 @@ def test_timeout_bounds_every_request_of_the_client_together(api):
     assert time.monotonic() - started < 1.6
 
 
+
+@pytest.mark.parametrize('module, args, path', [
+    (telegram_bot_info, dict(bot_token=TOKEN), '/bot%s/getMe' % TOKEN),
+    (telegram_webhook, dict(bot_token=TOKEN, state='absent'), '/bot%s/getWebhookInfo' % TOKEN),
+    (ton_wallet_info, dict(address=ADDRESS, api_url_suffix='/api/v2'), '/api/v2/getAddressInformation*'),
+    (pinata_auth_info, dict(jwt=PIN_JWT), '/data/testAuthentication'),
+])
+def test_timeout_is_seconds_as_a_float_in_every_api_module(api, module, args, path):
+    """timeout is a float everywhere (docs/module-vocabulary.md): 1.5 s is a deadline of 1.5 s, not 1 nor 2."""
+    args = dict(args)
+    api_url = api.url + args.pop('api_url_suffix', '')
+    api.route(path, _slow(3, (200, {'ok': True})))
+    started = time.monotonic()
+    result = run_module(module, dict(args, api_url=api_url, timeout=1.5))
+    elapsed = time.monotonic() - started
+    assert result['failed'] is True and 'within 1.5 seconds' in result['msg'], result['msg']
+    assert 1.4 < elapsed < 2.4
+    refused = run_module(module, dict(args, api_url=api_url, timeout='nan'))
+    assert refused['failed'] is True and refused['msg'].startswith('timeout must be between 1 and 86400 seconds')
+
+
 # --- secret options read their environment variables -------------------------------------------------------
 
 def test_bot_token_from_environment(api, monkeypatch):
