@@ -17,7 +17,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.six import string_types
 
 # The keys a role's outcome may carry; anything else is a typo the report would silently drop.
-_LISTS = ('findings', 'errors', 'impacted', 'actions')
+_LISTS = ('findings', 'errors', 'impacted', 'actions', 'data_changed')
 _TEXTS = ('health_before', 'health_after', 'summary', 'failure', 'no_findings')
 _FLAGS = ('resolved', 'wait')
 CHECK_MODE_LINE = 'Check mode: nothing was changed'
@@ -79,6 +79,8 @@ def incident_outcome(outcome, healthy=False, health_status=None, check_mode=Fals
         'errors': _texts(outcome.get('errors'), 'errors'),
         'impacted': _texts(outcome.get('impacted'), 'impacted'),
         'actions': actions,
+        # What the report's "Data loss" line lists: only a run that changed no data may say none was changed.
+        'data_changed': _texts(outcome.get('data_changed'), 'data_changed'),
         'report_actions': actions + ([CHECK_MODE_LINE] if check_mode else []),
         'health_before': _text(outcome.get('health_before'), 'health_before') or 'unknown',
         'health_after': '%s; %s' % (status, after) if after else status,

@@ -77,3 +77,11 @@ def test_flags_accept_ansibles_strings():
 def test_bad_outcomes_are_refused_by_name(outcome, message):
     with pytest.raises(AnsibleFilterError, match=message.replace('(', r'\(').replace(')', r'\)')):
         incident_outcome(outcome)
+
+
+def test_data_changed_is_passed_to_the_report_and_checked():
+    changed = incident_outcome(dict(FIXED, data_changed=['Redis db 0 flushed (120 keys)']))
+    assert changed['data_changed'] == ['Redis db 0 flushed (120 keys)']
+    assert incident_outcome(FIXED)['data_changed'] == []
+    with pytest.raises(AnsibleFilterError, match='data_changed must be a list'):
+        incident_outcome(dict(FIXED, data_changed='flushed'))
