@@ -19,7 +19,9 @@ options:
     type: str
     required: true
   service:
-    description: The Redis service of the project.
+    description:
+      - The Redis service of the project (its running container, by the C(com.docker.compose.service) label; a one-off
+        C(docker compose run) container of it is never the one used).
     type: str
     default: redis
   docker_cli:

@@ -12,6 +12,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._compose import service_of
+
 # docker stats prints sizes with binary (KiB, MiB) and decimal (kB, MB) units.
 _UNITS = {
     'b': 1, 'kb': 1000, 'mb': 1000 ** 2, 'gb': 1000 ** 3, 'tb': 1000 ** 4,
@@ -64,10 +66,9 @@ def container_rows(stats, inspected, host_total):
         usage = parse_size((line.get('MemUsage') or '').split('/')[0])
         own_limit = int((info.get('HostConfig') or {}).get('Memory') or 0)
         limit = own_limit or host_total
-        labels = (info.get('Config') or {}).get('Labels') or {}
         rows.append(dict(
             name=line.get('Name') or info.get('Name', '').lstrip('/'),
-            service=labels.get('com.docker.compose.service', ''),
+            service=service_of(info),
             usage_bytes=usage,
             limit_bytes=limit,
             has_limit=bool(own_limit),

@@ -18,21 +18,24 @@ import fnmatch
 import json
 import re
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._compose import service_of
+
 # A name in an env file: `NAME=value`, `export NAME=value`; comments and blank lines are not names.
 _ENV_LINE_RE = re.compile(r'^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$')
 
 
-def container_states(inspect_docs, expected_services, service_label='com.docker.compose.service'):
+def container_states(inspect_docs, expected_services):
     """One entry per expected service from ``docker inspect`` documents of the project's containers.
 
     A service with several containers (replicas, or an old one left exited) is judged by its best one:
-    a running container wins over an exited one, so a leftover does not hide a working service."""
+    a running container wins over an exited one, so a leftover does not hide a working service. A one-off
+    container (``docker compose run``) is not the service (``_compose.service_of``): a running one no longer
+    hides an exited service."""
     by_service = {}
     for doc in inspect_docs or []:
         if not isinstance(doc, dict):
             continue
-        labels = (doc.get('Config') or {}).get('Labels') or {}
-        service = labels.get(service_label)
+        service = service_of(doc)
         if not service:
             continue
         state = doc.get('State') or {}

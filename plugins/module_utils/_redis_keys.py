@@ -15,6 +15,8 @@ key is never taken for another key that happens to match.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._compose import ps_argv
+
 
 def _class_end(pattern, i):
     """Index just past a [...] class starting at i (i at '['), or -1 when it never closes."""
@@ -175,9 +177,9 @@ def redis_argument_spec():
 
 
 def service_container_argv(params):
-    """``docker ps`` listing the running containers of the Redis service (by compose labels)."""
-    return [params['docker_cli'], 'ps', '-q', '--filter', 'label=com.docker.compose.project=%s' % params['project'],
-            '--filter', 'label=com.docker.compose.service=%s' % params['service']]
+    """``docker ps`` listing the running containers of the Redis service (``_compose.ps_argv``: by compose labels,
+    one-off containers left out by ``_compose.ps_ids``)."""
+    return ps_argv(params['docker_cli'], params['project'], params['service'])
 
 
 # Policies that evict keys at maxmemory; any other (noeviction) refuses writes with OOM.

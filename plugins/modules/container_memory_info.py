@@ -16,7 +16,8 @@ author:
   - tgops.runbooks developers (@tgops)
 description:
   - The runbook's P2 "High Memory Usage" diagnosis (C(docker stats --no-stream), C(free -h)) in one call - each
-    running container of the compose O(project) with its memory use against its limit (or the host's memory
+    running container of the compose O(project) (one-off C(docker compose run) containers left out, as in
+    C(docker compose ps)) with its memory use against its limit (or the host's memory
     when it has none), whether it was OOM-killed and how often it restarted, and the host's memory from
     C(/proc/meminfo).
   - Returns RV(findings) and RV(over_threshold) (the compose services at or above O(container_warn_percent)).
@@ -125,6 +126,7 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._container_memory i
     over_threshold,
     parse_meminfo,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils._compose import ps_argv, ps_ids
 from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 
 
@@ -155,8 +157,7 @@ def main():
         module.fail_json(msg='cannot read the host memory from /proc/meminfo: %s' % exc)
 
     docker = module.get_bin_path('docker', required=True)
-    ids = run(module, [docker, 'ps', '--quiet', '--no-trunc', '--filter',
-                       'label=com.docker.compose.project=%s' % params['project']], 'docker ps').split()
+    ids = ps_ids(run(module, ps_argv(docker, params['project']), 'docker ps'))
     containers = []
     if ids:
         stats_out = run(module, [docker, 'stats', '--no-stream', '--format', '{{json .}}'] + ids, 'docker stats')

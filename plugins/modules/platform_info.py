@@ -33,6 +33,8 @@ options:
     description:
       - The compose project name (C(docker compose ls)), for example V(tgquiz). Containers are found by
         their C(com.docker.compose.project) label, so this works whether compose or systemd started them.
+      - One-off containers (C(docker compose run), label C(com.docker.compose.oneoff=True)) are not the service's,
+        as in C(docker compose ps): a running one does not hide an exited service.
     type: str
     required: true
   services:
@@ -391,7 +393,7 @@ from ansible_collections.tgops.runbooks.plugins.module_utils._health import desc
 from ansible_collections.tgops.runbooks.plugins.module_utils._http import Deadline, check_url
 from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module, seconds_problem, seconds_text
 from ansible_collections.tgops.runbooks.plugins.module_utils._redact import Redactor, redact_url, url_secrets
-from ansible_collections.tgops.runbooks.plugins.module_utils import _platform
+from ansible_collections.tgops.runbooks.plugins.module_utils import _compose, _platform
 
 # The password arrives on standard input; it never appears in docker's or psql's arguments, nor in psql's
 # environment (PGPASSWORD is readable in /proc/<pid>/environ): the shell keeps it unexported and writes it to a
@@ -469,11 +471,12 @@ class PlatformInfo(object):
         return rc, out, err
 
     def containers(self):
-        rc, out, err = self.docker(['ps', '-aq', '--no-trunc', '--filter',
-                                    'label=com.docker.compose.project=%s' % self.params['project']])
+        # every container of the project, stopped ones too (an exited service is a finding, not an absence)
+        rc, out, err = self.docker(_compose.ps_argv(self.params['docker_cli'], self.params['project'],
+                                                    stopped=True)[1:])
         if rc != 0:
             return None, 'docker ps failed: %s' % self.redact(err.strip() or out.strip())
-        ids = out.split()
+        ids = _compose.ps_ids(out)
         if not ids:
             return [], None
         rc, out, err = self.docker(['inspect'] + ids)

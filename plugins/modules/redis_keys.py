@@ -131,6 +131,7 @@ flushed:
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tgops.runbooks.plugins.module_utils import _redis_keys
+from ansible_collections.tgops.runbooks.plugins.module_utils._compose import ps_ids
 from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 
 
@@ -160,8 +161,7 @@ class RedisKeys(object):
         return to_text(out, errors='surrogate_or_replace')
 
     def container(self):
-        out = self.run(_redis_keys.service_container_argv(self.params), what='docker ps')
-        ids = out.split()
+        ids = ps_ids(self.run(_redis_keys.service_container_argv(self.params), what='docker ps'))
         if not ids:
             self.module.fail_json(msg='no running container for service %s of project %s'
                                   % (self.params['service'], self.params['project']))

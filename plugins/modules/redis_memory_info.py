@@ -108,6 +108,7 @@ findings:
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._compose import ps_ids
 from ansible_collections.tgops.runbooks.plugins.module_utils._module import new_module
 from ansible_collections.tgops.runbooks.plugins.module_utils._redis_keys import (
     memory_problems,
@@ -135,7 +136,7 @@ def main():
             module.fail_json(msg='%s failed (rc=%d): %s' % (what, rc, to_text(err or out).strip()[:500]))
         return to_text(out, errors='surrogate_or_replace')
 
-    ids = run(service_container_argv(p), 'docker ps').split()
+    ids = ps_ids(run(service_container_argv(p), 'docker ps'))
     if not ids:
         module.fail_json(msg='no running container for service %s of project %s: Redis is down (start it first)'
                          % (p['service'], p['project']))

@@ -34,6 +34,16 @@ def test_a_running_container_wins_over_a_leftover_exited_one():
     assert out[0]['container'] == 'new'
 
 
+def test_a_running_one_off_container_does_not_hide_an_exited_service():
+    """``docker compose run bot ...`` (a migration, a shell) carries the service's label too: as a running
+    container of the service it hid the exited service container. It is not the service (_compose.service_of)."""
+    oneoff = doc('bot', name='p-bot-run-1a2b')
+    oneoff['Config']['Labels']['com.docker.compose.oneoff'] = 'True'
+    out = _platform.container_states([doc('bot', 'exited', '', 1, name='p-bot-1'), oneoff], ['bot'])
+    assert out[0]['container'] == 'p-bot-1' and out[0]['state'] == 'exited'
+    assert _platform.container_states([oneoff], ['bot'])[0]['state'] == 'missing'
+
+
 def test_containers_of_other_projects_or_without_labels_are_ignored():
     stray = {'Name': '/x', 'State': {'Status': 'running'}, 'Config': {'Labels': {}}}
     out = _platform.container_states([stray, 'garbage', None], ['bot'])

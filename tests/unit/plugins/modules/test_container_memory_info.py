@@ -40,6 +40,16 @@ def test_reads_usage_against_limits_in_three_commands():
     assert result["host"]["total_bytes"] > 0
 
 
+def test_one_off_containers_are_not_the_projects_services():
+    # `docker compose run` containers carry the project label too; docker compose ps leaves them out, and so does this.
+    listed = "".join("%s\tFalse\n" % cid for cid in IDS) + "f" * 64 + "\tTrue\n"
+    run_command, calls = docker({"ps": (0, listed, ""), "stats": (0, STATS, ""), "inspect": (0, INSPECT, "")})
+    result = run_module(container_memory_info, dict(project="tgquiz", host_warn_percent=100), run_command=run_command,
+                        bin_paths={})
+    assert not result.get("failed"), result
+    assert calls[1][-len(IDS):] == IDS and "f" * 64 not in calls[1] and "f" * 64 not in calls[2]
+
+
 def test_no_running_container_is_a_finding():
     run_command, calls = docker({"ps": (0, "", "")})
     result = run_module(container_memory_info, dict(project="tgquiz", host_warn_percent=100), run_command=run_command,

@@ -88,6 +88,17 @@ def test_exited_service_and_log_errors_are_found_and_redacted():
     assert TOKEN not in json.dumps(result)
 
 
+def test_a_one_off_container_of_the_service_is_not_the_service():
+    # `docker compose run bot ...` left running while the bot's own container exited: the bot is down.
+    oneoff = inspect_doc('bot')
+    oneoff['Config']['Labels']['com.docker.compose.oneoff'] = 'True'
+    fake = FakeDocker([inspect_doc('postgres'), inspect_doc('redis'), oneoff, inspect_doc('bot', 'exited', '', 1)])
+    result = run_module(platform_info, args(), run_command=fake)
+    assert result['down'] == ['bot'] and 'service bot is exited (exit code 1)' in result['findings']
+    ps = [argv for argv, data in fake.calls if 'ps' in argv][0]
+    assert '--all' in ps and 'label=com.docker.compose.project=toogoodtogo' in ps
+
+
 def test_an_engine_that_does_not_answer_is_a_finding_not_silence():
     fake = FakeDocker([], ps_rc=1)
     result = run_module(platform_info, args(), run_command=fake)

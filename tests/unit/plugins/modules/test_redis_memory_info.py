@@ -49,6 +49,22 @@ def test_a_redis_with_room_passes():
     assert result['maxmemory_policy'] == 'noeviction' and result['keys'] == {'db0': 12}
 
 
+def test_the_service_container_is_read_not_a_one_off_one():
+    # `docker compose run redis redis-cli ...` listed first: it was taken for the Redis service (ids[0]).
+    fake = FakeDocker(info_memory(10 * MIB, 64 * MIB), container='real-redis')
+    listed = FakeDocker.__call__
+
+    def call(self, argv, environ_update=None, **kw):
+        if argv[1] == 'ps':
+            self.calls.append(list(argv))
+            assert 'label=com.docker.compose.service=redis' in argv
+            return 0, 'oneoff-redis\tTrue\nreal-redis\tFalse\n', ''
+        return listed(self, argv, environ_update, **kw)
+    fake.__class__ = type('OneOffFirst', (FakeDocker,), {'__call__': call})
+    result = run(fake)
+    assert result['container'] == 'real-redis' and result['passed'] is True
+
+
 def test_full_under_noeviction_means_writes_fail():
     result = run(FakeDocker(info_memory(int(63.8 * MIB), 64 * MIB)))
     assert result['passed'] is False
