@@ -145,7 +145,6 @@ def test_timeout_bounds_every_request_of_the_client_together(api):
     assert time.monotonic() - started < 1.6
 
 
-
 @pytest.mark.parametrize('module, args, path', [
     (telegram_bot_info, dict(bot_token=TOKEN), '/bot%s/getMe' % TOKEN),
     (telegram_webhook, dict(bot_token=TOKEN, state='absent'), '/bot%s/getWebhookInfo' % TOKEN),
