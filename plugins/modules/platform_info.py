@@ -34,7 +34,7 @@ options:
       - The compose project name (C(docker compose ls)), for example V(tgquiz). Containers are found by
         their C(com.docker.compose.project) label, so this works whether compose or systemd started them.
       - One-off containers (C(docker compose run), label C(com.docker.compose.oneoff=True)) are not the service's,
-        as in C(docker compose ps): a running one does not hide an exited service.
+        as in C(docker compose ps), so a running one does not hide an exited service.
     type: str
     required: true
   services:
