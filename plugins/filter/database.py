@@ -5,7 +5,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """``database_diagnosis``: the verdict of runbook P1 "Database Connection Failures" from what the database role
-read."""
+read; ``database_fix_plan``: its resolution ladder's decisions; ``database_outcome``: what the incident skeleton
+reports of it."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -17,12 +18,18 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.tgops.runbooks.plugins.filter.platform_logs import shorten
 
 
-def _dict(value, name):
+def _dict(value, name, plugin='database_diagnosis'):
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise AnsibleFilterError('database_diagnosis: %s must be a dict, got %s' % (name, type(value).__name__))
+        raise AnsibleFilterError('%s: %s must be a dict, got %s' % (plugin, name, type(value).__name__))
     return value
+
+
+def _restore_confirm(value):
+    """A survey's or -e's "no" (false, none, empty) confirms nothing; anything else is compared with the name."""
+    text = to_text(value if value is not None else '')
+    return '' if text.strip().lower() in ('', 'false', 'none') else text
 
 
 def database_diagnosis(read):
@@ -89,7 +96,7 @@ def database_fix_plan(read):
         raise AnsibleFilterError('database_fix_plan: %s' % exc)
     needs_restart = bool(read.get('needs_restart'))
     idle = len(read.get('idle_over_age') or [])
-    confirm = to_text(read.get('restore_confirm') or '')
+    confirm = _restore_confirm(read.get('restore_confirm'))
     backup = to_text(read.get('restore_backup') or '')
     db_name = to_text(read.get('db_name'))
     restart_postgres = needs_restart and allow
@@ -97,6 +104,12 @@ def database_fix_plan(read):
     if not terminate and idle:
         notes.append('Not ending %d session(s) idle in transaction: confirm with -e p1_database_terminate_confirm=true'
                      % idle)
+    refused = ''
+    if confirm not in ('', db_name):
+        shown = confirm if len(confirm) <= 64 else confirm[:61] + '...'
+        refused = ('Restoring drops the database %s on %s: confirm with -e p1_database_restore_confirm=%s '
+                   '(database_restore_confirm), not %s. Nothing was changed.'
+                   % (db_name, to_text(read.get('host')), db_name, shown))
     restore_notes = []
     if confirm and not backup:
         restore_notes.append('Restore confirmed but no backup named: not restoring (add -e p1_database_restore_backup=<file>)')
@@ -113,9 +126,45 @@ def database_fix_plan(read):
                                        % ', '.join(to_text(s) for s in read.get('app_services') or [])]
                                       if check_mode and read.get('exhausted') else []),
         restore=confirm == db_name and bool(backup),
+        restore_refused=refused,
         restore_notes=restore_notes)
+
+
+def _connections(activity):
+    return '%s connection(s) of %s usable' % (to_text(activity.get('connections', '?')),
+                                              to_text(activity.get('usable_connections', '?')))
+
+
+def database_outcome(read):
+    """The incident skeleton's outcome (filter incident_outcome) of the database role. ``read``: diagnosis
+    (database_diagnosis) and activity (postgres_activity_info) of the first diagnosis, service, actions (the fix's,
+    absent before it), diagnosis_after and activity_after (the diagnosis again after a fix; absent without one)."""
+    read = _dict(read, 'the input', 'database_outcome')
+    diagnosis = _dict(read.get('diagnosis'), 'diagnosis', 'database_outcome')
+    activity = _dict(read.get('activity'), 'activity', 'database_outcome')
+    after = _dict(read.get('diagnosis_after'), 'diagnosis_after', 'database_outcome')
+    # The status and the last event speak of the latest read; the findings keep both, the errors the first.
+    latest, latest_activity = diagnosis, activity
+    if after:
+        latest, latest_activity = after, _dict(read.get('activity_after'), 'activity_after', 'database_outcome')
+    outcome = dict(
+        findings=list(diagnosis.get('findings') or []) + ['after the fix: %s' % to_text(finding)
+                                                          for finding in after.get('findings') or []],
+        errors=list(diagnosis.get('errors') or []),
+        impacted=[to_text(read.get('service'))] if latest.get('postgres_down') else [],
+        health_before=_connections(activity) + ('' if diagnosis.get('reachable') else ' (not reachable)'),
+        # Resolved needs connections to be read, not exhausted, and no session idle in a transaction too long.
+        resolved=bool(latest.get('reachable')) and not latest.get('exhausted') and not latest.get('idle_over_age'),
+        summary=_connections(latest_activity))
+    if read.get('actions') is not None:
+        actions = read['actions']
+        if not isinstance(actions, list):
+            raise AnsibleFilterError('database_outcome: actions must be a list, got %s' % type(actions).__name__)
+        outcome['actions'] = list(actions)
+    return outcome
 
 
 class FilterModule(object):
     def filters(self):
-        return {'database_diagnosis': database_diagnosis, 'database_fix_plan': database_fix_plan}
+        return {'database_diagnosis': database_diagnosis, 'database_fix_plan': database_fix_plan,
+                'database_outcome': database_outcome}

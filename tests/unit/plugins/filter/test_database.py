@@ -88,7 +88,7 @@ def plan(**extra):
 
 def test_nothing_found_nothing_planned():
     assert plan() == dict(restart_postgres=False, ready_retries=0, terminate=False, terminate_notes=[],
-                          app_restart_check_mode_notes=[], restore=False, restore_notes=[])
+                          app_restart_check_mode_notes=[], restore=False, restore_refused='', restore_notes=[])
 
 
 def test_a_down_postgres_is_restarted_and_waited_for_unless_not_allowed_or_in_check_mode():
@@ -123,6 +123,80 @@ def test_a_restore_needs_the_database_name_and_a_backup():
     assert plan(restore_confirm='other', restore_backup='b.dump')['restore'] is False
 
 
+@pytest.mark.parametrize('confirm', ['true', 'yes', 'other', True])
+def test_a_restore_confirmation_that_does_not_name_the_database_is_refused(confirm):
+    out = plan(restore_confirm=confirm, restore_backup='b.dump', host='lab')
+    assert out['restore'] is False
+    assert out['restore_refused'] == (
+        'Restoring drops the database app on lab: confirm with -e p1_database_restore_confirm=app '
+        '(database_restore_confirm), not %s. Nothing was changed.' % confirm)
+    assert plan(restore_confirm='x' * 100, host='lab')['restore_refused'].endswith('not %s.... Nothing was changed.'
+                                                                                   % ('x' * 61))
+
+
+@pytest.mark.parametrize('no', ['', 'false', 'False', 'none', None, False])
+def test_a_survey_no_confirms_nothing_and_refuses_nothing(no):
+    out = plan(restore_confirm=no, restore_backup='b.dump', needs_restart=True)
+    assert out['restore'] is False and out['restore_refused'] == ''
+    assert out['restore_notes'][0].startswith('Not restoring from backup')
+
+
 def test_a_bad_switch_is_named():
     with pytest.raises(AnsibleFilterError, match='database_fix_plan'):
         plan(allow_restart='perhaps')
+
+
+def outcome(**read):
+    from ansible_collections.tgops.runbooks.plugins.filter.database import database_outcome
+    return database_outcome(read)
+
+
+EXHAUSTED = dict(read(dict(HEALTHY, connections=97, connections_exhausted=True, idle_in_transaction_over_age=[{'pid': 7}],
+                           findings=['connections exhausted: 97 in use of 97 usable (max_connections 100)']),
+                      pool_errors={'count': 1, 'lines': ['backend-api | too many clients'], 'failure': ''}))
+EXHAUSTED_ACTIVITY = dict(HEALTHY, connections=97)
+
+
+def test_the_diagnosis_outcome_before_the_fix():
+    out = outcome(diagnosis=EXHAUSTED, activity=EXHAUSTED_ACTIVITY, service='postgres')
+    assert out == dict(findings=EXHAUSTED['findings'], errors=['backend-api | too many clients'], impacted=[],
+                       health_before='97 connection(s) of 97 usable', resolved=False,
+                       summary='97 connection(s) of 97 usable')
+    healthy = outcome(diagnosis=read(), activity=HEALTHY, service='postgres')
+    assert healthy['resolved'] is True and healthy['findings'] == []
+
+
+def test_a_down_postgres_is_impacted_and_not_reachable():
+    down = read({'msg': 'connection refused'}, down=['postgres'])
+    out = outcome(diagnosis=down, activity={'msg': 'connection refused'}, service='postgres')
+    assert out['impacted'] == ['postgres'] and out['resolved'] is False
+    assert out['health_before'] == '? connection(s) of ? usable (not reachable)'
+    assert out['summary'] == '? connection(s) of ? usable'
+
+
+def test_after_the_fix_the_second_diagnosis_decides_and_its_findings_are_added():
+    after = read(dict(HEALTHY, findings=['connections at 85%']))
+    out = outcome(diagnosis=EXHAUSTED, activity=EXHAUSTED_ACTIVITY, service='postgres',
+                  actions=['Ended 3 session(s) idle in transaction'], diagnosis_after=after, activity_after=HEALTHY)
+    assert out['findings'] == EXHAUSTED['findings'] + ['after the fix: connections at 85%']
+    assert out['resolved'] is True and out['actions'] == ['Ended 3 session(s) idle in transaction']
+    assert out['health_before'] == '97 connection(s) of 97 usable' and out['summary'] == '5 connection(s) of 97 usable'
+    assert out['errors'] == ['backend-api | too many clients']
+    still = outcome(diagnosis=EXHAUSTED, activity=EXHAUSTED_ACTIVITY, service='postgres', actions=[],
+                    diagnosis_after=EXHAUSTED, activity_after=EXHAUSTED_ACTIVITY)
+    assert still['resolved'] is False and still['findings'][2].startswith('after the fix: connections exhausted')
+
+
+def test_check_mode_and_unconfirmed_steps_keep_the_first_diagnosis():
+    # No second diagnosis in check mode: the fix's sentences, the first diagnosis's verdict.
+    out = outcome(diagnosis=EXHAUSTED, activity=EXHAUSTED_ACTIVITY, service='postgres',
+                  actions=['Would restart backend-api, telegram-bot (connections exhausted)'])
+    assert out['resolved'] is False and out['actions'] == ['Would restart backend-api, telegram-bot (connections exhausted)']
+    assert not any(finding.startswith('after the fix') for finding in out['findings'])
+
+
+def test_the_outcome_names_bad_input():
+    with pytest.raises(AnsibleFilterError, match='database_outcome: diagnosis must be a dict'):
+        outcome(diagnosis='x')
+    with pytest.raises(AnsibleFilterError, match='database_outcome: actions must be a list'):
+        outcome(diagnosis={}, actions='Restarted postgres')
