@@ -5,8 +5,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The decisions of the toogoodtogo runbook's "Database Corruption": what the integrity read found and which
-backup a restore would use (db_integrity_diagnosis), and the sentences for what the confirmed or refused restore
-did (db_integrity_restore_actions). The role reads and restores through modules and the restore role."""
+backup a restore would use (db_integrity_diagnosis), the sentences for what the confirmed or refused restore
+did (db_integrity_restore_actions), and what the incident report says of it all (db_integrity_outcome). The role
+reads and restores through modules and the restore role."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -132,7 +133,104 @@ def db_integrity_restore_actions(data):
             'Started %s; health verified' % services]
 
 
+def _flag(value, name, who):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, string_types) and value.strip().lower() in ('true', 'false'):
+        return value.strip().lower() == 'true'
+    raise AnsibleFilterError('%s: %s must be true or false, got %r' % (who, name, value))
+
+
+def _ran(result):
+    """Whether a registered task ran: a dict with content and no ``skipped``."""
+    return isinstance(result, dict) and bool(result) and not result.get('skipped')
+
+
+def db_integrity_outcome(data):
+    """The incident skeleton's outcome (filter incident_outcome) of the db_integrity role.
+
+    ``data`` keys: ``diagnosis`` (db_integrity_diagnosis), ``result`` (the first postgres_integrity_info read),
+    ``db_name``, ``host``, ``service`` (the PostgreSQL service), ``confirm`` (the confirmation given); after the
+    fix ``actions`` (its sentences), ``restored`` (whether the restore was applied), ``safety`` and
+    ``safety_error`` (the restore role's safety backup, or why there is none); after the verification ``final``
+    (the second read, skipped or absent when nothing was restored).
+
+    The cause is gone when the last read of every table passed: the one after the restore when there was one,
+    else the diagnosis's. A database left corrupted fails the run after the report, saying how to go on.
+    """
+    who = 'db_integrity_outcome'
+    if not isinstance(data, dict):
+        raise AnsibleFilterError('%s expects a dict (diagnosis, result, db_name, host, service, ...)' % who)
+    diagnosis = data.get('diagnosis')
+    if not isinstance(diagnosis, dict) or not all(k in diagnosis for k in ('reachable', 'corrupted', 'findings',
+                                                                           'backup')):
+        raise AnsibleFilterError('%s: diagnosis must be the result of db_integrity_diagnosis' % who)
+    result = data.get('result')
+    if not isinstance(result, dict):
+        raise AnsibleFilterError('%s: result must be postgres_integrity_info\'s registered result' % who)
+    final = data.get('final')
+    if final is not None and not isinstance(final, dict):
+        raise AnsibleFilterError('%s: final must be postgres_integrity_info\'s registered result or absent' % who)
+    db_name = _text(data.get('db_name'), 'db_name', who)
+    host = _text(data.get('host'), 'host', who)
+    service = _text(data.get('service'), 'service', who)
+    corrupted = _names(diagnosis['corrupted'], 'diagnosis.corrupted', who)
+    diagnosed = _names(diagnosis['findings'], 'diagnosis.findings', who)
+    findings = list(diagnosed)
+    if _ran(final):
+        passed = bool(final.get('passed'))
+        if passed:
+            summary = 'every table of %s reads cleanly after the restore (%s tables)' % (
+                db_name, to_text(final.get('tables_checked', 0)))
+        else:
+            after = final['findings'] if 'findings' in final else [
+                'cannot read the database: %s' % to_text(final.get('msg') or '?')]
+            findings += ['after the restore: %s' % to_text(f) for f in after]
+            summary = 'the restore did not leave a readable database'
+    else:
+        passed = bool(result.get('passed'))
+        summary = '' if passed else '%s still %s' % (
+            db_name, 'corrupted' if diagnosis['reachable'] else 'unreadable')
+    if passed:
+        failure = ''
+    else:
+        if not diagnosis['reachable']:
+            next_step = 'PostgreSQL does not answer: see playbooks/p1_database.yml.'
+        elif data.get('confirm') != db_name:
+            next_step = 'Restore with -e db_corruption_restore_confirm=%s (would use %s)' % (
+                db_name, diagnosis['backup'] or 'no backup found')
+        else:
+            next_step = 'The restore did not leave a readable database.'
+        failure = '%s on %s is CORRUPTED or unreadable: %s. %s' % (db_name, host, '; '.join(diagnosed), next_step)
+    outcome = dict(
+        findings=findings,
+        errors=list(diagnosed),
+        impacted=[service] if corrupted else [],
+        health_before=('%d corrupted relation(s) of %s table(s) read' % (
+            len(corrupted), to_text(result.get('tables_checked', '?')))) if diagnosis['reachable']
+        else 'database not readable',
+        no_findings='every table of %s reads cleanly (%s tables)' % (db_name, to_text(result.get('tables_checked', 0))),
+        resolved=passed,
+        summary=summary,
+        failure=failure,
+        # Only a restore restarts the application: starting PostgreSQL alone or refusing asks for health once.
+        wait=_flag(data.get('restored', False), 'restored', who))
+    if data.get('actions') is not None:
+        outcome['actions'] = _names(data['actions'], 'actions', who)
+    if outcome['wait']:
+        safety = data.get('safety') or {}
+        if not isinstance(safety, dict):
+            raise AnsibleFilterError('%s: safety must be the restore role\'s restore_safety (a dict)' % who)
+        before = ('the database as it was is in the safety backup %s' % to_text(safety['path']) if 'path' in safety
+                  else 'no safety backup of the database as it was (%s)' % to_text(data.get('safety_error') or
+                                                                                   'none made'))
+        outcome['data_changed'] = ['%s dropped and restored from %s: whatever changed after that backup was '
+                                   'replaced; %s' % (db_name, diagnosis['backup'], before)]
+    return outcome
+
+
 class FilterModule(object):
     def filters(self):
         return {'db_integrity_diagnosis': db_integrity_diagnosis,
-                'db_integrity_restore_actions': db_integrity_restore_actions}
+                'db_integrity_restore_actions': db_integrity_restore_actions,
+                'db_integrity_outcome': db_integrity_outcome}

@@ -196,7 +196,7 @@ def test_corruption_is_named_then_restored_when_confirmed(tmp_path, secrets_file
                for a in actions), actions
     assert app_running() and not healthy_database(secrets_file)
     assert password not in proc.stdout
-    failed = results(result, "Fail while the database is still corrupted")[HOST]
+    failed = results(result, "Fail while the incident is not over")[HOST]
     assert "db_corruption_restore_confirm=%s" % DBNAME in failed["msg"]
     first = reports(tmp_path / "unconfirmed")
     assert len(first) == 1

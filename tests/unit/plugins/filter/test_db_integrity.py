@@ -1,10 +1,12 @@
-"""db_integrity_diagnosis and db_integrity_restore_actions: the runbook's "Database Corruption" decided on data."""
+"""db_integrity_diagnosis, db_integrity_restore_actions and db_integrity_outcome: the runbook's "Database Corruption"
+decided on data."""
 import pytest
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tgops.runbooks.plugins.filter.db_integrity import (
-    db_integrity_diagnosis, db_integrity_restore_actions)
+    db_integrity_diagnosis, db_integrity_outcome, db_integrity_restore_actions)
+from ansible_collections.tgops.runbooks.plugins.filter.incident import incident_outcome
 
 DIR = "/opt/backups/postgres"
 CLEAN = {"changed": False, "passed": True, "corrupted": [], "findings": [], "tables_checked": 5, "indexes_checked": 9,
@@ -137,3 +139,119 @@ def test_a_restore_without_a_safety_backup_says_why():
 def test_actions_bad_input_is_named(bad, words):
     with pytest.raises(AnsibleFilterError, match=words):
         db_integrity_restore_actions(bad)
+
+
+def judged(result=CLEAN, **kw):
+    base = {"diagnosis": db_integrity_diagnosis(reads(result=result)), "result": result, "db_name": "toogoodtogo",
+            "host": "toogoodtogo-lab", "service": "postgres", "confirm": ""}
+    base.update(kw)
+    return db_integrity_outcome(base)
+
+
+def test_a_clean_database_is_resolved_with_no_finding_and_no_wait():
+    got = judged()
+    assert got == {"findings": [], "errors": [], "impacted": [],
+                   "health_before": "0 corrupted relation(s) of 5 table(s) read",
+                   "no_findings": "every table of toogoodtogo reads cleanly (5 tables)", "resolved": True,
+                   "summary": "", "failure": "", "wait": False}
+    report = incident_outcome(got, healthy=True, health_status="ok")
+    assert report["status"] == "Resolved"
+    assert report["diagnosis_event"] == "Diagnosis: every table of toogoodtogo reads cleanly (5 tables)"
+    assert report["health_timeout"] == 5
+
+
+def test_corrupted_and_not_confirmed_fails_after_the_report_saying_how_to_confirm():
+    got = judged(BROKEN, actions=["NOT restoring: ..."], restored=False, final={"skipped": True})
+    assert got["findings"] == got["errors"] == BROKEN["findings"] and got["impacted"] == ["postgres"]
+    assert got["health_before"] == "1 corrupted relation(s) of ? table(s) read"
+    assert got["resolved"] is False and got["wait"] is False and got["actions"] == ["NOT restoring: ..."]
+    assert got["summary"] == "toogoodtogo still corrupted"
+    assert got["failure"] == (
+        "toogoodtogo on toogoodtogo-lab is CORRUPTED or unreadable: public.stores cannot be read: invalid page in "
+        "block 0. Restore with -e db_corruption_restore_confirm=toogoodtogo (would use %s/toogoodtogo_2.sql.gz)" % DIR)
+    report = incident_outcome(got, healthy=True, health_status="ok")
+    assert report["status"] == "Investigating" and report["health_timeout"] == 5
+    assert incident_outcome(got, check_mode=True)["failure"] == ""
+
+
+def test_no_backup_found_is_said_in_the_failure():
+    got = db_integrity_outcome({"diagnosis": db_integrity_diagnosis(reads(result=BROKEN, backups={"files": []})),
+                                "result": BROKEN, "db_name": "toogoodtogo", "host": "h", "service": "postgres"})
+    assert got["failure"].endswith("(would use no backup found)")
+
+
+def test_an_unreadable_database_points_to_the_p1_database_playbook():
+    down = {"failed": True, "msg": "connection refused"}
+    got = judged(down)
+    assert got["health_before"] == "database not readable" and got["impacted"] == []
+    assert got["summary"] == "toogoodtogo still unreadable"
+    assert got["failure"] == ("toogoodtogo on toogoodtogo-lab is CORRUPTED or unreadable: database toogoodtogo "
+                              "cannot be read: connection refused. PostgreSQL does not answer: see "
+                              "playbooks/p1_database.yml.")
+
+
+def test_a_restore_that_reads_cleanly_is_resolved_and_waits_for_health():
+    got = judged(BROKEN, confirm="toogoodtogo", actions=["Restored"], restored=True, final=CLEAN)
+    assert got["resolved"] is True and got["failure"] == "" and got["wait"] is True
+    assert got["findings"] == BROKEN["findings"] and got["impacted"] == ["postgres"]
+    assert got["summary"] == "every table of toogoodtogo reads cleanly after the restore (5 tables)"
+    report = incident_outcome(got, healthy=True, health_status="ok")
+    assert report["status"] == "Resolved" and report["health_timeout"] == 60
+    assert incident_outcome(got, healthy=False)["status"] == "Investigating"
+    assert got["data_changed"] == [
+        "toogoodtogo dropped and restored from %s/toogoodtogo_2.sql.gz: whatever changed after that backup was "
+        "replaced; no safety backup of the database as it was (none made)" % DIR]
+    # Before the second read (the fix's outcome) the judgement is still the diagnosis's, but the wait is known.
+    before = judged(BROKEN, confirm="toogoodtogo", actions=["Restored"], restored="True")
+    assert before["resolved"] is False and before["wait"] is True
+
+
+def test_the_data_a_restore_changed_names_the_copy_of_what_was_there():
+    safe = judged(BROKEN, confirm="toogoodtogo", restored=True, safety={"path": "/b/pre_restore.dump"})
+    assert safe["data_changed"][0].endswith("replaced; the database as it was is in the safety backup "
+                                            "/b/pre_restore.dump")
+    unsafe = judged(BROKEN, confirm="toogoodtogo", restored=True, safety={}, safety_error="pg_dump: invalid page")
+    assert unsafe["data_changed"][0].endswith("no safety backup of the database as it was (pg_dump: invalid page)")
+    report = incident_outcome(safe, healthy=True, health_status="ok")
+    assert report["data_changed"] == safe["data_changed"]
+    # Nothing restored (refused, check mode, clean): no data changed, and the report may say so.
+    for got in (judged(), judged(BROKEN, restored=False), judged(BROKEN, confirm="toogoodtogo", restored=False)):
+        assert "data_changed" not in got and incident_outcome(got)["data_changed"] == []
+    with pytest.raises(AnsibleFilterError, match="safety must be the restore role"):
+        judged(BROKEN, restored=True, safety="x")
+
+
+def test_a_restore_that_still_fails_keeps_what_is_wrong_after_it():
+    got = judged(BROKEN, confirm="toogoodtogo", actions=["Restored"], restored=True,
+                 final={"passed": False, "corrupted": ["public.x"], "findings": ["public.x cannot be read: boom"]})
+    assert got["resolved"] is False
+    assert got["findings"] == BROKEN["findings"] + ["after the restore: public.x cannot be read: boom"]
+    assert got["errors"] == BROKEN["findings"]
+    assert got["summary"] == "the restore did not leave a readable database"
+    assert got["failure"].endswith("block 0. The restore did not leave a readable database.")
+    unread = judged(BROKEN, confirm="toogoodtogo", restored=True, final={"failed": True, "msg": "refused"})
+    assert unread["findings"][-1] == "after the restore: cannot read the database: refused"
+
+
+def test_in_check_mode_a_confirmed_restore_is_only_said():
+    got = judged(BROKEN, confirm="toogoodtogo", actions=["Would stop ..."], restored=False, final={"skipped": True})
+    assert got["wait"] is False and got["resolved"] is False
+    report = incident_outcome(got, healthy=True, check_mode=True)
+    assert report["failure"] == "" and report["report_actions"][-1] == "Check mode: nothing was changed"
+
+
+@pytest.mark.parametrize("bad, words", [
+    ([], "expects a dict"),
+    ({"diagnosis": {}}, "diagnosis must be the result of db_integrity_diagnosis"),
+    ({"diagnosis": db_integrity_diagnosis(reads()), "result": None}, "result must be postgres_integrity_info"),
+    ({"diagnosis": db_integrity_diagnosis(reads()), "result": CLEAN, "final": "x"}, "final must be"),
+    ({"diagnosis": db_integrity_diagnosis(reads()), "result": CLEAN, "db_name": "d", "host": "",
+      "service": "p"}, "host must be a non-empty string"),
+    ({"diagnosis": db_integrity_diagnosis(reads()), "result": CLEAN, "db_name": "d", "host": "h",
+      "service": "p", "restored": "maybe"}, "restored must be true or false"),
+    ({"diagnosis": db_integrity_diagnosis(reads()), "result": CLEAN, "db_name": "d", "host": "h",
+      "service": "p", "actions": "x"}, "actions must be a list"),
+])
+def test_outcome_bad_input_is_named(bad, words):
+    with pytest.raises(AnsibleFilterError, match=words):
+        db_integrity_outcome(bad)
