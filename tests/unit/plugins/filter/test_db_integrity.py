@@ -141,7 +141,8 @@ def test_actions_bad_input_is_named(bad, words):
         db_integrity_restore_actions(bad)
 
 
-def judged(result=CLEAN, **kw):
+def judged(result=None, **kw):
+    result = CLEAN if result is None else result
     base = {"diagnosis": db_integrity_diagnosis(reads(result=result)), "result": result, "db_name": "toogoodtogo",
             "host": "toogoodtogo-lab", "service": "postgres", "confirm": ""}
     base.update(kw)
