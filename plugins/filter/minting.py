@@ -5,8 +5,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The decisions of runbook P1 "NFT Minting Failures": what the minting role's reads say is wrong
-(minting_diagnosis), whether to retry the mints (minting_plan) and the sentences for what the fix did
-(minting_actions). The role reads with modules and runs the steps; these decide on the registered results."""
+(minting_diagnosis), whether to retry the mints (minting_plan), the sentences for what the fix did
+(minting_actions) and what the incident skeleton reports (minting_outcome). The role reads with modules and runs
+the steps; these decide on the registered results."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -215,7 +216,56 @@ def minting_actions(data):
     return actions
 
 
+def _queue(mints):
+    """The mint queue by status as the report writes it (JSON, as Jinja's to_json did)."""
+    return json.dumps(mints.get('by_status') or {})
+
+
+def minting_outcome(data):
+    """The incident skeleton's outcome (filter incident_outcome) of the minting role.
+
+    ``data`` keys: ``diagnosis`` (minting_diagnosis), ``mints`` (mint_transactions_info of the diagnosis),
+    ``service``, ``actions`` (the fix's sentences, absent before it), ``mints_after`` (the queue read again at
+    the end of the fix; skipped, failed or absent: the diagnosis's read stands), ``swept`` (mint_transactions'
+    registered result, maybe skipped) and ``check_mode``."""
+    who = 'minting_outcome'
+    if not isinstance(data, dict):
+        raise AnsibleFilterError('minting_outcome expects a dict (diagnosis, mints, service, actions, mints_after)')
+    diagnosis = _diagnosis(data, who)
+    mints = _dict(data, 'mints', who, required=False)
+    after = _dict(data, 'mints_after', who, required=False)
+    # Only a successful read has the queue: otherwise the diagnosis's numbers are the latest known.
+    latest = after if 'by_status' in after else mints
+    stuck = _count(after['stuck_count'], 'mints_after.stuck_count', who) if 'stuck_count' in after \
+        else diagnosis['stuck_count']
+    findings = [_text(f) for f in diagnosis.get('findings') or []]
+    outcome = {
+        'findings': findings,
+        'errors': [_text(line) for line in (diagnosis.get('log_errors') or {}).get('lines') or []],
+        'impacted': [_text(data.get('service'))] if findings else [],
+        'health_before': 'wallet %s TON, Pinata %s, mints %s' % (
+            'unknown' if diagnosis.get('balance_ton') is None else _text(diagnosis['balance_ton']),
+            'ok' if diagnosis['pinata_ok'] else 'not ok', _queue(mints)),
+        'resolved': bool(diagnosis['wallet_ok'] and diagnosis['pinata_ok'] and stuck == 0),
+        'summary': 'Mint queue now %s' % _queue(latest),
+        # The runbook's fixes (a retry, a sweep) do not restart the application: its health is asked once.
+        'wait': False,
+    }
+    if data.get('actions') is not None:
+        if not isinstance(data['actions'], list):
+            raise AnsibleFilterError('minting_outcome: actions must be a list of sentences')
+        outcome['actions'] = [_text(a) for a in data['actions']]
+        swept = _dict(data, 'swept', who, required=False)
+        # What the report's data-loss line lists; check mode changed nothing.
+        outcome['data_changed'] = [
+            'Marked %s stuck mint(s) failed (ids %s): they were pending in mint_transactions; the platform\'s retry '
+            'command takes failed mints again' % (_text(swept.get('count')),
+                                                  ', '.join(_text(i) for i in swept.get('ids') or []))
+        ] if swept.get('changed') and not data.get('check_mode') else []
+    return outcome
+
+
 class FilterModule(object):
     def filters(self):
         return {'minting_diagnosis': minting_diagnosis, 'minting_plan': minting_plan,
-                'minting_actions': minting_actions}
+                'minting_actions': minting_actions, 'minting_outcome': minting_outcome}

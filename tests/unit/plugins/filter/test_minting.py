@@ -213,3 +213,73 @@ def test_absent_results_are_steps_that_did_not_run():
 def test_actions_bad_input_is_named(bad, words):
     with pytest.raises(AnsibleFilterError, match=words):
         minting_actions(bad)
+
+
+def outcome(**kw):
+    from ansible_collections.tgops.runbooks.plugins.filter.minting import minting_outcome
+    return minting_outcome(kw)
+
+
+def test_the_outcome_of_a_healthy_minting_is_resolved_without_findings():
+    out = outcome(diagnosis=diag(), mints=MINTS_OK, service=SVC)
+    assert out == {"findings": [], "errors": [], "impacted": [], "resolved": True, "wait": False,
+                   "health_before": 'wallet 7.0 TON, Pinata ok, mints {"completed": 3}',
+                   "summary": 'Mint queue now {"completed": 3}'}
+
+
+def test_the_outcome_before_the_fix_names_the_service_and_the_reads():
+    logs = {"logs": {"errors": ["ERROR mint failed"], "error_count": 1, "failures": []}}
+    broken = diag(mints=STUCK, logs=logs, wallet={"msg": "toncenter: timeout"}, pinata={"passed": False, "status": 401})
+    out = outcome(diagnosis=broken, mints=STUCK, service=SVC)
+    assert "actions" not in out and out["resolved"] is False
+    assert out["impacted"] == [SVC] and out["errors"] == ["ERROR mint failed"]
+    assert out["health_before"] == 'wallet unknown TON, Pinata not ok, mints {"completed": 3}'
+
+
+def test_after_the_fix_the_queue_read_again_decides():
+    stuck = {"changed": False, "by_status": {"pending": 2, "completed": 3}, "stuck_count": 2,
+             "recent_failed_count": 0, "findings": ["2 mint transaction(s) pending for more than 3600 s"]}
+    swept = {"changed": False, "by_status": {"failed": 2, "completed": 3}, "stuck_count": 0, "recent_failed_count": 0}
+    out = outcome(diagnosis=diag(mints=stuck), mints=stuck, service=SVC, actions=["Marked 2 stuck mint(s) failed"],
+                  mints_after=swept)
+    assert out["resolved"] is True and out["actions"] == ["Marked 2 stuck mint(s) failed"]
+    assert out["summary"] == 'Mint queue now {"failed": 2, "completed": 3}'
+    assert out["health_before"].endswith('mints {"pending": 2, "completed": 3}')
+    # Unconfirmed (or check mode): the queue read again still has them stuck.
+    assert outcome(diagnosis=diag(mints=stuck), mints=stuck, service=SVC, actions=["Not marking"],
+                   mints_after=stuck)["resolved"] is False
+    # The second read skipped (nothing done) or failed: the diagnosis's queue and stuck count stand.
+    for after in ({"skipped": True}, {"failed": True, "msg": "timeout"}, None):
+        out = outcome(diagnosis=diag(mints=stuck), mints=stuck, service=SVC, actions=[], mints_after=after)
+        assert out["resolved"] is False and out["summary"] == 'Mint queue now {"pending": 2, "completed": 3}'
+
+
+def test_a_low_balance_or_a_rejected_key_is_never_resolved():
+    low = diag(wallet={"balance_nanoton": 0, "balance_ton": 0, "passed": False}, min_balance_ton=0.5)
+    assert outcome(diagnosis=low, mints=MINTS_OK, service=SVC, mints_after=MINTS_OK)["resolved"] is False
+    assert outcome(diagnosis=low, mints=MINTS_OK, service=SVC)["health_before"].startswith("wallet 0 TON, Pinata ok")
+    rejected = diag(pinata={"passed": False, "status": 401})
+    assert outcome(diagnosis=rejected, mints=MINTS_OK, service=SVC)["resolved"] is False
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("x", "minting_outcome expects a dict"),
+    ({"diagnosis": {"findings": []}}, "diagnosis must be the result of minting_diagnosis"),
+    ({"diagnosis": minting_diagnosis(reads()), "mints": "x"}, "mints must be a registered result"),
+    ({"diagnosis": minting_diagnosis(reads()), "actions": "Retried"}, "actions must be a list"),
+])
+def test_outcome_bad_input_is_named(bad, words):
+    from ansible_collections.tgops.runbooks.plugins.filter.minting import minting_outcome
+    with pytest.raises(AnsibleFilterError, match=words):
+        minting_outcome(bad)
+
+
+def test_mints_marked_failed_are_data_the_run_changed():
+    swept = {"changed": True, "count": 2, "ids": [7, 9]}
+    base = dict(diagnosis=diag(mints=STUCK), mints=STUCK, service=SVC, actions=["Marked 2 stuck mint(s) failed"])
+    assert outcome(swept=swept, **base)["data_changed"] == [
+        "Marked 2 stuck mint(s) failed (ids 7, 9): they were pending in mint_transactions; the platform's retry "
+        "command takes failed mints again"]
+    assert outcome(swept=swept, check_mode=True, **base)["data_changed"] == []
+    assert outcome(swept={"changed": False, "skipped": True}, **base)["data_changed"] == []
+    assert "data_changed" not in outcome(diagnosis=diag(mints=STUCK), mints=STUCK, service=SVC)
