@@ -144,8 +144,11 @@ def test_pinata_constraints_of_the_module_apply():
 def test_options_are_validated_as_the_module_does():
     assert 'missing required arguments: url' in failure(health_check_action, dict(timeout=0))
     # ansible-core's int conversion would raise OverflowError on inf: refused with a message instead
-    assert 'timeout must be an integer, got inf' in failure(telegram_action, dict(bot_token=TOKEN,
-                                                                                  timeout=float('inf')))
+    assert 'max_retries must be an integer, got inf' in failure(telegram_action, dict(bot_token=TOKEN,
+                                                                                      max_retries=float('inf')))
+    # timeout is seconds as a float (docs/module-vocabulary.md): inf is a float, refused by its bounds
+    assert 'timeout must be between 1 and 86400 seconds, got inf' in failure(telegram_action, dict(
+        bot_token=TOKEN, timeout=float('inf')))
     assert 'Unsupported parameters' in failure(ton_action, dict(address='EQx', bogus=1))
 
 

@@ -26,7 +26,7 @@ TASKS = [
     ('health_check: unhealthy', 'tgops.runbooks.health_check', dict(url='http://127.0.0.1:{port}/', timeout=0),
      'is not healthy'),
     ('telegram_bot_info: int option refused', 'tgops.runbooks.telegram_bot_info',
-     dict(bot_token='123:abc', timeout='.inf'), 'timeout must be an integer'),
+     dict(bot_token='123:abc', max_retries='.inf'), 'max_retries must be an integer'),
     ('incident_report_file: missing option', 'tgops.runbooks.incident_report_file', dict(path='{tmp}/r.md'),
      'content'),
     ('platform_contract: a host without the platform variables', 'tgops.runbooks.platform_contract', {},

@@ -137,8 +137,11 @@ def test_the_module_options_are_validated():
     # returned, not raised: ansible-core applies a task's failed_when only to a returned failure
     result = run_action(dict(text='hello', chat_idd=CHAT))
     assert result['failed'] is True and 'chat_idd' in result['msg']
-    result = run_action(dict(text='hello', timeout='inf'))
-    assert result['failed'] is True and 'timeout must be an integer' in result['msg']
+    result = run_action(dict(text='hello', max_retries='inf'))
+    assert result['failed'] is True and 'max_retries must be an integer' in result['msg']
+    # timeout is seconds as a float (docs/module-vocabulary.md): inf is refused by its bounds
+    result = run_action(dict(text='hello', chat_id=CHAT, bot_token=TOKEN, timeout='inf'))
+    assert result['failed'] is True and 'timeout must be between 1 and 86400 seconds, got inf' in result['msg']
 
 
 def test_an_undelivered_message_is_a_failure_failed_when_can_override(api):
