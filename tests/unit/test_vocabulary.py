@@ -202,6 +202,10 @@ def test_an_age_threshold_is_older_than(loaded):
     for option, entry, opt_doc in walk(spec, doc["options"]):
         assert option.rsplit(".", 1)[-1] not in AGE_SPELLINGS, "%s: %s - an age threshold is named %s" % (
             name, option, AGE)
+        leaf = option.rsplit(".", 1)[-1]
+        if "age" in leaf.split("_") and (name, option) not in OTHER_UNITS:
+            assert leaf.endswith("_age"), "%s: %s - an age threshold is %s, or <what>_age among several" % (
+                name, option, AGE)
 
 
 def test_former_names_are_gone(loaded):
