@@ -5,7 +5,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """``resources_memory_diagnosis`` and ``resources_queries_diagnosis``: the verdicts of runbooks P2 "High Memory
-Usage" and "Slow Database Queries" from what the resources role read."""
+Usage" and "Slow Database Queries" from what the resources role read; ``resources_memory_actions`` and
+``resources_query_actions``: what their remedies did; ``resources_memory_outcome`` and ``resources_queries_outcome``:
+what the incident skeleton reports of them."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -157,9 +159,89 @@ def resources_query_actions(read):
     return actions
 
 
+def _actions(read, where):
+    actions = read.get('actions')
+    if actions is not None and not isinstance(actions, list):
+        raise AnsibleFilterError('%s: actions must be a list of sentences, got %s' % (where, type(actions).__name__))
+    return actions
+
+
+def _host_used(memory):
+    return to_text(_dict(memory.get('host'), 'host', 'resources_memory_outcome').get('used_percent', '?'))
+
+
+def resources_memory_outcome(read):
+    """The incident skeleton's outcome (filter incident_outcome) of the memory side. ``read``: diagnosis
+    (resources_memory_diagnosis), memory (container_memory_info of the diagnosis), log_errors (platform_logs),
+    restart_confirm, actions (fix_memory's, absent before it), memory_after (container_memory_info after the
+    remedies, absent before verify_memory), flushed (redis_keys, maybe skipped), redis_db and check_mode."""
+    where = 'resources_memory_outcome'
+    read = _dict(read, 'the input', where)
+    diagnosis = _dict(read.get('diagnosis'), 'diagnosis', where)
+    memory = _dict(read.get('memory'), 'memory', where)
+    after = _dict(read.get('memory_after'), 'memory_after', where)
+    logs = _dict(read.get('log_errors'), 'log_errors', where)
+    findings_after = after.get('findings')
+    outcome = dict(
+        findings=list(diagnosis.get('findings') or []),
+        errors=list(logs.get('lines') or []),
+        impacted=list(diagnosis.get('over_threshold') or []),
+        health_before='host memory %s%% used' % _host_used(memory),
+        health_after='host memory %s%% used' % _host_used(after),
+        # Resolved only on a read after the remedies that finds nothing left.
+        resolved=isinstance(findings_after, list) and not findings_after,
+        summary='Host memory %s%% used; %d memory finding(s) left' % (_host_used(after), len(findings_after or []))
+        if after else '',
+        # A confirmed restart needs time to come up: wait up to 60 s for health.
+        wait=_switch(read, 'restart_confirm', where))
+    actions = _actions(read, where)
+    if actions is not None:
+        outcome['actions'] = [to_text(a) for a in actions]
+        flushed = _dict(read.get('flushed'), 'flushed', where)
+        # What the report's data-loss line lists; check mode changed nothing. VACUUM FULL keeps every row.
+        outcome['data_changed'] = [
+            'Flushed Redis database %s (%s keys; FLUSHDB): the cached keys are gone, nothing keeps a copy'
+            % (to_text(read.get('redis_db')), to_text(flushed.get('keys_before', '?')))
+        ] if flushed and _ran(flushed) and not _switch(read, 'check_mode', where) else []
+    return outcome
+
+
+def resources_queries_outcome(read):
+    """The incident skeleton's outcome (filter incident_outcome) of the slow-query side. ``read``: findings
+    (resources_queries_diagnosis's), queries (postgres_activity_info, registered with failed_when: false), service
+    (the database's compose service), check_mode, and after fix_queries: actions, vacuumed and indexed
+    (postgres_maintenance, maybe skipped)."""
+    where = 'resources_queries_outcome'
+    read = _dict(read, 'the input', where)
+    queries = _dict(read.get('queries'), 'queries', where)
+    vacuumed = _dict(read.get('vacuumed'), 'vacuumed', where)
+    indexed = _dict(read.get('indexed'), 'indexed', where)
+    findings = read.get('findings') or []
+    if not isinstance(findings, list):
+        raise AnsibleFilterError('%s: findings must be a list of sentences' % where)
+    slow = queries.get('slow_statements') or []
+    # A remedy that ran for real (VACUUM, or an index created) is the runbook's answer to its findings.
+    remedied = not _switch(read, 'check_mode', where) and (bool(vacuumed) and _ran(vacuumed) or bool(indexed.get('changed')))
+    outcome = dict(
+        findings=[to_text(f) for f in findings],
+        errors=[shorten(_dict(s, 'a slow statement', where).get('query', '')) for s in slow],
+        impacted=[to_text(read.get('service'))] if findings else [],
+        health_before='%d slow statement(s), %d table(s) with missing-index signs'
+        % (len(slow), len(queries.get('seq_scan_tables') or [])),
+        resolved=not findings or remedied,
+        # VACUUM and CREATE INDEX CONCURRENTLY restart nothing: the service's health is asked once.
+        wait=False)
+    actions = _actions(read, where)
+    if actions is not None:
+        outcome['actions'] = [to_text(a) for a in actions]
+    return outcome
+
+
 class FilterModule(object):
     def filters(self):
         return {'resources_memory_diagnosis': resources_memory_diagnosis,
                 'resources_queries_diagnosis': resources_queries_diagnosis,
                 'resources_memory_actions': resources_memory_actions,
-                'resources_query_actions': resources_query_actions}
+                'resources_query_actions': resources_query_actions,
+                'resources_memory_outcome': resources_memory_outcome,
+                'resources_queries_outcome': resources_queries_outcome}

@@ -158,3 +158,94 @@ def test_confirmed_slow_query_remedies_say_what_they_did():
 def test_a_bad_confirmation_is_named():
     with pytest.raises(AnsibleFilterError, match='restart_confirm'):
         memory_actions(restart_confirm='maybe')
+
+
+def memory_outcome(**read):
+    from ansible_collections.tgops.runbooks.plugins.filter.resources import resources_memory_outcome
+    return resources_memory_outcome(read)
+
+
+OVER = {'findings': ['container backend-api uses 90% of its host memory'], 'over_threshold': ['backend-api'],
+        'host': {'used_percent': 91.5}}
+
+
+def test_the_memory_outcome_before_the_remedies_is_not_resolved():
+    diagnosis = memory(memory=OVER, log_errors={'count': 1, 'lines': ['x | leak']})
+    out = memory_outcome(diagnosis=diagnosis, memory=OVER, log_errors={'count': 1, 'lines': ['x | leak']},
+                         restart_confirm=False)
+    assert out == dict(findings=diagnosis['findings'], errors=['x | leak'], impacted=['backend-api'],
+                       health_before='host memory 91.5% used', health_after='host memory ?% used', resolved=False,
+                       summary='', wait=False)
+    fixed = memory_outcome(diagnosis=diagnosis, memory=OVER, restart_confirm='true', actions=['Restarted backend-api'])
+    assert fixed['actions'] == ['Restarted backend-api'] and fixed['wait'] is True and fixed['resolved'] is False
+
+
+def test_the_memory_read_after_the_remedies_decides():
+    diagnosis = memory(memory=OVER)
+    after = {'findings': [], 'over_threshold': [], 'host': {'used_percent': 40.0}}
+    out = memory_outcome(diagnosis=diagnosis, memory=OVER, restart_confirm=True, actions=['Restarted backend-api'],
+                         memory_after=after)
+    assert out['resolved'] is True and out['health_after'] == 'host memory 40.0% used'
+    assert out['summary'] == 'Host memory 40.0% used; 0 memory finding(s) left'
+    still = memory_outcome(diagnosis=diagnosis, memory=OVER, restart_confirm=False, actions=[], memory_after=OVER)
+    assert still['resolved'] is False and still['summary'] == 'Host memory 91.5% used; 1 memory finding(s) left'
+    # Check mode reads again too: nothing changed, so the finding stays.
+    assert memory_outcome(diagnosis=diagnosis, memory=OVER, actions=['Would restart backend-api'],
+                          memory_after=OVER)['resolved'] is False
+
+
+def queries_outcome(**read):
+    from ansible_collections.tgops.runbooks.plugins.filter.resources import resources_queries_outcome
+    return resources_queries_outcome(read)
+
+
+def test_the_queries_outcome_names_the_database_and_the_statements():
+    queries = dict(activity(slow_statements=[SLOW]), slow_statements=[{'query': 'SELECT pg_sleep(2)'},
+                                                                      {'query': 'SELECT ' + 'x, ' * 100}],
+                   seq_scan_tables=[{'table': 'public.events'}])
+    out = queries_outcome(findings=[SLOW], queries=queries, service='postgres', check_mode=False)
+    assert out['impacted'] == ['postgres'] and out['resolved'] is False and 'actions' not in out
+    assert out['health_before'] == '2 slow statement(s), 1 table(s) with missing-index signs'
+    assert out['errors'][0] == 'SELECT pg_sleep(2)'
+    assert out['errors'][1].endswith('...') and len(out['errors'][1]) <= 200
+    assert out['wait'] is False
+    healthy = queries_outcome(findings=[], queries=activity(), service='postgres')
+    assert healthy['resolved'] is True and healthy['impacted'] == [] and healthy['errors'] == []
+
+
+def test_a_remedy_that_ran_resolves_the_slow_queries_but_not_in_check_mode():
+    ran = {'changed': True, 'statements': ['VACUUM (ANALYZE)']}
+    skipped = {'changed': False, 'skipped': True}
+    base = dict(findings=[SLOW], queries=activity(slow_statements=[SLOW]), service='postgres', actions=['x'])
+    assert queries_outcome(vacuumed=ran, indexed=skipped, check_mode=False, **base)['resolved'] is True
+    assert queries_outcome(vacuumed=skipped, indexed=ran, check_mode=False, **base)['resolved'] is True
+    assert queries_outcome(vacuumed=ran, indexed=ran, check_mode=True, **base)['resolved'] is False
+    # An index that already exists changed nothing; nothing confirmed, nothing ran.
+    assert queries_outcome(vacuumed=skipped, indexed={'changed': False}, check_mode=False, **base)['resolved'] is False
+    assert queries_outcome(vacuumed=skipped, indexed=skipped, check_mode=False, **base)['resolved'] is False
+
+
+@pytest.mark.parametrize('call, words', [
+    (lambda: memory_outcome(diagnosis='x'), 'resources_memory_outcome: diagnosis must be a dict'),
+    (lambda: memory_outcome(diagnosis={}, memory={'host': 'x'}), 'resources_memory_outcome: host must be a dict'),
+    (lambda: memory_outcome(diagnosis={}, restart_confirm='perhaps'), 'resources_memory_outcome: restart_confirm'),
+    (lambda: memory_outcome(diagnosis={}, actions='Restarted'), 'resources_memory_outcome: actions must be a list'),
+    (lambda: queries_outcome(findings='slow'), 'resources_queries_outcome: findings must be a list'),
+    (lambda: queries_outcome(queries=[]), 'resources_queries_outcome: queries must be a dict'),
+])
+def test_outcome_bad_input_is_named(call, words):
+    with pytest.raises(AnsibleFilterError, match=words):
+        call()
+
+
+def test_a_redis_flush_is_data_the_run_changed():
+    diagnosis = memory(memory=OVER)
+    base = dict(diagnosis=diagnosis, memory=OVER, restart_confirm=False, actions=['Flushed Redis database 0'],
+                redis_db='0')
+    flushed = {'changed': True, 'keys_before': 120}
+    assert memory_outcome(flushed=flushed, **base)['data_changed'] == [
+        'Flushed Redis database 0 (120 keys; FLUSHDB): the cached keys are gone, nothing keeps a copy']
+    assert memory_outcome(flushed=flushed, check_mode=True, **base)['data_changed'] == []
+    assert memory_outcome(flushed={'changed': False, 'skipped': True}, **base)['data_changed'] == []
+    assert memory_outcome(**base)['data_changed'] == []
+    assert 'data_changed' not in memory_outcome(diagnosis=diagnosis, memory=OVER)
