@@ -161,7 +161,32 @@ def database_outcome(read):
         if not isinstance(actions, list):
             raise AnsibleFilterError('database_outcome: actions must be a list, got %s' % type(actions).__name__)
         outcome['actions'] = list(actions)
+        outcome['data_changed'] = _data_changed(read)
     return outcome
+
+
+def _data_changed(read):
+    """What the fix changed in the data, for the report's data-loss line (nothing in check mode)."""
+    try:
+        if boolean(read.get('check_mode', False)):
+            return []
+    except TypeError as exc:
+        raise AnsibleFilterError('database_outcome: check_mode: %s' % exc)
+    changed = []
+    terminated = _dict(read.get('terminated'), 'terminated', 'database_outcome').get('terminated') or []
+    if terminated:
+        changed.append('Ended %d session(s) idle in a transaction (%s): what they had not committed was rolled back, '
+                       'nothing keeps it' % (len(terminated), ', '.join(
+                           '%s pid %s' % (to_text(s.get('application') or '?'), to_text(s.get('pid')))
+                           for s in terminated)))
+    if _dict(read.get('plan'), 'plan', 'database_outcome').get('restore'):
+        safety = _dict(read.get('safety'), 'safety', 'database_outcome')
+        before = ('the database as it was is in the safety backup %s' % to_text(safety['path']) if 'path' in safety
+                  else 'no safety backup of the database as it was (%s)'
+                  % to_text(read.get('safety_error') or 'none made'))
+        changed.append('%s dropped and restored from %s: whatever changed after that backup was replaced; %s'
+                       % (to_text(read.get('db_name')), to_text(read.get('backup')), before))
+    return changed
 
 
 class FilterModule(object):

@@ -200,3 +200,22 @@ def test_the_outcome_names_bad_input():
         outcome(diagnosis='x')
     with pytest.raises(AnsibleFilterError, match='database_outcome: actions must be a list'):
         outcome(diagnosis={}, actions='Restarted postgres')
+
+
+def test_what_the_fix_changed_in_the_data_is_named():
+    ended = {'changed': True, 'terminated': [{'pid': 41, 'application': 'tgops-it-leak-0', 'age_seconds': 9},
+                                             {'pid': 42, 'application': '', 'age_seconds': 9}]}
+    base = dict(diagnosis=EXHAUSTED, activity=EXHAUSTED_ACTIVITY, service='postgres', actions=['Ended 2 session(s)'],
+                db_name='app', backup='b.dump')
+    out = outcome(terminated=ended, plan={'restore': False}, **base)
+    assert out['data_changed'] == ['Ended 2 session(s) idle in a transaction (tgops-it-leak-0 pid 41, ? pid 42): what '
+                                   'they had not committed was rolled back, nothing keeps it']
+    restored = outcome(terminated={'skipped': True}, plan={'restore': True}, safety={'path': '/b/safety.dump'}, **base)
+    assert restored['data_changed'] == ['app dropped and restored from b.dump: whatever changed after that backup was '
+                                        'replaced; the database as it was is in the safety backup /b/safety.dump']
+    unsafe = outcome(plan={'restore': True}, safety={}, safety_error='disk full', **base)
+    assert unsafe['data_changed'][0].endswith('no safety backup of the database as it was (disk full)')
+    # Check mode changed nothing; a run that only said what needs confirming changed nothing either.
+    assert outcome(terminated=ended, plan={'restore': True}, check_mode=True, **base)['data_changed'] == []
+    assert outcome(terminated={'skipped': True}, plan={'restore': False}, **base)['data_changed'] == []
+    assert 'data_changed' not in outcome(diagnosis=EXHAUSTED, activity=EXHAUSTED_ACTIVITY, service='postgres')
