@@ -146,7 +146,8 @@ def _backup_verify(result):
         return _check('backup_verify', SKIP, 'no backup to verify')
     if result.get('passed'):
         return _check('backup_verify', OK, '%s verified' % result.get('path'))
-    failed = result.get('failed_checks') or []
+    failed = [name for name, check in (result.get('checks') or {}).items()
+              if isinstance(check, dict) and not check.get('passed')]
     return _check('backup_verify', FAIL, '%s failed: %s' % (
         result.get('path') or 'newest backup', ', '.join(failed) if failed else (result.get('msg') or 'not verified')))
 

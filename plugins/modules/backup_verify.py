@@ -128,7 +128,7 @@ options:
     default: true
   fail_on_problem:
     description:
-      - Fail the task when any check fails. V(false) returns RV(passed=false) and RV(failed_checks) instead.
+      - Fail the task when any check fails. V(false) returns RV(passed=false) and RV(findings) instead.
       - Defaults to V(true) because this is a check action (see the notes); the C(_info) modules default to V(false).
     type: bool
     default: true
@@ -287,7 +287,7 @@ EXAMPLES = r"""
 
 - name: Alert when the backup is bad
   ansible.builtin.debug:
-    msg: "Backup failed {{ verdict.failed_checks | join(', ') }}: {{ verdict.msg }}"
+    msg: "Backup failed: {{ verdict.findings | join('; ') }}"
   when: not verdict.passed
 """
 
@@ -309,15 +309,10 @@ findings:
   type: list
   elements: str
   sample: ['integrity: the file ends at byte offset 7000 inside the data block of TOC entry 3361 (TABLE DATA public users)']
-failed_checks:
-  description: Names of the checks that failed.
-  returned: always
-  type: list
-  elements: str
-  sample: [integrity, completeness]
 checks:
   description:
-    - Each check with C(passed) and C(detail). Keys - C(readable), C(size), C(age), C(integrity),
+    - Each check with C(passed) and C(detail); the names of the failed ones are those whose C(passed) is V(false),
+      and RV(findings) says what is wrong with each (its name, a colon and its detail), in this order. Keys - C(readable), C(size), C(age), C(integrity),
       C(completeness), C(content) (with O(require_data), when integrity and completeness passed),
       C(expected_tables) (with O(expected_tables)), C(checksum) (with O(expected_sha256)),
       C(restore) and C(restore_min_rows) (with O(restore_test)).
@@ -550,12 +545,17 @@ def _archive_lister(module):
     return list_archive
 
 
+def _failed(checks):
+    """The names of the failed checks, in the order of RV(checks)."""
+    return [name for name, check in checks.items() if not check['passed']]
+
+
 def _restore(module, result):
     params = module.params
     if module.check_mode:
         return {'skipped': True, 'reason': 'check mode: the restore test would create a scratch database'}
     if not result['passed']:
-        return {'skipped': True, 'reason': 'the file checks failed: %s' % ', '.join(result['failed_checks'])}
+        return {'skipped': True, 'reason': 'the file checks failed: %s' % ', '.join(_failed(result['checks']))}
     opt_dirs = [params['bin_dir']] if params['bin_dir'] else []
     bins = {'psql': module.get_bin_path('psql', required=True, opt_dirs=opt_dirs)}
     if result['format'] == 'custom':
@@ -635,8 +635,7 @@ def main():
             extra['backups'] = [dict((k, v) for k, v in b.items() if k != 'mtime_epoch') for b in backups]
         if not backups:
             detail = 'no file in %s matches %s' % (path, params['pattern'])
-            result = dict(changed=False, path=path, passed=False, failed_checks=['readable'],
-                          findings=['readable: %s' % detail], checks={'readable': {'passed': False, 'detail': detail}},
+            result = dict(changed=False, path=path, passed=False, findings=['readable: %s' % detail], checks={'readable': {'passed': False, 'detail': detail}},
                           msg='no backup in %s matches %s' % (path, params['pattern']), **extra)
             if params['fail_on_problem']:
                 module.fail_json(**result)
@@ -651,6 +650,9 @@ def main():
                            max_ratio=params['max_ratio'], max_decompressed_size=params['max_decompressed_size'],
                            list_archive=_archive_lister(module))
     result.pop('bytes_read', None)
+    # What is wrong is findings, the collection's one key for it, and each check's verdict is in checks; the
+    # names of the failed checks are not returned a second time.
+    result.pop('failed_checks', None)
     result.update(extra)
 
     if params['restore_test']:
@@ -675,13 +677,11 @@ def main():
                 }
             if restore['dropped'] is False:
                 module.warn('the scratch database %s may be left behind: %s' % (restore['database'], restore['error']))
-            result['failed_checks'] = [name for name, check in checks.items() if not check['passed']]
-            result['findings'] = ['%s: %s' % (n, checks[n]['detail']) for n in result['failed_checks']]
-            result['passed'] = not result['failed_checks']
+            failed = _failed(checks)
+            result['findings'] = ['%s: %s' % (n, checks[n]['detail']) for n in failed]
+            result['passed'] = not failed
             if not result['passed']:
-                result['msg'] = 'backup %s failed check(s) %s: %s' % (
-                    path, ', '.join(result['failed_checks']),
-                    '; '.join('%s: %s' % (n, checks[n]['detail']) for n in result['failed_checks']))
+                result['msg'] = 'backup %s failed check(s) %s: %s' % (path, ', '.join(failed), '; '.join(result['findings']))
             else:
                 result['msg'] += '; restore test passed'
 

@@ -89,9 +89,10 @@ def test_missing_backup_fails(backups):
 
 
 def test_failed_verification_names_the_failed_checks():
-    bad = {'passed': False, 'path': '/b/x.dump', 'failed_checks': ['integrity']}
+    bad = {'passed': False, 'path': '/b/x.dump', 'findings': ['integrity: truncated'],
+           'checks': {'size': {'passed': True, 'detail': '1 MB'}, 'integrity': {'passed': False, 'detail': 'truncated'}}}
     c = verdict(checks_evaluate(reads(backup_verify=bad), now=NOW), 'backup_verify')
-    assert c['status'] == 'fail' and 'integrity' in c['detail']
+    assert c['status'] == 'fail' and c['detail'] == '/b/x.dump failed: integrity'
 
 
 @pytest.mark.parametrize('days,status', [(80, 'ok'), (30.5, 'ok'), (29, 'warn'), (7.5, 'warn'), (6, 'fail'), (-1, 'fail')])
