@@ -5,7 +5,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Which missing environment variables the inventory's Vault can put back (the "missing environment
-variables" edge case of the toogoodtogo runbook). Names only: values never pass through here."""
+variables" edge case of the toogoodtogo runbook; ``env_restore_plan``), and what the incident report says of the
+diagnosis, the restore and the application's health after it (``env_repair_outcome``). Names only: values never
+pass through here."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -61,6 +63,65 @@ def env_restore_plan(env_report, secrets):
     )
 
 
+def _names(value, name):
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise AnsibleFilterError('env_repair_outcome: %s must be a list, got %s' % (name, type(value).__name__))
+    return value
+
+
+def env_repair_outcome(read):
+    """The incident skeleton's outcome (filter incident_outcome) of the env_repair role.
+
+    ``read`` keys: ``plan`` (env_restore_plan's result), ``triage`` (the triage role's triage_result: its findings
+    and errors join the report), ``confirm_variable`` (what the operator sets to confirm the restore), after the fix
+    ``actions`` and after the verification ``healthy`` (the service_health role's verdict). The cause is gone when no
+    variable is left that no vault holds and the restorable ones were put back (or none was missing); a restore
+    behind an unhealthy application still fails the run."""
+    if not isinstance(read, dict):
+        raise AnsibleFilterError('env_repair_outcome expects a dict (plan, triage, confirm_variable, actions, healthy)')
+    plan = read.get('plan')
+    if not isinstance(plan, dict) or 'restorable' not in plan or 'unknown' not in plan:
+        raise AnsibleFilterError('env_repair_outcome: plan must be the result of env_restore_plan')
+    triage = read.get('triage') or {}
+    if not isinstance(triage, dict):
+        raise AnsibleFilterError('env_repair_outcome: triage must be the triage role\'s triage_result (a dict)')
+    restorable = [r.get('env') for r in _names(plan['restorable'], 'plan.restorable') if isinstance(r, dict)]
+    unknown = _names(plan['unknown'], 'plan.unknown')
+    missing = _names(plan.get('missing'), 'plan.missing')
+    actions = _names(read.get('actions'), 'actions')
+    resolved = not unknown and (not restorable or bool(actions))
+    where = plan.get('file') or 'the env file'
+    findings = _names(plan.get('findings'), 'plan.findings') + _names(triage.get('findings'), 'triage.findings')
+    outcome = dict(
+        findings=list(findings),
+        errors=list(_names(triage.get('errors'), 'triage.errors')),
+        no_findings='no required variable is missing',
+        resolved=resolved)
+    if 'actions' in read:
+        outcome['actions'] = list(actions)
+    # The application's verdict is known only after the skeleton's health check (entry point verify).
+    unhealthy = 'healthy' in read and not read['healthy']
+    why = []
+    if restorable and not actions:
+        confirm = read.get('confirm_variable') or 'env_repair_confirm'
+        why.append('The vault holds %s: run again with -e %s=true.' % (', '.join(restorable), confirm))
+    if unknown:
+        why.append('No vault variable holds %s: set it by hand, then recreate the application.' % ', '.join(unknown))
+    if actions and missing and unhealthy:
+        why.append('The application is not healthy after the restore.')
+    if why:
+        outcome['failure'] = ' '.join(['Still missing from %s: %s.' % (where, ', '.join(missing))] + why)
+    if not missing:
+        outcome['summary'] = 'No required variable is missing from %s' % where
+    elif resolved:
+        outcome['summary'] = 'Put %s back into %s' % (', '.join(restorable), where)
+    else:
+        outcome['summary'] = 'Still missing from %s: %s' % (where, ', '.join(missing))
+    return outcome
+
+
 class FilterModule(object):
     def filters(self):
-        return {'env_restore_plan': env_restore_plan}
+        return {'env_restore_plan': env_restore_plan, 'env_repair_outcome': env_repair_outcome}
