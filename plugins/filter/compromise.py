@@ -6,7 +6,8 @@
 
 """Decisions of the suspected-compromise playbook: which of a platform's secrets can be rotated now (the runbook's
 "rotate ALL secrets"; names only, never values), the lockdown's rules for Docker-published ports and its verdict
-from the probes, and the firewall's state in words for the report."""
+from the probes, the firewall's state in words for the report, and what the report says of the run
+(compromise_outcome, the structure tgops.runbooks.incident_outcome reads)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -54,8 +55,11 @@ def compromise_rotation_plan(secrets, new_values=None):
     return dict(rotate=rotate, pending=pending, findings=findings)
 
 
-def firewall_summary(firewall):
-    """``network_info``'s ``firewall`` result in words: ``ufw active, incoming deny (3 rules)``."""
+def firewall_summary(firewall, after=None):
+    """``network_info``'s ``firewall`` result in words: ``ufw active, incoming deny (3 rules)``. ``after``: the
+    registered read after the lockdown; when it ran, its firewall is the one described."""
+    if isinstance(after, dict) and isinstance(after.get('firewall'), dict):
+        firewall = after['firewall']
     if not isinstance(firewall, dict) or not firewall:
         return 'firewall not read'
     if firewall.get('tool') != 'ufw':
@@ -163,9 +167,56 @@ def compromise_sessions_left(sessions):
             for s in sessions if isinstance(s, dict) and not s.get('known') and not s.get('current')]
 
 
+# The runbook's first step, said in every report of a suspected compromise whatever the run reached.
+CONTACT = ('Contact the security team with this report; power the server off from the provider console if it need '
+           'not stay online')
+INCOMPLETE = 'evidence collection did not complete'
+
+
+def _registered(value, name):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise AnsibleFilterError('compromise_outcome: %s must be a registered result (a dict) or absent' % name)
+    return value
+
+
+def _sentences(value, name):
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise AnsibleFilterError('compromise_outcome: %s must be a list of sentences' % name)
+    return [str(item) for item in value]
+
+
+def compromise_outcome(read):
+    """The outcome (filter incident_outcome) of the compromise role, as far as the run got.
+
+    ``read`` keys, each absent or none when the run did not get there: ``logins`` (login_activity_info's result),
+    ``findings`` and ``actions`` (compromise_findings and compromise_actions), ``firewall_before`` (network_info's
+    result before the lockdown). A suspected compromise is never resolved by a run: the security team decides."""
+    if not isinstance(read, dict):
+        raise AnsibleFilterError('compromise_outcome expects a dict (logins, findings, actions, firewall_before)')
+    logins = _registered(read.get('logins'), 'logins')
+    before = _registered(read.get('firewall_before'), 'firewall_before')
+    findings = _sentences(read.get('findings'), 'findings')
+    actions = _sentences(read.get('actions'), 'actions') or []
+    summary = ''
+    if 'logins' in logins:
+        evidence = [str(f) for f in logins.get('findings') or []]
+        summary = 'Evidence (%s, %d logins, %d open sessions): %s' % (
+            logins.get('log') or 'no auth log', len(logins.get('logins') or []), len(logins.get('sessions') or []),
+            '; '.join(evidence) if evidence else 'nothing suspicious found')
+    return dict(
+        findings=(findings if findings is not None else [INCOMPLETE]) + [CONTACT],
+        errors=[], impacted=[], actions=actions,
+        health_before=firewall_summary(before.get('firewall')),
+        resolved=False, summary=summary, wait=False)
+
+
 class FilterModule(object):
     def filters(self):
         return {'compromise_rotation_plan': compromise_rotation_plan, 'firewall_summary': firewall_summary,
                 'compromise_docker_plan': compromise_docker_plan,
                 'compromise_lockdown_verdict': compromise_lockdown_verdict,
-                'compromise_sessions_left': compromise_sessions_left}
+                'compromise_sessions_left': compromise_sessions_left, 'compromise_outcome': compromise_outcome}

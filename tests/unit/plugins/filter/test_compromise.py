@@ -1,5 +1,6 @@
 """filters compromise_rotation_plan (generated secrets always, issuer-made ones only with a new value, pairs whole),
-firewall_summary, compromise_docker_plan, compromise_lockdown_verdict and compromise_sessions_left."""
+firewall_summary, compromise_docker_plan, compromise_lockdown_verdict, compromise_sessions_left and
+compromise_outcome."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
@@ -7,7 +8,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tgops.runbooks.plugins.filter.compromise import (
-    compromise_docker_plan, compromise_lockdown_verdict, compromise_rotation_plan, compromise_sessions_left, firewall_summary)
+    compromise_docker_plan, compromise_lockdown_verdict, compromise_outcome, compromise_rotation_plan,
+    compromise_sessions_left, firewall_summary)
+from ansible_collections.tgops.runbooks.plugins.filter.incident import incident_outcome
 
 TOOGOODTOGO = {name: {'env': name.upper(), 'vault': 'vault_' + name}
                for name in ('db_password', 'secret_key', 'telegram_bot_token', 'stripe_key')}
@@ -130,3 +133,61 @@ def test_sessions_left_names_the_unknown_ones_but_the_check_itself():
     assert compromise_sessions_left([]) == []
     with pytest.raises(AnsibleFilterError, match='sessions'):
         compromise_sessions_left('root')
+
+
+UFW_DENY = {'tool': 'ufw', 'active': True, 'default_incoming': 'deny', 'rules': ['22/tcp ALLOW IN 10.0.0.1']}
+UFW_OFF = {'tool': 'ufw', 'active': False, 'default_incoming': None, 'rules': []}
+CONTACT = ('Contact the security team with this report; power the server off from the provider console if it need '
+           'not stay online')
+
+
+def test_firewall_summary_describes_the_read_after_the_lockdown_when_there_was_one():
+    assert firewall_summary(UFW_OFF, {'changed': False, 'firewall': UFW_DENY}) == 'ufw active, incoming deny (1 rule)'
+    assert firewall_summary(UFW_OFF, {'skipped': True}) == 'ufw inactive (everything allowed)'
+    assert firewall_summary(UFW_OFF, None) == 'ufw inactive (everything allowed)'
+    assert firewall_summary({}, {'skipped': True}) == 'firewall not read'
+
+
+LOGINS = {'log': '/var/log/auth.log', 'logins': [{'user': 'root'}, {'user': 'deploy'}], 'sessions': [{'pid': 1}],
+          'findings': ['5 failed login attempts from 203.0.113.9 (users: root)']}
+
+
+def test_the_evidence_is_the_timeline_event_and_the_report_is_never_resolved():
+    got = compromise_outcome({'logins': LOGINS, 'findings': LOGINS['findings'] + ['stripe_key not rotated'],
+                              'actions': ['Firewall: ufw enabled'], 'firewall_before': {'firewall': UFW_OFF}})
+    assert got == {'findings': LOGINS['findings'] + ['stripe_key not rotated', CONTACT], 'errors': [], 'impacted': [],
+                   'actions': ['Firewall: ufw enabled'], 'health_before': 'ufw inactive (everything allowed)',
+                   'resolved': False, 'wait': False,
+                   'summary': 'Evidence (/var/log/auth.log, 2 logins, 1 open sessions): 5 failed login attempts from '
+                              '203.0.113.9 (users: root)'}
+    report = incident_outcome(got, healthy=True, health_status='ufw active, incoming deny (1 rule)')
+    assert report['status'] == 'Investigating' and report['health_after'] == 'ufw active, incoming deny (1 rule)'
+    assert report['findings'][-1] == CONTACT and report['report_actions'] == ['Firewall: ufw enabled']
+    assert incident_outcome(got, check_mode=True)['report_actions'][-1] == 'Check mode: nothing was changed'
+
+
+def test_nothing_suspicious_and_no_auth_log_are_said():
+    quiet = dict(LOGINS, log='', findings=[])
+    got = compromise_outcome({'logins': quiet, 'findings': [], 'actions': [], 'firewall_before': {'firewall': {}}})
+    assert got['summary'] == 'Evidence (no auth log, 2 logins, 1 open sessions): nothing suspicious found'
+    assert got['findings'] == [CONTACT] and got['health_before'] == 'firewall not read'
+
+
+def test_a_run_stopped_before_the_evidence_still_says_to_contact_the_security_team():
+    for read in ({}, {'logins': None, 'findings': None, 'actions': None, 'firewall_before': None}):
+        got = compromise_outcome(read)
+        assert got['findings'] == ['evidence collection did not complete', CONTACT]
+        assert got['summary'] == '' and got['actions'] == [] and got['health_before'] == 'firewall not read'
+        assert incident_outcome(got, health_status='firewall not read')['status'] == 'Investigating'
+
+
+@pytest.mark.parametrize('bad, words', [
+    ([], 'expects a dict'),
+    ({'logins': 'x'}, 'logins must be a registered result'),
+    ({'firewall_before': ['x']}, 'firewall_before must be a registered result'),
+    ({'findings': 'x'}, 'findings must be a list of sentences'),
+    ({'actions': {}}, 'actions must be a list of sentences'),
+])
+def test_outcome_bad_input_is_named(bad, words):
+    with pytest.raises(AnsibleFilterError, match=words):
+        compromise_outcome(bad)
