@@ -35,8 +35,8 @@ def test_an_unreachable_api_fails_naming_it_and_the_firewall():
 @pytest.mark.parametrize("firewall, words", [
     ({"tool": "none", "active": False, "default_incoming": None, "rules": []}, "no ufw on the host"),
     ({"tool": "ufw", "active": False, "default_incoming": None, "rules": []}, "ufw inactive"),
-    ({"tool": "ufw", "active": True, "default_incoming": None, "rules": []}, "ufw active, incoming ? by default, "
-                                                                               "0 rule(s)"),
+    ({"tool": "ufw", "active": True, "default_incoming": None, "rules": []},
+     "ufw active, incoming ? by default, 0 rule(s)"),
 ])
 def test_the_firewall_is_one_sentence(firewall, words):
     assert network_outcome({"network": reading(firewall=firewall)})["findings"] == ["firewall: " + words]
