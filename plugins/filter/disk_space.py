@@ -19,6 +19,7 @@ import math
 import os
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six import string_types
 
 from ansible_collections.tgops.runbooks.plugins.plugin_utils._results import ran as _ran
@@ -282,13 +283,36 @@ def _outcome_plan(value, name):
     return value
 
 
+def _data_changed(read):
+    """What the clean-up deleted, one sentence per step that changed something, with what is left of it."""
+    changed = []
+    pruned = read.get('pruned_backups')
+    if _ran(pruned) and pruned.get('changed') and pruned.get('removed'):
+        removed = pruned['removed']
+        changed.append('Deleted %d daily backup(s) beyond retention: %s; only off-site copies, where the platform '
+                       'keeps them, remain' % (len(removed), ', '.join(os.path.basename(to_text(p)) for p in removed)))
+    old = read.get('removed_old')
+    names = [os.path.basename(to_text(r.get('item'))) for r in (old.get('results') or [] if _ran(old) else [])
+             if isinstance(r, dict) and r.get('changed')]
+    if names:
+        changed.append('Deleted %d leftover(s): %s; nothing keeps a copy' % (len(names), ', '.join(names)))
+    docker = read.get('docker_pruned')
+    if _ran(docker) and docker.get('changed'):
+        changed.append('Pruned Docker: stopped containers (with their writable layers), dangling images, unused '
+                       'networks and build cache are gone; volumes were kept')
+    return changed
+
+
 def disk_space_outcome(read):
     """The incident skeleton's outcome (filter incident_outcome) of the disk_space role.
 
     ``read`` keys: ``plan`` (disk_space_plan of the diagnosis), ``docker`` (docker_host_info's registered result;
     skipped or absent when not asked), and after the fix ``final`` (disk_space_plan after the clean-up, or the plan
     when nothing was read again), ``actions`` (disk_space_actions), ``max_percent``, ``backups_confirm`` and
-    ``prune_confirm``. Before the fix nothing is resolved: only a reading after the clean-up says the disk has room.
+    ``prune_confirm``, ``pruned_backups``, ``removed_old`` and ``docker_pruned`` (the registered results of the
+    clean-up's steps) and ``check_mode``. Before the fix nothing is resolved: only a reading after the clean-up says
+    the disk has room. Deleted backups and leftovers, and a Docker prune, are data the run changed (the report's
+    data line), never in check mode.
     """
     if not isinstance(read, dict):
         raise AnsibleFilterError('disk_space_outcome expects a dict (plan, docker, final, actions, ...)')
@@ -317,7 +341,8 @@ def disk_space_outcome(read):
         resolved=bool(final.get('passed')),
         # The old frame waited a minute for health only while a path stayed full (containers failing to start).
         wait=bool(over),
-        summary='Disk: %s' % (final.get('summary') or 'unread'))
+        summary='Disk: %s' % (final.get('summary') or 'unread'),
+        data_changed=[] if read.get('check_mode') else _data_changed(read))
     if not final.get('passed'):
         if read.get('backups_confirm') and read.get('prune_confirm'):
             way_out = 'The clean-up did not free enough: resize the server or add a volume.'

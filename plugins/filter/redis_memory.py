@@ -65,7 +65,8 @@ def redis_memory_outcome(read):
     ``read`` keys: ``result`` (redis_memory_info's result of the diagnosis), ``service`` (the Redis service), and
     after the fix ``final`` (the last reading: after the flush, or the diagnosis's), ``flushed`` (redis_keys'
     registered result; skipped or absent when not confirmed or not needed), ``actions`` (redis_memory_actions'),
-    ``db`` and ``flush_confirm``. Before the fix nothing is resolved: only the fix's last reading says Redis has room.
+    ``db``, ``flush_confirm`` and ``check_mode``. Before the fix nothing is resolved: only the fix's last reading says
+    Redis has room. A flush is data the run changed (the report's data line), never in check mode.
     """
     if not isinstance(read, dict):
         raise AnsibleFilterError('redis_memory_outcome expects a dict (result, service, final, flushed, ...)')
@@ -89,7 +90,10 @@ def redis_memory_outcome(read):
         resolved=bool(final['passed']),
         # A flush makes the application reconnect and refill: give its health the minute a restart gets.
         wait=_ran(flushed) and bool(flushed.get('changed')),
-        summary='Redis memory: %s' % _usage(final))
+        summary='Redis memory: %s' % _usage(final),
+        data_changed=['Flushed Redis database %s (%s keys; FLUSHDB): the cached keys are gone, nothing keeps a copy'
+                      % (to_text(read.get('db', 0)), to_text(flushed.get('keys_before', '?')))]
+        if _ran(flushed) and flushed.get('changed') and not read.get('check_mode') else [])
     if not final['passed']:
         if read.get('flush_confirm'):
             way_out = 'FLUSHDB did not free enough: raise maxmemory.'

@@ -273,6 +273,26 @@ def test_a_clean_up_that_freed_enough_resolves_and_names_nothing_impacted():
     assert fixed["resolved"] is True and fixed["impacted"] == [] and "failure" not in fixed
     assert fixed["actions"] == ["Removed 2 backup(s)"] and fixed["wait"] is False
     assert fixed["summary"] == "Disk: project 40.0%, backups 50.0%"
+    # nothing ran: no data changed
+    assert fixed["data_changed"] == []
+
+
+def test_what_the_clean_up_deleted_is_data_the_run_changed_except_in_check_mode():
+    removed_old = {"changed": True, "results": [{"item": B + "a.sql.gz.old", "changed": True},
+                                                {"item": B + "gone.old", "changed": False}]}
+    docker = {"changed": True, "containers_space_reclaimed": MB}
+    done = dict(final=plan(), actions=[], backups_confirm=True, prune_confirm=True, pruned_backups=PRUNED,
+                removed_old=removed_old, docker_pruned=docker)
+    assert outcome(**done)["data_changed"] == [
+        "Deleted 2 daily backup(s) beyond retention: toogoodtogo_20250101.sql.gz, toogoodtogo_20250102.sql.gz; "
+        "only off-site copies, where the platform keeps them, remain",
+        "Deleted 1 leftover(s): a.sql.gz.old; nothing keeps a copy",
+        "Pruned Docker: stopped containers (with their writable layers), dangling images, unused networks and build "
+        "cache are gone; volumes were kept"]
+    assert outcome(check_mode=True, **done)["data_changed"] == []
+    # skipped steps (unconfirmed) and a prune that removed nothing changed no data
+    assert outcome(final=plan(), pruned_backups={"skipped": True}, removed_old={"skipped": True, "results": []},
+                   docker_pruned={"changed": False})["data_changed"] == []
 
 
 def test_a_path_still_over_fails_with_the_confirmations_that_would_free_space():

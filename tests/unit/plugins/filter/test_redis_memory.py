@@ -72,11 +72,16 @@ def test_a_flush_that_freed_enough_resolves_and_waits_for_the_application():
                     flush_confirm=True)
     assert fixed["resolved"] is True and fixed["wait"] is True and "failure" not in fixed
     assert fixed["actions"] == ["Flushed ..."] and fixed["summary"] == "Redis memory: 3.5% of maxmemory"
+    assert fixed["data_changed"] == ["Flushed Redis database 0 (4000 keys; FLUSHDB): the cached keys are gone, "
+                                     "nothing keeps a copy"]
+    # check mode flushes nothing: no data changed
+    assert outcome(final=FULL, flushed={"changed": True}, actions=[], db=0, flush_confirm=True,
+                   check_mode=True)["data_changed"] == []
 
 
 def test_an_unconfirmed_flush_fails_with_its_confirmation_and_waits_for_nothing():
     left = outcome(final=FULL, flushed={"skipped": True}, actions=["Not flushing ..."], db="1", flush_confirm=False)
-    assert left["resolved"] is False and left["wait"] is False
+    assert left["resolved"] is False and left["wait"] is False and left["data_changed"] == []
     assert left["failure"] == (FULL["findings"][0] + ". Relieve it with -e redis_memory_flush_confirm=true "
                                "(FLUSHDB of database 1).")
 
