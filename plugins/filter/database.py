@@ -175,10 +175,15 @@ def _data_changed(read):
     changed = []
     terminated = _dict(read.get('terminated'), 'terminated', 'database_outcome').get('terminated') or []
     if terminated:
-        changed.append('Ended %d session(s) idle in a transaction (%s): what they had not committed was rolled back, '
-                       'nothing keeps it' % (len(terminated), ', '.join(
-                           '%s pid %s' % (to_text(s.get('application') or '?'), to_text(s.get('pid')))
-                           for s in terminated)))
+        # A leak leaves many sessions of a few applications: name those, not every pid.
+        apps = []
+        for session in terminated:
+            app = to_text(_dict(session, 'a terminated session', 'database_outcome').get('application') or '?')
+            if app not in apps:
+                apps.append(app)
+        shown = ', '.join(apps[:5]) + (' and %d more' % (len(apps) - 5) if len(apps) > 5 else '')
+        changed.append('Ended %d session(s) idle in a transaction (application(s) %s): what they had not committed was '
+                       'rolled back, nothing keeps it' % (len(terminated), shown))
     if _dict(read.get('plan'), 'plan', 'database_outcome').get('restore'):
         safety = _dict(read.get('safety'), 'safety', 'database_outcome')
         before = ('the database as it was is in the safety backup %s' % to_text(safety['path']) if 'path' in safety

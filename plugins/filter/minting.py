@@ -258,9 +258,9 @@ def minting_outcome(data):
         swept = _dict(data, 'swept', who, required=False)
         # What the report's data-loss line lists; check mode changed nothing.
         outcome['data_changed'] = [
-            'Marked %s stuck mint(s) failed (ids %s): they were pending in mint_transactions; the platform\'s retry '
-            'command takes failed mints again' % (_text(swept.get('count')),
-                                                  ', '.join(_text(i) for i in swept.get('ids') or []))
+            'Marked %s stuck mint(s) failed (ids %s): their status in mint_transactions was pending; the platform\'s '
+            'retry command retries failed mints' % (_text(swept.get('count')),
+                                                    ', '.join(_text(i) for i in swept.get('ids') or []))
         ] if swept.get('changed') and not data.get('check_mode') else []
     return outcome
 

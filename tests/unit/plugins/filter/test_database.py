@@ -208,8 +208,13 @@ def test_what_the_fix_changed_in_the_data_is_named():
     base = dict(diagnosis=EXHAUSTED, activity=EXHAUSTED_ACTIVITY, service='postgres', actions=['Ended 2 session(s)'],
                 db_name='app', backup='b.dump')
     out = outcome(terminated=ended, plan={'restore': False}, **base)
-    assert out['data_changed'] == ['Ended 2 session(s) idle in a transaction (tgops-it-leak-0 pid 41, ? pid 42): what '
+    assert out['data_changed'] == ['Ended 2 session(s) idle in a transaction (application(s) tgops-it-leak-0, ?): what '
                                    'they had not committed was rolled back, nothing keeps it']
+    # A leak of many sessions names its few applications once each, at most five.
+    many = {'terminated': [{'pid': n, 'application': 'app-%d' % (n % 7)} for n in range(96)]}
+    assert outcome(terminated=many, plan={}, **base)['data_changed'] == [
+        'Ended 96 session(s) idle in a transaction (application(s) app-0, app-1, app-2, app-3, app-4 and 2 more): '
+        'what they had not committed was rolled back, nothing keeps it']
     restored = outcome(terminated={'skipped': True}, plan={'restore': True}, safety={'path': '/b/safety.dump'}, **base)
     assert restored['data_changed'] == ['app dropped and restored from b.dump: whatever changed after that backup was '
                                         'replaced; the database as it was is in the safety backup /b/safety.dump']

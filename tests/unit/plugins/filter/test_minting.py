@@ -278,8 +278,8 @@ def test_mints_marked_failed_are_data_the_run_changed():
     swept = {"changed": True, "count": 2, "ids": [7, 9]}
     base = dict(diagnosis=diag(mints=STUCK), mints=STUCK, service=SVC, actions=["Marked 2 stuck mint(s) failed"])
     assert outcome(swept=swept, **base)["data_changed"] == [
-        "Marked 2 stuck mint(s) failed (ids 7, 9): they were pending in mint_transactions; the platform's retry "
-        "command takes failed mints again"]
+        "Marked 2 stuck mint(s) failed (ids 7, 9): their status in mint_transactions was pending; the platform's "
+        "retry command retries failed mints"]
     assert outcome(swept=swept, check_mode=True, **base)["data_changed"] == []
     assert outcome(swept={"changed": False, "skipped": True}, **base)["data_changed"] == []
     assert "data_changed" not in outcome(diagnosis=diag(mints=STUCK), mints=STUCK, service=SVC)
