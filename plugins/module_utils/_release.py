@@ -150,6 +150,53 @@ def find_in_history(stack, release, commit=None):
     return None
 
 
+def rollback_default(stack, head_commit, records=()):
+    """(entry, why): where a rollback goes when no release is named.
+
+    The top of the stack is the last release that deployed successfully, and normally a rollback goes one below it.
+    Two states mean the host is not on that top release as the history says: the newest record is a deploy that
+    failed outright (its automatic rollback failed too), or the checkout is at another commit (that failure, or a
+    hand checkout). Then the release to go back to is the top itself - the one that ran before - not the one
+    below it (the runbook: "if automatic rollback failed: ./rollback.sh <previous-version>")."""
+    if not stack:
+        return None, ''
+    top = stack[-1]
+    newest = records[-1] if records else {}
+    if newest.get('action') == 'deploy' and newest.get('result') == 'failed':
+        return top, ('the last deploy, of %s, failed and so did its automatic rollback: going back to %s, the release '
+                     'that ran before it' % (newest.get('release'), describe(top)))
+    if head_commit and head_commit != top['commit']:
+        return top, ('the checkout (%s) is not the last release recorded as deployed: going back to %s, the release '
+                     'that ran before' % (short(head_commit), describe(top)))
+    if len(stack) > 1:
+        return stack[-2], ''
+    return None, ''
+
+
+def last_deploy(records):
+    """The newest deploy record, whatever its result (the history keeps only the successful ones)."""
+    for record in reversed(records):
+        if record.get('action') == 'deploy':
+            return record
+    return None
+
+
+def read_tail(path, lines, limit=1048576):
+    """(lines, exists): the last ``lines`` lines of a text file, reading at most ``limit`` bytes from its end."""
+    try:
+        with open(path, 'rb') as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - limit))
+            data = handle.read(limit)
+    except FileNotFoundError:
+        return [], False
+    text = data.decode('utf-8', 'replace').splitlines()
+    if size > limit and text:
+        text = text[1:]  # the first line read is cut
+    return (text[-lines:] if lines > 0 else []), True
+
+
 def plan_deploy(target, current, head_commit, running_healthy, running_version, expected_version):
     """(deploy_needed, reason). A deploy is a no-op only when the target is recorded as current, checked
     out, and the running service is healthy and (when the release names a version) serves it."""

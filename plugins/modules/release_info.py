@@ -29,6 +29,12 @@ description:
     O(running_version)) is healthy and serves it.
   - With O(rollback=true), picks the rollback target RV(target) - O(release) when given (it must be in the
     recorded history unless O(allow_unrecorded=true)), else RV(previous) - and fails when there is none.
+    When the newest record is a deploy that failed outright (its automatic rollback failed too), or the checkout
+    is not at RV(current) (someone checked out another commit by hand), the default target is RV(current) itself,
+    the release that ran before, and RV(reason) says so.
+  - With O(log_path), returns the last O(log_tail) lines of the deployment log (the runbook's
+    C(tail -50 deployment.log), which says whether an automatic rollback happened) and RV(last_deploy), the newest
+    deploy record whatever its result.
 extends_documentation_fragment:
   - tgops.runbooks._attributes
   - tgops.runbooks._attributes.info_module
@@ -69,6 +75,16 @@ options:
     description:
       - The git program, when it is not on E(PATH).
     type: path
+  log_path:
+    description:
+      - The deployment log M(tgops.runbooks.release) appends an audit line to (the inventory's
+        C(platform_deploy_log)). Its last O(log_tail) lines are returned in RV(log).
+    type: path
+  log_tail:
+    description:
+      - How many of the log's last lines to return (at most 1 MiB of the file's end is read).
+    type: int
+    default: 50
 notes:
   - The module only reads (git C(rev-parse), C(tag --points-at) and C(status)); it never fetches. Fetch first when the
     release may be new to the checkout.
@@ -100,6 +116,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+last_deploy:
+  description: The newest deploy record of the releases file, whatever its C(result) (V(success), V(rolled_back),
+    V(failed)); null when none. RV(releases) keeps only successful events.
+  returned: always
+  type: dict
+  sample: {action: deploy, release: v1.3.0, result: failed, message: "Gate on /health ...; automatic rollback failed: ..."}
+log:
+  description: The end of the deployment log, when O(log_path) is set; null otherwise.
+  returned: always
+  type: dict
+  contains:
+    path: {description: O(log_path)., type: str}
+    exists: {description: Whether the file exists., type: bool}
+    lines: {description: "Its last O(log_tail) lines, oldest first.", type: list, elements: str}
 records:
   description: The valid records of the releases file, oldest first.
   returned: always
@@ -231,11 +261,16 @@ def main():
         running_healthy=dict(type='bool', default=False),
         running_version=dict(type='str'),
         git_bin=dict(type='path'),
+        log_path=dict(type='path'),
+        log_tail=dict(type='int', default=50),
     )
     module = new_module(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     result = dict(changed=False, records=[], releases=[], current=None, previous=None, checked_out=None,
-                  local_changes=None, target=None, deploy_needed=False, rollback_needed=False, reason='')
+                  local_changes=None, target=None, deploy_needed=False, rollback_needed=False, reason='',
+                  last_deploy=None, log=None)
+    if module.params['log_tail'] < 0:
+        module.fail_json(msg='log_tail must be 0 or more, got %d' % module.params['log_tail'], **result)
 
     if params['release'] is not None:
         problem = _release.validate_release_name(params['release'])
@@ -251,6 +286,10 @@ def main():
     stack = _release.history(records)
     result['records'] = records
     result['releases'] = stack
+    result['last_deploy'] = _release.last_deploy(records)
+    if params['log_path']:
+        lines, found = _release.read_tail(params['log_path'], params['log_tail'])
+        result['log'] = dict(path=params['log_path'], exists=found, lines=lines)
 
     git = Git(module, params['repo_dir']) if params['repo_dir'] else None
     head = None
@@ -269,7 +308,7 @@ def main():
     elif result['checked_out']:
         result['current'] = dict(release=result['checked_out']['release'], commit=head, source='checkout')
 
-    target = None
+    target, target_why = None, ''
     if params['release'] is not None:
         commit = git.resolve(params['release'])
         if commit is None:
@@ -282,11 +321,11 @@ def main():
             else params['release']
         target = dict(release=name, commit=commit, tags=tags,
                       expected_version=_release.version_from_tags(name, tags), recorded=entry is not None)
-    elif params['rollback'] and result['previous']:
-        entry = result['previous']
+    elif params['rollback'] and _release.rollback_default(stack, head, records)[0]:
+        entry, target_why = _release.rollback_default(stack, head, records)
         tags = git.tags_at(entry['commit']) if git else []
         if git and git.resolve(entry['commit']) is None:
-            module.fail_json(msg='the previous release %s is no longer in %s' % (
+            module.fail_json(msg='the release to roll back to, %s, is no longer in %s' % (
                 _release.describe(entry), params['repo_dir']), **result)
         target = dict(release=entry['release'], commit=entry['commit'], tags=tags,
                       expected_version=_release.version_from_tags(entry['release'], tags), recorded=True)
@@ -305,6 +344,8 @@ def main():
                                               params['running_version'], target['expected_version'])
         result['rollback_needed'] = needed
         result['reason'] = reason if needed else 'already at %s: nothing to roll back' % _release.describe(target)
+        if target_why:
+            result['reason'] = '%s; %s' % (target_why, result['reason'])
     elif target is not None:
         result['deploy_needed'], result['reason'] = _release.plan_deploy(
             target, result['current'], head, params['running_healthy'], params['running_version'],

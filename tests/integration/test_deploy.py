@@ -261,6 +261,28 @@ def test_a_release_whose_health_fails_is_rolled_back_and_nothing_is_lost():
     assert sh("test -e %s && echo HELD || echo FREE" % LOCK) == "FREE"
 
 
+def test_when_the_automatic_rollback_fails_too_the_way_back_is_the_release_that_ran_before():
+    on_release("v1.1.0")
+    # The automatic rollback's gate asks a port where nothing answers (the rollback's own health URL), so it fails
+    # too, as a rollback whose release cannot start would; the deploy's gate is the real one.
+    proc = deploy(BROKEN, "-e", "deploy_skip_backup=true", "-e", "deploy_health_timeout=8",
+                  "-e", "rollback_health_url=http://127.0.0.1:9/health", "-e", "rollback_health_timeout=2")
+    assert proc.returncode != 0, out(proc)
+    assert "and the automatic rollback to v1.1.0 failed too" in proc.stdout, out(proc)
+    assert releases()[-1]["result"] == "failed" and releases()[-1]["release"] == BROKEN
+    # The runbook's next steps: read the end of deployment.log, then roll back to the release that ran before.
+    proc = rollback()
+    assert proc.returncode == 0, out(proc)
+    said = " ".join(proc.stdout.split())  # the output's lines are wrapped
+    assert " deploy result=failed " in said, "the end of deployment.log is shown first: " + out(proc)
+    assert "The last deploy, of %s" % BROKEN in said and "ended failed: " in said, out(proc)
+    # to v1.1.0, not to v1.0.0 (the release below it in the history); the failed rollback had put it back already
+    assert "going back to v1.1.0" in said and "the release that ran before it" in said, out(proc)
+    assert "Nothing to roll back" in said and "to v1.0.0" not in said, out(proc)
+    assert version() == ("healthy", "v1.1.0")
+    assert sh("test -e %s && echo HELD || echo FREE" % LOCK) == "FREE"
+
+
 def test_rollback_to_the_previous_release_then_to_a_named_one():
     # History: ..., v1.0.0, v1.1.0 -> previous is v1.0.0 (made so when the tests before did not leave it).
     check = rollback("--check")

@@ -147,6 +147,49 @@ def test_info_rollback_goes_to_the_previous_recorded_release(tmp_path, repo):
     assert result['rollback_needed'] is True and result['current']['release'] == 'v1.1.0'
 
 
+def test_info_rollback_after_a_deploy_and_its_rollback_failed_goes_to_the_release_that_ran_before(tmp_path, repo):
+    # v1.0.0 then v1.1.0 deployed; the deploy of the untagged commit failed and so did its automatic rollback: the
+    # checkout is left at the failed release, and "previous" (v1.0.0) is not where the host should go.
+    write_records(tmp_path / 'releases.jsonl', rec('baseline', 'v1.0.0', repo.commits['v1.0.0']),
+                  rec('deploy', 'v1.1.0', repo.commits['v1.1.0']),
+                  dict(rec('deploy', 'untagged', repo.commits['untagged'], result='failed'),
+                       message='health gate failed; automatic rollback failed: timeout'))
+    git(repo, 'checkout', '-q', '--detach', repo.commits['untagged'])
+    log = tmp_path / 'deployment.log'
+    log.write_text(''.join('line %d\n' % n for n in range(80)))
+    result = info(tmp_path, repo, rollback=True, running_healthy=False, log_path=str(log), log_tail=3)
+    assert not result.get('failed'), result
+    assert result['target']['release'] == 'v1.1.0' and result['rollback_needed'] is True
+    assert 'the release that ran before' in result['reason'] and 'failed and so did' in result['reason']
+    assert result['last_deploy']['result'] == 'failed' and 'automatic rollback failed' in result['last_deploy']['message']
+    assert result['log'] == dict(path=str(log), exists=True, lines=['line 77', 'line 78', 'line 79'])
+    # the failed rollback had already checked out v1.1.0 (its gate failed): the target is still v1.1.0
+    git(repo, 'checkout', '-q', '--detach', 'v1.1.0')
+    again = info(tmp_path, repo, rollback=True, running_healthy=True, running_version='v1.1.0')
+    assert again['target']['release'] == 'v1.1.0' and again['rollback_needed'] is False
+    assert again['reason'].startswith('the last deploy, of untagged, failed and so did its automatic rollback')
+    # a deploy rolled back automatically is back on v1.1.0 as recorded: a rollback goes one below it, as before
+    write_records(tmp_path / 'releases.jsonl', rec('baseline', 'v1.0.0', repo.commits['v1.0.0']),
+                  rec('deploy', 'v1.1.0', repo.commits['v1.1.0']),
+                  rec('rollback', 'v1.1.0', repo.commits['v1.1.0']),
+                  rec('deploy', 'untagged', repo.commits['untagged'], result='rolled_back'))
+    assert info(tmp_path, repo, rollback=True)['target']['release'] == 'v1.0.0'
+
+
+def test_info_log_tail_of_a_missing_or_huge_log(tmp_path, repo):
+    result = info(tmp_path, repo, log_path=str(tmp_path / 'none.log'))
+    assert result['log'] == dict(path=str(tmp_path / 'none.log'), exists=False, lines=[])
+    assert info(tmp_path, repo)['log'] is None
+    lines, found = _release.read_tail(str(tmp_path / 'none.log'), 5)
+    assert (lines, found) == ([], False)
+    big = tmp_path / 'big.log'
+    big.write_text('x' * 3000 + '\n' + ''.join('line %d\n' % n for n in range(10)))
+    # only the end is read; the line cut by the window's start is dropped, not shown half
+    assert _release.read_tail(str(big), 100, limit=66) == (['line %d' % n for n in range(1, 10)], True)
+    assert _release.read_tail(str(big), 2, limit=66) == (['line 8', 'line 9'], True)
+    assert info(tmp_path, repo, log_path=str(big), log_tail=-1)['failed']
+
+
 def test_info_rollback_by_commit_keeps_the_recorded_name(tmp_path, repo):
     write_records(tmp_path / 'releases.jsonl', rec('baseline', 'v1.0.0', repo.commits['v1.0.0']),
                   rec('deploy', 'v1.1.0', repo.commits['v1.1.0']))
