@@ -151,7 +151,9 @@ def database_outcome(read):
         findings=list(diagnosis.get('findings') or []) + ['after the fix: %s' % to_text(finding)
                                                           for finding in after.get('findings') or []],
         errors=list(diagnosis.get('errors') or []),
-        impacted=[to_text(read.get('service'))] if latest.get('postgres_down') else [],
+        # PostgreSQL was impacted when it was down at the start, even when the fix started it again.
+        impacted=([to_text(read.get('service'))]
+                  if diagnosis.get('postgres_down') or latest.get('postgres_down') else []),
         health_before=_connections(activity) + ('' if diagnosis.get('reachable') else ' (not reachable)'),
         # Resolved needs connections to be read, not exhausted, and no session idle in a transaction too long.
         resolved=bool(latest.get('reachable')) and not latest.get('exhausted') and not latest.get('idle_over_age'),

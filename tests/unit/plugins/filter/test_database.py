@@ -172,6 +172,10 @@ def test_a_down_postgres_is_impacted_and_not_reachable():
     assert out['impacted'] == ['postgres'] and out['resolved'] is False
     assert out['health_before'] == '? connection(s) of ? usable (not reachable)'
     assert out['summary'] == '? connection(s) of ? usable'
+    # started again by the fix: still the service the incident impacted
+    fixed = outcome(diagnosis=down, activity={'msg': 'connection refused'}, service='postgres',
+                    actions=['Started postgres'], diagnosis_after=read(), activity_after=HEALTHY)
+    assert fixed['impacted'] == ['postgres'] and fixed['resolved'] is True
 
 
 def test_after_the_fix_the_second_diagnosis_decides_and_its_findings_are_added():
