@@ -4,8 +4,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The words of the restore role's plan (restore_plan) and of what a failed restore left behind
-(restore_failure), decided from the pinned, verified, applied and rolled-back results."""
+"""The words of the restore role's plan (restore_plan), of why a backup is refused before anything changes
+(restore_refusal) and of what a failed restore left behind (restore_failure), decided from the pinned, verified,
+applied and rolled-back results."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -69,6 +70,25 @@ def restore_plan(data):
     ]
 
 
+def restore_refusal(data):
+    """Why the backup is refused, for the refusal message: backup_verify's findings when it did not pass, else the
+    pin's (a plain dump whose content cannot be handed to psql), else nothing.
+
+    ``data`` keys: ``verified`` (backup_verify's registered result, with ``passed``) and ``pinned``
+    (pg_backup_restore's check-mode result).
+    """
+    who = 'restore_refusal'
+    if not isinstance(data, dict):
+        raise AnsibleFilterError('restore_refusal expects a dict (verified, pinned)')
+    verified = _dict(data, 'verified', who)
+    pinned = _dict(data, 'pinned', who)
+    if 'passed' not in verified:
+        raise AnsibleFilterError("%s: verified must be backup_verify's result (with passed)" % who)
+    if not verified['passed']:
+        return to_text(verified.get('msg', ''))
+    return to_text(pinned.get('msg', ''))
+
+
 def restore_failure(data):
     """What a failed restore does next and what it left, for the rescue's two messages.
 
@@ -105,4 +125,4 @@ def restore_failure(data):
 
 class FilterModule(object):
     def filters(self):
-        return {'restore_plan': restore_plan, 'restore_failure': restore_failure}
+        return {'restore_plan': restore_plan, 'restore_refusal': restore_refusal, 'restore_failure': restore_failure}

@@ -3,7 +3,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tgops.runbooks.plugins.filter.restore import restore_failure, restore_plan
+from ansible_collections.tgops.runbooks.plugins.filter.restore import restore_failure, restore_plan, restore_refusal
 
 VERIFIED = {"changed": False, "passed": True, "format": "custom", "size": 2048, "sha256": "ab" * 32,
             "row_counts": {"stores": 3, "users": 5}}
@@ -90,3 +90,22 @@ def test_without_a_safety_backup_the_database_may_be_empty():
 def test_failure_bad_input_is_named(bad, words):
     with pytest.raises(AnsibleFilterError, match=words):
         restore_failure(bad)
+
+
+def test_the_refusal_names_the_verification_first_then_the_pin():
+    failed = {"passed": False, "msg": "sha256 differs"}
+    content = {"failed": True, "stage": "content", "msg": "line 3: a psql meta-command"}
+    assert restore_refusal({"verified": failed, "pinned": content}) == "sha256 differs"
+    assert restore_refusal({"verified": {"passed": True, "msg": "ok"}, "pinned": content}) == (
+        "line 3: a psql meta-command")
+    assert restore_refusal({"verified": {"passed": True}, "pinned": {"path": "/b.dump"}}) == ""
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("x", "restore_refusal expects a dict"),
+    ({"verified": {}, "pinned": {}}, "verified must be backup_verify's result"),
+    ({"verified": [], "pinned": {}}, "verified must be a registered result"),
+])
+def test_refusal_bad_input_is_named(bad, words):
+    with pytest.raises(AnsibleFilterError, match=words):
+        restore_refusal(bad)
