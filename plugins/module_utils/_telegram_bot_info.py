@@ -63,15 +63,15 @@ def webhook_verdict(info, expect_webhook=None, webhook_url=None):
     """The webhook verdict of a telegram_bot_info result for a caller that knows the platform's mode and URL.
 
     The module's own (RV(webhook_wrong), RV(webhook_leftover), RV(findings_by_kind.webhook)) when it judged the
-    same question (the role gave it the mode, and the URL when the caller has one); otherwise :func:`judge_webhook`
-    on its RV(webhook), for a role that does not pass the URL yet. An answer without a webhook (a failed call)
-    has no verdict."""
+    same question (the role gave it the mode, and the URL when the caller has one; a caller without a URL of its
+    own takes the module's); otherwise :func:`judge_webhook` on its RV(webhook), for a role that does not pass
+    the URL yet. An answer without a webhook (a failed call) has no verdict."""
     want = webhook_url or ''
     expect = True if want and expect_webhook is None else expect_webhook
     if not isinstance(info, dict) or not isinstance(info.get('webhook'), dict):
         return dict(webhook_wrong=False, webhook_leftover=False, findings=[])
     if 'webhook_wrong' in info and info.get('webhook_expected') == expect \
-            and bool(info.get('webhook_expected_url')) == bool(want):
+            and (not want or info.get('webhook_expected_url')):
         by_kind = info.get('findings_by_kind') if isinstance(info.get('findings_by_kind'), dict) else {}
         return dict(webhook_wrong=bool(info['webhook_wrong']), webhook_leftover=bool(info.get('webhook_leftover')),
                     findings=list(by_kind.get('webhook') or []))

@@ -70,6 +70,8 @@ def test_the_webhook_is_telegram_bot_infos_verdict():
                      findings_by_kind={'webhook': ['webhook is set to another URL (expected https://good/hook): ...']})
     out = triage_summary(checks(telegram=elsewhere, webhook_url='https://good/hook'))
     assert out['findings'] == ['Telegram: webhook is set to another URL (expected https://good/hook): ...']
+    # the role gives the URL to the module only: its verdict is taken as it is
+    assert triage_summary(checks(telegram=elsewhere))['findings'] == out['findings']
 
 
 def test_failed_module_calls_are_findings():
