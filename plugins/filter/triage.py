@@ -102,6 +102,44 @@ def triage_summary(checks):
     }
 
 
+def triage_telegram_options(bot):
+    """The options of telegram_bot_info that depend on the bot's mode.
+
+    ``bot`` keys: ``mode`` (``webhook``, ``polling`` or anything else: not known) and ``webhook_url``. A known mode
+    sets ``expect_webhook`` (a polling bot with a leftover webhook gets 409 from getUpdates; a webhook bot needs
+    one); a webhook bot also gets ``webhook_url`` (whether the webhook is this URL is the module's verdict). An
+    option left out is not passed (``default(omit)`` in the task)."""
+    if not isinstance(bot, dict):
+        raise AnsibleFilterError('triage_telegram_options expects a dict with mode and webhook_url')
+    mode = bot.get('mode')
+    options = {}
+    if mode in ('webhook', 'polling'):
+        options['expect_webhook'] = mode == 'webhook'
+    if mode == 'webhook':
+        options['webhook_url'] = bot.get('webhook_url', '')
+    return options
+
+
+def triage_report(report):
+    """What the triage role prints: each service's state, the health answers, the findings, the ERROR count.
+
+    ``report`` keys: ``services`` (platform_info's list of ``service``/``state``), ``result`` (triage_summary's
+    verdict), ``public_health_url`` (empty when the public URL is not checked) and ``recent_errors``."""
+    if not isinstance(report, dict) or not isinstance(report.get('result'), dict):
+        raise AnsibleFilterError('triage_report expects a dict with services, result (the triage_summary verdict), '
+                                 'public_health_url and recent_errors')
+    result = report['result']
+    services = report.get('services') or []
+    return {
+        'services': dict((item.get('service'), item.get('state')) for item in services),
+        'health': result.get('health_status') or 'no answer',
+        'public_health': result.get('public_health_status') or (
+            'no answer' if report.get('public_health_url') else 'not checked'),
+        'findings': result.get('findings') or ['nothing wrong found'],
+        'recent_errors': report.get('recent_errors'),
+    }
+
+
 def p0_plan(triage, app_services, proxy_service=None, allow_restart=True, proxy_resolves=False):
     """What the P0 playbook does first, from the triage verdict (runbook steps 4 and 5).
 
@@ -178,6 +216,8 @@ class FilterModule(object):
     def filters(self):
         return {
             'triage_summary': triage_summary,
+            'triage_telegram_options': triage_telegram_options,
+            'triage_report': triage_report,
             'p0_plan': p0_plan,
             'p0_verdict': p0_verdict,
         }

@@ -5,7 +5,8 @@ __metaclass__ = type
 import pytest
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.tgops.runbooks.plugins.filter.triage import p0_plan, triage_summary
+from ansible_collections.tgops.runbooks.plugins.filter.triage import (
+    p0_plan, triage_report, triage_summary, triage_telegram_options)
 
 SKIPPED = {'skipped': True, 'changed': False}
 
@@ -206,3 +207,47 @@ def test_verdict_without_acting_is_triage():
     assert p0_verdict(idle, wrong)['healthy'] is False
     with pytest.raises(AnsibleFilterError):
         p0_verdict(['x'], ok)
+
+
+@pytest.mark.parametrize('mode, url, expected', [
+    ('webhook', 'https://bot.example/hook', {'expect_webhook': True, 'webhook_url': 'https://bot.example/hook'}),
+    # a webhook bot without a URL of its own still expects one: the module's verdict on the URL is taken as it is
+    ('webhook', '', {'expect_webhook': True, 'webhook_url': ''}),
+    ('polling', 'https://bot.example/hook', {'expect_webhook': False}),
+    ('', 'https://bot.example/hook', {}),
+    ('longpoll', '', {}),
+])
+def test_telegram_options_follow_the_mode(mode, url, expected):
+    assert triage_telegram_options({'mode': mode, 'webhook_url': url}) == expected
+
+
+def test_telegram_options_need_a_dict():
+    with pytest.raises(AnsibleFilterError, match='triage_telegram_options expects'):
+        triage_telegram_options('webhook')
+
+
+def report(**kw):
+    base = {'services': [{'service': 'backend-api', 'state': 'running'}, {'service': 'telegram-bot', 'state': 'exited'}],
+            'result': {'health_status': 'healthy', 'public_health_status': 'degraded', 'findings': ['x is down']},
+            'public_health_url': 'https://p/health', 'recent_errors': 3}
+    base.update(kw)
+    return base
+
+
+def test_report_says_what_triage_found():
+    assert triage_report(report()) == {
+        'services': {'backend-api': 'running', 'telegram-bot': 'exited'}, 'health': 'healthy',
+        'public_health': 'degraded', 'findings': ['x is down'], 'recent_errors': 3}
+
+
+def test_report_without_answers_or_findings():
+    empty = {'health_status': None, 'public_health_status': None, 'findings': []}
+    out = triage_report(report(result=empty))
+    assert (out['health'], out['public_health'], out['findings']) == ('no answer', 'no answer', ['nothing wrong found'])
+    out = triage_report(report(result=empty, public_health_url=''))
+    assert out['public_health'] == 'not checked'
+
+
+def test_report_needs_the_verdict():
+    with pytest.raises(AnsibleFilterError, match='triage_report expects'):
+        triage_report({'services': []})
