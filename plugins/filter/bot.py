@@ -63,9 +63,12 @@ def bot_diagnosis(read):
                         % (logs['count'], to_text(read.get('log_lines')), service))
     if logs.get('failure'):
         findings.append('cannot read the %s logs: %s' % (service, shorten(logs['failure'])))
+    # telegram_bot_info read the token the app runs with: when it is not the vault's, a webhook fix made with the
+    # vault's token would configure another bot than the one running.
+    credentials_differ = _dict(info.get('credentials_match'), 'info.credentials_match').get('bot_token') is False
     return dict(token_rejected=token_rejected, api_unreachable=api_unreachable, service_down=service_down,
                 webhook_now=webhook_now, webhook_wrong=webhook_wrong, webhook_leftover=webhook_leftover,
-                findings=findings)
+                credentials_differ=credentials_differ, findings=findings)
 
 
 def _changed(result):
@@ -74,8 +77,9 @@ def _changed(result):
 
 def bot_fix_plan(read):
     """What the bot role's fix did to the webhook, and whether the bot is restarted. ``read``: token_rejected,
-    service_down (bot_diagnosis), webhook_set and webhook_deleted (the registered telegram_webhook results, maybe
-    skipped), allow_restart, force_restart, service, webhook_url, check_mode."""
+    service_down, webhook_wrong, webhook_leftover, credentials_differ (bot_diagnosis), webhook_set and
+    webhook_deleted (the registered telegram_webhook results, maybe skipped), allow_restart, force_restart, service,
+    webhook_url, check_mode."""
     read = _dict(read, 'the input')
     try:
         allow, force = boolean(read.get('allow_restart', True)), boolean(read.get('force_restart', False))
@@ -93,6 +97,9 @@ def bot_fix_plan(read):
                        % ('Would set' if check_mode else 'Set', to_text(read.get('webhook_url'))))
     if webhook_deleted:
         actions.append('%s the leftover webhook (deleteWebhook)' % ('Would delete' if check_mode else 'Deleted'))
+    if read.get('credentials_differ') and (read.get('webhook_wrong') or read.get('webhook_leftover')):
+        actions.append('Not changing the webhook: the bot runs with another token than the vault\'s, and a fix made '
+                       'with the vault\'s would change another bot; put one token in both, then run again')
     # A rejected token is never "fixed" by a restart; a webhook fix needs the bot to pick it up.
     wanted = bool(read.get('service_down')) or webhook_set or webhook_deleted or force
     restart = not token_rejected and allow and wanted

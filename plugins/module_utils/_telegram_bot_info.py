@@ -16,15 +16,17 @@ import time
 from ansible_collections.tgops.runbooks.plugins.module_utils._telegram import (
     TelegramClient,
     TelegramError,
+    check_token,
     telegram_argument_spec,
     token_redactor,
 )
+from ansible_collections.tgops.runbooks.plugins.module_utils import _app_env
 from ansible_collections.tgops.runbooks.plugins.module_utils._module import seconds_problem, seconds_text
 from ansible_collections.tgops.runbooks.plugins.module_utils._redact import shown
 
 
 # The kinds of finding, in the order of RV(findings).
-FINDING_KINDS = ('webhook', 'pending_updates', 'delivery_error')
+FINDING_KINDS = ('webhook', 'pending_updates', 'delivery_error', 'credentials')
 
 
 def judge_webhook(webhook, expect_webhook=None, webhook_url=None):
@@ -106,13 +108,45 @@ def module_spec():
         max_error_age=dict(type='float'),
         fail_on_problem=dict(type='bool', default=False),
     )
+    argument_spec.update(_app_env.ARGUMENT_SPEC)
     return dict(argument_spec=argument_spec)
+
+
+# The env variable the runbooks' applications read their bot token from.
+APP_ENV_NAMES = {'bot_token': 'TELEGRAM_BOT_TOKEN'}
+
+
+def app_token(module):
+    """With O(app_env_file): the token the application runs with replaces the given one for every call, and
+    ``credentials`` says whether they are equal (values never returned); else None."""
+    params = module.params
+    if not params['app_env_file']:
+        return None
+    names = params['app_env_names'] or APP_ENV_NAMES
+    unknown = sorted(set(names) - set(APP_ENV_NAMES))
+    if unknown:
+        module.fail_json(msg='app_env_names: unknown option(s) %s (known: %s)'
+                             % (', '.join(unknown), ', '.join(sorted(APP_ENV_NAMES))))
+    use, match, findings = _app_env.app_credentials(params['app_env_file'], names,
+                                                    {'bot_token': params['bot_token']})
+    app_set = use['bot_token'] != params['bot_token'] or match['bot_token'] is True
+    if use['bot_token'] != params['bot_token']:
+        module.no_log_values.add(use['bot_token'])
+        if check_token(use['bot_token']):
+            module.fail_json(msg="the app's %s in %s is not a bot token (expected <digits>:<secret>): the bot cannot "
+                                 "log in with it; put a valid token in the env file and the vault"
+                                 % (names['bot_token'], params['app_env_file']))
+        params['bot_token'] = use['bot_token']
+    return dict(source='app' if app_set else 'given', match=match, findings=findings)
 
 
 def run_module(module):
     """Everything after the options are validated; ends with exit_json or fail_json."""
     params = module.params
-    redact = token_redactor(params['bot_token'])
+    given = params['bot_token']
+    credentials = app_token(module)
+    # Both tokens are masked: the app's is the one sent, the given one may still be quoted back in an error.
+    redact = token_redactor(params['bot_token'], *([given, 'bot' + given] if given != params['bot_token'] else []))
     if params['webhook_url'] and params['expect_webhook'] is False:
         module.fail_json(msg='webhook_url is the URL a webhook bot must have, but expect_webhook=false says the bot '
                              'polls: set one or the other')
@@ -134,6 +168,7 @@ def run_module(module):
 
     by_kind = find_problems(webhook, params['expect_webhook'], params['max_pending_updates'],
                             params['max_error_age'], params['webhook_url'])
+    by_kind['credentials'] = credentials['findings'] if credentials else []
     problems = [line for kind in FINDING_KINDS for line in by_kind[kind]]
     # judged on the URL as Telegram holds it, before the token in it is masked
     judged = judge_webhook(webhook, params['expect_webhook'], params['webhook_url'])
@@ -142,7 +177,9 @@ def run_module(module):
                                     findings=problems, findings_by_kind=by_kind, webhook_expected=expected,
                                     webhook_expected_url=params['webhook_url'] or '',
                                     webhook_wrong=judged['webhook_wrong'],
-                                    webhook_leftover=judged['webhook_leftover']))
+                                    webhook_leftover=judged['webhook_leftover'],
+                                    credentials_source=credentials['source'] if credentials else 'given',
+                                    credentials_match=credentials['match'] if credentials else {}))
     if problems and params['fail_on_problem']:
         module.fail_json(msg='bot is unhealthy: ' + '; '.join(result['findings']), **result)
     module.exit_json(**result)

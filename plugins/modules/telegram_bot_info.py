@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - tgops.runbooks._attributes.controller_side
   - tgops.runbooks._telegram
   - tgops.runbooks._http
+  - tgops.runbooks._app_env
 options:
   expect_webhook:
     description:
@@ -89,6 +90,13 @@ EXAMPLES = r"""
     max_pending_updates: 100
     max_error_age: 600
     fail_on_problem: true
+
+- name: Check the token the running bot really uses (its env file on this host) and compare it with the vault's
+  tgops.runbooks.telegram_bot_info:
+    bot_token: "{{ vault_toogoodtogo_bot_token }}"
+    app_env_file: /opt/toogoodtogo/deployment/.env.production
+    app_env_names: {bot_token: TELEGRAM_BOT_TOKEN}
+  register: running_bot
 
 - name: Against a self-hosted Bot API server or an emulator
   tgops.runbooks.telegram_bot_info:
@@ -270,6 +278,26 @@ findings_by_kind:
       description: A failed delivery more recent than O(max_error_age).
       type: list
       elements: str
+    credentials:
+      description:
+        - With O(app_env_file), the application's token against O(bot_token) - different (the app runs with a token
+          the vault does not hold), not set in the env file, or the env file unreadable.
+      type: list
+      elements: str
+credentials_source:
+  description:
+    - V(app) when the calls used the token the application runs with (O(app_env_file) sets one), V(given) when they
+      used O(bot_token).
+  returned: success
+  type: str
+  sample: app
+credentials_match:
+  description:
+    - With O(app_env_file), for each credential option (C(bot_token)) whether the application's value equals the
+      given one - V(true), V(false), or null when either is missing. Empty without O(app_env_file). Never a value.
+  returned: success
+  type: dict
+  sample: {bot_token: false}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -261,6 +261,24 @@ def test_p1_bot_reports_a_revoked_token_and_does_not_restart(tmp_path, secrets_f
         wait_health("toogoodtogo")
 
 
+def test_p1_bot_checks_the_token_the_bot_runs_with_not_the_vaults(tmp_path, secrets_file):
+    """The vault and the env file disagree (the usual cause of a bot incident): the bot's own token is checked, the
+    difference is the finding, and nothing is fixed with the vault's token."""
+    token = secrets_file["tgquiz"]["bot_token"]
+    vault = "5550007777:AAE_aVaultTokenThatIsNotTheAppsOne-xyz"  # what a stale vault would hold
+    before = started_at("tgquiz", "telegram-bot")
+    proc = run("p1_bot.yml", tmp_path, "-l", "tgquiz", "-e", "platform_bot_token=%s" % vault)
+    text = report(tmp_path, "tgquiz-lab")
+    said = " ".join(text.split())
+    assert "the app's TELEGRAM_BOT_TOKEN (in " in said and "differs from the one this run was given" in said, text
+    # getMe answered for the bot's own token: the vault's (which Telegram would reject) was not what was checked
+    assert "rejected the bot token" not in said, text
+    assert "**Status:** Investigating" in text
+    assert started_at("tgquiz", "telegram-bot") == before, "the bot was restarted"
+    for secret in (token, vault, token.split(":")[1], vault.split(":")[1]):
+        assert secret not in proc.stdout and secret not in text
+
+
 # ---------------------------------------------------------------------------------------------- P1 NFT minting
 
 @pytest.fixture(name="mints")

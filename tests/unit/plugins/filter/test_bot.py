@@ -27,7 +27,7 @@ def answer(url='', findings=None, webhook_kind=None):
 def test_a_healthy_webhook_bot_has_nothing_to_say():
     out = read(answer(WEBHOOK))
     assert out == dict(token_rejected=False, api_unreachable=False, service_down=False, webhook_now=WEBHOOK,
-                       webhook_wrong=False, webhook_leftover=False, findings=[])
+                       webhook_wrong=False, webhook_leftover=False, credentials_differ=False, findings=[])
 
 
 def test_the_module_webhook_finding_is_left_out_by_key_the_others_kept():
@@ -182,3 +182,21 @@ def test_a_rejected_token_is_never_resolved():
     outcome = _outcome(diagnosis=rejected, info={'passed': True}, service='bot')
     assert not outcome['resolved'] and outcome['health_before'].startswith('getMe rejected')
     assert _outcome(diagnosis={'findings': []}, info={'passed': True}, service='bot')['impacted'] == []
+
+
+def test_a_token_that_is_not_the_vaults_is_found_and_stops_the_webhook_fix():
+    from ansible_collections.tgops.runbooks.plugins.filter.bot import bot_fix_plan
+    info = answer(url='https://other.example.org/hook', findings=["the app's TELEGRAM_BOT_TOKEN differs"])
+    info.update(credentials_match={'bot_token': False},
+                findings_by_kind={'webhook': [], 'pending_updates': [], 'delivery_error': [],
+                                  'credentials': ["the app's TELEGRAM_BOT_TOKEN differs"]})
+    got = read(info)
+    assert got['credentials_differ'] is True and got['webhook_wrong'] is True
+    assert "the app's TELEGRAM_BOT_TOKEN differs" in got['findings']
+    plan = bot_fix_plan({'token_rejected': False, 'service_down': False, 'webhook_set': {'skipped': True},
+                         'webhook_deleted': {'skipped': True}, 'webhook_wrong': True, 'credentials_differ': True,
+                         'service': 'bot', 'webhook_url': WEBHOOK})
+    assert plan['restart_needed'] is False
+    assert plan['actions'] == ["Not changing the webhook: the bot runs with another token than the vault's, and a fix "
+                               "made with the vault's would change another bot; put one token in both, then run again"]
+    assert read(answer(url=WEBHOOK))['credentials_differ'] is False

@@ -85,13 +85,13 @@ def test_findings_by_kind_let_the_bot_role_leave_out_the_webhook_by_key(api):
     fake.webhook.update(pending_update_count=250, last_error_date=now - 30, last_error_message='boom')
     result = run(api, expect_webhook=True, max_pending_updates=100, max_error_age=600)
     by_kind = result['findings_by_kind']
-    assert sorted(by_kind) == ['delivery_error', 'pending_updates', 'webhook']
+    assert sorted(by_kind) == ['credentials', 'delivery_error', 'pending_updates', 'webhook']
     assert len(by_kind['webhook']) == 1 and 'no webhook is set' in by_kind['webhook'][0]
     assert by_kind['pending_updates'][0].startswith('250 updates are pending')
     assert 'boom' in by_kind['delivery_error'][0]
     assert result['findings'] == by_kind['webhook'] + by_kind['pending_updates'] + by_kind['delivery_error']
     clean = run(api)
-    assert clean['findings_by_kind'] == {'webhook': [], 'pending_updates': [], 'delivery_error': []}
+    assert clean['findings_by_kind'] == {'webhook': [], 'pending_updates': [], 'delivery_error': [], 'credentials': []}
 
 
 def test_old_error_is_not_a_problem(api):
@@ -220,3 +220,50 @@ def test_max_error_age_is_seconds_as_a_float(api):
     assert run(api, max_error_age=0.5)['passed'] is True
     refused = run(api, max_error_age='nan')
     assert refused['failed'] is True and refused['msg'].startswith('max_error_age must be between 0 and')
+
+
+APP_TOKEN = '5550009999:AAE_theAppsOwnTokenNotTheVaults-xyz'
+
+
+def app_run(api, tmp_path, line, **args):
+    env = tmp_path / '.env.production'
+    env.write_text('SECRET_KEY=abc\n%s\n' % line)
+    result = run_module(telegram_bot_info, dict(bot_token=TOKEN, api_url=api.url, app_env_file=str(env), **args))
+    assert_no_secret(result, TOKEN, APP_TOKEN)
+    return result, str(env)
+
+
+def test_the_token_the_app_runs_with_is_checked_and_compared(api, tmp_path):
+    # Only the app's token is known to Telegram: the vault holds another one (the usual cause of the incident).
+    FakeTelegram(api, APP_TOKEN, username='app_bot')
+    result, env = app_run(api, tmp_path, 'TELEGRAM_BOT_TOKEN=%s' % APP_TOKEN)
+    assert result['bot']['username'] == 'app_bot' and result['credentials_source'] == 'app'
+    assert result['credentials_match'] == {'bot_token': False} and result['passed'] is False
+    assert result['findings_by_kind']['credentials'] == [
+        "the app's TELEGRAM_BOT_TOKEN (in %s) differs from the one this run was given (the vault's): the app runs "
+        "with a credential the vault does not hold, and the checks used the app's" % env]
+
+
+def test_the_same_token_in_the_app_and_the_vault_passes(api, tmp_path):
+    FakeTelegram(api, TOKEN, username='quiz_bot')
+    result, _env = app_run(api, tmp_path, 'export TELEGRAM_BOT_TOKEN="%s"' % TOKEN)
+    assert result['passed'] is True and result['credentials_match'] == {'bot_token': True}
+    assert result['credentials_source'] == 'app'
+    without = run(api)
+    assert without['credentials_source'] == 'given' and without['credentials_match'] == {}
+
+
+def test_an_env_file_without_the_token_is_a_finding_and_the_given_one_is_checked(api, tmp_path):
+    FakeTelegram(api, TOKEN)
+    result, env = app_run(api, tmp_path, 'BOT=1', app_env_names={'bot_token': 'BOT_TOKEN'})
+    assert result['credentials_source'] == 'given' and result['credentials_match'] == {'bot_token': None}
+    assert result['findings'] == ["the app's env file %s sets no BOT_TOKEN: the app runs without it" % env]
+
+
+def test_a_malformed_app_token_and_unknown_names_fail_clearly(api, tmp_path):
+    FakeTelegram(api, TOKEN)
+    result, env = app_run(api, tmp_path, 'TELEGRAM_BOT_TOKEN=not-a-token')
+    assert result['failed'] and result['msg'].startswith("the app's TELEGRAM_BOT_TOKEN in %s is not a bot token" % env)
+    assert 'not-a-token' not in str(result)
+    result, _env = app_run(api, tmp_path, 'TELEGRAM_BOT_TOKEN=%s' % TOKEN, app_env_names={'token': 'X'})
+    assert result['failed'] and result['msg'] == 'app_env_names: unknown option(s) token (known: bot_token)'
