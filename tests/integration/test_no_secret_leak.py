@@ -188,6 +188,8 @@ def test_no_secret_in_vvv_output_process_arguments_or_environments(secrets_file)
         "leak_rotation_old": "old" + secrets.token_hex(16),
         "leak_store_secret": "vlt" + secrets.token_hex(16),
         "leak_env_secret": secrets.token_hex(32),
+        # a stale vault token: telegram_bot_info is given it but checks the app's (leak_token, from an env file)
+        "leak_vault_token": "5550012345:AAE" + secrets.token_urlsafe(27),
     }
     db_password = secrets_file["tgquiz"]["postgres_password"]
     # the env file's secrets platform_info reads (its log lines are masked for them)
