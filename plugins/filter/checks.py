@@ -336,10 +336,31 @@ def ssl_renew_due(cert, renew_days, now=None):
     return cert_days_left(cert.get('not_after'), now) <= days
 
 
+def checks_timer(reads):
+    """The backup schedule as checks_evaluate judges it, from what the checks role read.
+
+    ``reads`` keys: ``method`` (``systemd``; anything else is cron), ``unit`` (the schedule's unit name),
+    ``systemd`` (the registered ``systemctl show --property=ActiveState --property=NextElapseUSecRealtime``,
+    which prints ``Name=value`` lines) and ``cron`` (the registered stat of the cron.d file). A read that was
+    skipped or failed gives empty values (an unknown state, an absent file), which checks_evaluate judges."""
+    if not isinstance(reads, dict):
+        raise AnsibleFilterError('checks_timer expects a dict with method, unit, systemd and cron')
+    unit = reads.get('unit', '')
+    if reads.get('method') == 'systemd':
+        systemd = reads.get('systemd') if isinstance(reads.get('systemd'), dict) else {}
+        props = dict(line.split('=', 1) for line in systemd.get('stdout_lines') or [] if '=' in line)
+        return {'method': 'systemd', 'name': '%s.timer' % unit,
+                'active_state': props.get('ActiveState', ''), 'next': props.get('NextElapseUSecRealtime', '')}
+    cron = reads.get('cron') if isinstance(reads.get('cron'), dict) else {}
+    return {'method': 'cron', 'name': '/etc/cron.d/%s' % str(unit).replace('.', '_'),
+            'present': bool((cron.get('stat') or {}).get('exists', False))}
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'checks_evaluate': checks_evaluate,
             'checks_summary': checks_summary,
+            'checks_timer': checks_timer,
             'ssl_renew_due': ssl_renew_due,
         }

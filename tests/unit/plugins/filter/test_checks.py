@@ -8,7 +8,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tgops.runbooks.plugins.filter.checks import (
-    cert_days_left, checks_evaluate, checks_summary, ssl_renew_due)
+    cert_days_left, checks_evaluate, checks_summary, checks_timer, ssl_renew_due)
 
 NOW = calendar.timegm((2026, 11, 23, 12, 0, 0))
 SKIPPED = {'skipped': True, 'changed': False}
@@ -235,3 +235,30 @@ def test_failed_reads_registered_with_failed_when_false_fail():
                              'weekly', now=NOW)
     for name in ('database_size', 'slow_queries', 'ton_balance', 'certificate'):
         assert verdict(checks, name)['status'] == 'fail', name
+
+
+def test_timer_reads_systemctl_show():
+    shown = {'stdout_lines': ['ActiveState=active', 'NextElapseUSecRealtime=Tue 2026-12-08 03:00:00 UTC', 'junk']}
+    assert checks_timer({'method': 'systemd', 'unit': 'tgquiz-backup', 'systemd': shown, 'cron': SKIPPED}) == {
+        'method': 'systemd', 'name': 'tgquiz-backup.timer', 'active_state': 'active',
+        'next': 'Tue 2026-12-08 03:00:00 UTC'}
+
+
+def test_timer_not_read_is_an_unknown_state():
+    failed = {'failed': False, 'rc': 1, 'stdout_lines': []}
+    for systemd in (failed, SKIPPED, None):
+        out = checks_timer({'method': 'systemd', 'unit': 'u', 'systemd': systemd, 'cron': SKIPPED})
+        assert (out['active_state'], out['next']) == ('', '')
+
+
+def test_timer_cron_file():
+    present = {'stat': {'exists': True}}
+    assert checks_timer({'method': 'cron', 'unit': 'tgquiz.backup', 'systemd': SKIPPED, 'cron': present}) == {
+        'method': 'cron', 'name': '/etc/cron.d/tgquiz_backup', 'present': True}
+    assert not checks_timer({'method': 'cron', 'unit': 'u', 'systemd': SKIPPED, 'cron': SKIPPED})['present']
+    assert not checks_timer({'method': 'cron', 'unit': 'u', 'cron': {'stat': {'exists': False}}})['present']
+
+
+def test_timer_needs_a_dict():
+    with pytest.raises(AnsibleFilterError, match='checks_timer expects'):
+        checks_timer(['systemd'])
