@@ -84,8 +84,8 @@ def rollback_summary(data):
     plan = _plan(data, who)
     target = plan['target']
     if data['downgrade']:
-        migrations = 'alembic downgrade %s after a verified %s backup' % (to_text(data['revision']),
-                                                                         to_text(data['backup_label']))
+        migrations = 'alembic downgrade %s after a verified %s backup' % (
+            to_text(data['revision']), to_text(data['backup_label']))
     else:
         migrations = 'left as they are (no down-migration)'
     return '%s from %s to %s (%s): %s. Migrations: %s.' % (
@@ -108,8 +108,8 @@ def rollback_note(data):
         backup = data.get('backup')
         if not isinstance(backup, dict) or 'name' not in backup:
             raise AnsibleFilterError('%s: a downgrade needs the backup role\'s backup_result (with name)' % who)
-        downgraded = 'downgraded to %s after backup %s; ' % (to_text(data.get('revision', '')),
-                                                            to_text(backup['name']))
+        downgraded = 'downgraded to %s after backup %s; ' % (
+            to_text(data.get('revision', '')), to_text(backup['name']))
     return '%s; %shealthy, version %s' % (to_text(data['reason'] or 'rollback'), downgraded,
                                           to_text(data['version']))
 

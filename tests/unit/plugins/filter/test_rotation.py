@@ -28,7 +28,7 @@ def test_no_vault_file_is_refused_on_any_controller():
 
 
 def test_a_vault_in_the_checkout_is_refused_on_awx_only(checkout):
-    project, vault, _ = checkout
+    project, vault = checkout[:2]
     data = {"vault_file": str(vault), "project_dir": str(project), "on_awx": True}
     assert secret_rotation_vault_refusal(data) == (
         "The vault file %s is inside the project checkout, which AWX discards after the job (awx_job_id is set)."
@@ -37,7 +37,7 @@ def test_a_vault_in_the_checkout_is_refused_on_awx_only(checkout):
 
 
 def test_a_vault_outside_the_checkout_will_do_on_awx(checkout, tmp_path):
-    project, _, outside = checkout
+    project, outside = checkout[0], checkout[2]
     assert secret_rotation_vault_refusal({"vault_file": str(outside), "project_dir": str(project),
                                           "on_awx": True}) == ""
     # a sibling whose name starts with the checkout's is not inside it
@@ -48,7 +48,7 @@ def test_a_vault_outside_the_checkout_will_do_on_awx(checkout, tmp_path):
 
 
 def test_a_link_into_the_checkout_is_inside_it(checkout, tmp_path):
-    project, vault, _ = checkout
+    project, vault = checkout[:2]
     link = tmp_path / "link.yml"
     link.symlink_to(vault)
     assert "is inside the project checkout" in secret_rotation_vault_refusal(
