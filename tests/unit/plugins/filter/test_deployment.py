@@ -4,8 +4,8 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tgops.runbooks.plugins.filter.release import (deploy_failure, deploy_summary,
-                                                                       rollback_note, rollback_summary)
+from ansible_collections.tgops.runbooks.plugins.filter.deployment import (
+    deploy_failure, deploy_summary, rollback_note, rollback_summary)
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 DEPLOY_PLAN = {"changed": False, "deploy_needed": True, "reason": "v1.4.0 is not running",

@@ -5,7 +5,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tgops.runbooks.plugins.filter.rotation import secret_rotation_vault_refusal
+from ansible_collections.tgops.runbooks.plugins.filter.secret_rotation import secret_rotation_vault_refusal
 
 
 @pytest.fixture
