@@ -328,11 +328,17 @@ def test_bogus_chunk_length_in_raw_archive_fails_at_once(tmp_path):
     ('bogus_chunk_gzip_z0', 'archive truncated: the file ends at byte offset'),
 ])
 def test_bogus_chunk_length_in_gzip_archive_memory_bounded(tmp_path, name, where):
-    result, seconds, peak = _verify_case(tmp_path, name, trace_memory=True)
+    builder, deadline, kwargs = CASES[name]
+    # 160 MiB of chunk data behind the bogus length: the old reader gathered the claimed 2 GiB chunk in one
+    # growing buffer (here: all 160 MiB there are)
+    path = builder(tmp_path, zeros=160 * MIB)
+    result, seconds, peak = bounded_verify(path, deadline + 5, trace_memory=True, **kwargs)
+    assert result is not None, '%s: no verdict within %d s' % (name, deadline + 5)
     assert where in result['checks']['integrity']['detail']
-    # the old reader gathered the claimed 2 GiB chunk in one growing buffer (here: the 64 MiB there are);
-    # what remains is the prefetch queue of inflated blocks (4 x 8 MiB at most)
-    assert peak < 64 * MIB, peak
+    # What remains is bounded by design, not by the file: the prefetch queue (4 inflated blocks of at most
+    # OUT_MAX = 8 MiB), the block its thread holds while the queue is full and the one being parsed, plus the
+    # parser's and zlib's buffers. A slow consumer (a loaded machine) fills the queue: 72 MiB was seen then.
+    assert peak < 96 * MIB, peak
 
 
 def test_toc_count_bomb_is_bounded(tmp_path):
