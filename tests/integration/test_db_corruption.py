@@ -198,6 +198,8 @@ def test_corruption_is_named_then_restored_when_confirmed(tmp_path, secrets_file
     assert password not in proc.stdout
     failed = results(result, "Fail while the incident is not over")[HOST]
     assert "db_corruption_restore_confirm=%s" % DBNAME in failed["msg"]
+    # the failing run let go of the host lock before its report (the skeleton's cleanup step)
+    assert ssh(PLATFORM, "test -e /var/lib/%s/deploy.lock && echo HELD || echo FREE" % PLATFORM).stdout.strip() == "FREE"
     first = reports(tmp_path / "unconfirmed")
     assert len(first) == 1
     text = open(os.path.join(tmp_path / "unconfirmed", first[0])).read()

@@ -58,7 +58,7 @@ def _skeleton_includes(spec, set_here):
     if _role_name(spec["name"]) != "incident" or "incident_role" not in set_here:
         return []
     entries = [set_here.get("incident_diagnose_tasks", "main.yml"), set_here.get("incident_fix_tasks", "fix.yml"),
-               set_here.get("incident_verify_tasks", "")]
+               set_here.get("incident_verify_tasks", ""), set_here.get("incident_cleanup_tasks", "")]
     return [(_role_name(set_here["incident_role"]), os.path.splitext(entry)[0], set(set_here))
             for entry in entries if entry]
 
