@@ -44,8 +44,8 @@ def _unquote(raw):
                 out.append(inner[i])
                 i += 1
         return ''.join(out)
-    comment = re.search(r'\s#', value)
-    return value[:comment.start()].rstrip() if comment else value
+    comment = re.search(r'\s#', raw)  # on the raw text: `A= # note` sets A to nothing, `A=#x` to "#x"
+    return raw[:comment.start()].strip() if comment else value
 
 
 def parse_env(text):

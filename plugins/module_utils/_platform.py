@@ -16,12 +16,9 @@ __metaclass__ = type
 
 import fnmatch
 import json
-import re
 
+from ansible_collections.tgops.runbooks.plugins.module_utils._app_env import parse_env
 from ansible_collections.tgops.runbooks.plugins.module_utils._compose import service_of
-
-# A name in an env file: `NAME=value`, `export NAME=value`; comments and blank lines are not names.
-_ENV_LINE_RE = re.compile(r'^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$')
 
 
 def container_states(inspect_docs, expected_services):
@@ -126,18 +123,9 @@ def disk_usage(path, mount, statvfs):
 
 
 def env_names(text):
-    """Names set in an env file, with whether each has a non-empty value. Never returns a value."""
-    names = {}
-    for line in (text or '').splitlines():
-        if line.lstrip().startswith('#'):
-            continue
-        match = _ENV_LINE_RE.match(line)
-        if match:
-            value = match.group(2).strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in '"\'':
-                value = value[1:-1]
-            names[match.group(1)] = bool(value)
-    return names
+    """Names set in an env file, with whether each has a non-empty value (read as compose reads it: quotes, an
+    inline comment). Never returns a value."""
+    return dict((name, bool(value)) for name, value in parse_env(text).items())
 
 
 def env_report(text, required):

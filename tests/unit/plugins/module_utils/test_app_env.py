@@ -58,3 +58,7 @@ def test_a_missing_variable_or_file_falls_back_to_the_given_value_and_says_so(tm
     use, match, findings = app_credentials(gone, names, {'bot_token': TOKEN})
     assert use == {'bot_token': TOKEN} and match == {'bot_token': None}
     assert findings == ["the app's env file %s does not exist: checked the given credentials instead" % gone]
+
+
+def test_an_inline_comment_needs_a_space_before_it():
+    assert parse_env('G= # a note\nH=#x\nI=a #b') == {'G': '', 'H': '#x', 'I': 'a'}

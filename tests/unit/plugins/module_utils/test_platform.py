@@ -155,3 +155,10 @@ def test_findings_missing_env_file_and_no_backup():
     facts['env'] = {'file': '/e', 'exists': False, 'missing': ['A'], 'empty': []}
     facts['backups'] = {'checked': True, 'dir': '/b', 'pattern': '*.gz', 'count': 0, 'error': ''}
     assert _platform.findings(facts, THRESHOLDS) == ['env file /e is missing', 'no backup matching *.gz in /b']
+
+
+def test_env_names_read_values_as_compose_does():
+    from ansible_collections.tgops.runbooks.plugins.module_utils._platform import env_names
+    # one reader for the env file (_app_env.parse_env): an inline comment is no value, quotes are removed
+    assert env_names("A= # set me\nB='x'\nexport C=\"\"\n# D=1\nE=v # note\n") == {
+        'A': False, 'B': True, 'C': False, 'E': True}
