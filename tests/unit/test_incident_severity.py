@@ -15,26 +15,26 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def includes(tasks):
-    """Every incident_report include of a task list, blocks and always sections walked in order."""
+def role_includes(tasks, role_name):
+    """(tasks_from, vars) of every include of ``role_name`` in a task list, blocks and always sections walked in
+    order."""
     for task in tasks or []:
         for key in ('block', 'rescue', 'always'):
             if key in task:
-                yield from includes(task[key])
+                yield from role_includes(task[key], role_name)
         role = task.get('ansible.builtin.include_role') or {}
-        if role.get('name') == 'tgops.runbooks.incident_report':
+        if role.get('name') == role_name:
             yield role.get('tasks_from', 'main.yml'), task.get('vars') or {}
+
+
+def includes(tasks):
+    """Every incident_report include of a task list."""
+    return role_includes(tasks, 'tgops.runbooks.incident_report')
 
 
 def skeleton_runs(tasks):
     """The vars of every include of the incident skeleton in a task list."""
-    for task in tasks or []:
-        for key in ('block', 'rescue', 'always'):
-            if key in task:
-                yield from skeleton_runs(task[key])
-        role = task.get('ansible.builtin.include_role') or {}
-        if role.get('name') == 'tgops.runbooks.incident':
-            yield task.get('vars') or {}
+    return (vars_ for _entry, vars_ in role_includes(tasks, 'tgops.runbooks.incident'))
 
 
 def load(path):
